@@ -1,0 +1,76 @@
+/**
+ * backend: where sets are stored. A Backend is a flat key/value store of immutable objects with
+ * '/'-separated keys; local folders, S3, WebDAV and rclone remotes implement it, and wrappers
+ * (retry, concurrency limit, logging, fault injection) implement it around another Backend.
+ *
+ * The contract every implementation MUST keep (test/backend/conformance.ts checks each point):
+ * - Keys are relative, '/'-separated, without empty, '.' or '..' segments, and never start with '/'.
+ * - put() makes an object visible atomically: after it resolves the whole object is there; if it
+ *   rejects (the source stream failed, the checksum did not match, the connection dropped) no
+ *   object, partial or whole, is visible under the key afterwards.
+ * - put() refuses to replace an existing object (ALREADY_EXISTS) unless `overwrite` is true.
+ * - put() with `sha256` set verifies the bytes it stored against it and rejects with CHECKSUM on a
+ *   mismatch (leaving nothing visible). The source may be opened more than once (for hashing or
+ *   retries); each open must yield the same bytes.
+ * - get(), stat() and a range read of a missing key reject with NOT_FOUND; delete() of a missing
+ *   key resolves (delete is idempotent).
+ * - get() with a range returns exactly the bytes [offset, offset+length) that exist; a range that
+ *   starts at or past the end yields an empty stream; a range that runs past the end is cut at the end.
+ * - list(prefix) yields every object whose key starts with `prefix` exactly once, in any order,
+ *   however many there are (implementations page internally).
+ * - Wrong credentials reject with AUTH; transient failures reject with a StrataError whose
+ *   `retriable` is true, so that the retry wrapper knows what to try again.
+ */
+import type { Readable } from 'node:stream';
+
+/** ObjectInfo describes one stored object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** SHA-256 (hex) when the backend stores or can compute it without reading the data. */
+  sha256?: string;
+  /** Tags as the backend reports them (S3 only). */
+  tags?: Record<string, string>;
+}
+
+/** BodySource is a re-openable byte source of known size. */
+export interface BodySource {
+  size: number;
+  open(): Readable;
+}
+
+/** PutOptions qualify one upload. */
+export interface PutOptions {
+  /** Expected SHA-256 (hex) of the bytes; the backend verifies it. */
+  sha256?: string;
+  /** Replace an existing object (default false: ALREADY_EXISTS). */
+  overwrite?: boolean;
+  /** Tags for lifecycle rules (S3: tier, type, set); others ignore them. */
+  tags?: Record<string, string>;
+  /** Storage class hint (S3). */
+  storageClass?: string;
+  signal?: AbortSignal;
+}
+
+/** ByteRange selects part of an object. */
+export interface ByteRange {
+  offset: number;
+  /** Omitted: to the end. */
+  length?: number;
+}
+
+/** Backend is the storage interface every destination implements; see the contract above. */
+export interface Backend {
+  /** A description safe to print (credentials redacted). */
+  readonly description: string;
+  put(key: string, body: BodySource, options?: PutOptions): Promise<ObjectInfo>;
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  stat(key: string): Promise<ObjectInfo>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+  /** Releases connections; the backend is not used afterwards. */
+  close(): Promise<void>;
+}
+
+/** validateKey throws UNSAFE_PATH for a key that breaks the key rules above. */
+export { validateKey } from './keys.js';

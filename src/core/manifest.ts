@@ -1,0 +1,151 @@
+/**
+ * core/manifest: the record of a source's whole state at one moment. Every set carries one
+ * (encrypted), so any set alone tells what existed, and where each file's bytes are kept.
+ *
+ * Text form, one JSON object per line (also what the git audit trail stores, without `set`):
+ *   line 1: the header            {"strata":"manifest","version":1,"set":...,"source":...,...}
+ *   then:   live entries          {"path":"docs/a.txt","type":"file","size":12,"mtime":"2026-...Z","mode":"0644","sha256":"...","set":"261129_FULL_docs"}
+ *           in pathCompare order
+ *   then:   deletions (INCR only) {"deleted":"docs/old.txt"}  — gone since the base set, in pathCompare order
+ * Paths are relative to the source root, '/'-separated, any Unicode (JSON-escaped: newlines survive).
+ */
+
+/** EntryType is what a path is. */
+export type EntryType = 'file' | 'dir' | 'symlink';
+
+/** ManifestEntry is one path of a source at the moment of a backup. */
+export interface ManifestEntry {
+  path: string;
+  type: EntryType;
+  /** Bytes (files); 0 for folders and links. */
+  size: number;
+  /** Modification time in nanoseconds since the epoch. */
+  mtimeNs: bigint;
+  /** Permission bits (st_mode & 0o7777). */
+  mode: number;
+  /** SHA-256 of the contents (files only). */
+  sha256?: string;
+  /** Link target, verbatim (symlinks only). */
+  target?: string;
+  /** The set whose archive holds this entry (omitted in the audit-trail form). */
+  set?: string;
+}
+
+/** ManifestHeader is the first line of a manifest. */
+export interface ManifestHeader {
+  strata: 'manifest';
+  version: 1;
+  set: string;
+  source: string;
+  type: 'FULL' | 'INCR';
+  tier: string;
+  created: string;
+  /** The set this one's changes are relative to (INCR), or null. */
+  base: string | null;
+}
+
+/** pathCompare orders paths component by component, so that a depth-first walk that visits
+ * each folder's children in sorted order produces paths in exactly this order. */
+export function pathCompare(a: string, b: string): number {
+  if (a === b) return 0;
+  const as = a.split('/');
+  const bs = b.split('/');
+  const n = Math.min(as.length, bs.length);
+  for (let i = 0; i < n; i++) {
+    const x = as[i] ?? '';
+    const y = bs[i] ?? '';
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return as.length - bs.length;
+}
+
+/** nameCompare orders the names of one folder's children (consistent with pathCompare). */
+export function nameCompare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** formatMtime renders nanoseconds since the epoch as ISO 8601 with 9 fractional digits. */
+export function formatMtime(ns: bigint): string {
+  let frac = ns % 1_000_000_000n;
+  if (frac < 0n) frac += 1_000_000_000n;
+  // Whole seconds by floor division, so that times before 1970 format correctly.
+  const secs = (ns - frac) / 1_000_000_000n;
+  const iso = new Date(Number(secs * 1000n)).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+/** parseMtime reads formatMtime's form back into nanoseconds. */
+export function parseMtime(text: string): bigint {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/.exec(text);
+  if (m === null) throw new Error(`bad mtime ${JSON.stringify(text)}`);
+  const secs = BigInt(Date.parse(`${m[1] ?? ''}Z`) / 1000);
+  const frac = BigInt((m[2] ?? '0').padEnd(9, '0'));
+  return secs * 1_000_000_000n + frac;
+}
+
+interface EntryJson {
+  path: string;
+  type: EntryType;
+  size: number;
+  mtime: string;
+  mode: string;
+  sha256?: string;
+  target?: string;
+  set?: string;
+}
+
+/** serializeEntry renders one entry as a JSON line (without newline). `withSet` false gives the audit form. */
+export function serializeEntry(e: ManifestEntry, withSet = true): string {
+  const j: EntryJson = { path: e.path, type: e.type, size: e.size, mtime: formatMtime(e.mtimeNs), mode: e.mode.toString(8).padStart(4, '0') };
+  if (e.sha256 !== undefined) j.sha256 = e.sha256;
+  if (e.target !== undefined) j.target = e.target;
+  if (withSet && e.set !== undefined) j.set = e.set;
+  return JSON.stringify(j);
+}
+
+/** ManifestLine is one parsed line of a manifest. */
+export type ManifestLine =
+  | { kind: 'header'; header: ManifestHeader }
+  | { kind: 'entry'; entry: ManifestEntry }
+  | { kind: 'deleted'; path: string };
+
+/** parseLine parses one manifest line; it throws on anything malformed. */
+export function parseLine(line: string): ManifestLine {
+  const raw: unknown = JSON.parse(line);
+  if (typeof raw !== 'object' || raw === null) throw new Error('manifest line is not an object');
+  const o = raw as Record<string, unknown>;
+  if (o['strata'] === 'manifest') return { kind: 'header', header: o as unknown as ManifestHeader };
+  if (typeof o['deleted'] === 'string') return { kind: 'deleted', path: o['deleted'] };
+  const { path, type, size, mtime, mode, sha256, target, set } = o;
+  if (typeof path !== 'string' || (type !== 'file' && type !== 'dir' && type !== 'symlink') || typeof size !== 'number' || typeof mtime !== 'string' || typeof mode !== 'string') {
+    throw new Error(`malformed manifest entry: ${line.slice(0, 200)}`);
+  }
+  const entry: ManifestEntry = { path, type, size, mtimeNs: parseMtime(mtime), mode: parseInt(mode, 8) };
+  if (typeof sha256 === 'string') entry.sha256 = sha256;
+  if (typeof target === 'string') entry.target = target;
+  if (typeof set === 'string') entry.set = set;
+  return { kind: 'entry', entry };
+}
+
+/** serializeHeader renders the header line. */
+export function serializeHeader(h: ManifestHeader): string {
+  return JSON.stringify(h);
+}
+
+/** serializeDeleted renders a deletion line. */
+export function serializeDeleted(path: string): string {
+  return JSON.stringify({ deleted: path });
+}
+
+/** sameContent tells whether two entries describe the same bytes/link/folder (metadata aside). */
+export function sameContent(a: ManifestEntry, b: ManifestEntry): boolean {
+  if (a.type !== b.type) return false;
+  if (a.type === 'file') return a.size === b.size && a.sha256 === b.sha256;
+  if (a.type === 'symlink') return a.target === b.target;
+  return true;
+}
+
+/** sameMetadata tells whether two entries agree on everything restore sets (contents, mtime, mode). */
+export function sameMetadata(a: ManifestEntry, b: ManifestEntry): boolean {
+  return sameContent(a, b) && a.mtimeNs === b.mtimeNs && a.mode === b.mode;
+}
