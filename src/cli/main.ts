@@ -9,6 +9,7 @@ import { ExitCode, StrataError, isStrataError } from '../errors.js';
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from './context.js';
 import { commands } from './registry.js';
+import { strataVersion } from '../version.js';
 
 const globalSpec = {
   config: { type: 'string' },
@@ -78,7 +79,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (v.state !== undefined) global.state = v.state;
     const [name, ...args] = rest;
     if (name === '--version' || name === 'version') {
-      process.stdout.write(`strata ${await version()}\n`);
+      process.stdout.write(`strata ${await strataVersion()}\n`);
       return ExitCode.ok;
     }
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -122,10 +123,4 @@ export function parseCommandArgs<O extends ParseArgsOptionsConfig>(command: stri
   } catch (e) {
     throw new StrataError('USAGE', `${command}: ${e instanceof Error ? e.message : String(e)}`, { hint: `Run "strata ${command} --help".` });
   }
-}
-
-async function version(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }

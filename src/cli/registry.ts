@@ -1,5 +1,13 @@
 /** cli/registry: the list of commands strata knows. Add a command by importing it here. */
 import type { Command } from './context.js';
+import { initCommand } from '../commands/init.js';
+import { backupCommand } from '../commands/backup.js';
+import { listCommand } from '../commands/list.js';
+import { restoreCommand } from '../commands/restore.js';
+import { verifyCommand } from '../commands/verify.js';
+import { historyCommand, logCommand } from '../commands/history.js';
+import { planCommand } from '../commands/plan.js';
+import { checkDestinationCommand } from '../commands/check-destination.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, historyCommand, logCommand, planCommand, checkDestinationCommand];

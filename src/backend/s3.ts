@@ -1,0 +1,476 @@
+/**
+ * backend/s3: a Backend on AWS S3 or an S3-compatible provider (Ceph RGW, MinIO, Wasabi, Backblaze,
+ * Scaleway, OVH, …) through the AWS SDK v3.
+ *
+ * Why it is built the way it is:
+ * - Multipart is done here, not by lib-storage, so that every part carries a Content-MD5 (the
+ *   provider rejects a part damaged in transit) while memory stays bounded: at most
+ *   `partSize × (queueSize + 1)` bytes are held. Bodies up to one part go in one PutObject.
+ * - The object's SHA-256 is stored as user metadata (`x-amz-meta-sha256`) because providers
+ *   neither check nor return `x-amz-checksum-sha256` consistently (Ceph ignores it). Metadata must be
+ *   sent when the upload starts, so without a given `sha256` a multipart body is read twice.
+ * - Tags are set with PutObjectTagging after the upload completes: Ceph silently drops tags sent
+ *   with CreateMultipartUpload. A provider without tagging (NotImplemented) gets one warning.
+ * - Overwrite refusal is a HeadObject before the upload. S3 has no portable conditional put
+ *   (If-None-Match is recent on AWS and missing elsewhere), so two writers racing on one new key can
+ *   both succeed; strata avoids this by giving every set unique keys and holding a repository lock.
+ * - Multipart uploads are invisible until completed; any failure aborts them, so a failed source
+ *   stream leaves nothing under the key.
+ * - The SDK's own retries are off by default (maxAttempts 1): a streamed body cannot be replayed by
+ *   the SDK, and RetryingBackend re-opens the BodySource instead.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3ClientConfig,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { StrataError, errorMessage, isStrataError } from '../errors.js';
+import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
+import { validateKey } from './keys.js';
+
+/** S3_MIN_PART_SIZE is the smallest part S3 accepts (except the last one). */
+export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/** S3BackendOptions configure one bucket and key prefix. */
+export interface S3BackendOptions {
+  bucket: string;
+  /** Key prefix ('' or 'a/b'); objects are stored under `prefix/key`. */
+  prefix?: string;
+  /** Provider endpoint, e.g. https://s3.eu-central-003.backblazeb2.com; omitted: AWS. */
+  endpoint?: string;
+  region?: string;
+  /** Path-style addressing (host/bucket/key) instead of virtual-host (bucket.host/key). */
+  forcePathStyle?: boolean;
+  /** Explicit keys; omitted: the standard AWS chain (env, shared files, SSO, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Profile in ~/.aws/config and ~/.aws/credentials. */
+  profile?: string;
+  /** Default storage class; PutOptions.storageClass wins. */
+  storageClass?: string;
+  /** Bytes per multipart part (default 16 MiB, at least 5 MiB); bodies up to this size use one PutObject. */
+  partSize?: number;
+  /** Parts uploaded in parallel per object (default 4). */
+  queueSize?: number;
+  /** Keys per ListObjectsV2 page (default 1000). */
+  pageSize?: number;
+  /** Attempts per request inside the SDK (default 1: RetryingBackend retries whole operations). */
+  maxAttempts?: number;
+  /** Per-request socket timeout (default 120 s). */
+  requestTimeoutMs?: number;
+  /** Receives one-time warnings (e.g. the provider has no object tagging). */
+  onWarning?: (message: string) => void;
+  /** Printed description (must be redacted); default s3://bucket/prefix. */
+  description?: string;
+  /** Environment used for region defaults (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const AUTH_HINT = 'Check the access key and secret (or AWS_PROFILE / ~/.aws/credentials), and that the key may use this bucket.';
+
+/** S3Backend stores objects in an S3 bucket under a key prefix. */
+export class S3Backend implements Backend {
+  readonly description: string;
+  readonly bucket: string;
+  readonly client: S3Client;
+  private readonly root: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly pageSize: number;
+  private tagging: boolean | undefined;
+
+  constructor(private readonly options: S3BackendOptions) {
+    this.bucket = options.bucket;
+    const prefix = (options.prefix ?? '').split('/').filter((s) => s !== '').join('/');
+    this.root = prefix === '' ? '' : `${prefix}/`;
+    this.partSize = Math.max(S3_MIN_PART_SIZE, options.partSize ?? 16 * 1024 * 1024);
+    this.queueSize = Math.max(1, options.queueSize ?? 4);
+    this.pageSize = Math.max(1, Math.min(1000, options.pageSize ?? 1000));
+    this.description = options.description ?? `s3://${options.bucket}/${prefix}`;
+    const env = options.env ?? process.env;
+    const region = options.region ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? (options.endpoint !== undefined ? 'us-east-1' : undefined);
+    const config: S3ClientConfig = {
+      maxAttempts: options.maxAttempts ?? 1,
+      followRegionRedirects: true,
+      // Newer SDKs add CRC32 trailers by default (aws-chunked encoding) that older S3-compatible
+      // servers reject; strata sends Content-MD5 itself.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        connectionTimeout: 15_000,
+        requestTimeout: options.requestTimeoutMs ?? 120_000,
+        httpAgent: { keepAlive: true, maxSockets: 64 },
+        httpsAgent: { keepAlive: true, maxSockets: 64 },
+      },
+    };
+    if (region !== undefined) config.region = region;
+    if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+    if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
+    if (options.credentials !== undefined) config.credentials = options.credentials;
+    if (options.profile !== undefined) config.profile = options.profile;
+    this.client = new S3Client(config);
+  }
+
+  private objectKey(key: string): string {
+    return this.root + validateKey(key);
+  }
+
+  /** createBucket creates the bucket if it does not exist yet (tests, first-time setup). */
+  async createBucket(): Promise<void> {
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    } catch (e) {
+      const name = errorName(e);
+      if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') return;
+      throw this.mapError(e, `creating bucket ${this.bucket}`);
+    }
+  }
+
+  /** supportsTagging is true/false once the provider answered a tagging request, undefined before. */
+  get supportsTagging(): boolean | undefined {
+    return this.tagging;
+  }
+
+  async put(key: string, body: BodySource, options: PutOptions = {}): Promise<ObjectInfo> {
+    const k = this.objectKey(key);
+    const signal = options.signal;
+    if (options.overwrite !== true && (await this.exists(k, key))) {
+      throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
+    }
+    const storageClass = (options.storageClass ?? this.options.storageClass) as StorageClass | undefined;
+    let sha256: string;
+    if (body.size <= this.partSize) {
+      const buf = await readExactly(body.open(), body.size, key, signal);
+      sha256 = createHash('sha256').update(buf).digest('hex');
+      if (options.sha256 !== undefined && options.sha256 !== sha256) {
+        throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${sha256}, expected ${options.sha256})`);
+      }
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: k,
+            Body: buf,
+            ContentLength: buf.length,
+            ContentMD5: md5(buf),
+            ContentType: 'application/octet-stream',
+            Metadata: { sha256 },
+            StorageClass: storageClass,
+          }),
+          { abortSignal: signal },
+        );
+      } catch (e) {
+        throw this.mapError(e, `uploading ${key}`);
+      }
+    } else {
+      sha256 = options.sha256 ?? (await hashSource(body, key, signal));
+      await this.multipart(k, key, body, sha256, storageClass, signal);
+    }
+    const info: ObjectInfo = { key, size: body.size, sha256 };
+    if (options.tags !== undefined && Object.keys(options.tags).length > 0) {
+      if (await this.setTags(k, key, options.tags, signal)) info.tags = { ...options.tags };
+    }
+    return info;
+  }
+
+  private async multipart(k: string, key: string, body: BodySource, sha256: string, storageClass: StorageClass | undefined, signal?: AbortSignal): Promise<void> {
+    let uploadId: string | undefined;
+    try {
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: k, ContentType: 'application/octet-stream', Metadata: { sha256 }, StorageClass: storageClass }),
+        { abortSignal: signal },
+      );
+      uploadId = created.UploadId;
+      if (uploadId === undefined) throw new StrataError('BACKEND', `${this.description}: no upload id for ${key}`, { retriable: true });
+      const id = uploadId;
+      const parts: CompletedPart[] = [];
+      const inflight = new Set<Promise<void>>();
+      let failure: unknown;
+      const send = (buf: Buffer, partNumber: number): void => {
+        const p = this.client
+          .send(
+            new UploadPartCommand({ Bucket: this.bucket, Key: k, UploadId: id, PartNumber: partNumber, Body: buf, ContentLength: buf.length, ContentMD5: md5(buf) }),
+            { abortSignal: signal },
+          )
+          .then((out) => {
+            parts.push({ PartNumber: partNumber, ETag: out.ETag });
+          })
+          .catch((e: unknown) => {
+            failure ??= e;
+          })
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+      };
+      const hash = createHash('sha256');
+      let total = 0;
+      let partNumber = 0;
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const cut = async (n: number): Promise<void> => {
+        const all = pending.length === 1 ? (pending[0] ?? Buffer.alloc(0)) : Buffer.concat(pending, pendingBytes);
+        const part = all.subarray(0, n);
+        const rest = all.subarray(n);
+        pending = rest.length > 0 ? [rest] : [];
+        pendingBytes = rest.length;
+        while (inflight.size >= this.queueSize) await Promise.race(inflight);
+        if (failure !== undefined) throw failure;
+        // Copy so that the part does not pin the (larger) concatenated buffer.
+        send(Buffer.from(part), ++partNumber);
+      };
+      for await (const chunk of body.open()) {
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        total += buf.length;
+        if (total > body.size) throw new StrataError('CHECKSUM', `${key}: source gave more than the announced ${body.size} bytes`);
+        hash.update(buf);
+        pending.push(buf);
+        pendingBytes += buf.length;
+        while (pendingBytes >= this.partSize) await cut(this.partSize);
+        if (failure !== undefined) throw failure;
+      }
+      if (total !== body.size) throw new StrataError('CHECKSUM', `${key}: source gave ${total} bytes, expected ${body.size}`);
+      if (pendingBytes > 0) await cut(pendingBytes);
+      await Promise.all(inflight);
+      if (failure !== undefined) throw failure;
+      const actual = hash.digest('hex');
+      if (actual !== sha256) throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${actual}, expected ${sha256})`);
+      parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: id, MultipartUpload: { Parts: parts } }), { abortSignal: signal });
+    } catch (e) {
+      if (uploadId !== undefined) {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId })).catch(() => undefined);
+      }
+      throw this.mapError(e, `uploading ${key}`);
+    }
+  }
+
+  /** setTags tags an uploaded object; returns false when the provider has no tagging. On another
+   * failure the object is removed, so that a rejected put leaves nothing. */
+  private async setTags(k: string, key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+    if (this.tagging === false) return false;
+    try {
+      await this.client.send(
+        new PutObjectTaggingCommand({ Bucket: this.bucket, Key: k, Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) } }),
+        { abortSignal: signal },
+      );
+      this.tagging = true;
+      return true;
+    } catch (e) {
+      if (isNotImplemented(e)) {
+        this.noTagging();
+        return false;
+      }
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k })).catch(() => undefined);
+      throw this.mapError(e, `tagging ${key}`);
+    }
+  }
+
+  private noTagging(): void {
+    if (this.tagging === false) return;
+    this.tagging = false;
+    this.options.onWarning?.(`${this.description}: the provider does not support object tags; lifecycle rules that use tags will not apply (uploads continue without tags)`);
+  }
+
+  private async exists(k: string, key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
+      return true;
+    } catch (e) {
+      const err = this.mapError(e, `checking ${key}`);
+      if (err.code === 'NOT_FOUND') return false;
+      throw err;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const k = this.objectKey(key);
+    if (range !== undefined && range.length !== undefined && range.length <= 0) {
+      await this.stat(key);
+      return Readable.from([]);
+    }
+    const header = range === undefined ? undefined : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k, Range: header }));
+      if (out.Body === undefined) return Readable.from([]);
+      return out.Body as Readable;
+    } catch (e) {
+      // 416: the range starts at or past the end of an existing object.
+      if (range !== undefined && (errorName(e) === 'InvalidRange' || statusOf(e) === 416)) return Readable.from([]);
+      throw this.mapError(e, `reading ${key}`);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    const k = this.objectKey(key);
+    let info: ObjectInfo;
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
+      info = { key, size: head.ContentLength ?? 0 };
+      const sha = head.Metadata?.['sha256'];
+      if (sha !== undefined && /^[0-9a-f]{64}$/.test(sha)) info.sha256 = sha;
+    } catch (e) {
+      throw this.mapError(e, `reading ${key}`);
+    }
+    if (this.tagging !== false) {
+      try {
+        const out = await this.client.send(new GetObjectTaggingCommand({ Bucket: this.bucket, Key: k }));
+        this.tagging = true;
+        const set = out.TagSet ?? [];
+        if (set.length > 0) info.tags = Object.fromEntries(set.map((t) => [t.Key ?? '', t.Value ?? '']));
+      } catch (e) {
+        if (isNotImplemented(e)) this.noTagging();
+        else throw this.mapError(e, `reading the tags of ${key}`);
+      }
+    }
+    return info;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, MaxKeys: this.pageSize, ContinuationToken: token }));
+      } catch (e) {
+        throw this.mapError(e, `listing ${prefix === '' ? this.description : prefix}`);
+      }
+      for (const obj of page.Contents ?? []) {
+        const full = obj.Key;
+        if (full === undefined || !full.startsWith(this.root)) continue;
+        yield { key: full.slice(this.root.length), size: obj.Size ?? 0 };
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  async delete(key: string): Promise<void> {
+    const k = this.objectKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k }));
+    } catch (e) {
+      const err = this.mapError(e, `deleting ${key}`);
+      if (err.code !== 'NOT_FOUND') throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /** mapError turns an SDK or network failure into a StrataError (AUTH, NOT_FOUND, retriable BACKEND). */
+  private mapError(e: unknown, action: string): StrataError {
+    return mapS3Error(e, `${action} on ${this.description}`);
+  }
+}
+
+const RETRIABLE_NAMES = new Set(['SlowDown', 'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled', 'TimeoutError', 'BadDigest', 'IncompleteBody', 'XAmzContentSHA256Mismatch']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const AUTH_NAMES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'InvalidClientTokenId', 'AllAccessDisabled']);
+
+function errorName(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'name' in e && typeof e.name === 'string' ? e.name : '';
+}
+
+function statusOf(e: unknown): number | undefined {
+  if (typeof e !== 'object' || e === null || !('$metadata' in e)) return undefined;
+  const md = e.$metadata;
+  if (typeof md !== 'object' || md === null || !('httpStatusCode' in md)) return undefined;
+  return typeof md.httpStatusCode === 'number' ? md.httpStatusCode : undefined;
+}
+
+function errCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}
+
+function isNotImplemented(e: unknown): boolean {
+  const name = errorName(e);
+  const status = statusOf(e);
+  return name === 'NotImplemented' || name === 'MethodNotAllowed' || status === 501 || status === 405;
+}
+
+/** mapS3Error classifies an AWS SDK or network failure as a StrataError. */
+export function mapS3Error(e: unknown, action: string): StrataError {
+  if (isStrataError(e)) return e;
+  const name = errorName(e);
+  const status = statusOf(e);
+  const code = errCode(e);
+  const msg = `${action}: ${name !== '' && name !== 'Error' ? `${name}: ` : ''}${errorMessage(e)}`;
+  if (name === 'AbortError') return new StrataError('CANCELLED', `${action}: cancelled`, { cause: e });
+  if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket' && name !== 'NoSuchUpload')) {
+    return new StrataError('NOT_FOUND', `${action}: does not exist`, { cause: e });
+  }
+  if (name === 'NoSuchBucket') {
+    return new StrataError('BACKEND', `${action}: the bucket does not exist`, { cause: e, hint: 'Create the bucket (or check its name, region and endpoint).' });
+  }
+  if (AUTH_NAMES.has(name) || status === 401 || status === 403) {
+    return new StrataError('AUTH', `${action}: access denied (${name !== '' ? name : `HTTP ${status ?? '?'}`})`, { cause: e, hint: AUTH_HINT });
+  }
+  if (name === 'BadDigest' || name === 'InvalidDigest') {
+    return new StrataError('CHECKSUM', `${action}: the provider received damaged data (${name})`, { cause: e, retriable: true });
+  }
+  if (name === 'InvalidStorageClass' || (name === 'InvalidArgument' && /storage ?class/i.test(errorMessage(e)))) {
+    return new StrataError('CONFIG', msg, { cause: e, hint: 'Use a storage class this provider offers (or none).' });
+  }
+  if (/region is missing/i.test(errorMessage(e))) {
+    return new StrataError('CONFIG', `${action}: no region`, { cause: e, hint: 'Add ?region=… to the s3:// destination or set AWS_REGION.' });
+  }
+  const retriable = RETRIABLE_NAMES.has(name) || (status !== undefined && status >= 500) || status === 429 || (code !== undefined && NETWORK_CODES.has(code)) || /socket hang up|timed? ?out|ECONNRESET/i.test(errorMessage(e));
+  return new StrataError('BACKEND', msg, { cause: e, retriable });
+}
+
+function md5(buf: Buffer): string {
+  return createHash('md5').update(buf).digest('base64');
+}
+
+/** readExactly reads a small body into memory, failing if it is not exactly `size` bytes. */
+async function readExactly(stream: Readable, size: number, key: string, signal?: AbortSignal): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  let n = 0;
+  try {
+    for await (const chunk of stream) {
+      if (signal?.aborted === true) throw new StrataError('CANCELLED', `uploading ${key}: cancelled`);
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      if (n + b.length > size) throw new StrataError('CHECKSUM', `${key}: source gave more than the announced ${size} bytes`);
+      b.copy(buf, n);
+      n += b.length;
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (n !== size) throw new StrataError('CHECKSUM', `${key}: source gave ${n} bytes, expected ${size}`);
+  return buf;
+}
+
+/** hashSource reads a body once to learn its SHA-256 (needed before a multipart upload starts). */
+async function hashSource(body: BodySource, key: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  let n = 0;
+  const stream = body.open();
+  try {
+    for await (const chunk of stream) {
+      if (signal?.aborted === true) throw new StrataError('CANCELLED', `uploading ${key}: cancelled`);
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      n += b.length;
+      hash.update(b);
+    }
+  } catch (e) {
+    throw isStrataError(e) ? e : new StrataError('BACKEND', `reading the source of ${key}: ${errorMessage(e)}`, { cause: e });
+  } finally {
+    stream.destroy();
+  }
+  if (n !== body.size) throw new StrataError('CHECKSUM', `${key}: source gave ${n} bytes, expected ${body.size}`);
+  return hash.digest('hex');
+}

@@ -1,0 +1,476 @@
+/**
+ * backend/wrappers: Backends that wrap another Backend to add one behaviour each — retries with
+ * backoff, a concurrency limit, debug logging, and fault injection for tests — plus the byte-stream
+ * wrappers the backends share (hash-and-count while streaming). Each wrapper keeps the contract of
+ * backend.ts, so they stack in any order.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { StrataError, isStrataError } from '../errors.js';
+import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
+
+/** HashingCounter passes bytes through while hashing (SHA-256) and counting them; it fails the
+ * stream when the source gives more or fewer bytes than `expected`, so that an upload with an
+ * explicit Content-Length never hangs or sends a wrong body. */
+export class HashingCounter extends Transform {
+  /** bytes is how many bytes have passed so far. */
+  bytes = 0;
+  private readonly hash: Hash = createHash('sha256');
+  private digestHex: string | undefined;
+
+  constructor(private readonly expected: number | undefined, private readonly what = 'source') {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.expected !== undefined && this.bytes > this.expected) {
+      cb(new StrataError('CHECKSUM', `${this.what} gave more than the announced ${this.expected} bytes`));
+      return;
+    }
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.expected !== undefined && this.bytes !== this.expected) {
+      cb(new StrataError('CHECKSUM', `${this.what} gave ${this.bytes} bytes, expected ${this.expected}`));
+      return;
+    }
+    cb();
+  }
+
+  /** sha256 is the hex digest of all bytes seen; call it after the stream ended. */
+  sha256(): string {
+    this.digestHex ??= this.hash.digest('hex');
+    return this.digestHex;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ retry
+
+/** RetryOptions tune RetryingBackend. */
+export interface RetryOptions {
+  /** Attempts in all, the first included (default 5). */
+  attempts?: number;
+  /** Delay before the first retry, doubled each time (default 250 ms). */
+  baseDelayMs?: number;
+  /** Longest delay (default 20 s). */
+  maxDelayMs?: number;
+  /** Called before each retry (for a warning line). */
+  onRetry?: (info: { method: string; key: string; attempt: number; delayMs: number; error: StrataError }) => void;
+  /** Injectable for tests. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(new StrataError('CANCELLED', 'cancelled'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new StrataError('CANCELLED', 'cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * RetryingBackend retries operations that failed with a `retriable` StrataError, with exponential
+ * backoff and full jitter (so that parallel uploads that failed together do not retry together).
+ * Bodies are re-opened for each attempt. A get() is retried until its stream is returned; a list()
+ * restarts and skips keys it already yielded, so each key is still yielded once.
+ */
+export class RetryingBackend implements Backend {
+  readonly description: string;
+  private readonly attempts: number;
+  private readonly base: number;
+  private readonly max: number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(private readonly inner: Backend, private readonly options: RetryOptions = {}) {
+    this.description = inner.description;
+    this.attempts = Math.max(1, options.attempts ?? 5);
+    this.base = options.baseDelayMs ?? 250;
+    this.max = options.maxDelayMs ?? 20_000;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+  }
+
+  private async retry<T>(method: string, key: string, fn: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn(attempt);
+      } catch (e) {
+        if (!isStrataError(e) || !e.retriable || attempt >= this.attempts || signal?.aborted === true) throw e;
+        const delayMs = Math.round(this.random() * Math.min(this.max, this.base * 2 ** (attempt - 1)));
+        this.options.onRetry?.({ method, key, attempt, delayMs, error: e });
+        await this.sleep(delayMs, signal);
+      }
+    }
+  }
+
+  put(key: string, body: BodySource, options: PutOptions = {}): Promise<ObjectInfo> {
+    return this.retry(
+      'put',
+      key,
+      async (attempt) => {
+        try {
+          return await this.inner.put(key, body, options);
+        } catch (e) {
+          // An earlier attempt may have succeeded with its answer lost: same bytes are success.
+          if (attempt > 1 && isStrataError(e, 'ALREADY_EXISTS') && options.sha256 !== undefined) {
+            const info = await this.inner.stat(key).catch(() => undefined);
+            if (info?.sha256 === options.sha256 && info.size === body.size) return info;
+          }
+          throw e;
+        }
+      },
+      options.signal,
+    );
+  }
+
+  get(key: string, range?: ByteRange): Promise<Readable> {
+    return this.retry('get', key, () => this.inner.get(key, range));
+  }
+
+  stat(key: string): Promise<ObjectInfo> {
+    return this.retry('stat', key, () => this.inner.stat(key));
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const seen = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for await (const info of this.inner.list(prefix)) {
+          if (seen.has(info.key)) continue;
+          seen.add(info.key);
+          yield info;
+        }
+        return;
+      } catch (e) {
+        if (!isStrataError(e) || !e.retriable || attempt >= this.attempts) throw e;
+        const delayMs = Math.round(this.random() * Math.min(this.max, this.base * 2 ** (attempt - 1)));
+        this.options.onRetry?.({ method: 'list', key: prefix, attempt, delayMs, error: e });
+        await this.sleep(delayMs);
+      }
+    }
+  }
+
+  delete(key: string): Promise<void> {
+    return this.retry('delete', key, () => this.inner.delete(key));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ limit
+
+/** Semaphore hands out at most `limit` slots at a time, first come first served. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.active--;
+    };
+  }
+}
+
+/**
+ * LimitedBackend runs at most `concurrency` operations on the inner backend at once. A get() holds
+ * its slot until its stream closes (a transfer is what providers limit), so read or destroy every
+ * stream you open; list() holds a slot only while fetching each item.
+ */
+export class LimitedBackend implements Backend {
+  readonly description: string;
+  private readonly sem: Semaphore;
+
+  constructor(private readonly inner: Backend, concurrency: number) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new StrataError('INTERNAL', `LimitedBackend: bad concurrency ${concurrency}`);
+    this.description = inner.description;
+    this.sem = new Semaphore(concurrency);
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await this.sem.acquire();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  put(key: string, body: BodySource, options?: PutOptions): Promise<ObjectInfo> {
+    return this.limited(() => this.inner.put(key, body, options));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const release = await this.sem.acquire();
+    try {
+      const stream = await this.inner.get(key, range);
+      stream.once('close', release);
+      stream.once('error', release);
+      stream.once('end', release);
+      return stream;
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  stat(key: string): Promise<ObjectInfo> {
+    return this.limited(() => this.inner.stat(key));
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const it = this.inner.list(prefix)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await this.limited(() => it.next());
+        if (next.done === true) return;
+        yield next.value;
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+
+  delete(key: string): Promise<void> {
+    return this.limited(() => this.inner.delete(key));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------- logging
+
+/**
+ * LoggingBackend reports each operation as one debug line (method, key, size, outcome, time) through
+ * a callback. It never logs data, tags' values or credentials; the description it prints is the
+ * inner backend's, which backends keep redacted.
+ */
+export class LoggingBackend implements Backend {
+  readonly description: string;
+
+  constructor(private readonly inner: Backend, private readonly log: (line: string) => void) {
+    this.description = inner.description;
+  }
+
+  private async logged<T>(what: string, fn: () => Promise<T>, done?: (v: T) => string): Promise<T> {
+    const t0 = performance.now();
+    try {
+      const v = await fn();
+      this.log(`backend ${what}: ok${done === undefined ? '' : ` ${done(v)}`} (${Math.round(performance.now() - t0)} ms)`);
+      return v;
+    } catch (e) {
+      const code = isStrataError(e) ? `${e.code}${e.retriable ? ' (retriable)' : ''}` : 'error';
+      this.log(`backend ${what}: ${code} (${Math.round(performance.now() - t0)} ms)`);
+      throw e;
+    }
+  }
+
+  put(key: string, body: BodySource, options?: PutOptions): Promise<ObjectInfo> {
+    const flags = [options?.overwrite === true ? 'overwrite' : '', options?.storageClass ?? '', options?.tags !== undefined ? `tags=${Object.keys(options.tags).join(',')}` : '']
+      .filter((f) => f !== '')
+      .join(' ');
+    return this.logged(`put ${key} ${body.size} B${flags === '' ? '' : ` [${flags}]`}`, () => this.inner.put(key, body, options));
+  }
+
+  get(key: string, range?: ByteRange): Promise<Readable> {
+    const r = range === undefined ? '' : ` [${range.offset}+${range.length ?? 'end'}]`;
+    return this.logged(`get ${key}${r}`, () => this.inner.get(key, range));
+  }
+
+  stat(key: string): Promise<ObjectInfo> {
+    return this.logged(`stat ${key}`, () => this.inner.stat(key), (i) => `${i.size} B`);
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const t0 = performance.now();
+    let n = 0;
+    try {
+      for await (const info of this.inner.list(prefix)) {
+        n++;
+        yield info;
+      }
+      this.log(`backend list ${JSON.stringify(prefix)}: ok ${n} objects (${Math.round(performance.now() - t0)} ms)`);
+    } catch (e) {
+      this.log(`backend list ${JSON.stringify(prefix)}: ${isStrataError(e) ? e.code : 'error'} after ${n} objects`);
+      throw e;
+    }
+  }
+
+  delete(key: string): Promise<void> {
+    return this.logged(`delete ${key}`, () => this.inner.delete(key));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------- faults
+
+/** FaultMethod names the Backend methods faults can be injected into. */
+export type FaultMethod = 'put' | 'get' | 'stat' | 'list' | 'delete';
+
+/** FaultSpec says which calls fail and how. */
+export interface FaultSpec {
+  /** How many calls fail (default 1; Infinity: all). */
+  times?: number;
+  /** Calls that pass before the first failure (default 0: the next call fails). */
+  after?: number;
+  /** The error thrown (default: a retriable BACKEND error). */
+  error?: Error;
+  /** put: the source stream fails after this many bytes (the backend sees a failing source);
+   * get: the returned stream fails after this many bytes. Omitted: the call fails before starting. */
+  afterBytes?: number;
+}
+
+interface Fault {
+  method: FaultMethod;
+  remaining: number;
+  skip: number;
+  error: () => Error;
+  afterBytes: number | undefined;
+}
+
+/** injectedError is the default error of a FaultyBackend: transient, so retries apply. */
+function injectedError(method: string): StrataError {
+  return new StrataError('BACKEND', `injected ${method} fault`, { retriable: true });
+}
+
+/** failAfter passes the first `limit` bytes of a stream, then fails it with `error`. */
+export function failAfter(source: Readable, limit: number, error: Error): Readable {
+  let seen = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (seen + chunk.length <= limit) {
+        seen += chunk.length;
+        cb(null, chunk);
+        return;
+      }
+      const part = chunk.subarray(0, Math.max(0, limit - seen));
+      seen = limit;
+      if (part.length > 0) this.push(part);
+      cb(error);
+    },
+    flush(cb) {
+      // A source shorter than the limit still fails: the fault must happen.
+      cb(error);
+    },
+  });
+  source.on('error', (e) => t.destroy(e));
+  return source.pipe(t);
+}
+
+/**
+ * FaultyBackend injects failures into an inner backend for tests: `fail('put', { after: 2, afterBytes: n })`
+ * makes the third put's source stream break after n bytes. Rules are consumed in the order given.
+ */
+export class FaultyBackend implements Backend {
+  readonly description: string;
+  /** calls counts the calls made per method (failed ones included). */
+  readonly calls: Record<FaultMethod, number> = { put: 0, get: 0, stat: 0, list: 0, delete: 0 };
+  private readonly faults: Fault[] = [];
+
+  constructor(private readonly inner: Backend) {
+    this.description = `faulty(${inner.description})`;
+  }
+
+  /** fail adds a fault rule for a method; returns this for chaining. */
+  fail(method: FaultMethod, spec: FaultSpec = {}): this {
+    const err = spec.error;
+    this.faults.push({
+      method,
+      remaining: spec.times ?? 1,
+      skip: spec.after ?? 0,
+      error: () => err ?? injectedError(method),
+      afterBytes: spec.afterBytes,
+    });
+    return this;
+  }
+
+  /** clear removes all fault rules. */
+  clear(): void {
+    this.faults.length = 0;
+  }
+
+  private take(method: FaultMethod): Fault | undefined {
+    this.calls[method]++;
+    const fault = this.faults.find((f) => f.method === method && f.remaining > 0);
+    if (fault === undefined) return undefined;
+    if (fault.skip > 0) {
+      fault.skip--;
+      return undefined;
+    }
+    fault.remaining--;
+    return fault;
+  }
+
+  async put(key: string, body: BodySource, options?: PutOptions): Promise<ObjectInfo> {
+    const fault = this.take('put');
+    if (fault === undefined) return this.inner.put(key, body, options);
+    if (fault.afterBytes === undefined) throw fault.error();
+    const limit = fault.afterBytes;
+    const broken: BodySource = { size: body.size, open: () => failAfter(body.open(), limit, fault.error()) };
+    return this.inner.put(key, broken, options);
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const fault = this.take('get');
+    if (fault === undefined) return this.inner.get(key, range);
+    if (fault.afterBytes === undefined) throw fault.error();
+    return failAfter(await this.inner.get(key, range), fault.afterBytes, fault.error());
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    const fault = this.take('stat');
+    if (fault !== undefined) throw fault.error();
+    return this.inner.stat(key);
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const fault = this.take('list');
+    let n = 0;
+    for await (const info of this.inner.list(prefix)) {
+      // afterBytes counts objects for list: fail after yielding that many.
+      if (fault !== undefined && n >= (fault.afterBytes ?? 0)) throw fault.error();
+      n++;
+      yield info;
+    }
+    if (fault !== undefined) throw fault.error();
+  }
+
+  async delete(key: string): Promise<void> {
+    const fault = this.take('delete');
+    if (fault !== undefined) throw fault.error();
+    return this.inner.delete(key);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

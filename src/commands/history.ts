@@ -1,0 +1,60 @@
+/** commands/history and log: read the git audit trail in the state folder. */
+import * as path from 'node:path';
+import { parseCommandArgs } from '../cli/main.js';
+import type { Command, CommandContext } from '../cli/context.js';
+import { AuditTrail } from '../audit/audit.js';
+import { findConfig, loadConfig } from '../config/load.js';
+import { jobStateDir, stateDir } from '../config/paths.js';
+import { ExitCode, StrataError } from '../errors.js';
+import { jobPaths } from '../pipeline/backup.js';
+
+async function auditFor(ctx: CommandContext, job: string | undefined): Promise<AuditTrail> {
+  let name = job;
+  if (name === undefined) {
+    const file = await findConfig(ctx.global.config, ctx.env);
+    name = file === undefined ? 'default' : (await loadConfig(file, ctx.env)).job;
+  }
+  const dir = jobPaths(jobStateDir(stateDir(ctx.global.state, ctx.env), name)).audit;
+  const audit = new AuditTrail(dir);
+  if (!(await audit.exists())) {
+    throw new StrataError('NO_REPOSITORY', `no audit trail for job ${name} in ${path.dirname(dir)}`, { hint: 'It is written by strata backup on this machine; pass --state or --config if it lives elsewhere.' });
+  }
+  return audit;
+}
+
+/** historyCommand lists when one file changed, from the audit trail. */
+export const historyCommand: Command = {
+  name: 'history',
+  summary: 'when a file was added, changed or deleted, from the git audit trail',
+  usage: 'history [--job NAME] [--source NAME] PATH',
+  async run(ctx, args) {
+    const { values, positionals } = parseCommandArgs('history', args, { job: { type: 'string' }, source: { type: 'string' } }, true);
+    if (positionals.length !== 1) throw new StrataError('USAGE', 'history needs exactly one PATH (relative to the source folder)', { hint: 'e.g. strata history reports/2026.xlsx' });
+    const file = positionals[0] ?? '';
+    const audit = await auditFor(ctx, values.job);
+    const events = await audit.history(file.replace(/^\.\/+/, ''), values.source === undefined ? {} : { source: values.source });
+    ctx.out.data({ path: file, events });
+    if (events.length === 0) ctx.out.result(`no record of ${JSON.stringify(file)} in the audit trail`);
+    for (const e of events) {
+      const detail = e.entry === undefined ? '' : e.entry.type === 'file' ? ` ${e.entry.size} bytes sha256 ${e.entry.sha256?.slice(0, 12) ?? ''}…` : ` (${e.entry.type})`;
+      ctx.out.result(`${e.date.slice(0, 19).replace('T', ' ')}  ${e.change.padEnd(8)}  ${e.setId}${detail}`);
+    }
+    return ExitCode.ok;
+  },
+};
+
+/** logCommand lists the backup runs recorded in the audit trail. */
+export const logCommand: Command = {
+  name: 'log',
+  summary: 'the backup runs recorded in the git audit trail',
+  usage: 'log [--job NAME]',
+  async run(ctx, args) {
+    const { values } = parseCommandArgs('log', args, { job: { type: 'string' } });
+    const audit = await auditFor(ctx, values.job);
+    const runs = await audit.log();
+    ctx.out.data({ runs });
+    if (runs.length === 0) ctx.out.result('no backup runs recorded');
+    for (const r of runs) ctx.out.result(`${r.date.slice(0, 19).replace('T', ' ')}  ${r.tier.padEnd(7)} ${r.type.padEnd(4)}  ${r.setId}  +${r.added} ~${r.modified} -${r.deleted}`);
+    return ExitCode.ok;
+  },
+};

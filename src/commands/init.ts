@@ -1,0 +1,75 @@
+/**
+ * commands/init: `strata init` writes a commented strata.yaml that documents every key and its
+ * default. It never overwrites an existing file unless told to (--force): a config is the one
+ * file that says what is being backed up, and losing edits to it silently would be bad.
+ */
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command, CommandContext } from '../cli/context.js';
+import { configFilePath, configFromFlags, parseConfigText } from '../config/load.js';
+import { PLACEHOLDER_DESTINATION, renderTemplate, type TemplateOptions } from '../config/template.js';
+import { errnoCode, errorMessage, fromFsError, StrataError } from '../errors.js';
+
+/**
+ * parseInitArgs parses the flags like cli/main's parseCommandArgs does. It is not imported from
+ * there: cli/main imports the registry, which imports this module, and that cycle would leave
+ * initCommand uninitialised whenever this module is loaded first (as tests do).
+ */
+function parseInitArgs(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: { force: { type: 'boolean', default: false }, source: { type: 'string', multiple: true }, dest: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (e) {
+    throw new StrataError('USAGE', `init: ${errorMessage(e)}`, { hint: 'Run "strata init --help".' });
+  }
+}
+
+/** initCommand writes strata.yaml (or the --config path). */
+export const initCommand: Command = {
+  name: 'init',
+  summary: 'write a commented strata.yaml with every setting and its default',
+  usage: 'init [--force] [--source DIR ...] [--dest DEST]',
+  async run(ctx: CommandContext, args: string[]): Promise<number> {
+    const { values } = parseInitArgs(args);
+    const cwd = process.cwd();
+    const file = configFilePath(ctx.global.config, ctx.env, cwd);
+    const sources = values.source ?? [];
+    const options: TemplateOptions = {};
+    if (sources.length > 0 || values.dest !== undefined) {
+      // Validate and name the flags exactly as a config-less backup would, then write the
+      // results out explicitly: absolute paths and fixed names do not change if the file moves
+      // or a source is added later.
+      const cfg = configFromFlags({ sources: sources.length > 0 ? sources : [cwd], dest: values.dest ?? PLACEHOLDER_DESTINATION }, { env: ctx.env, cwd });
+      if (sources.length > 0) options.sources = cfg.sources.map((s) => ({ path: s.path, name: s.name }));
+      if (values.dest !== undefined && typeof cfg.destination === 'string') options.destination = cfg.destination;
+    }
+    const text = renderTemplate(options);
+    const rel = path.relative(cwd, file);
+    const shown = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+    // The written file must load; checking before writing means a bad flag never leaves a broken file.
+    parseConfigText(text, shown, { baseDir: path.dirname(file), env: ctx.env });
+    try {
+      // 0600: a config may hold a password command or destination credentials.
+      await writeFile(file, text, { flag: values.force ? 'w' : 'wx', mode: 0o600 });
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'EEXIST') {
+        throw new StrataError('ALREADY_EXISTS', `${shown} already exists`, { hint: 'Edit it, or pass --force to replace it with a fresh template (your edits are lost).' });
+      }
+      if (code === 'ENOENT') {
+        throw new StrataError('USAGE', `cannot write ${shown}: the folder ${path.dirname(file)} does not exist`, { hint: 'Create the folder first, or choose another --config path.' });
+      }
+      throw fromFsError(e, `writing ${shown}`);
+    }
+    const placeholders = options.sources === undefined || options.destination === undefined;
+    ctx.out.result(`wrote ${shown}`);
+    if (placeholders) ctx.out.info(`edit the lines marked "CHANGE THIS" in ${shown} (sources and destination) before the first backup`);
+    ctx.out.data({ config: file, placeholders });
+    return 0;
+  },
+};

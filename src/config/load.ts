@@ -1,0 +1,280 @@
+/**
+ * config/load: finding and reading strata.yaml, and building the same StrataConfig from flags
+ * when there is no file. Problems are reported as `file:line:col: key: message`, all at once,
+ * so a user fixes a config in one pass; nothing runs with a config that did not validate.
+ */
+import { access, readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { parseSize } from '../core/size.js';
+import { errnoCode, errorMessage, StrataError } from '../errors.js';
+import { keysAt, validateConfig, type ConfigIssue, type StrataConfig, type ValidateOptions } from './schema.js';
+
+/** CONFIG_FILE_NAME is the file strata looks for in the current folder. */
+export const CONFIG_FILE_NAME = 'strata.yaml';
+
+/** LoadOptions supplies the environment (for "~") and the folder relative names are shown against. */
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** configFilePath is where the config is, or would be written: --config, else $STRATA_CONFIG, else ./strata.yaml. */
+export function configFilePath(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string {
+  if (flag !== undefined && flag !== '') return path.resolve(cwd, flag);
+  const fromEnv = env['STRATA_CONFIG'];
+  if (fromEnv !== undefined && fromEnv !== '') return path.resolve(cwd, fromEnv);
+  return path.join(cwd, CONFIG_FILE_NAME);
+}
+
+/**
+ * findConfig returns the config file to use: --config FILE, else $STRATA_CONFIG (both even if
+ * missing, so that loadConfig reports it), else ./strata.yaml if it exists, else undefined
+ * (the command then runs from flags alone).
+ */
+export async function findConfig(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Promise<string | undefined> {
+  const file = configFilePath(flag, env, cwd);
+  if ((flag !== undefined && flag !== '') || (env['STRATA_CONFIG'] ?? '') !== '') return file;
+  try {
+    await access(file);
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+/** displayName shows a config path relative to the working folder when it is inside it. */
+function displayName(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+const HINT = 'Fix the listed lines; "strata init" in an empty folder writes an example with every key and its default.';
+
+/** loadConfig reads, parses and validates a config file; every problem is a CONFIG error naming its line. */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<StrataConfig> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const abs = path.resolve(cwd, file);
+  const shown = displayName(abs, cwd);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') {
+      throw new StrataError('CONFIG', `config file ${shown} does not exist`, {
+        hint: 'Create one with "strata init", fix --config / STRATA_CONFIG, or give --source and --dest instead.',
+        cause: e,
+      });
+    }
+    throw new StrataError('CONFIG', `cannot read config file ${shown}: ${errorMessage(e)}`, { hint: 'Check the path and its permissions.', cause: e });
+  }
+  return parseConfigText(text, shown, { baseDir: path.dirname(abs), env });
+}
+
+/** parseConfigText validates config text; `shown` names the file in messages, baseDir anchors relative paths. */
+export function parseConfigText(text: string, shown: string, options: { baseDir: string; env: NodeJS.ProcessEnv }): StrataConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      const what = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+      return { offset: e.pos[0], text: `${shown}:${pos.line}:${pos.col}: YAML syntax error: ${what}` };
+    });
+    throw configError(shown, lines);
+  }
+  if (doc.contents === null) {
+    throw configError(shown, [{ offset: 0, text: `${shown}:1:1: the file has no settings (sources and destination are required)` }]);
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const validateOptions: ValidateOptions = { baseDir: options.baseDir, env: options.env, nameClash: 'error' };
+  const result = validateConfig(raw, validateOptions);
+  if (result.ok) return result.config;
+  const lines = result.issues.map((issue) => {
+    const { offset, found } = locate(doc, issue);
+    const { line, col } = lineCounter.linePos(offset);
+    return { offset, text: `${shown}:${line}:${col}: ${issueText(issue, found)}` };
+  });
+  throw configError(shown, lines);
+}
+
+/** configError lists every problem, in file order; one problem is the whole message. */
+function configError(shown: string, lines: { offset: number; text: string }[]): StrataError {
+  const sorted = lines.map((l, i) => ({ ...l, i })).sort((a, b) => a.offset - b.offset || a.i - b.i);
+  const message = sorted.length === 1 ? (sorted[0]?.text ?? '') : `${sorted.length} problems in ${shown}:\n  ${sorted.map((l) => l.text).join('\n  ')}`;
+  return new StrataError('CONFIG', message, { hint: HINT });
+}
+
+/** formatPath writes a config path the way a user reads it: sources[0].exclude. */
+export function formatPath(at: readonly (string | number)[]): string {
+  let out = '';
+  for (const seg of at) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out;
+}
+
+/** issueText words one issue: "key: message", or the unknown-key sentence with a suggestion. */
+function issueText(issue: ConfigIssue, present: boolean): string {
+  const parent = issue.path.slice(0, -1);
+  const last = issue.path[issue.path.length - 1];
+  if (issue.unknownKey === true && typeof last === 'string') {
+    const where = parent.length === 0 ? 'at the top level' : `in ${formatPath(parent)}`;
+    const allowed = keysAt(parent) ?? [];
+    const guess = suggest(last, allowed);
+    const tail = guess !== undefined ? ` (did you mean "${guess}"?)` : allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : '';
+    return `unknown key "${last}" ${where}${tail}`;
+  }
+  if (issue.message === 'is required' && last !== undefined) {
+    if (present) return `${formatPath(issue.path)}: has no value, and one is required`;
+    const where = parent.length === 0 ? '' : `${formatPath(parent)}: `;
+    return `${where}missing required key "${String(last)}"`;
+  }
+  return issue.path.length === 0 ? issue.message : `${formatPath(issue.path)}: ${issue.message}`;
+}
+
+/** suggest finds the allowed key a misspelt one most likely meant (case, "_"/"-" and up to two edits). */
+export function suggest(key: string, allowed: readonly string[]): string | undefined {
+  const norm = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
+  const exact = allowed.find((a) => norm(a) === norm(key));
+  if (exact !== undefined) return exact;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const a of allowed) {
+    const d = editDistance(norm(key), norm(a));
+    if (d < bestDistance) {
+      best = a;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.min(2, Math.max(1, Math.floor(key.length / 3)));
+  return bestDistance <= limit ? best : undefined;
+}
+
+/** editDistance is the Damerau–Levenshtein distance (adjacent swaps count as one edit). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const at = (i: number, j: number): number => d[i]?.[j] ?? Infinity;
+  for (let i = 1; i <= a.length; i++) {
+    const row = d[i];
+    if (row === undefined) continue;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
+      row[j] = v;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+/**
+ * locate finds the offset an issue is about: the key of the last mapping entry on its path (so
+ * the line shows the key's name), a list item's start, or for a missing key the mapping that
+ * should hold it (found: false).
+ */
+function locate(doc: Document, issue: ConfigIssue): { offset: number; found: boolean } {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  const missing = (): { offset: number; found: boolean } => ({ offset, found: false });
+  for (const seg of issue.path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      if (pair === undefined) return missing();
+      offset = rangeStart(pair.key) ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item: unknown = node.items[seg];
+      if (item === undefined) return missing();
+      offset = rangeStart(item) ?? offset;
+      node = item;
+    } else {
+      return missing();
+    }
+  }
+  return { offset, found: true };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  if (node !== null && typeof node === 'object' && 'range' in node) {
+    const range = (node as { range?: unknown }).range;
+    if (Array.isArray(range) && typeof range[0] === 'number') return range[0];
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config-less use
+
+/** FlagConfig is what `strata backup --source DIR --dest DEST [--volume-size S] [--level N]` says. */
+export interface FlagConfig {
+  sources: string[];
+  dest: string | undefined;
+  volumeSize?: string | number | undefined;
+  level?: string | number | undefined;
+}
+
+/**
+ * configFromFlags builds a StrataConfig without a file: job "default", one source per --source
+ * named after its folder (made unique: docs, docs-2), every default applied, then the overrides.
+ * Relative paths are resolved against cwd. Problems are USAGE errors naming the flag.
+ */
+export function configFromFlags(flags: FlagConfig, options: LoadOptions = {}): StrataConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const hint = 'Give at least one --source DIR and a --dest, or write a config file with "strata init".';
+  if (flags.sources.length === 0) throw new StrataError('USAGE', 'no config file and no --source given', { hint });
+  if (flags.dest === undefined || flags.dest === '') throw new StrataError('USAGE', 'no config file and no --dest given', { hint });
+  const raw = { job: 'default', sources: flags.sources.map((p) => ({ path: p })), destination: flags.dest };
+  const result = validateConfig(raw, { baseDir: cwd, env, nameClash: 'suffix' });
+  if (!result.ok) {
+    const lines = result.issues.map((issue) => {
+      const [section, index] = issue.path;
+      const flag = section === 'sources' && typeof index === 'number' ? `--source ${JSON.stringify(flags.sources[index] ?? '')}` : section === 'destination' ? '--dest' : formatPath(issue.path);
+      return `${flag}: ${issue.message}`;
+    });
+    throw new StrataError('USAGE', lines.join('; '), { hint });
+  }
+  return applyOverrides(result.config, { volumeSize: flags.volumeSize, level: flags.level });
+}
+
+/** Overrides are the archive flags that win over the config for one run. */
+export interface Overrides {
+  volumeSize?: string | number | undefined;
+  level?: string | number | undefined;
+}
+
+/**
+ * applyOverrides returns a copy of config with --volume-size and --level applied to every tier
+ * (a run uses one tier, so setting all is the same as setting the one in use); bad values are
+ * USAGE errors naming the flag.
+ */
+export function applyOverrides(config: StrataConfig, overrides: Overrides): StrataConfig {
+  const volumeSize = overrides.volumeSize === undefined ? undefined : flagSize(overrides.volumeSize);
+  const level = overrides.level === undefined ? undefined : flagLevel(overrides.level);
+  const archive = { ...config.archive };
+  for (const tier of Object.keys(archive) as (keyof typeof archive)[]) {
+    archive[tier] = { level: level ?? archive[tier].level, volumeSize: volumeSize ?? archive[tier].volumeSize };
+  }
+  return { ...config, archive };
+}
+
+function flagSize(v: string | number): number {
+  let bytes: number;
+  try {
+    bytes = typeof v === 'number' ? v : parseSize(v);
+  } catch (e) {
+    throw new StrataError('USAGE', `--volume-size: ${errorMessage(e)}`, { hint: 'Write a size like 50MiB, 1.5GiB or 100MB.' });
+  }
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new StrataError('USAGE', `--volume-size: expected a size of at least 1 byte, got ${JSON.stringify(v)}`, { hint: 'Write a size like 50MiB, 1.5GiB or 100MB.' });
+  }
+  return bytes;
+}
+
+function flagLevel(v: string | number): number {
+  const n = typeof v === 'number' ? v : /^\s*\d\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 9) {
+    throw new StrataError('USAGE', `--level: expected a compression level from 0 to 9, got ${JSON.stringify(v)}`, { hint: '0 stores without compression, 5 is the default, 9 compresses most (slowest).' });
+  }
+  return n;
+}

@@ -1,0 +1,407 @@
+/**
+ * config/schema: what a strata.yaml may contain, as a zod schema, and the StrataConfig it becomes.
+ *
+ * Every mapping is strict: an unknown key is an error, never silently ignored, because a typo
+ * ("exlude") would otherwise back up what the user meant to leave out. Messages are written for
+ * people ("expected a list of strings, got a string"); config/load.ts prefixes each with the file
+ * position of the key it concerns. New sections (retention, protection) are added in one place:
+ * see `sections` below.
+ */
+import * as path from 'node:path';
+import { z } from 'zod';
+import { parseSize } from '../core/size.js';
+import { errorMessage } from '../errors.js';
+import { resolveUserPath } from './paths.js';
+
+/** TIERS are the backup tiers, each with its own archive settings. */
+export const TIERS = ['daily', 'weekly', 'monthly', 'yearly'] as const;
+/** Tier is one backup tier. */
+export type Tier = (typeof TIERS)[number];
+
+/** WEEKDAYS are the values of schedule.weeklyOn, Monday first. */
+export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
+/** Weekday is a day of the week in lower case. */
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const MiB = 1024 * 1024;
+
+/**
+ * DEFAULTS are the values used for keys a config leaves out. Daily volumes are smaller because
+ * daily sets are incremental and usually small: a 50MiB volume wastes less of a slow upload
+ * when one fails and is retried; the larger tiers favour fewer files on the destination.
+ */
+export const DEFAULTS = {
+  job: 'default',
+  level: 5,
+  volumeSize: { daily: 50 * MiB, weekly: 100 * MiB, monthly: 100 * MiB, yearly: 100 * MiB } satisfies Record<Tier, number>,
+  weeklyOn: 'sunday' as Weekday,
+  maxVolumes: 4,
+} as const;
+
+/** SourceConfig is one folder to back up. */
+export interface SourceConfig {
+  /** Unique within the job; names the sets of this source. */
+  name: string;
+  /** Absolute path of the folder. */
+  path: string;
+  /** Patterns in .gitignore syntax, relative to path. */
+  exclude: string[];
+}
+
+/** PasswordConfig says where the password comes from when neither environment variable is set. */
+export type PasswordConfig = { command: string } | { file: string } | { env: string };
+
+/** ArchiveTierConfig holds the 7-Zip settings of one tier. */
+export interface ArchiveTierConfig {
+  /** Compression level 0 (store) … 9 (ultra). */
+  level: number;
+  /** Bytes per archive volume. */
+  volumeSize: number;
+}
+
+/** StrataConfig is a validated job configuration with every default filled in and paths absolute. */
+export interface StrataConfig {
+  job: string;
+  sources: SourceConfig[];
+  /** A path or URL, or a structured block that the backend layer parses. */
+  destination: string | Record<string, unknown>;
+  password?: PasswordConfig;
+  archive: Record<Tier, ArchiveTierConfig>;
+  schedule: { weeklyOn: Weekday };
+  staging: { maxVolumes: number };
+}
+
+/** ConfigIssue is one problem found in a config, at a path of keys and list indexes. */
+export interface ConfigIssue {
+  path: (string | number)[];
+  message: string;
+  /** Set when the problem is a key that is not allowed there (the key is the last path element). */
+  unknownKey?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+type ZodErrorFn = (iss: { code?: string; input?: unknown }) => string | undefined;
+
+/** describe names the kind of a YAML value for "expected X, got Y" messages. */
+function describe(v: unknown): string {
+  if (v === undefined || v === null) return 'nothing';
+  if (typeof v === 'string') return v === '' ? 'an empty string' : `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'boolean') return `${v}`;
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return typeof v;
+}
+
+/** expected builds a zod error function: "is required" when absent, else "expected X, got Y". */
+function expected(what: string): { error: ZodErrorFn } {
+  return {
+    error: (iss) => {
+      if (iss.input === undefined) return 'is required';
+      return `expected ${what}, got ${describe(iss.input)}`;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+const NAME_RULE = 'may contain only letters, digits, ".", "_" and "-"';
+const nameSchema = z
+  .string(expected('a name'))
+  .regex(/^[A-Za-z0-9._-]+$/, { error: NAME_RULE })
+  .refine((v) => v !== '.' && v !== '..', { error: 'must not be "." or ".."' });
+
+const levelError = expected('a compression level from 0 to 9');
+const levelSchema = z.number(levelError).int(levelError).min(0, levelError).max(9, levelError);
+
+const sizeSchema = z.union([z.number(), z.string()], expected('a size such as 100MiB')).transform((v, ctx): number => {
+  let bytes: number;
+  if (typeof v === 'number') {
+    bytes = v;
+  } else {
+    try {
+      bytes = parseSize(v);
+    } catch (e) {
+      ctx.issues.push({ code: 'custom', input: v, message: `${errorMessage(e)} (expected a size such as 123, 64KiB, 100MiB, 1.5GiB or 100MB)` });
+      return z.NEVER;
+    }
+  }
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    ctx.issues.push({ code: 'custom', input: v, message: `expected a size of at least 1 byte, got ${describe(v)}` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const sourceSchema = z.strictObject(
+  {
+    path: z.string(expected('a folder path')).min(1, { error: 'must not be empty' }),
+    name: nameSchema.optional(),
+    exclude: z.array(z.string(expected('a pattern string')), expected('a list of strings')).default([]),
+  },
+  expected('a mapping with path, name and exclude'),
+);
+
+const passwordSchema = z
+  .strictObject(
+    {
+      command: z.string(expected('a shell command')).min(1, { error: 'must not be empty' }).optional(),
+      file: z.string(expected('a file path')).min(1, { error: 'must not be empty' }).optional(),
+      env: z
+        .string(expected('an environment variable name'))
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name (letters, digits, "_")' })
+        .optional(),
+    },
+    expected('a mapping with one of command, file or env'),
+  )
+  .superRefine((v, ctx) => {
+    const given = Object.values(v).filter((x) => x !== undefined).length;
+    if (given !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of command, file or env (found ${given})` });
+  })
+  .transform((v): PasswordConfig => {
+    if (v.command !== undefined) return { command: v.command };
+    if (v.file !== undefined) return { file: v.file };
+    return { env: v.env ?? '' };
+  });
+
+function tierSchema(tier: Tier) {
+  return z
+    .strictObject({ level: levelSchema.default(DEFAULTS.level), volumeSize: sizeSchema.default(DEFAULTS.volumeSize[tier]) }, expected('a mapping with level and volumeSize'))
+    .prefault({});
+}
+
+const weekdayError = expected(`a weekday (${WEEKDAYS.join(', ')})`);
+
+/**
+ * sections are the top-level keys of strata.yaml. EXTENSION POINT: a later feature adds its
+ * section here as `name: z.strictObject({...}, expected(...)).prefault({})` (or `.optional()`),
+ * adds the field to StrataConfig, and documents it in config/template.ts; the template test
+ * fails until every key is documented. Until then `retention:` or `protection:` is an unknown key.
+ */
+const sections = {
+  job: nameSchema.default(DEFAULTS.job),
+  sources: z.array(sourceSchema, expected('a list of sources')).min(1, { error: 'must list at least one source' }),
+  destination: z.union([z.string().min(1, { error: 'must not be empty' }), z.record(z.string(), z.unknown())], expected('a path or URL, or a mapping')),
+  password: passwordSchema.optional(),
+  archive: z
+    .strictObject(
+      { daily: tierSchema('daily'), weekly: tierSchema('weekly'), monthly: tierSchema('monthly'), yearly: tierSchema('yearly') },
+      expected('a mapping of tiers (daily, weekly, monthly, yearly)'),
+    )
+    .prefault({}),
+  schedule: z
+    .strictObject(
+      {
+        weeklyOn: z
+          .string(weekdayError)
+          .transform((s) => s.toLowerCase())
+          .pipe(z.enum(WEEKDAYS, weekdayError))
+          .default(DEFAULTS.weeklyOn),
+      },
+      expected('a mapping with weeklyOn'),
+    )
+    .prefault({}),
+  staging: z
+    .strictObject(
+      { maxVolumes: z.number(expected('a whole number of at least 1')).int(expected('a whole number of at least 1')).min(1, expected('a whole number of at least 1')).default(DEFAULTS.maxVolumes) },
+      expected('a mapping with maxVolumes'),
+    )
+    .prefault({}),
+};
+
+/** configSchema validates the parsed YAML of a config file (before paths and source names are settled). */
+export const configSchema = z.strictObject(sections, expected('a mapping of settings'));
+
+/** FileConfig is what configSchema yields: source names may still be missing, paths as written. */
+export type FileConfig = z.output<typeof configSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Schema introspection (unknown-key suggestions, the template's completeness test)
+
+interface SchemaNode {
+  def: { type: string; innerType?: SchemaNode; in?: SchemaNode; shape?: Record<string, SchemaNode>; element?: SchemaNode; options?: SchemaNode[] };
+}
+
+/** unwrap looks through optional/default/pipe wrappers to the schema that checks the value. */
+function unwrap(s: SchemaNode): SchemaNode {
+  for (;;) {
+    const d = s.def;
+    if (d.innerType !== undefined) s = d.innerType;
+    else if (d.type === 'pipe' && d.in !== undefined) s = d.in;
+    else return s;
+  }
+}
+
+/** keysAt lists the keys allowed in the mapping at a config path, or undefined if it is not a fixed mapping. */
+export function keysAt(at: readonly (string | number)[]): string[] | undefined {
+  let s = unwrap(configSchema as unknown as SchemaNode);
+  for (const seg of at) {
+    if (typeof seg === 'number') {
+      if (s.def.element === undefined) return undefined;
+      s = unwrap(s.def.element);
+    } else {
+      const next = s.def.shape?.[seg];
+      if (next === undefined) return undefined;
+      s = unwrap(next);
+    }
+  }
+  return s.def.type === 'object' && s.def.shape !== undefined ? Object.keys(s.def.shape) : undefined;
+}
+
+/**
+ * keyPaths lists every key a config may hold, as "sources[].exclude" style paths; the
+ * structured destination block is opaque here and listed only as "destination".
+ */
+export function keyPaths(): string[] {
+  const out: string[] = [];
+  const walk = (s: SchemaNode, prefix: string): void => {
+    s = unwrap(s);
+    if (s.def.type === 'array' && s.def.element !== undefined) {
+      walk(s.def.element, `${prefix}[]`);
+      return;
+    }
+    if (s.def.type !== 'object' || s.def.shape === undefined) return;
+    for (const [key, child] of Object.entries(s.def.shape)) {
+      const p = prefix === '' ? key : `${prefix}.${key}`;
+      out.push(p);
+      walk(child, p);
+    }
+  };
+  walk(configSchema as unknown as SchemaNode, '');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+/** ValidateOptions says how paths are made absolute and how clashing source names are handled. */
+export interface ValidateOptions {
+  /** Relative paths are resolved against this folder (the config file's folder, or the cwd). */
+  baseDir: string;
+  env: NodeJS.ProcessEnv;
+  /**
+   * 'error': two sources may not end up with the same name (config files: a name derived from
+   * the folder must not change when another source is added, so a clash asks for an explicit
+   * name). 'suffix': make derived names unique with -2, -3 (config-less use with --source).
+   */
+  nameClash: 'error' | 'suffix';
+}
+
+/** ValidateResult is either a usable config or every problem found. */
+export type ValidateResult = { ok: true; config: StrataConfig } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * stripNulls drops allowed keys whose value is empty, so that `exclude:` with only comments under
+ * it means "the default". An empty unknown key is kept, to be reported like any other.
+ */
+function stripNulls(v: unknown, at: (string | number)[] = []): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => stripNulls(x, [...at, i]));
+  if (v !== null && typeof v === 'object') {
+    const allowed = keysAt(at) ?? [];
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if ((x === null || x === undefined) && allowed.includes(k)) continue;
+      out[k] = stripNulls(x, [...at, k]);
+    }
+    return out;
+  }
+  return v;
+}
+
+/** defaultName turns a folder's name into a source name: invalid characters become "-". */
+export function defaultName(folder: string): string {
+  const base = path.basename(folder).replace(/[^A-Za-z0-9._-]+/g, '-');
+  return base === '' || base === '.' || base === '..' || /^-+$/.test(base) ? 'source' : base;
+}
+
+/** resolveDestination makes a local destination absolute; URLs (scheme:...) are left to the backend layer. */
+function resolveDestination(dest: string, options: ValidateOptions): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(dest)) return dest;
+  return resolveUserPath(dest, options.baseDir, options.env);
+}
+
+/**
+ * nameSources settles every source's name: explicit names must be unique; derived names come
+ * from the folder and are made unique or reported, as options.nameClash says. It reads the raw
+ * input so that name clashes are reported together with schema problems.
+ */
+function nameSources(raw: unknown, options: ValidateOptions): { names: Map<number, string>; issues: ConfigIssue[] } {
+  const names = new Map<number, string>();
+  const issues: ConfigIssue[] = [];
+  if (raw === null || typeof raw !== 'object' || !Array.isArray((raw as { sources?: unknown }).sources)) return { names, issues };
+  const sources = (raw as { sources: unknown[] }).sources;
+  const owner = new Map<string, number>();
+  const explicit = (s: unknown): unknown => (s !== null && typeof s === 'object' ? (s as { name?: unknown }).name : undefined);
+  sources.forEach((s, i) => {
+    const name = explicit(s);
+    if (typeof name !== 'string') return;
+    const first = owner.get(name);
+    if (first !== undefined) issues.push({ path: ['sources', i, 'name'], message: `duplicate source name "${name}" (also used by sources[${first}])` });
+    else owner.set(name, i);
+    names.set(i, name);
+  });
+  sources.forEach((s, i) => {
+    if (explicit(s) !== undefined || s === null || typeof s !== 'object') return;
+    const p = (s as { path?: unknown }).path;
+    if (typeof p !== 'string' || p === '') return;
+    let name = defaultName(resolveUserPath(p, options.baseDir, options.env));
+    const first = owner.get(name);
+    if (first !== undefined) {
+      if (options.nameClash === 'error') {
+        issues.push({
+          path: ['sources', i, 'path'],
+          message: `this source would be named "${name}" after its folder, like sources[${first}]; give one of them a name: (letters, digits, ".", "_", "-")`,
+        });
+        return;
+      }
+      let n = 2;
+      while (owner.has(`${name}-${n}`)) n++;
+      name = `${name}-${n}`;
+    }
+    owner.set(name, i);
+    names.set(i, name);
+  });
+  return { names, issues };
+}
+
+/** issuesFromZod turns one zod issue into ConfigIssues (an unknown-keys issue becomes one per key). */
+function issuesFromZod(iss: z.core.$ZodIssue): ConfigIssue[] {
+  const at = iss.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (iss.code === 'unrecognized_keys') {
+    return iss.keys.map((key) => ({ path: [...at, key], message: `unknown key "${key}"`, unknownKey: true }));
+  }
+  return [{ path: at, message: iss.message }];
+}
+
+/**
+ * validateConfig checks parsed YAML (or an object built from flags) and returns the complete
+ * StrataConfig, or every problem found. Paths become absolute, "~" is expanded, source names are
+ * settled; empty values count as absent so that their defaults apply.
+ */
+export function validateConfig(raw: unknown, options: ValidateOptions): ValidateResult {
+  const input = stripNulls(raw);
+  const parsed = configSchema.safeParse(input);
+  const named = nameSources(input, options);
+  const issues: ConfigIssue[] = [...(parsed.success ? [] : parsed.error.issues.flatMap(issuesFromZod)), ...named.issues];
+  if (!parsed.success || issues.length > 0) return { ok: false, issues };
+  const c = parsed.data;
+  const config: StrataConfig = {
+    job: c.job,
+    sources: c.sources.map((s, i) => ({
+      name: named.names.get(i) ?? s.name ?? defaultName(s.path),
+      path: resolveUserPath(s.path, options.baseDir, options.env),
+      exclude: s.exclude,
+    })),
+    destination: typeof c.destination === 'string' ? resolveDestination(c.destination, options) : c.destination,
+    archive: c.archive,
+    schedule: c.schedule,
+    staging: c.staging,
+  };
+  if (c.password !== undefined) {
+    config.password = 'file' in c.password ? { file: resolveUserPath(c.password.file, options.baseDir, options.env) } : c.password;
+  }
+  return { ok: true, config };
+}

@@ -1,0 +1,115 @@
+/**
+ * config/template: the commented strata.yaml that `strata init` writes. It lists every key with
+ * its default (taken from DEFAULTS, so the text cannot drift from the schema), and it loads with
+ * loadConfig as written; test/config/init.test.ts checks both.
+ */
+import { stringify } from 'yaml';
+import { formatSize } from '../core/size.js';
+import { DEFAULTS, TIERS, WEEKDAYS } from './schema.js';
+
+/** TemplateSource is one source to write: an absolute path and its (already unique) name. */
+export interface TemplateSource {
+  path: string;
+  name: string;
+}
+
+/** TemplateOptions fills in the template; without sources or destination, placeholders are written. */
+export interface TemplateOptions {
+  sources?: TemplateSource[];
+  destination?: string;
+}
+
+/** PLACEHOLDER_SOURCE and PLACEHOLDER_DESTINATION are written when init is not told what to use. */
+export const PLACEHOLDER_SOURCE: TemplateSource = { path: '~/Documents', name: 'Documents' };
+/** PLACEHOLDER_DESTINATION is the destination written when init gets no --dest. */
+export const PLACEHOLDER_DESTINATION = '/mnt/backup/strata';
+
+/** scalar writes a string as a YAML scalar, quoted only when YAML needs it. */
+function scalar(s: string): string {
+  return stringify(s).trimEnd();
+}
+
+/** renderTemplate returns the text of a commented strata.yaml. */
+export function renderTemplate(options: TemplateOptions = {}): string {
+  const sources = options.sources !== undefined && options.sources.length > 0 ? options.sources : [PLACEHOLDER_SOURCE];
+  const editSources = options.sources === undefined || options.sources.length === 0;
+  const destination = options.destination ?? PLACEHOLDER_DESTINATION;
+  const L: string[] = [];
+  const add = (...lines: string[]): void => {
+    L.push(...lines);
+  };
+
+  add(
+    '# strata.yaml: one backup job.',
+    '#',
+    '# Every key is shown with its default value; a key you leave out gets that default.',
+    '# An unknown or misspelt key is an error, so a typo never silently changes what is backed up.',
+    '# Relative paths are relative to the folder of this file; "~" is your home folder.',
+    '# Sizes: 123 (bytes), 64KiB, 100MiB, 1.5GiB (1024-based) or 100MB, 2GB (1000-based).',
+    '',
+    '# job: the name of this job (letters, digits, ".", "_", "-"). It keeps the local state of',
+    `# several jobs apart when they share a state folder. Default: ${DEFAULTS.job}`,
+    `job: ${DEFAULTS.job}`,
+    '',
+    '# sources: the folders to back up (required, at least one). For each:',
+    '#   path:    the folder (required).',
+    '#   name:    names the sets of this source on the destination: letters, digits, ".", "_", "-";',
+    '#            unique within the job. Default: the folder\'s name. Keep it once backups exist.',
+    '#   exclude: patterns in .gitignore syntax, relative to path. Default: [] (nothing excluded).',
+    '#            For example: exclude: [node_modules/, "*.tmp", .cache/]',
+  );
+  if (editSources) add('# CHANGE THIS: the folder below is only an example.');
+  add('sources:');
+  for (const s of sources) {
+    add(`  - path: ${scalar(s.path)}`, `    name: ${scalar(s.name)}`, '    exclude: []');
+  }
+  add(
+    '',
+    '# destination: where the backup sets go (required). A folder, or a URL:',
+    '#   /mnt/nas/backups',
+    '#   s3://bucket/prefix?endpoint=https://s3.example.com',
+    '#   webdav+https://host/path',
+    '#   rclone:remote:path',
+  );
+  if (options.destination === undefined) add('# CHANGE THIS: the destination below is only an example.');
+  add(
+    `destination: ${scalar(destination)}`,
+    '',
+    '# password: where the encryption password comes from. strata uses the first of:',
+    '#   1. the STRATA_PASSWORD environment variable;',
+    '#   2. the file named by STRATA_PASSWORD_FILE (it must be private: chmod 600);',
+    '#   3. this block, with exactly one of:',
+    '#        command: pass show backup        # run with sh -c; the first line it prints',
+    '#        file: ~/.config/strata/password  # its first line; the file must be chmod 600',
+    '#        env: BACKUP_PASSWORD             # another environment variable',
+    '#   4. a prompt on the terminal.',
+    '# Default: no block (1, 2 and 4 only). For example:',
+    '# password:',
+    '#   command: pass show backup',
+    '',
+    '# archive: 7-Zip settings for each tier (daily, weekly, monthly, yearly).',
+    `#   level:      compression, 0 (store) to 9 (smallest, slowest). Default: ${DEFAULTS.level}`,
+    '#   volumeSize: the size of each archive volume (the last one is smaller). Defaults:',
+    `#               daily ${formatSize(DEFAULTS.volumeSize.daily)} (small incremental sets; a failed upload costs less),`,
+    `#               weekly, monthly and yearly ${formatSize(DEFAULTS.volumeSize.weekly)}.`,
+    '# "strata backup --level N --volume-size SIZE" overrides both for one run.',
+    'archive:',
+  );
+  for (const tier of TIERS) {
+    add(`  ${tier}:`, `    level: ${DEFAULTS.level}`, `    volumeSize: ${formatSize(DEFAULTS.volumeSize[tier])}`);
+  }
+  add(
+    '',
+    '# schedule: when "strata backup --tier auto" picks which tier.',
+    `#   weeklyOn: the weekday of the weekly backup (${WEEKDAYS.join(', ')}). Default: ${DEFAULTS.weeklyOn}`,
+    'schedule:',
+    `  weeklyOn: ${DEFAULTS.weeklyOn}`,
+    '',
+    '# staging: the local folder where volumes wait for upload.',
+    '#   maxVolumes: at most this many finished volumes wait at once; archiving pauses until one is',
+    '#               uploaded. Local disk use stays near maxVolumes x volumeSize. Default: ' + String(DEFAULTS.maxVolumes),
+    'staging:',
+    `  maxVolumes: ${DEFAULTS.maxVolumes}`,
+  );
+  return L.join('\n') + '\n';
+}

@@ -1,0 +1,149 @@
+/**
+ * core/descriptor: the plaintext record that makes a set complete. It names no source file: only
+ * the set's own objects (volumes, manifest, recovery files) with their sizes and SHA-256, the tier,
+ * type, time, and the sets it depends on. An HMAC keyed from the password detects tampering, and a
+ * separate password check value tells a wrong password apart from damaged data.
+ */
+import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
+import type { SetType, Tier } from './naming.js';
+
+/** StoredObject is one object of a set with its size and hash. */
+export interface StoredObject {
+  /** Key relative to the set's folder, e.g. `261129_FULL_docs.7z.001`. */
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** KdfParams are the scrypt parameters the set's keys were derived with. */
+export interface KdfParams {
+  alg: 'scrypt';
+  N: number;
+  r: number;
+  p: number;
+  salt: string;
+}
+
+/** ProtectionSummary records how the set's PAR2 files are laid out (see core/protection). */
+export interface ProtectionSummary {
+  strategy: string;
+  redundancyPercent: number;
+  units: { name: string; dir: string; volumes: number[]; files: string[] }[];
+}
+
+/** Descriptor is the content of `<set>/<set>.strata.json`. */
+export interface Descriptor {
+  format: 'strata-set';
+  version: 1;
+  id: string;
+  job: string;
+  source: string;
+  tier: Tier;
+  type: SetType;
+  created: string;
+  /** The set this INCR's changes are relative to. */
+  base: string | null;
+  /** Every set whose archive holds bytes this set's manifest refers to (itself included when it has volumes). */
+  depends: string[];
+  volumes: StoredObject[];
+  manifest: StoredObject;
+  protection: ProtectionSummary | null;
+  /** Recovery files (PAR2), keys relative to the set folder. */
+  recovery: StoredObject[];
+  stats: { files: number; bytes: number; archivedFiles: number; archivedBytes: number; added: number; modified: number; deleted: number };
+  tool: Record<string, string>;
+  kdf: KdfParams;
+  /** HMAC(check key, "strata password check"), hex. */
+  check: string;
+  /** HMAC over the canonical JSON of every other field, hex. */
+  hmac: string;
+}
+
+/** canonicalJson renders a value with object keys sorted, so the HMAC input is stable. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** SetKeys are the two keys derived from the password for one set. */
+export interface SetKeys {
+  check: Buffer;
+  mac: Buffer;
+}
+
+const keyCache = new Map<string, SetKeys>();
+
+/** defaultKdf gives fresh scrypt parameters with the given random salt (base64). */
+export function defaultKdf(saltB64: string): KdfParams {
+  return { alg: 'scrypt', N: 1 << 15, r: 8, p: 1, salt: saltB64 };
+}
+
+/** deriveKeys runs scrypt once per (password, salt) and caches the result for the process. */
+export function deriveKeys(password: string, kdf: KdfParams): SetKeys {
+  const cacheKey = `${kdf.N}:${kdf.r}:${kdf.p}:${kdf.salt}:${createHmac('sha256', 'strata-cache').update(password).digest('hex')}`;
+  const hit = keyCache.get(cacheKey);
+  if (hit !== undefined) return hit;
+  const raw = scryptSync(password.normalize('NFC'), Buffer.from(kdf.salt, 'base64'), 64, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + (1 << 20) });
+  const keys = { check: raw.subarray(0, 32), mac: raw.subarray(32, 64) };
+  keyCache.set(cacheKey, keys);
+  return keys;
+}
+
+function checkValue(keys: SetKeys): string {
+  return createHmac('sha256', keys.check).update('strata password check').digest('hex');
+}
+
+function macValue(keys: SetKeys, d: Omit<Descriptor, 'hmac'>): string {
+  const { hmac: _drop, ...rest } = d as Descriptor;
+  return createHmac('sha256', keys.mac).update(canonicalJson(rest)).digest('hex');
+}
+
+/** sealDescriptor fills in `check` and `hmac` for a descriptor. */
+export function sealDescriptor(d: Omit<Descriptor, 'check' | 'hmac'>, password: string): Descriptor {
+  const keys = deriveKeys(password, d.kdf);
+  const withCheck = { ...d, check: checkValue(keys) };
+  return { ...withCheck, hmac: macValue(keys, withCheck) };
+}
+
+/** DescriptorCheck is the outcome of checking a descriptor against a password. */
+export type DescriptorCheck = 'ok' | 'wrong-password' | 'tampered';
+
+function equalHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+/** checkDescriptor tells whether the password is right and the descriptor untouched. */
+export function checkDescriptor(d: Descriptor, password: string): DescriptorCheck {
+  const keys = deriveKeys(password, d.kdf);
+  if (!equalHex(checkValue(keys), d.check)) return 'wrong-password';
+  return equalHex(macValue(keys, d), d.hmac) ? 'ok' : 'tampered';
+}
+
+/** parseDescriptor validates the shape of a descriptor read from a destination. */
+export function parseDescriptor(text: string, key: string): Descriptor {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error(`${key} is not valid JSON`);
+  }
+  const d = raw as Partial<Descriptor>;
+  if (d.format !== 'strata-set' || d.version !== 1 || typeof d.id !== 'string' || !Array.isArray(d.volumes) || typeof d.manifest !== 'object' || typeof d.hmac !== 'string' || typeof d.kdf !== 'object') {
+    throw new Error(`${key} is not a strata set descriptor`);
+  }
+  return d as Descriptor;
+}
+
+/** setBytes is the stored size of a set: volumes, manifest and recovery files. */
+export function setBytes(d: Descriptor): number {
+  return d.volumes.reduce((s, v) => s + v.size, 0) + d.manifest.size + d.recovery.reduce((s, v) => s + v.size, 0);
+}

@@ -1,0 +1,61 @@
+/**
+ * core/naming: set identifiers, as in the blog post: `YYMMDD_FULL_<source>` / `YYMMDD_INCR_<source>`.
+ * A second run of the same type on the same day gets the time appended (`YYMMDD_INCR_docs_143012`),
+ * so identifiers stay unique and sort by date.
+ */
+
+/** SetType is FULL (every file) or INCR (changes since the previous complete set). */
+export type SetType = 'FULL' | 'INCR';
+
+/** Tier is the retention class a set belongs to. */
+export type Tier = 'daily' | 'weekly' | 'monthly' | 'yearly';
+
+/** TIERS lists the tiers from shortest- to longest-lived. */
+export const TIERS: readonly Tier[] = ['daily', 'weekly', 'monthly', 'yearly'];
+
+const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** isValidSourceName tells whether a name can be part of a set id and a file name. */
+export function isValidSourceName(name: string): boolean {
+  return SOURCE_NAME.test(name) && name.length <= 64;
+}
+
+function pad(n: number): string {
+  return n.toString().padStart(2, '0');
+}
+
+/** makeSetId picks the id for a new set, avoiding every id in `taken` (UTC date and time). */
+export function makeSetId(at: Date, type: SetType, source: string, taken: ReadonlySet<string>): string {
+  const day = `${pad(at.getUTCFullYear() % 100)}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}`;
+  const base = `${day}_${type}_${source}`;
+  if (!taken.has(base)) return base;
+  const time = `${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
+  let id = `${base}_${time}`;
+  for (let n = 2; taken.has(id); n++) id = `${base}_${time}-${n}`;
+  return id;
+}
+
+/** ParsedSetId is what a set id says about itself. */
+export interface ParsedSetId {
+  day: string;
+  type: SetType;
+  source: string;
+}
+
+/** parseSetId reads a set id back; undefined when the text is not one. */
+export function parseSetId(id: string): ParsedSetId | undefined {
+  const m = /^(\d{6})_(FULL|INCR)_([A-Za-z0-9][A-Za-z0-9._-]*?)(?:_\d{6}(?:-\d+)?)?$/.exec(id);
+  if (m === null) return undefined;
+  return { day: m[1] ?? '', type: m[2] === 'FULL' ? 'FULL' : 'INCR', source: m[3] ?? '' };
+}
+
+/** weekdayName gives 'monday'…'sunday' for a date (UTC). */
+export function weekdayName(at: Date): string {
+  return ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'][at.getUTCDay()] ?? 'sunday';
+}
+
+/** resolveTier turns `auto` into weekly on the configured weekday, else daily. */
+export function resolveTier(requested: Tier | 'auto', at: Date, weeklyOn: string): Tier {
+  if (requested !== 'auto') return requested;
+  return weekdayName(at) === weeklyOn.toLowerCase() ? 'weekly' : 'daily';
+}

@@ -1,0 +1,524 @@
+/**
+ * core/protection: the PAR2 protection planner. Given a set's volume sizes and tier it decides how
+ * much recovery data to make, how to lay it out (direct / grouped / sliding windows, as in the blog
+ * post) and what that layout is guaranteed to survive. Pure: src/parity does the IO.
+ *
+ * Layout (what a person sees inside a set folder):
+ *   direct   <set>.7z.001 … <set>.par2 <set>.vol00+12.par2 …            (beside the volumes)
+ *   grouped  <set>_0001-0020/<set>_0001-0020.par2 …                       (one folder per group)
+ *   sliding  <set>_0001-0040/…, <set>_0021-0060/…, …                      (one folder per window)
+ * Folder numbers are 1-based and inclusive, so they are the volume file extensions they cover
+ * (`_0021-0060` = `.021` … `.060`); the post printed 0-based start/exclusive end, which makes a
+ * person subtract one. PAR2 files in a folder name the volumes one level up through par2's
+ * base-path option (`-B`), so no links and no chdir are needed, and stock par2 repairs the layout.
+ *
+ * Defaults and why (all configurable through ProtectionConfig):
+ * - Size classes (the post gives none): daily/weekly small ≤ 1 GiB < medium ≤ 10 GiB < large;
+ *   monthly/yearly very small ≤ 100 MiB < small ≤ 1 GiB < medium-small ≤ 5 GiB < medium ≤ 20 GiB
+ *   < large ≤ 100 GiB < very large. Redundancy percentages are the post's table 1.
+ * - Strategy: direct ≤ 1 GiB, grouped ≤ 10 GiB, sliding above (the daily size classes). PAR2 work
+ *   grows with protected bytes × recovery blocks, so one set over everything costs size²; groups
+ *   and windows keep the cost linear in the set size. Groups of 20 volumes (balanced, so no tiny
+ *   tail group); windows of 40 sliding by 20 (the post), plus a final window ending at the last
+ *   volume when the post's formula would leave tail volumes uncovered.
+ * - Blocks: about 32 blocks per (largest) volume, rounded up to a multiple of 4 KiB. A bad sector
+ *   (≤ 4 KiB, aligned) therefore costs exactly one block, not a volume; par2's create time is
+ *   proportional to the number of recovery blocks, and 32 per volume keeps it near the
+ *   measured 25 MB/s at 10 % (2 cores) while still giving hundreds of repairable spots per unit.
+ * - Whole volumes: the table's percentage is a floor; each unit gets at least enough recovery
+ *   blocks to rebuild its `minWholeVolumes` (1) largest volumes — losing one cloud object is the
+ *   most common failure, and 10 % over 7 volumes cannot rebuild one (facts file) — unless that would
+ *   exceed `maxRedundancyPercent` (50); the guarantees then say 0 whole volumes.
+ * - Redundancy is per unit, like par2 -r in the post: windows overlapping by half put each volume
+ *   in about two windows, so sliding costs about twice the percentage; `overheadPercent` says so.
+ */
+import type { Tier } from './naming.js';
+import { formatSize } from './size.js';
+
+export type { Tier } from './naming.js';
+
+/** Strategy is how the recovery data is laid out over the volumes. */
+export type Strategy = 'direct' | 'grouped' | 'sliding';
+
+/** SizeClassRule is one row of the redundancy table: sets up to `upTo` bytes (null: no limit) get `redundancyPercent`. */
+export interface SizeClassRule {
+  name: string;
+  upTo: number | null;
+  redundancyPercent: number;
+}
+
+/** BlockPolicy decides the PAR2 block size. */
+export interface BlockPolicy {
+  /** A fixed block size in bytes (multiple of `align`), or 'auto'. */
+  blockSize: number | 'auto';
+  /** With 'auto': blocks per largest volume to aim for (the block size is rounded up, so at most this many). */
+  targetBlocksPerVolume: number;
+  /** Block sizes are multiples of this (4 KiB: one aligned sector never spans two blocks). */
+  align: number;
+  /** par2cmdline refuses more source blocks than this per set. */
+  maxSourceBlocks: number;
+}
+
+/** ProtectionConfig is the whole, configurable protection policy. */
+export interface ProtectionConfig {
+  /** Size classes per tier, smallest first; the last has upTo null. */
+  tiers: Record<Tier, SizeClassRule[]>;
+  /** Sets up to this many bytes get one PAR2 set beside the volumes. */
+  directMaxBytes: number;
+  /** Sets up to this many bytes get fixed groups; larger ones sliding windows. */
+  groupedMaxBytes: number;
+  /** Volumes per group (at most; groups are balanced). */
+  groupSize: number;
+  /** Volumes per window. */
+  windowSize: number;
+  /** Volumes between window starts (windowSize − overlap). */
+  windowSlide: number;
+  /** Each unit can rebuild at least this many of its largest volumes (capped by maxRedundancyPercent). */
+  minWholeVolumes: number;
+  /** The whole-volume floor never raises a unit above this percentage. */
+  maxRedundancyPercent: number;
+  blocks: BlockPolicy;
+  /** At most this many recovery files per unit (par2 allows 31). */
+  maxRecoveryFiles: number;
+}
+
+const KiB = 1024;
+const MiB = KiB * KiB;
+const GiB = MiB * KiB;
+
+/** defaultProtectionConfig is the policy strata uses unless configured otherwise (see the module comment). */
+export const defaultProtectionConfig: ProtectionConfig = {
+  tiers: {
+    daily: [
+      { name: 'small', upTo: 1 * GiB, redundancyPercent: 10 },
+      { name: 'medium', upTo: 10 * GiB, redundancyPercent: 8 },
+      { name: 'large', upTo: null, redundancyPercent: 8 },
+    ],
+    weekly: [
+      { name: 'small', upTo: 1 * GiB, redundancyPercent: 15 },
+      { name: 'medium', upTo: 10 * GiB, redundancyPercent: 12 },
+      { name: 'large', upTo: null, redundancyPercent: 12 },
+    ],
+    monthly: [
+      { name: 'very small', upTo: 100 * MiB, redundancyPercent: 30 },
+      { name: 'small', upTo: 1 * GiB, redundancyPercent: 25 },
+      { name: 'medium-small', upTo: 5 * GiB, redundancyPercent: 20 },
+      { name: 'medium', upTo: 20 * GiB, redundancyPercent: 18 },
+      { name: 'large', upTo: 100 * GiB, redundancyPercent: 15 },
+      { name: 'very large', upTo: null, redundancyPercent: 15 },
+    ],
+    yearly: [
+      { name: 'very small', upTo: 100 * MiB, redundancyPercent: 30 },
+      { name: 'small', upTo: 1 * GiB, redundancyPercent: 25 },
+      { name: 'medium-small', upTo: 5 * GiB, redundancyPercent: 20 },
+      { name: 'medium', upTo: 20 * GiB, redundancyPercent: 18 },
+      { name: 'large', upTo: 100 * GiB, redundancyPercent: 15 },
+      { name: 'very large', upTo: null, redundancyPercent: 15 },
+    ],
+  },
+  directMaxBytes: 1 * GiB,
+  groupedMaxBytes: 10 * GiB,
+  groupSize: 20,
+  windowSize: 40,
+  windowSlide: 20,
+  minWholeVolumes: 1,
+  maxRedundancyPercent: 50,
+  blocks: { blockSize: 'auto', targetBlocksPerVolume: 32, align: 4 * KiB, maxSourceBlocks: 32768 },
+  maxRecoveryFiles: 31,
+};
+
+/** ProtectionUnit is one PAR2 set: the files par2 creates and the volumes it protects. */
+export interface ProtectionUnit {
+  /** par2 base name: files are `<name>.par2` and `<name>.volNN+MM.par2`. */
+  name: string;
+  /** Folder of the PAR2 files relative to the set folder ('' = beside the volumes). */
+  dir: string;
+  /** 0-based volume indices, consecutive. */
+  volumes: number[];
+  blockSize: number;
+  sourceBlocks: number;
+  recoveryBlocks: number;
+  /** recoveryBlocks × blockSize (the files add packet headers, well under 1 %). */
+  recoveryBytes: number;
+  /** How many recovery files to spread the blocks over (uniform sizes). */
+  recoveryFiles: number;
+}
+
+/** UnitGuarantee is what one unit survives on its own. */
+export interface UnitGuarantee {
+  name: string;
+  /** 0-based first and last volume of the unit. */
+  firstVolume: number;
+  lastVolume: number;
+  /** Any this many of the unit's volumes may be lost entirely. */
+  wholeVolumes: number;
+  /** Any this many damaged blocks (data or recovery packets) in the unit. */
+  scatteredBlocks: number;
+  /** A contiguous run of damage this long anywhere in the unit's volumes. */
+  contiguousBytes: number;
+}
+
+/** Guarantees is what a plan survives for certain, derived from its block arithmetic. */
+export interface Guarantees {
+  blockSize: number;
+  /** Whole volumes that may be lost anywhere in the set (worst case: all in one unit). */
+  wholeVolumesAnywhere: number;
+  /** Damaged blocks anywhere (each flipped byte or aligned bad sector costs one block, in a volume or a recovery packet). */
+  scatteredBlocks: number;
+  /** scatteredBlocks × blockSize: block-aligned damage, e.g. that many bad 4 KiB sectors' worth. */
+  scatteredBytes: number;
+  /** The longest contiguous run of damage, at any offset and across volume boundaries. */
+  contiguousBytes: number;
+  protectedBytes: number;
+  recoveryBytes: number;
+  /** recoveryBytes / protectedBytes × 100 (sliding windows count overlapped volumes twice). */
+  overheadPercent: number;
+  perUnit: UnitGuarantee[];
+  /** Sentences for people, e.g. where losses may fall. */
+  notes: string[];
+}
+
+/** ProtectionPlan is the planner's whole answer for one set. */
+export interface ProtectionPlan {
+  setId: string;
+  tier: Tier;
+  volumeSizes: number[];
+  strategy: Strategy;
+  /** Why this strategy (e.g. a grouped-size set whose volumes all fit one group is direct). */
+  strategyReason: string;
+  sizeClass: string;
+  redundancyPercent: number;
+  units: ProtectionUnit[];
+  guarantees: Guarantees;
+}
+
+/** PlanInput is what the planner needs to know about a set. */
+export interface PlanInput {
+  setId: string;
+  tier: Tier;
+  volumeSizes: readonly number[];
+}
+
+/** ProtectionConfigError is thrown by validateProtectionConfig; the CLI reports it as a CONFIG error. */
+export class ProtectionConfigError extends Error {
+  override readonly name = 'ProtectionConfigError';
+}
+
+/** volumeFileName is the file name of volume `index` (0-based): `<set>.7z.001` for index 0. */
+export function volumeFileName(setId: string, index: number): string {
+  return `${setId}.7z.${String(index + 1).padStart(3, '0')}`;
+}
+
+/** unitName names a group or window by its 1-based inclusive volume numbers: `<set>_0001-0040`. */
+export function unitName(setId: string, first: number, last: number): string {
+  return `${setId}_${String(first + 1).padStart(4, '0')}-${String(last + 1).padStart(4, '0')}`;
+}
+
+/** validateProtectionConfig checks a configuration and throws ProtectionConfigError naming the bad field. */
+export function validateProtectionConfig(c: ProtectionConfig): void {
+  const fail = (msg: string): never => {
+    throw new ProtectionConfigError(`protection: ${msg}`);
+  };
+  const posInt = (v: number, what: string): void => {
+    if (!Number.isInteger(v) || v < 1) fail(`${what} must be a positive integer (got ${v})`);
+  };
+  for (const tier of ['daily', 'weekly', 'monthly', 'yearly'] as const) {
+    const rules = c.tiers[tier];
+    if (rules.length === 0) fail(`tiers.${tier} is empty`);
+    let prev = 0;
+    rules.forEach((r, i) => {
+      const last = i === rules.length - 1;
+      if (last !== (r.upTo === null)) fail(`tiers.${tier}: only the last size class has no upper bound`);
+      if (r.upTo !== null && !(r.upTo > prev)) fail(`tiers.${tier}: size classes must grow (${r.name})`);
+      if (r.upTo !== null) prev = r.upTo;
+      if (!(r.redundancyPercent > 0 && r.redundancyPercent <= 100)) fail(`tiers.${tier}.${r.name}: redundancy must be in (0, 100]`);
+    });
+  }
+  if (!(c.directMaxBytes >= 0 && c.groupedMaxBytes >= c.directMaxBytes)) fail('directMaxBytes ≤ groupedMaxBytes is required');
+  posInt(c.groupSize, 'groupSize');
+  posInt(c.windowSize, 'windowSize');
+  posInt(c.windowSlide, 'windowSlide');
+  if (c.windowSlide > c.windowSize) fail('windowSlide may not exceed windowSize (volumes between windows would be unprotected)');
+  if (!Number.isInteger(c.minWholeVolumes) || c.minWholeVolumes < 0) fail('minWholeVolumes must be 0 or more');
+  if (!(c.maxRedundancyPercent > 0 && c.maxRedundancyPercent <= 100)) fail('maxRedundancyPercent must be in (0, 100]');
+  posInt(c.blocks.align, 'blocks.align');
+  if (c.blocks.align % 4 !== 0) fail('blocks.align must be a multiple of 4 (par2 requires it)');
+  posInt(c.blocks.targetBlocksPerVolume, 'blocks.targetBlocksPerVolume');
+  posInt(c.blocks.maxSourceBlocks, 'blocks.maxSourceBlocks');
+  if (c.blocks.blockSize !== 'auto') {
+    posInt(c.blocks.blockSize, 'blocks.blockSize');
+    if (c.blocks.blockSize % 4 !== 0) fail('blocks.blockSize must be a multiple of 4 (par2 requires it)');
+  }
+  if (!Number.isInteger(c.maxRecoveryFiles) || c.maxRecoveryFiles < 1 || c.maxRecoveryFiles > 31) fail('maxRecoveryFiles must be 1…31');
+}
+
+/** sizeClassFor picks the size class (and its redundancy) of a set of `totalBytes` in a tier. */
+export function sizeClassFor(tier: Tier, totalBytes: number, config: ProtectionConfig = defaultProtectionConfig): SizeClassRule {
+  const rules = config.tiers[tier];
+  const rule = rules.find((r) => r.upTo === null || totalBytes <= r.upTo) ?? rules[rules.length - 1];
+  if (rule === undefined) throw new ProtectionConfigError(`protection: tiers.${tier} is empty`);
+  return rule;
+}
+
+/** coverRanges splits n volumes into the strategy's consecutive [first, last] ranges (0-based, inclusive). */
+export function coverRanges(strategy: Strategy, n: number, config: ProtectionConfig = defaultProtectionConfig): [number, number][] {
+  if (n <= 0) return [];
+  if (strategy === 'direct') return [[0, n - 1]];
+  if (strategy === 'grouped') {
+    // Balanced groups: sizes differ by at most one, so no tail group is left with one volume
+    // (which would need 100 % redundancy to survive its loss).
+    const count = Math.ceil(n / config.groupSize);
+    const base = Math.floor(n / count);
+    const extra = n % count;
+    const out: [number, number][] = [];
+    let start = 0;
+    for (let g = 0; g < count; g++) {
+      const size = base + (g < extra ? 1 : 0);
+      out.push([start, start + size - 1]);
+      start += size;
+    }
+    return out;
+  }
+  const w = config.windowSize;
+  const s = config.windowSlide;
+  if (n <= w) return [[0, n - 1]];
+  // The post's count, max(1, (n - w) // s + 1) windows starting at 0, s, 2s, …
+  const out: [number, number][] = [];
+  for (let start = 0; start + w <= n; start += s) out.push([start, start + w - 1]);
+  // … leaves the tail uncovered unless (n - w) is a multiple of s: add a window ending at the last volume.
+  const lastEnd = out[out.length - 1]?.[1] ?? -1;
+  if (lastEnd < n - 1) out.push([n - w, n - 1]);
+  return out;
+}
+
+/** chooseBlockSize applies the block policy to a set's volumes and its units' ranges. */
+export function chooseBlockSize(volumeSizes: readonly number[], ranges: readonly [number, number][], policy: BlockPolicy): number {
+  const roundUp = (v: number): number => Math.max(policy.align, Math.ceil(v / policy.align) * policy.align);
+  let size = policy.blockSize === 'auto' ? roundUp(Math.ceil(Math.max(1, ...volumeSizes) / policy.targetBlocksPerVolume)) : policy.blockSize;
+  // par2 limits the source blocks of one set; grow the block until every unit fits.
+  for (;;) {
+    const worst = Math.max(...ranges.map(([a, b]) => sourceBlocksOf(volumeSizes, a, b, size)));
+    if (worst <= policy.maxSourceBlocks) return size;
+    size = policy.blockSize === 'auto' ? roundUp(size * 1.25) : size * 2;
+  }
+}
+
+function blocksOf(bytes: number, blockSize: number): number {
+  return Math.max(1, Math.ceil(bytes / blockSize));
+}
+
+function sourceBlocksOf(volumeSizes: readonly number[], first: number, last: number, blockSize: number): number {
+  let n = 0;
+  for (let i = first; i <= last; i++) n += blocksOf(volumeSizes[i] ?? 0, blockSize);
+  return n;
+}
+
+/** planProtection decides the strategy, units and recovery block counts for a set, and its guarantees. */
+export function planProtection(input: PlanInput, config: ProtectionConfig = defaultProtectionConfig): ProtectionPlan {
+  validateProtectionConfig(config);
+  const sizes = [...input.volumeSizes];
+  if (sizes.length === 0) throw new ProtectionConfigError('protection: a set without volumes needs no plan');
+  if (sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new ProtectionConfigError('protection: volume sizes must be positive integers');
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const rule = sizeClassFor(input.tier, total, config);
+  const n = sizes.length;
+
+  let strategy: Strategy = total <= config.directMaxBytes ? 'direct' : total <= config.groupedMaxBytes ? 'grouped' : 'sliding';
+  let strategyReason = `${formatSize(total)} is ${strategy === 'direct' ? `≤ ${formatSize(config.directMaxBytes)}` : strategy === 'grouped' ? `≤ ${formatSize(config.groupedMaxBytes)}` : `> ${formatSize(config.groupedMaxBytes)}`}`;
+  if (strategy === 'grouped' && n <= config.groupSize) {
+    strategy = 'direct';
+    strategyReason += `, but its ${n} volume(s) fit one group of ${config.groupSize}`;
+  } else if (strategy === 'sliding' && n <= config.windowSize) {
+    strategy = 'direct';
+    strategyReason += `, but its ${n} volume(s) fit one window of ${config.windowSize}`;
+  }
+
+  const ranges = coverRanges(strategy, n, config);
+  const blockSize = chooseBlockSize(sizes, ranges, config.blocks);
+  const largest = Math.max(...sizes);
+  const units = ranges.map(([first, last]): ProtectionUnit => {
+    const volumes: number[] = [];
+    for (let i = first; i <= last; i++) volumes.push(i);
+    const perVolume = volumes.map((v) => blocksOf(sizes[v] ?? 0, blockSize));
+    const sourceBlocks = perVolume.reduce((a, b) => a + b, 0);
+    const byPercent = Math.ceil((rule.redundancyPercent * sourceBlocks) / 100 - 1e-9);
+    const desc = [...perVolume].sort((a, b) => b - a);
+    const wholeFloor = desc.slice(0, config.minWholeVolumes).reduce((a, b) => a + b, 0);
+    const cap = Math.floor((config.maxRedundancyPercent * sourceBlocks) / 100 + 1e-9);
+    const recoveryBlocks = Math.max(1, byPercent, Math.min(wholeFloor, cap));
+    const recoveryBytes = recoveryBlocks * blockSize;
+    // About one recovery file per volume's worth of recovery data: losing one file then costs
+    // about what losing one volume costs, and no single file holds all the recovery.
+    const recoveryFiles = Math.max(1, Math.min(config.maxRecoveryFiles, recoveryBlocks, Math.ceil(recoveryBytes / largest)));
+    const name = strategy === 'direct' ? input.setId : unitName(input.setId, first, last);
+    return { name, dir: strategy === 'direct' ? '' : name, volumes, blockSize, sourceBlocks, recoveryBlocks, recoveryBytes, recoveryFiles };
+  });
+  const guarantees = computeGuarantees(units, sizes);
+  return {
+    setId: input.setId,
+    tier: input.tier,
+    volumeSizes: sizes,
+    strategy,
+    strategyReason,
+    sizeClass: rule.name,
+    redundancyPercent: rule.redundancyPercent,
+    units,
+    guarantees,
+  };
+}
+
+/** unitBlockLengths lists the byte length of each of a unit's blocks in stream order (par2 never lets a block span two files). */
+function unitBlockLengths(unit: ProtectionUnit, volumeSizes: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const v of unit.volumes) {
+    const size = volumeSizes[v] ?? 0;
+    const full = Math.floor(size / unit.blockSize);
+    for (let i = 0; i < full; i++) out.push(unit.blockSize);
+    if (size % unit.blockSize !== 0) out.push(size % unit.blockSize);
+  }
+  return out;
+}
+
+/** longestRun is the longest contiguous damage that can touch at most `r` of these blocks wherever it starts:
+ * touching r + 1 blocks needs the r − 1 blocks between the ends whole plus one byte on each side. */
+function longestRun(lengths: readonly number[], r: number): number {
+  const total = lengths.reduce((a, b) => a + b, 0);
+  if (r >= lengths.length) return total;
+  if (r <= 0) return 0;
+  const k = r - 1;
+  const prefix = [0];
+  for (const l of lengths) prefix.push((prefix[prefix.length - 1] ?? 0) + l);
+  let min = Infinity;
+  // k whole blocks at i … i+k−1, with a touched block on each side (1 ≤ i, i+k ≤ length−1).
+  for (let i = 1; i + k <= lengths.length - 1; i++) min = Math.min(min, (prefix[i + k] ?? 0) - (prefix[i] ?? 0));
+  return min + 1;
+}
+
+/** computeGuarantees derives what a layout survives from its block arithmetic (see Guarantees). */
+export function computeGuarantees(units: readonly ProtectionUnit[], volumeSizes: readonly number[]): Guarantees {
+  const perUnit = units.map((u): UnitGuarantee => {
+    const desc = u.volumes.map((v) => blocksOf(volumeSizes[v] ?? 0, u.blockSize)).sort((a, b) => b - a);
+    let whole = 0;
+    let used = 0;
+    for (const b of desc) {
+      if (used + b > u.recoveryBlocks) break;
+      used += b;
+      whole++;
+    }
+    return {
+      name: u.name,
+      firstVolume: u.volumes[0] ?? 0,
+      lastVolume: u.volumes[u.volumes.length - 1] ?? 0,
+      wholeVolumes: whole,
+      scatteredBlocks: u.recoveryBlocks,
+      contiguousBytes: longestRun(unitBlockLengths(u, volumeSizes), u.recoveryBlocks),
+    };
+  });
+  const min = (f: (g: UnitGuarantee) => number): number => (perUnit.length === 0 ? 0 : Math.min(...perUnit.map(f)));
+  const blockSize = units[0]?.blockSize ?? 0;
+  const protectedBytes = volumeSizes.reduce((a, b) => a + b, 0);
+  const recoveryBytes = units.reduce((a, u) => a + u.recoveryBytes, 0);
+  const scatteredBlocks = min((g) => g.scatteredBlocks);
+  const wholeVolumesAnywhere = min((g) => g.wholeVolumes);
+  const notes: string[] = [];
+  if (units.length > 1) {
+    const kinds = units.length > 1 && (units[1]?.volumes[0] ?? 0) <= (units[0]?.volumes[units[0].volumes.length - 1] ?? 0) ? 'window' : 'group';
+    notes.push(`each ${kinds} survives its own losses at the same time: ${perUnit.map((g) => `${g.wholeVolumes} in ${g.firstVolume + 1}-${g.lastVolume + 1}`).join(', ')}`);
+    if (kinds === 'window') {
+      notes.push('a volume in an overlap counts in both windows; a window short of blocks is retried after its neighbour has rebuilt the shared volumes');
+    }
+  }
+  if (wholeVolumesAnywhere === 0) notes.push('cannot rebuild a whole lost volume: use smaller volumes or raise the redundancy');
+  return {
+    blockSize,
+    wholeVolumesAnywhere,
+    scatteredBlocks,
+    scatteredBytes: scatteredBlocks * blockSize,
+    contiguousBytes: min((g) => g.contiguousBytes),
+    protectedBytes,
+    recoveryBytes,
+    overheadPercent: protectedBytes === 0 ? 0 : Math.round((recoveryBytes / protectedBytes) * 10000) / 100,
+    perUnit,
+    notes,
+  };
+}
+
+/** volumeBlocks is how many PAR2 blocks volume `index` has in a plan. */
+export function volumeBlocks(plan: ProtectionPlan, index: number): number {
+  return blocksOf(plan.volumeSizes[index] ?? 0, plan.units[0]?.blockSize ?? 1);
+}
+
+/** RepairPrediction is what the fixed-point repair across units will achieve for some damage. */
+export interface RepairPrediction {
+  /** Volumes (0-based) that will be rebuilt. */
+  repaired: number[];
+  /** Volumes that stay damaged or missing. */
+  unrepaired: number[];
+  /** Units (indices into plan.units) that stay short of recovery blocks. */
+  shortUnits: number[];
+  /** Passes over the units until nothing changed. */
+  passes: number;
+}
+
+/**
+ * simulateRepair predicts, from block counts alone, what repairing unit by unit until nothing
+ * changes achieves. `damagedBlocks` maps a volume index to its unusable blocks (all of them when
+ * the volume is lost); `lostRecovery` maps a unit index to recovery blocks it lost to damage.
+ * A unit repairs when its volumes' unusable blocks fit its remaining recovery blocks; its volumes are
+ * then whole, which can bring an overlapping window within reach on the next pass.
+ */
+export function simulateRepair(plan: ProtectionPlan, damagedBlocks: ReadonlyMap<number, number>, lostRecovery: ReadonlyMap<number, number> = new Map()): RepairPrediction {
+  const damage = new Map([...damagedBlocks].filter(([, b]) => b > 0));
+  const damagedAtStart = [...damage.keys()];
+  const done = new Set<number>();
+  let passes = 0;
+  for (let progress = true; progress; ) {
+    progress = false;
+    passes++;
+    plan.units.forEach((u, i) => {
+      if (done.has(i)) return;
+      const need = u.volumes.reduce((a, v) => a + (damage.get(v) ?? 0), 0);
+      const have = u.recoveryBlocks - (lostRecovery.get(i) ?? 0);
+      if (need === 0) {
+        done.add(i);
+      } else if (need <= have) {
+        for (const v of u.volumes) damage.delete(v);
+        done.add(i);
+        progress = true;
+      }
+    });
+  }
+  const unrepaired = [...damage.keys()].sort((a, b) => a - b);
+  return {
+    repaired: damagedAtStart.filter((v) => !damage.has(v)).sort((a, b) => a - b),
+    unrepaired,
+    shortUnits: plan.units.map((_, i) => i).filter((i) => !done.has(i)),
+    passes,
+  };
+}
+
+/** formatPlan renders a plan for people: strategy, units, redundancy and guarantees. */
+export function formatPlan(plan: ProtectionPlan): string {
+  const g = plan.guarantees;
+  const n = plan.volumeSizes.length;
+  const total = plan.volumeSizes.reduce((a, b) => a + b, 0);
+  const lines: string[] = [];
+  lines.push(`set ${plan.setId}: ${n} volume(s), ${formatSize(total)}, tier ${plan.tier}, size class ${plan.sizeClass}`);
+  lines.push(`strategy: ${plan.strategy} (${plan.strategyReason})`);
+  lines.push(`redundancy: ${plan.redundancyPercent}% per unit (table), block size ${formatSize(g.blockSize)}`);
+  lines.push(`units (${plan.units.length}):`);
+  for (const u of plan.units) {
+    const first = u.volumes[0] ?? 0;
+    const last = u.volumes[u.volumes.length - 1] ?? 0;
+    const where = u.dir === '' ? 'beside the volumes' : `${u.dir}/`;
+    const pct = ((u.recoveryBlocks / u.sourceBlocks) * 100).toFixed(1);
+    lines.push(`  ${u.name}: volumes ${first + 1}-${last + 1}, ${u.sourceBlocks} blocks, ${u.recoveryBlocks} recovery blocks (${pct}%, ${formatSize(u.recoveryBytes)} in ${u.recoveryFiles} file(s)), ${where}`);
+  }
+  lines.push('guaranteed to survive:');
+  lines.push(`  ${g.wholeVolumesAnywhere} whole volume(s) lost anywhere`);
+  lines.push(`  ${g.scatteredBlocks} damaged blocks anywhere (e.g. ${g.scatteredBlocks} flipped bytes or bad sectors; ${formatSize(g.scatteredBytes)} block-aligned)`);
+  lines.push(`  ${formatSize(g.contiguousBytes)} (${g.contiguousBytes} bytes) of contiguous damage, across volume boundaries too`);
+  for (const note of g.notes) lines.push(`  ${note}`);
+  lines.push(`recovery data: ${formatSize(g.recoveryBytes)} (${g.overheadPercent}% of ${formatSize(g.protectedBytes)})`);
+  return lines.join('\n');
+}

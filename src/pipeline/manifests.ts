@@ -1,0 +1,81 @@
+/**
+ * pipeline/manifests: getting a set's plaintext manifest onto this machine. A local copy is kept in
+ * the job's state folder after each backup; on a fresh machine the encrypted manifest is fetched
+ * from the destination, checked against the descriptor and opened with 7-Zip.
+ */
+import { createReadStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { SevenZip } from '../archive/sevenzip.js';
+import { parseLine, type ManifestEntry, type ManifestHeader } from '../core/manifest.js';
+import type { Descriptor } from '../core/descriptor.js';
+import { StrataError, isStrataError } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+
+/** manifestFileName is the name of the plaintext manifest inside `<set>.manifest.7z`. */
+export function manifestFileName(setId: string): string {
+  return `${setId}.manifest.jsonl`;
+}
+
+/** manifestArchiveName is the name of a set's encrypted manifest object. */
+export function manifestArchiveName(setId: string): string {
+  return `${setId}.manifest.7z`;
+}
+
+/** ensureLocalManifest returns the path of a plaintext copy of a set's manifest, fetching it if needed. */
+export async function ensureLocalManifest(repo: Repository, desc: Descriptor, sevenZip: SevenZip, password: string, cacheDir: string): Promise<string> {
+  const cached = path.join(cacheDir, manifestFileName(desc.id));
+  try {
+    await fsp.access(cached);
+    return cached;
+  } catch {
+    // not cached: fetch below
+  }
+  await fsp.mkdir(cacheDir, { recursive: true });
+  const work = await fsp.mkdtemp(path.join(cacheDir, '.fetch-'));
+  try {
+    const archive = path.join(work, desc.manifest.name);
+    await repo.download(`${desc.id}/${desc.manifest.name}`, archive, desc.manifest);
+    const out = path.join(work, 'out');
+    try {
+      await sevenZip.extract({ archive, outDir: out, password });
+    } catch (e) {
+      if (isStrataError(e, 'WRONG_PASSWORD')) {
+        // The password was checked against the descriptor already: this is damage.
+        throw new StrataError('DAMAGED', `the manifest of set ${desc.id} cannot be decrypted although its hash matched`, { hint: 'The set was written with another password or tampered with.', cause: e });
+      }
+      throw e;
+    }
+    const tmp = `${cached}.tmp`;
+    await fsp.rename(path.join(out, manifestFileName(desc.id)), tmp);
+    await fsp.rename(tmp, cached);
+    return cached;
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** ManifestReader streams a manifest file's lines. */
+export async function* readManifest(file: string): AsyncGenerator<{ header?: ManifestHeader; entry?: ManifestEntry; deleted?: string }> {
+  const rl = readline.createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let lineNo = 0;
+  for await (const line of rl) {
+    lineNo++;
+    if (line === '') continue;
+    let parsed;
+    try {
+      parsed = parseLine(line);
+    } catch (e) {
+      throw new StrataError('DAMAGED', `manifest ${path.basename(file)} line ${lineNo} is malformed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (parsed.kind === 'header') yield { header: parsed.header };
+    else if (parsed.kind === 'entry') yield { entry: parsed.entry };
+    else yield { deleted: parsed.path };
+  }
+}
+
+/** readEntries streams only the live entries of a manifest. */
+export async function* readEntries(file: string): AsyncGenerator<ManifestEntry> {
+  for await (const item of readManifest(file)) if (item.entry !== undefined) yield item.entry;
+}

@@ -1,0 +1,92 @@
+/**
+ * pipeline/setfiles: bringing a set's objects where 7-Zip and par2 can read them, checking each
+ * against the descriptor's SHA-256, and repairing with PAR2 what is damaged or missing. A local
+ * destination is read in place when intact; otherwise the set is copied to a work folder first,
+ * so that a restore never modifies the destination (`verify --repair` does, on purpose).
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { LocalBackend } from '../backend/local.js';
+import type { Descriptor, StoredObject } from '../core/descriptor.js';
+import { StrataError, errorMessage, isStrataError } from '../errors.js';
+import type { ParityEngine } from '../parity/engine.js';
+import { repairSetFolder } from '../parity/repair.js';
+import { hashFile, type Repository } from '../repository/repository.js';
+
+/** ObjectState is what a check found for one object of a set. */
+export type ObjectState = 'ok' | 'damaged' | 'missing';
+
+/** SetCheck lists the state of every object of a set. */
+export interface SetCheck {
+  dir: string;
+  states: Map<string, ObjectState>;
+}
+
+/** checkObjects hashes each object of a set in a folder and compares with the descriptor. */
+export async function checkObjects(dir: string, objects: readonly StoredObject[]): Promise<Map<string, ObjectState>> {
+  const states = new Map<string, ObjectState>();
+  for (const o of objects) {
+    try {
+      const h = await hashFile(path.join(dir, o.name));
+      states.set(o.name, h.size === o.size && h.sha256 === o.sha256 ? 'ok' : 'damaged');
+    } catch {
+      states.set(o.name, 'missing');
+    }
+  }
+  return states;
+}
+
+/** allObjects lists a set's stored objects (volumes, manifest, recovery files). */
+export function allObjects(d: Descriptor): StoredObject[] {
+  return [...d.volumes, d.manifest, ...d.recovery];
+}
+
+/** MaterializedSet is a folder holding a set's objects, checked and possibly repaired. */
+export interface MaterializedSet {
+  dir: string;
+  /** Volumes that could not be repaired. */
+  lostVolumes: string[];
+  /** Objects repaired by PAR2 (in the working copy). */
+  repaired: string[];
+  /** Whether the folder is a temporary copy (removed by the caller). */
+  copy: boolean;
+}
+
+/** materializeSet makes a set readable locally: in place when intact on a local destination, else in `workDir`. */
+export async function materializeSet(repo: Repository, d: Descriptor, workDir: string, parity: ParityEngine, onInfo: (line: string) => void): Promise<MaterializedSet> {
+  const backend = repo.backend;
+  const objects = allObjects(d);
+  if (backend instanceof LocalBackend) {
+    const dir = path.join(backend.root, d.id);
+    const states = await checkObjects(dir, objects);
+    if ([...states.values()].every((s) => s === 'ok')) return { dir, lostVolumes: [], repaired: [], copy: false };
+  }
+  const dir = path.join(workDir, d.id);
+  await fsp.mkdir(dir, { recursive: true });
+  for (const o of objects) {
+    const file = path.join(dir, o.name);
+    try {
+      // Damaged objects are kept: par2 uses their intact blocks.
+      await repo.download(`${d.id}/${o.name}`, file);
+    } catch (e) {
+      if (!isStrataError(e, 'NOT_FOUND')) onInfo(`${d.id}/${o.name}: ${errorMessage(e)}`);
+    }
+  }
+  const states = await checkObjects(dir, objects);
+  const bad = [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
+  if (bad.length === 0) return { dir, lostVolumes: [], repaired: [], copy: true };
+  onInfo(`set ${d.id}: ${bad.map((b) => `${b} ${states.get(b) ?? ''}`).join(', ')}; repairing with PAR2`);
+  const result = await repairSetFolder(d, dir, parity);
+  const after = await checkObjects(dir, d.volumes);
+  const lostVolumes = [...after.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
+  const repaired = bad.filter((b) => after.get(b) === 'ok');
+  if (result.repaired.length > 0) onInfo(`set ${d.id}: repaired ${repaired.join(', ')}`);
+  return { dir, lostVolumes, repaired, copy: true };
+}
+
+/** requireIntactManifest throws when the manifest object itself is lost (no PAR2 covers it). */
+export function manifestLost(d: Descriptor): StrataError {
+  return new StrataError('DAMAGED', `the manifest of set ${d.id} is damaged or missing`, {
+    hint: 'Restore from another set (strata list shows them), e.g. with --at an earlier moment.',
+  });
+}

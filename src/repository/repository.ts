@@ -1,0 +1,189 @@
+/**
+ * repository: the layout of sets on a destination. Each set lives in its own folder:
+ *   <set>/<set>.7z.001 …            the encrypted 7-Zip volumes
+ *   <set>/<set>.manifest.7z         the encrypted manifest
+ *   <set>/<set>.par2, <set>/<set>_0001-0040/…   PAR2 recovery files (layout from core/protection)
+ *   <set>/RESTORE.txt               how to open the set with stock tools
+ *   <set>/<set>.pending             written first: who is writing this set (host, pid); removed last
+ *   <set>/<set>.strata.json         the descriptor — written LAST; its presence makes the set complete
+ * The catalog is rebuilt from the destination alone, so a fresh machine can restore.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Backend, BodySource, ObjectInfo, PutOptions } from '../backend/backend.js';
+import { bufferSource } from '../backend/local.js';
+import { StrataError, errorMessage, isStrataError } from '../errors.js';
+import { parseDescriptor, type Descriptor } from '../core/descriptor.js';
+import { isProcessAlive } from './lock.js';
+
+/** PendingInfo is the content of a `.pending` marker. */
+export interface PendingInfo {
+  host: string;
+  pid: number;
+  started: string;
+}
+
+/** CatalogProblem is a set folder whose descriptor could not be read. */
+export interface CatalogProblem {
+  id: string;
+  message: string;
+}
+
+/** Catalog is every set found on a destination. */
+export interface Catalog {
+  complete: Descriptor[];
+  /** Set folders without a descriptor: in progress elsewhere, or debris of a crashed run. */
+  incomplete: { id: string; pending: PendingInfo | undefined; keys: string[] }[];
+  problems: CatalogProblem[];
+}
+
+/** descriptorKey is where a set's descriptor lives. */
+export function descriptorKey(id: string): string {
+  return `${id}/${id}.strata.json`;
+}
+
+/** pendingKey is where a set's in-progress marker lives. */
+export function pendingKey(id: string): string {
+  return `${id}/${id}.pending`;
+}
+
+/** STALE_PENDING_MS: a pending marker from another host older than this is considered debris. */
+export const STALE_PENDING_MS = 24 * 3600 * 1000;
+
+/** Repository reads and writes sets on one Backend. */
+export class Repository {
+  constructor(readonly backend: Backend) {}
+
+  /** catalog lists every set folder and reads every descriptor. */
+  async catalog(): Promise<Catalog> {
+    const folders = new Map<string, string[]>();
+    for await (const obj of this.backend.list('')) {
+      const slash = obj.key.indexOf('/');
+      if (slash < 0) continue; // files at the top level are not strata's
+      const id = obj.key.slice(0, slash);
+      let keys = folders.get(id);
+      if (keys === undefined) folders.set(id, (keys = []));
+      keys.push(obj.key);
+    }
+    const result: Catalog = { complete: [], incomplete: [], problems: [] };
+    for (const [id, keys] of [...folders.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (keys.includes(descriptorKey(id))) {
+        try {
+          result.complete.push(await this.readDescriptor(id));
+        } catch (e) {
+          result.problems.push({ id, message: errorMessage(e) });
+        }
+      } else {
+        let pending: PendingInfo | undefined;
+        if (keys.includes(pendingKey(id))) {
+          try {
+            pending = JSON.parse((await this.readSmall(pendingKey(id))).toString('utf8')) as PendingInfo;
+          } catch {
+            pending = undefined;
+          }
+        }
+        result.incomplete.push({ id, pending, keys });
+      }
+    }
+    return result;
+  }
+
+  /** readDescriptor reads and shape-checks one descriptor (the HMAC is checked by the caller, who has the password). */
+  async readDescriptor(id: string): Promise<Descriptor> {
+    const key = descriptorKey(id);
+    const d = parseDescriptor((await this.readSmall(key)).toString('utf8'), key);
+    if (d.id !== id) throw new StrataError('TAMPERED', `${key} describes set ${d.id}, not ${id}`, { hint: 'The descriptor was moved or edited; do not trust this set.' });
+    return d;
+  }
+
+  /** readSmall reads a small object (descriptor, marker) into memory. */
+  async readSmall(key: string, limit = 16 << 20): Promise<Buffer> {
+    const stream = await this.backend.get(key);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      if (n > limit) throw new StrataError('DAMAGED', `${key} is larger than expected (${n} bytes)`);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** put stores one object of a set. */
+  async put(setId: string, name: string, body: BodySource, options: PutOptions = {}): Promise<ObjectInfo> {
+    return this.backend.put(`${setId}/${name}`, body, options);
+  }
+
+  /** markPending records that this process is writing a set. */
+  async markPending(setId: string, now: Date): Promise<void> {
+    const info: PendingInfo = { host: hostname(), pid: process.pid, started: now.toISOString() };
+    await this.backend.put(pendingKey(setId), bufferSource(JSON.stringify(info)), { overwrite: true });
+  }
+
+  /** clearPending removes the in-progress marker once the descriptor is in place. */
+  async clearPending(setId: string): Promise<void> {
+    await this.backend.delete(pendingKey(setId));
+  }
+
+  /** writeDescriptor stores the descriptor: the last write of a set, which makes it complete. */
+  async writeDescriptor(d: Descriptor): Promise<void> {
+    await this.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(d, null, 2) + '\n'), { overwrite: false });
+  }
+
+  /** removeSetObjects deletes every object of a set folder (debris or an explicit removal). */
+  async removeSetObjects(keys: readonly string[]): Promise<void> {
+    // The descriptor first would make a half-deleted set look complete-but-damaged; it goes last instead.
+    const ordered = [...keys].sort((a, b) => Number(a.endsWith('.strata.json')) - Number(b.endsWith('.strata.json')));
+    for (const k of ordered) await this.backend.delete(k);
+  }
+
+  /** isDebris tells whether an incomplete set folder was left by a run that is gone. */
+  static isDebris(pending: PendingInfo | undefined, now: Date): boolean {
+    if (pending === undefined) return true;
+    if (pending.host === hostname()) return !isProcessAlive(pending.pid) || pending.pid === process.pid;
+    return now.getTime() - Date.parse(pending.started) > STALE_PENDING_MS;
+  }
+
+  /** download copies an object to a local file, checking its size and SHA-256 when given. */
+  async download(key: string, file: string, expect?: { size: number; sha256: string }): Promise<void> {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const hash = createHash('sha256');
+    let size = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(await this.backend.get(key), counter, createWriteStream(file));
+    } catch (e) {
+      await fsp.rm(file, { force: true });
+      if (isStrataError(e)) throw e;
+      throw new StrataError('BACKEND', `downloading ${key}: ${errorMessage(e)}`, { cause: e });
+    }
+    if (expect !== undefined) {
+      const sha = hash.digest('hex');
+      if (size !== expect.size || sha !== expect.sha256) {
+        throw new StrataError('DAMAGED', `${key} is damaged (size ${size}, expected ${expect.size}; sha256 ${sha.slice(0, 12)}…, expected ${expect.sha256.slice(0, 12)}…)`);
+      }
+    }
+  }
+}
+
+/** hashFile computes a local file's SHA-256 and size, streaming. */
+export async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}

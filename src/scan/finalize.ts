@@ -1,0 +1,114 @@
+/**
+ * scan/finalize: the check after 7-Zip has read the files. A scan hashes a file, then the archiver reads
+ * it again later; if the file changed in between, the archive may hold bytes that do not match the
+ * manifest. Every archived path is lstat'ed again and compared with what the scan recorded in the new
+ * stat cache; a path that moved on is taken back out of this set.
+ */
+import type { BigIntStats } from 'node:fs';
+import { lstat, rename, rm } from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { parseLine, serializeEntry } from '../core/manifest.js';
+import { StrataError, errnoCode, errorMessage } from '../errors.js';
+import { LineWriter, readLines } from './lines.js';
+import { ManifestReader } from './manifest-reader.js';
+import type { ScanError } from './scan.js';
+import { readStatRecords, statMatches } from './statcache.js';
+
+/** FinalizeOptions names the files of one scan that the check reads and may rewrite. */
+export interface FinalizeOptions {
+  /** The source folder that was scanned. */
+  root: string;
+  /** The manifest lines scanSource() wrote (its outManifest, no header); rewritten in place when needed. */
+  manifest: string;
+  /** The same previous manifest the scan was given. */
+  previousManifest?: string;
+  /** ScanResult.newStatCache; rewritten in place when needed (before commitStatCache()). */
+  newStatCache: string;
+  signal?: AbortSignal;
+}
+
+/** FinalizeResult lists the paths that changed while the set was being made. */
+export interface FinalizeResult {
+  /** One error per changed path, for the caller's partial-backup report. */
+  errors: ScanError[];
+  /** The same paths, in pathCompare order. The scan's counts still include them. */
+  reverted: string[];
+}
+
+function sameStat(st: BigIntStats, size: number, mtimeNs: bigint, ctimeNs: bigint, ino: bigint): boolean {
+  return statMatches({ path: '', type: 'f', size, mtimeNs, ctimeNs, ino }, Number(st.size), st.mtimeNs, st.ctimeNs, st.ino);
+}
+
+/**
+ * finalizeAfterArchive re-lstats every path the scan archived (call it after the archiver has read them
+ * all, before the manifest is encrypted and uploaded). A path whose size, mtime, ctime or inode moved on
+ * changed during the backup: in the manifest it reverts to the previous set's entry (still restorable
+ * from there) or is dropped if it is new; its stat cache record is dropped so the next run reads it
+ * again; and it is returned as an error. The archive may still hold the newer bytes: the manifest, not
+ * the archive, says what a set holds.
+ */
+export async function finalizeAfterArchive(opts: FinalizeOptions): Promise<FinalizeResult> {
+  const root = nodePath.resolve(opts.root);
+  const reverted: string[] = [];
+  const errors: ScanError[] = [];
+  for await (const { record } of readStatRecords(opts.newStatCache)) {
+    if (record?.archived !== true) continue;
+    if (opts.signal?.aborted === true) throw new StrataError('CANCELLED', 'the backup was cancelled');
+    let now: BigIntStats | undefined;
+    try {
+      now = await lstat(`${root}/${record.path}`, { bigint: true });
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw new StrataError('BACKEND', `cannot check ${record.path} after archiving: ${errorMessage(e)}`, { cause: e });
+    }
+    if (now !== undefined && sameStat(now, record.size, record.mtimeNs, record.ctimeNs, record.ino)) continue;
+    reverted.push(record.path);
+    errors.push({ path: record.path, message: now === undefined ? 'deleted while the backup was running; it is left out of this set' : 'changed while the backup was running; it is left out of this set and will be backed up next run' });
+  }
+  if (reverted.length === 0) return { errors, reverted };
+
+  // Both files are in pathCompare order, as is `reverted`: one pointer walks it alongside each.
+  const manifestTmp = `${opts.manifest}.tmp`;
+  const prev = new ManifestReader(opts.previousManifest);
+  const out = await LineWriter.create(manifestTmp);
+  try {
+    let i = 0;
+    for await (const line of readLines(opts.manifest)) {
+      const parsed = parseLine(line);
+      if (parsed.kind === 'entry' && parsed.entry.path === reverted[i]) {
+        i++;
+        const before = await prev.until(parsed.entry.path, async () => undefined);
+        if (before !== undefined) await out.line(serializeEntry(before));
+        continue;
+      }
+      await out.line(line);
+    }
+    await out.close(true);
+    await rename(manifestTmp, opts.manifest);
+  } catch (e) {
+    await out.abandon();
+    await rm(manifestTmp, { force: true });
+    throw e;
+  } finally {
+    await prev.close();
+  }
+
+  const cacheTmp = `${opts.newStatCache}.tmp`;
+  const cacheOut = await LineWriter.create(cacheTmp);
+  try {
+    let i = 0;
+    for await (const { line, record } of readStatRecords(opts.newStatCache)) {
+      if (record !== undefined && record.path === reverted[i]) {
+        i++;
+        continue;
+      }
+      await cacheOut.line(line);
+    }
+    await cacheOut.close(true);
+    await rename(cacheTmp, opts.newStatCache);
+  } catch (e) {
+    await cacheOut.abandon();
+    await rm(cacheTmp, { force: true });
+    throw e;
+  }
+  return { errors, reverted };
+}

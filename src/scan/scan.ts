@@ -1,0 +1,387 @@
+/**
+ * scan/scan: walk one source and decide, path by path, what this set must archive.
+ *
+ * The walk is depth-first and visits each folder's children sorted by nameCompare, which yields paths
+ * in exactly pathCompare order, the order of manifests and stat caches. So the previous manifest and
+ * the stat cache are read as streams and merge-joined with the walk: memory depends on the depth and
+ * the widest folder, never on the number of files.
+ */
+import { createHash } from 'node:crypto';
+import { constants, type BigIntStats } from 'node:fs';
+import { lstat, open, readdir, readlink, rm, stat } from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import {
+  nameCompare,
+  sameContent,
+  sameMetadata,
+  serializeDeleted,
+  serializeEntry,
+  type ManifestEntry,
+} from '../core/manifest.js';
+import { StrataError, errnoCode, errorMessage, fromFsError } from '../errors.js';
+import { LineWriter, readLines } from './lines.js';
+import { ManifestReader } from './manifest-reader.js';
+import { StatCacheReader, StatCacheWriter, statMatches, type StatRecord } from './statcache.js';
+
+/** ScanOptions describes one scan of one source. */
+export interface ScanOptions {
+  /** The source folder. */
+  root: string;
+  /** gitignore-syntax patterns, relative to root. */
+  excludes: string[];
+  /** full: every entry is archived in this set; incremental: only what changed since the previous set. */
+  mode: 'full' | 'incremental';
+  /** This set's id; written as `set` on every entry this set archives. */
+  setId: string;
+  /** The plaintext manifest (JSONL) of the previous complete set of this source, if there is one. */
+  previousManifest?: string;
+  /** This source's stat cache in the state dir (may not exist). */
+  statCache: string;
+  /** Receives the new manifest's entry and deletion lines, without the header. */
+  outManifest: string;
+  /** Receives the relative paths to archive, one per line (list-file-safe names only). */
+  outArchiveList: string;
+  /** Whether the archiver's list file can carry this path (from the 7-Zip driver). */
+  isListFileSafe: (p: string) => boolean;
+  now: () => Date;
+  signal?: AbortSignal;
+  onProgress?: (p: { files: number; bytes: number; path: string }) => void;
+}
+
+/** ScanError is one path the scan could not take as it is; the caller reports a partial backup. */
+export interface ScanError {
+  path: string;
+  message: string;
+}
+
+/** ScanResult counts what a scan found. Classification counts are disjoint: every live path is exactly
+ * one of added, modified, metadataOnly, unchanged (or is in errors). */
+export interface ScanResult {
+  added: number;
+  modified: number;
+  deleted: number;
+  unchanged: number;
+  /** Same contents, other mtime or mode: not archived again (restore sets metadata from the manifest). */
+  metadataOnly: number;
+  /** Paths this set archives (list file plus extraPaths): files, symlinks and empty folders. */
+  filesToArchive: number;
+  bytesToArchive: number;
+  /** Entries (files, folders, symlinks) in the new manifest. */
+  totalFiles: number;
+  /** Bytes of all files in the new manifest. */
+  totalBytes: number;
+  /** Files read and hashed by this scan (0 when nothing changed and the cache is trusted). */
+  hashedFiles: number;
+  /** Paths to archive that the list file cannot carry; the archiver must add them another way. */
+  extraPaths: string[];
+  errors: ScanError[];
+  /** The new stat cache; make it current with commitStatCache() once the set is complete. */
+  newStatCache: string;
+}
+
+/** newStatCachePath is where a scan writes the next stat cache (same folder, for an atomic rename). */
+export function newStatCachePath(statCache: string): string {
+  return `${statCache}.new`;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const lossy = new TextDecoder('utf-8');
+
+function decodeName(b: Buffer): string | undefined {
+  try {
+    return utf8.decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
+function join(rel: string, name: string): string {
+  return rel === '' ? name : `${rel}/${name}`;
+}
+
+type Outcome = { ok: true; sha256: string } | { ok: false; message: string };
+
+/** Scanner holds the state of one scan; scanSource() is its only user. */
+class Scanner {
+  readonly result: ScanResult;
+  private readonly ig: Ignore;
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private seenFiles = 0;
+  private seenBytes = 0;
+
+  constructor(
+    private readonly opts: ScanOptions,
+    private readonly rootAbs: string,
+    private readonly prev: ManifestReader,
+    private readonly cache: StatCacheReader,
+    private readonly cacheOut: StatCacheWriter,
+    private readonly manifestOut: LineWriter,
+    private readonly deletedOut: LineWriter,
+    private readonly listOut: LineWriter,
+    newStatCache: string,
+  ) {
+    this.ig = ignore({ ignorecase: false }).add(opts.excludes);
+    this.result = {
+      added: 0, modified: 0, deleted: 0, unchanged: 0, metadataOnly: 0, filesToArchive: 0, bytesToArchive: 0,
+      totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache,
+    };
+  }
+
+  private excluded(rel: string, isDir: boolean): boolean {
+    return this.ig.ignores(isDir ? `${rel}/` : rel);
+  }
+
+  private checkAbort(): void {
+    if (this.opts.signal?.aborted === true) throw new StrataError('CANCELLED', 'the scan was cancelled');
+  }
+
+  /** gone records a path of the previous set that no longer exists (or is now excluded). */
+  readonly gone = async (e: ManifestEntry): Promise<void> => {
+    this.result.deleted++;
+    if (this.opts.mode === 'incremental') await this.deletedOut.line(serializeDeleted(e.path));
+  };
+
+  /** keep carries a previous entry over unchanged: its bytes stay restorable from the set that has them. */
+  private readonly keep = async (e: ManifestEntry): Promise<void> => {
+    await this.writeEntry(e);
+  };
+
+  private async writeEntry(e: ManifestEntry): Promise<void> {
+    this.result.totalFiles++;
+    if (e.type === 'file') this.result.totalBytes += e.size;
+    await this.manifestOut.line(serializeEntry(e));
+  }
+
+  /** fail reports a path that cannot be backed up as it is now; the previous entry (and, for a folder,
+   * everything the previous set had below it) stays in the manifest. */
+  private async fail(rel: string, message: string, prevEntry: ManifestEntry | undefined, subtree: boolean): Promise<void> {
+    this.result.errors.push({ path: rel, message });
+    if (prevEntry !== undefined) await this.keep(prevEntry);
+    if (subtree) await this.prev.under(rel, this.keep);
+  }
+
+  async walk(abs: string, rel: string, children: Buffer[]): Promise<void> {
+    const named: string[] = [];
+    for (const raw of children) {
+      const name = decodeName(raw);
+      if (name === undefined) {
+        // Manifests are JSON (UTF-8): such a name cannot be recorded, so it is reported, not dropped silently.
+        this.result.errors.push({ path: join(rel, lossy.decode(raw)), message: 'skipped: the name is not valid UTF-8 and cannot be recorded' });
+        continue;
+      }
+      named.push(name);
+    }
+    named.sort(nameCompare);
+    for (const name of named) {
+      this.checkAbort();
+      await this.visit(`${abs}/${name}`, join(rel, name));
+    }
+  }
+
+  private async visit(abs: string, rel: string): Promise<void> {
+    let st: BigIntStats;
+    try {
+      st = await lstat(abs, { bigint: true });
+    } catch (e) {
+      const code = errnoCode(e);
+      // Exclusion is decided before anything else about a path, so an excluded path never shows up in errors.
+      if (this.excluded(rel, false) && this.excluded(rel, true)) return;
+      const prevEntry = await this.prev.until(rel, this.gone);
+      if (code === 'ENOENT') {
+        // Deleted between readdir and lstat: it is simply gone.
+        if (prevEntry !== undefined) await this.gone(prevEntry);
+        if (prevEntry?.type === 'dir') await this.prev.under(rel, this.gone);
+        return;
+      }
+      await this.fail(rel, `cannot read metadata: ${errorMessage(e)}`, prevEntry, prevEntry?.type === 'dir');
+      return;
+    }
+    const isDir = st.isDirectory();
+    if (this.excluded(rel, isDir)) return;
+    const prevEntry = await this.prev.until(rel, this.gone);
+    const cached = await this.cache.lookup(rel);
+    const mode = Number(st.mode & 0o7777n);
+    this.seenFiles++;
+
+    if (st.isFile()) {
+      const size = Number(st.size);
+      this.seenBytes += size;
+      let sha256: string;
+      if (cached !== undefined && cached.type === 'f' && cached.sha256 !== undefined && statMatches(cached, size, st.mtimeNs, st.ctimeNs, st.ino) && this.cache.trusted(cached)) {
+        sha256 = cached.sha256;
+      } else {
+        const h = await this.hash(abs, st);
+        this.result.hashedFiles++;
+        if (!h.ok) {
+          await this.fail(rel, h.message, prevEntry, false);
+          return;
+        }
+        sha256 = h.sha256;
+      }
+      await this.emit({ path: rel, type: 'file', size, mtimeNs: st.mtimeNs, mode, sha256 }, prevEntry, st, false);
+    } else if (st.isSymbolicLink()) {
+      let target: string | undefined;
+      try {
+        target = decodeName(await readlink(abs, { encoding: 'buffer' }));
+      } catch (e) {
+        await this.fail(rel, `cannot read the link: ${errorMessage(e)}`, prevEntry, false);
+        return;
+      }
+      if (target === undefined) {
+        await this.fail(rel, 'skipped: the link target is not valid UTF-8 and cannot be recorded', prevEntry, false);
+        return;
+      }
+      await this.emit({ path: rel, type: 'symlink', size: 0, mtimeNs: st.mtimeNs, mode, target }, prevEntry, st, false);
+    } else if (isDir) {
+      let children: Buffer[];
+      try {
+        children = await readdir(abs, { encoding: 'buffer' });
+      } catch (e) {
+        await this.fail(rel, `cannot list the folder: ${errorMessage(e)}`, prevEntry, true);
+        return;
+      }
+      // Non-empty folders are never put in the archive list: 7-Zip would recurse into them and take
+      // excluded and unchanged files along. Their files are listed one by one instead.
+      await this.emit({ path: rel, type: 'dir', size: 0, mtimeNs: st.mtimeNs, mode }, prevEntry, st, children.length === 0);
+      // Whatever the previous set had below a path that is no longer a folder is handled by until():
+      // those paths sort right after it and are consumed as gone by the next visit.
+      await this.walk(abs, rel, children);
+    } else {
+      const kind = st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'device' : 'special file';
+      await this.fail(rel, `skipped: unsupported file type (${kind})`, prevEntry, false);
+    }
+    this.opts.onProgress?.({ files: this.seenFiles, bytes: this.seenBytes, path: rel });
+  }
+
+  /** emit classifies one live entry against the previous set and writes the manifest, list and cache lines. */
+  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean): Promise<void> {
+    const r = this.result;
+    let changed = true;
+    if (prevEntry === undefined) r.added++;
+    else if (!sameContent(prevEntry, e)) r.modified++;
+    else {
+      changed = false;
+      if (sameMetadata(prevEntry, e)) r.unchanged++;
+      else r.metadataOnly++;
+    }
+    let archive: boolean;
+    if (this.opts.mode === 'full' || changed || prevEntry?.set === undefined) {
+      e.set = this.opts.setId;
+      archive = e.type !== 'dir' || emptyDir;
+    } else {
+      e.set = prevEntry.set;
+      archive = false;
+    }
+    await this.writeEntry(e);
+    if (archive) {
+      r.filesToArchive++;
+      r.bytesToArchive += e.size;
+      if (this.opts.isListFileSafe(e.path)) await this.listOut.line(e.path);
+      else r.extraPaths.push(e.path);
+    }
+    const rec: StatRecord = {
+      path: e.path, type: e.type === 'file' ? 'f' : e.type === 'dir' ? 'd' : 'l', size: Number(st.size),
+      mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, archived: archive,
+    };
+    if (e.sha256 !== undefined) rec.sha256 = e.sha256;
+    await this.cacheOut.add(rec);
+  }
+
+  /** hash reads a file through a handle opened without following links or blocking (a path swapped for a
+   * FIFO must not hang the scan), and fails if the file changed while it was read. */
+  private async hash(abs: string, before: BigIntStats): Promise<Outcome> {
+    let fh;
+    try {
+      fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (e) {
+      return { ok: false, message: `cannot open: ${errorMessage(e)}` };
+    }
+    const h = createHash('sha256');
+    let bytes = 0;
+    try {
+      const fst = await fh.stat({ bigint: true });
+      if (!fst.isFile() || fst.ino !== before.ino) return { ok: false, message: 'changed while being read (replaced by another file)' };
+      for (;;) {
+        const { bytesRead } = await fh.read(this.buf, 0, this.buf.length, null);
+        if (bytesRead === 0) break;
+        h.update(this.buf.subarray(0, bytesRead));
+        bytes += bytesRead;
+      }
+    } catch (e) {
+      return { ok: false, message: `cannot read: ${errorMessage(e)}` };
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    let after: BigIntStats;
+    try {
+      after = await lstat(abs, { bigint: true });
+    } catch (e) {
+      return { ok: false, message: `changed while being read (${errorMessage(e)})` };
+    }
+    if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs || after.ino !== before.ino || BigInt(bytes) !== before.size) {
+      return { ok: false, message: 'changed while being read (size or modification time differ before and after); it will be read again next run' };
+    }
+    return { ok: true, sha256: h.digest('hex') };
+  }
+}
+
+/**
+ * scanSource walks a source, compares it with the previous complete set and writes this set's manifest
+ * lines (entries, then deletions for an INCR set), its archive list and a new stat cache. Unreadable
+ * paths and paths that change while read are reported in `errors` and keep their previous entry.
+ */
+export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
+  const rootAbs = nodePath.resolve(opts.root);
+  try {
+    const st = await stat(rootAbs);
+    if (!st.isDirectory()) {
+      throw new StrataError('USAGE', `source ${rootAbs} is not a folder`, { hint: 'Point the source at a folder.' });
+    }
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') {
+      throw new StrataError('NOT_FOUND', `source folder ${rootAbs} does not exist`, { hint: 'Check the source path in the config (is the drive mounted?).', cause: e });
+    }
+    throw fromFsError(e, `reading source ${rootAbs}`);
+  }
+  let rootChildren: Buffer[];
+  try {
+    rootChildren = await readdir(rootAbs, { encoding: 'buffer' });
+  } catch (e) {
+    throw fromFsError(e, `listing source ${rootAbs}`);
+  }
+
+  const newStatCache = newStatCachePath(opts.statCache);
+  const deletedTmp = `${opts.outManifest}.deleted`;
+  const prev = new ManifestReader(opts.previousManifest);
+  const cache = new StatCacheReader(opts.statCache);
+  const writers: (LineWriter | StatCacheWriter)[] = [];
+  try {
+    const cacheOut = await StatCacheWriter.create(newStatCache, opts.now());
+    writers.push(cacheOut);
+    const manifestOut = await LineWriter.create(opts.outManifest);
+    writers.push(manifestOut);
+    const deletedOut = await LineWriter.create(deletedTmp);
+    writers.push(deletedOut);
+    const listOut = await LineWriter.create(opts.outArchiveList);
+    writers.push(listOut);
+    const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache);
+    await s.walk(rootAbs, '', rootChildren);
+    await prev.rest(s.gone);
+    // Deletions follow the live entries in a manifest; they were collected aside in path order.
+    await deletedOut.close();
+    for await (const line of readLines(deletedTmp)) await manifestOut.line(line);
+    await manifestOut.close(true);
+    await listOut.close(true);
+    await cacheOut.close();
+    return s.result;
+  } catch (e) {
+    for (const w of writers) await w.abandon();
+    await rm(newStatCache, { force: true });
+    throw e;
+  } finally {
+    await prev.close();
+    await cache.close();
+    await rm(deletedTmp, { force: true });
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * scan/statcache: what the last scan saw of each path (lstat fields and the file's SHA-256), so that
+ * an unchanged file is not read again. The cache is a JSONL file in pathCompare order, read in step
+ * with the walk (never loaded whole):
+ *   line 1: {"strata":"statcache","version":1,"scanStartNs":"...","created":"..."}
+ *   then:   {"p":"docs/a.txt","t":"f","s":12,"m":"<mtimeNs>","c":"<ctimeNs>","i":"<ino>","h":"<sha256>","a":1}
+ * `t` is f (file), d (folder) or l (symlink); bigints are decimal strings; `a` marks paths the scan
+ * put in the archive. Folders and links are kept
+ * too, so the after-archive check knows what the scan saw of every archived path.
+ * It is only a cache: anything unreadable or out of order just means "hash again".
+ */
+import { rename } from 'node:fs/promises';
+import { pathCompare } from '../core/manifest.js';
+import { LineWriter, Peekable, readLines } from './lines.js';
+
+/** RACY_MARGIN_NS is how close to the scan's start a file's mtime may be before its stat is not trusted
+ * on the next run. 2 s covers the coarsest common timestamp granularity (FAT: 2 s; ext3/HFS+: 1 s;
+ * ext4/xfs/btrfs stamp with the kernel's coarse clock, a jiffy of 1–10 ms), so a write that lands in the
+ * same tick as the scan's read can never hide behind an identical stat. */
+export const RACY_MARGIN_NS = 2_000_000_000n;
+
+/** StatRecord is what the scan saw of one path. */
+export interface StatRecord {
+  path: string;
+  type: 'f' | 'd' | 'l';
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  sha256?: string;
+  /** Whether this scan put the path in the set's archive (the after-archive check looks at those). */
+  archived?: boolean;
+}
+
+interface StatCacheHeader {
+  strata: 'statcache';
+  version: 1;
+  scanStartNs: string;
+  created: string;
+}
+
+interface RecordJson {
+  p: string;
+  t: 'f' | 'd' | 'l';
+  s: number;
+  m: string;
+  c: string;
+  i: string;
+  h?: string;
+  a?: 1;
+}
+
+/** serializeStat renders one record as a cache line. */
+export function serializeStat(r: StatRecord): string {
+  const j: RecordJson = { p: r.path, t: r.type, s: r.size, m: r.mtimeNs.toString(), c: r.ctimeNs.toString(), i: r.ino.toString() };
+  if (r.sha256 !== undefined) j.h = r.sha256;
+  if (r.archived === true) j.a = 1;
+  return JSON.stringify(j);
+}
+
+function parseStat(line: string): StatRecord | undefined {
+  const o = JSON.parse(line) as Partial<RecordJson>;
+  if (typeof o.p !== 'string' || (o.t !== 'f' && o.t !== 'd' && o.t !== 'l') || typeof o.s !== 'number' || typeof o.m !== 'string' || typeof o.c !== 'string' || typeof o.i !== 'string') {
+    return undefined;
+  }
+  const r: StatRecord = { path: o.p, type: o.t, size: o.s, mtimeNs: BigInt(o.m), ctimeNs: BigInt(o.c), ino: BigInt(o.i) };
+  if (typeof o.h === 'string') r.sha256 = o.h;
+  if (o.a === 1) r.archived = true;
+  return r;
+}
+
+/** statMatches tells whether a cached record still describes the file as lstat sees it now. */
+export function statMatches(r: StatRecord, size: number, mtimeNs: bigint, ctimeNs: bigint, ino: bigint): boolean {
+  return r.size === size && r.mtimeNs === mtimeNs && r.ctimeNs === ctimeNs && r.ino === ino;
+}
+
+/** StatCacheReader reads a cache in step with a walk: ask for paths in pathCompare order. */
+export class StatCacheReader {
+  private readonly records: Peekable<StatRecord>;
+  /** scanStartNs is the filesystem time at the start of the scan that wrote the cache (-1 when unknown). */
+  scanStartNs = -1n;
+  private started = false;
+
+  constructor(file: string) {
+    this.records = new Peekable(StatCacheReader.iterate(file, this));
+  }
+
+  private static async *iterate(file: string, self: StatCacheReader): AsyncGenerator<StatRecord> {
+    let last: string | undefined;
+    try {
+      for await (const line of readLines(file, true)) {
+        if (!self.started) {
+          self.started = true;
+          const h = JSON.parse(line) as Partial<StatCacheHeader>;
+          if (h.strata !== 'statcache' || h.version !== 1 || typeof h.scanStartNs !== 'string') return;
+          self.scanStartNs = BigInt(h.scanStartNs);
+          continue;
+        }
+        const r = parseStat(line);
+        // A damaged or unsorted cache ends here: everything after it is simply hashed again.
+        if (r === undefined || (last !== undefined && pathCompare(last, r.path) >= 0)) return;
+        last = r.path;
+        yield r;
+      }
+    } catch {
+      return;
+    }
+  }
+
+  /** lookup returns the record for `path`, skipping records of paths that sort before it. */
+  async lookup(path: string): Promise<StatRecord | undefined> {
+    for (;;) {
+      const r = await this.records.peek();
+      if (r === undefined) return undefined;
+      const c = pathCompare(r.path, path);
+      if (c > 0) return undefined;
+      await this.records.take();
+      if (c === 0) return r;
+    }
+  }
+
+  /** trusted tells whether a matching record may be believed without reading the file: not when the
+   * file's mtime was within RACY_MARGIN_NS of that scan's start (a same-tick write would not show). */
+  trusted(r: StatRecord): boolean {
+    return this.scanStartNs >= 0n && r.mtimeNs < this.scanStartNs - RACY_MARGIN_NS;
+  }
+
+  /** close stops reading early. */
+  async close(): Promise<void> {
+    await this.records.close();
+  }
+}
+
+/** StatCacheWriter writes the new cache of a scan, next to the current one. */
+export class StatCacheWriter {
+  private constructor(
+    private readonly w: LineWriter,
+    /** scanStartNs is the filesystem's own time when the scan started (the new file's mtime). */
+    readonly scanStartNs: bigint,
+  ) {}
+
+  /** create starts the new cache file; its mtime, set by the filesystem, is taken as the scan's start so
+   * that the racy check compares file mtimes with the same clock that stamped them (not a pinned or skewed
+   * process clock). */
+  static async create(file: string, created: Date): Promise<StatCacheWriter> {
+    const w = await LineWriter.create(file);
+    const st = await w.handle.stat({ bigint: true });
+    const header: StatCacheHeader = { strata: 'statcache', version: 1, scanStartNs: st.mtimeNs.toString(), created: created.toISOString() };
+    await w.line(JSON.stringify(header));
+    return new StatCacheWriter(w, st.mtimeNs);
+  }
+
+  /** add appends one record (callers add in pathCompare order). */
+  async add(r: StatRecord): Promise<void> {
+    await this.w.line(serializeStat(r));
+  }
+
+  /** close makes the file durable. */
+  async close(): Promise<void> {
+    await this.w.close(true);
+  }
+
+  /** abandon closes without flushing. */
+  async abandon(): Promise<void> {
+    await this.w.abandon();
+  }
+}
+
+/** readStatRecords streams the records of a cache file (header skipped). */
+export async function* readStatRecords(file: string): AsyncGenerator<{ line: string; record: StatRecord | undefined; header: boolean }> {
+  let first = true;
+  for await (const line of readLines(file)) {
+    if (first) {
+      first = false;
+      yield { line, record: undefined, header: true };
+      continue;
+    }
+    yield { line, record: parseStat(line), header: false };
+  }
+}
+
+/** commitStatCache makes the new cache current by an atomic rename. Call it only once the set is complete:
+ * a run that crashes before leaves the old cache, which is still correct (the cache only saves reading). */
+export async function commitStatCache(newStatCache: string, statCache: string): Promise<void> {
+  await rename(newStatCache, statCache);
+}

@@ -1,0 +1,144 @@
+/** Tests of what a scan cannot take as it is: unreadable paths, special files, files changing while read,
+ * and files changing while the archiver reads them (finalizeAfterArchive). */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFile, chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { run } from '../../src/exec/run.js';
+import { commitStatCache, finalizeAfterArchive, type ScanOptions, type ScanResult } from '../../src/scan/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { byPath, Harness } from './helpers.js';
+
+const NOBODY = 65534;
+
+/** asUnprivileged runs a scan in a child process as user nobody when the tests run as root: root reads
+ * through chmod 000, so only another user gets a real EACCES from the kernel (no injected failure). */
+async function asUnprivileged(opts: ScanOptions): Promise<ScanResult> {
+  const moduleUrl = new URL('../../src/scan/index.js', import.meta.url).href;
+  const { isListFileSafe: _f, now: _n, signal: _s, onProgress: _p, ...plain } = opts;
+  const script = `
+    import { scanSource } from ${JSON.stringify(moduleUrl)};
+    const opts = JSON.parse(process.argv[1]);
+    const r = await scanSource({ ...opts, isListFileSafe: (p) => !p.includes('\\n'), now: () => new Date() });
+    process.stdout.write(JSON.stringify(r));`;
+  const child = await run(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(plain)], { cwd: '/' });
+  assert.equal(child.exitCode, 0, child.stderr);
+  return JSON.parse(child.stdout) as ScanResult;
+}
+
+async function setup(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; state: string; h: Harness; asRoot: boolean }> {
+  const dir = await tempDir(t);
+  const root = path.join(dir, 'src');
+  const state = path.join(dir, 'state');
+  await mkdir(root);
+  await mkdir(state);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    await chmod(dir, 0o755);
+    await chown(state, NOBODY, NOBODY);
+  }
+  return { root, state, h: new Harness(root, state), asRoot };
+}
+
+test('unreadable files and folders are errors; their previous entries are kept, not archived', async (t) => {
+  const { root, h, asRoot } = await setup(t);
+  await writeFile(path.join(root, 'secret'), 'v1');
+  await mkdir(path.join(root, 'locked'));
+  await writeFile(path.join(root, 'locked', 'inner'), 'inner');
+  await writeFile(path.join(root, 'plain'), 'plain');
+  const first = await h.scan('full');
+  if (asRoot) await chown(h.statCache, NOBODY, NOBODY);
+  await writeFile(path.join(root, 'secret'), 'v2 changed');
+  await writeFile(path.join(root, 'new-secret'), 'never backed up');
+  await writeFile(path.join(root, 'plain'), 'plain changed');
+  await chmod(path.join(root, 'secret'), 0o000);
+  await chmod(path.join(root, 'new-secret'), 0o000);
+  await chmod(path.join(root, 'locked'), 0o000);
+  t.after(() => chmod(path.join(root, 'locked'), 0o755));
+  const s = await h.scan('incremental', {}, true, asRoot ? { runner: asUnprivileged } : {});
+  assert.deepEqual(s.result.errors.map((e) => e.path), ['locked', 'new-secret', 'secret']);
+  assert.match(s.result.errors[0]!.message, /cannot list the folder: EACCES/);
+  assert.match(s.result.errors[2]!.message, /cannot open: EACCES/);
+  // Previous entries stay (restorable from set1), the new unreadable file is left out, nothing of them archived.
+  assert.deepEqual(s.entries.map((e) => `${e.path}@${e.set ?? ''}`), ['locked@set1', 'locked/inner@set1', 'plain@set2', 'secret@set1']);
+  assert.deepEqual(byPath(s, 'secret'), byPath(first, 'secret'));
+  assert.deepEqual(s.list, ['plain']);
+  assert.deepEqual(s.deleted, []);
+});
+
+test('sockets and FIFOs are reported as unsupported, and a FIFO never blocks the scan', async (t) => {
+  const { root, h } = await setup(t);
+  execFileSync('mkfifo', [path.join(root, 'fifo')]);
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(path.join(root, 'sock'), resolve));
+  t.after(() => server.close());
+  await writeFile(path.join(root, 'file'), 'x');
+  const s = await h.scan('full');
+  assert.deepEqual(s.entries.map((e) => e.path), ['file']);
+  assert.deepEqual(s.result.errors, [
+    { path: 'fifo', message: 'skipped: unsupported file type (FIFO)' },
+    { path: 'sock', message: 'skipped: unsupported file type (socket)' },
+  ]);
+});
+
+test('a file that grows while it is hashed is an error and keeps its previous entry', async (t) => {
+  const { root, h } = await setup(t);
+  const f = path.join(root, 'growing.log');
+  await writeFile(f, Buffer.alloc(32 << 20, 1));
+  await writeFile(path.join(root, 'quiet'), 'q');
+  const first = await h.scan('full');
+  // A real writer process appends every millisecond while the next scan reads the 32 MiB file.
+  const writer = spawn(process.execPath, ['-e', `const fs = require('fs'); setInterval(() => fs.appendFileSync(${JSON.stringify(f)}, 'more\\n'), 1);`], { stdio: 'ignore' });
+  t.after(() => writer.kill());
+  await new Promise((r) => setTimeout(r, 100));
+  const s = await h.scan();
+  writer.kill();
+  assert.deepEqual(s.result.errors.map((e) => e.path), ['growing.log']);
+  assert.match(s.result.errors[0]!.message, /changed while being read/);
+  assert.deepEqual(byPath(s, 'growing.log'), byPath(first, 'growing.log'));
+  assert.deepEqual(s.list, []);
+  // Once quiet, the next run reads it again (no cache record was kept for it) and backs it up.
+  await new Promise((r) => setTimeout(r, 50));
+  const s2 = await h.scan();
+  assert.deepEqual(s2.result.errors, []);
+  assert.equal(s2.result.modified, 1);
+  assert.deepEqual(s2.list, ['growing.log']);
+});
+
+test('finalizeAfterArchive takes back out what changed while the archiver read it', async (t) => {
+  const { root, state, h } = await setup(t);
+  for (const n of ['a', 'b', 'c']) await writeFile(path.join(root, n), `${n}1`);
+  const first = await h.scan('full');
+  await writeFile(path.join(root, 'a'), 'a2');
+  await writeFile(path.join(root, 'c'), 'c2');
+  await writeFile(path.join(root, 'd'), 'd new');
+  await mkdir(path.join(root, 'e'));
+  let reverted: string[] = [];
+  const s = await h.scan('incremental', {}, false, {
+    afterScan: async (r, lines) => {
+      assert.equal(r.filesToArchive, 4);
+      // Meanwhile (7-Zip is reading): a is written again, d deleted, e gets a file.
+      await appendFile(path.join(root, 'a'), ' and more');
+      await rm(path.join(root, 'd'));
+      await writeFile(path.join(root, 'e', 'late'), 'late');
+      const fin = await finalizeAfterArchive({ root, manifest: lines, previousManifest: first.manifestFile, newStatCache: r.newStatCache });
+      reverted = fin.reverted;
+      assert.deepEqual(fin.errors.map((e) => e.path), ['a', 'd', 'e']);
+      assert.match(fin.errors[1]!.message, /deleted while the backup was running/);
+    },
+  });
+  assert.deepEqual(reverted, ['a', 'd', 'e']);
+  assert.deepEqual(s.entries.map((e) => `${e.path}@${e.set ?? ''}`), ['a@set1', 'b@set1', 'c@set2']);
+  assert.deepEqual(byPath(s, 'a'), byPath(first, 'a'));
+  await commitStatCache(s.result.newStatCache, h.statCache);
+  h.previous = s.manifestFile;
+  // The next run reads `a` again although nothing touched it since: its cache record was dropped.
+  const next = await h.scan();
+  assert.deepEqual(next.list, ['a', 'e/late']);
+  assert.equal(next.result.modified, 1);
+  assert.equal(next.result.added, 2); // e, e/late
+  assert.ok(next.result.hashedFiles >= 2);
+  void state;
+});
