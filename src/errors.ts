@@ -107,7 +107,7 @@ export function notFound(what: string): StrataError {
 /** errnoCode returns the Node.js errno code (ENOENT, ENOSPC, ...) of an error, if any. */
 export function errnoCode(e: unknown): string | undefined {
   if (typeof e === 'object' && e !== null && 'code' in e) {
-    const code = (e as { code: unknown }).code;
+    const code = e.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

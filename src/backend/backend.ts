@@ -68,6 +68,11 @@ export interface Backend {
   stat(key: string): Promise<ObjectInfo>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  /**
+   * localPath returns the path of a stored object as a local file that can be read in place, when
+   * the backend keeps objects as local files (the local backend); wrappers pass it through.
+   */
+  localPath?(key: string): string | undefined;
   /** Releases connections; the backend is not used afterwards. */
   close(): Promise<void>;
 }

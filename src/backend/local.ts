@@ -29,6 +29,10 @@ export class LocalBackend implements Backend {
     return path.join(this.root, ...validateKey(key).split('/'));
   }
 
+  localPath(key: string): string {
+    return this.file(key);
+  }
+
   async put(key: string, body: BodySource, options: PutOptions = {}): Promise<ObjectInfo> {
     const target = this.file(key);
     const dir = path.dirname(target);
@@ -85,7 +89,7 @@ export class LocalBackend implements Backend {
     if (range === undefined) return createReadStream(file);
     const start = range.offset;
     const endExclusive = range.length === undefined ? st.size : Math.min(st.size, start + range.length);
-    if (start >= st.size || endExclusive <= start) return createReadStream(file, { start: 0, end: -1 });
+    if (start >= st.size || endExclusive <= start) return Readable.from([]);
     return createReadStream(file, { start, end: endExclusive - 1 });
   }
 

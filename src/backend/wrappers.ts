@@ -5,7 +5,7 @@
  * backend.ts, so they stack in any order.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { StrataError, isStrataError } from '../errors.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 
@@ -362,28 +362,39 @@ function injectedError(method: string): StrataError {
   return new StrataError('BACKEND', `injected ${method} fault`, { retriable: true });
 }
 
-/** failAfter passes the first `limit` bytes of a stream, then fails it with `error`. */
+/** failAfter passes the first `limit` bytes of a stream, then fails it with `error` (also when the
+ * source is shorter: the fault must happen). The result reads on demand (highWaterMark 0), so the
+ * consumer receives all `limit` bytes before it sees the error. */
 export function failAfter(source: Readable, limit: number, error: Error): Readable {
+  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let seen = 0;
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (seen + chunk.length <= limit) {
-        seen += chunk.length;
-        cb(null, chunk);
+  return new Readable({
+    highWaterMark: 0,
+    read() {
+      if (seen >= limit) {
+        source.destroy();
+        this.destroy(error);
         return;
       }
-      const part = chunk.subarray(0, Math.max(0, limit - seen));
-      seen = limit;
-      if (part.length > 0) this.push(part);
-      cb(error);
+      it.next().then(
+        (r) => {
+          if (r.done === true) {
+            seen = limit;
+            this.destroy(error);
+            return;
+          }
+          const part = r.value.subarray(0, limit - seen);
+          seen += part.length;
+          this.push(part);
+        },
+        (e: unknown) => this.destroy(e instanceof Error ? e : new Error(String(e))),
+      );
     },
-    flush(cb) {
-      // A source shorter than the limit still fails: the fault must happen.
-      cb(error);
+    destroy(err, cb) {
+      source.destroy();
+      cb(err);
     },
   });
-  source.on('error', (e) => t.destroy(e));
-  return source.pipe(t);
 }
 
 /**

@@ -1,9 +1,7 @@
 /**
  * cli/main: argv → command, and the one place that maps errors to exit codes and messages.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+import { parseArgs } from 'node:util';
 import { clockFromEnv } from '../clock.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
 import { ConsoleOutput } from '../ui/output.js';
@@ -114,13 +112,4 @@ function report(e: unknown, json: boolean): number {
   process.stderr.write(`strata: error: ${err.message}\n`);
   if (err.hint !== undefined) process.stderr.write(`hint: ${err.hint}\n`);
   return err.exitCode;
-}
-
-/** parseCommandArgs wraps parseArgs so that a bad flag is a USAGE error naming the command. */
-export function parseCommandArgs<O extends ParseArgsOptionsConfig>(command: string, args: string[], options: O, allowPositionals = false) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
-  } catch (e) {
-    throw new StrataError('USAGE', `${command}: ${e instanceof Error ? e.message : String(e)}`, { hint: `Run "strata ${command} --help".` });
-  }
 }

@@ -1,5 +1,5 @@
 /** commands/backup: `strata backup --tier daily|weekly|monthly|yearly|auto`. */
-import { parseCommandArgs } from '../cli/main.js';
+import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { TIERS, type Tier } from '../core/naming.js';
@@ -43,7 +43,7 @@ export const backupCommand: Command = {
           continue;
         }
         ctx.out.result(
-          `${r.setId}: ${r.tier} ${r.type}${r.fullBecauseNoBase ? ' (no earlier set: FULL)' : ''} — ${r.files} files (${formatBytes(r.bytes)}), ` +
+          `${r.setId}: ${r.tier} ${r.type}${r.fullBecauseNoBase ? ' (no earlier set: FULL)' : ''} — ${r.files} entries (${formatBytes(r.bytes)}), ` +
             `+${r.added} ~${r.modified} -${r.deleted}, archived ${r.archivedFiles} files, stored ${formatBytes(r.storedBytes)} in ${r.volumes} volume(s)` +
             (r.protection !== null ? `, PAR2 ${r.protection}` : ''),
         );

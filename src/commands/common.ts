@@ -13,7 +13,7 @@ import { resolvePassword } from '../config/password.js';
 import { jobStateDir, stateDir } from '../config/paths.js';
 import type { StrataConfig } from '../config/schema.js';
 import { StrataError } from '../errors.js';
-import { findPar2 } from '../parity/par2cmdline.js';
+import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
 import type { Tools } from '../pipeline/backup.js';
 
 /** JobFlags are the flags that stand in for a config file. */
@@ -27,32 +27,31 @@ export interface JobFlags {
 /** loadJob returns the configuration from --config/STRATA_CONFIG/./strata.yaml or from flags. */
 export async function loadJob(ctx: CommandContext, flags: JobFlags, needSources: boolean): Promise<StrataConfig> {
   const file = await findConfig(ctx.global.config, ctx.env);
+  const sources = flags.source ?? [];
   let config: StrataConfig;
   if (file !== undefined) {
     config = await loadConfig(file, ctx.env);
-    if (flags.dest !== undefined) config = { ...config, destination: flags.dest };
-    if (flags.source !== undefined && flags.source.length > 0) {
+    if (sources.length > 0) {
       throw new StrataError('USAGE', '--source cannot be combined with a config file', { hint: `Edit the sources in ${file}, or run without a config file.` });
     }
   } else {
     if (flags.dest === undefined) {
       throw new StrataError('USAGE', 'no configuration file and no --dest', { hint: 'Run "strata init" to write strata.yaml, or pass --dest DIR (and --source DIR for a backup).' });
     }
-    if (needSources && (flags.source === undefined || flags.source.length === 0)) {
+    if (needSources && sources.length === 0) {
       throw new StrataError('USAGE', 'no configuration file and no --source', { hint: 'Pass --source DIR (several allowed), or run "strata init".' });
     }
-    config = configFromFlags({ sources: flags.source ?? [], dest: flags.dest }, ctx.env);
+    // Commands that read a destination need no sources: validate with a stand-in, then drop it.
+    config = configFromFlags({ sources: sources.length > 0 ? sources : [process.cwd()], dest: flags.dest }, ctx.env);
+    if (sources.length === 0) config = { ...config, sources: [] };
   }
-  const level = flags.level === undefined ? undefined : Number(flags.level);
-  if (level !== undefined && (!Number.isInteger(level) || level < 0 || level > 9)) {
-    throw new StrataError('USAGE', `--level must be a whole number from 0 to 9, got ${JSON.stringify(flags.level)}`);
-  }
-  return applyOverrides(config, { volumeSize: flags.volumeSize, level });
+  if (file !== undefined && flags.dest !== undefined) config = { ...config, destination: flags.dest };
+  return applyOverrides(config, { volumeSize: flags.volumeSize, level: flags.level });
 }
 
 /** openDestination opens the configured destination's backend. */
 export async function openDestination(ctx: CommandContext, config: StrataConfig): Promise<Backend> {
-  const dest = parseDestination(config.destination, { baseDir: process.cwd(), env: ctx.env });
+  const dest = parseDestination(config.destination);
   return openBackend(dest, { env: ctx.env, onWarning: (w) => ctx.out.warn(w) });
 }
 
@@ -68,7 +67,7 @@ export function workDirFor(ctx: CommandContext, config: StrataConfig): string {
 
 /** findTools locates 7zz and par2 (MISSING_TOOL with the install command otherwise). */
 export async function findTools(ctx: CommandContext): Promise<Tools> {
-  const [sevenZip, parity] = await Promise.all([findSevenZip(ctx.env), findPar2(ctx.env)]);
+  const [sevenZip, parity] = await Promise.all([findSevenZip(ctx.env), Par2CmdlineEngine.open(ctx.env)]);
   return { sevenZip, parity };
 }
 

@@ -1,6 +1,6 @@
 /** commands/history and log: read the git audit trail in the state folder. */
 import * as path from 'node:path';
-import { parseCommandArgs } from '../cli/main.js';
+import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
 import { AuditTrail } from '../audit/audit.js';
 import { findConfig, loadConfig } from '../config/load.js';

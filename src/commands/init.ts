@@ -5,29 +5,11 @@
  */
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
 import { configFilePath, configFromFlags, parseConfigText } from '../config/load.js';
 import { PLACEHOLDER_DESTINATION, renderTemplate, type TemplateOptions } from '../config/template.js';
-import { errnoCode, errorMessage, fromFsError, StrataError } from '../errors.js';
-
-/**
- * parseInitArgs parses the flags like cli/main's parseCommandArgs does. It is not imported from
- * there: cli/main imports the registry, which imports this module, and that cycle would leave
- * initCommand uninitialised whenever this module is loaded first (as tests do).
- */
-function parseInitArgs(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: { force: { type: 'boolean', default: false }, source: { type: 'string', multiple: true }, dest: { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    throw new StrataError('USAGE', `init: ${errorMessage(e)}`, { hint: 'Run "strata init --help".' });
-  }
-}
+import { errnoCode, fromFsError, StrataError } from '../errors.js';
 
 /** initCommand writes strata.yaml (or the --config path). */
 export const initCommand: Command = {
@@ -35,7 +17,7 @@ export const initCommand: Command = {
   summary: 'write a commented strata.yaml with every setting and its default',
   usage: 'init [--force] [--source DIR ...] [--dest DEST]',
   async run(ctx: CommandContext, args: string[]): Promise<number> {
-    const { values } = parseInitArgs(args);
+    const { values } = parseCommandArgs('init', args, { force: { type: 'boolean', default: false }, source: { type: 'string', multiple: true }, dest: { type: 'string' } });
     const cwd = process.cwd();
     const file = configFilePath(ctx.global.config, ctx.env, cwd);
     const sources = values.source ?? [];
@@ -44,7 +26,7 @@ export const initCommand: Command = {
       // Validate and name the flags exactly as a config-less backup would, then write the
       // results out explicitly: absolute paths and fixed names do not change if the file moves
       // or a source is added later.
-      const cfg = configFromFlags({ sources: sources.length > 0 ? sources : [cwd], dest: values.dest ?? PLACEHOLDER_DESTINATION }, { env: ctx.env, cwd });
+      const cfg = configFromFlags({ sources: sources.length > 0 ? sources : [cwd], dest: values.dest ?? PLACEHOLDER_DESTINATION }, ctx.env, cwd);
       if (sources.length > 0) options.sources = cfg.sources.map((s) => ({ path: s.path, name: s.name }));
       if (values.dest !== undefined && typeof cfg.destination === 'string') options.destination = cfg.destination;
     }

@@ -1,5 +1,5 @@
 /** commands/list: `strata list [--json]` — the complete sets on the destination. */
-import { parseCommandArgs } from '../cli/main.js';
+import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode } from '../errors.js';
 import { byCreated, chainOf } from '../core/catalog.js';

@@ -1,6 +1,6 @@
 /** commands/restore: `strata restore [--at DATETIME | --set ID] [--to DIR] [PATH-OR-GLOB ...]`. */
 import * as path from 'node:path';
-import { parseCommandArgs } from '../cli/main.js';
+import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { runRestore } from '../pipeline/restore.js';

@@ -1,6 +1,6 @@
 /** commands/verify: `strata verify [--set ID | --all] [--repair] [--no-password]`. */
 import * as fsp from 'node:fs/promises';
-import { parseCommandArgs } from '../cli/main.js';
+import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { latestFor, sourcesOf } from '../core/catalog.js';

@@ -13,12 +13,6 @@ import { keysAt, validateConfig, type ConfigIssue, type StrataConfig, type Valid
 /** CONFIG_FILE_NAME is the file strata looks for in the current folder. */
 export const CONFIG_FILE_NAME = 'strata.yaml';
 
-/** LoadOptions supplies the environment (for "~") and the folder relative names are shown against. */
-export interface LoadOptions {
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-}
-
 /** configFilePath is where the config is, or would be written: --config, else $STRATA_CONFIG, else ./strata.yaml. */
 export function configFilePath(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string {
   if (flag !== undefined && flag !== '') return path.resolve(cwd, flag);
@@ -51,10 +45,11 @@ function displayName(file: string, cwd: string): string {
 
 const HINT = 'Fix the listed lines; "strata init" in an empty folder writes an example with every key and its default.';
 
-/** loadConfig reads, parses and validates a config file; every problem is a CONFIG error naming its line. */
-export async function loadConfig(file: string, options: LoadOptions = {}): Promise<StrataConfig> {
-  const env = options.env ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
+/**
+ * loadConfig reads, parses and validates a config file; every problem is a CONFIG error naming
+ * its line. env supplies $HOME for "~"; cwd resolves a relative file name and shortens messages.
+ */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<StrataConfig> {
   const abs = path.resolve(cwd, file);
   const shown = displayName(abs, cwd);
   let text: string;
@@ -218,9 +213,7 @@ export interface FlagConfig {
  * named after its folder (made unique: docs, docs-2), every default applied, then the overrides.
  * Relative paths are resolved against cwd. Problems are USAGE errors naming the flag.
  */
-export function configFromFlags(flags: FlagConfig, options: LoadOptions = {}): StrataConfig {
-  const env = options.env ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
+export function configFromFlags(flags: FlagConfig, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): StrataConfig {
   const hint = 'Give at least one --source DIR and a --dest, or write a config file with "strata init".';
   if (flags.sources.length === 0) throw new StrataError('USAGE', 'no config file and no --source given', { hint });
   if (flags.dest === undefined || flags.dest === '') throw new StrataError('USAGE', 'no config file and no --dest given', { hint });

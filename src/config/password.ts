@@ -149,7 +149,7 @@ export async function promptHidden(question: string): Promise<string> {
   } else {
     if (fd !== undefined) closeSync(fd);
     if (!process.stdin.isTTY) throw new StrataError('NO_PASSWORD', 'no terminal to ask for the password on', { hint: NO_PASSWORD_HINT });
-    input = process.stdin as tty.ReadStream;
+    input = process.stdin;
     write = (s) => process.stderr.write(s);
     release = () => input.pause();
   }

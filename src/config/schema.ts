@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import { z } from 'zod';
+import type { ProtectionConfig } from '../core/protection.js';
 import { parseSize } from '../core/size.js';
 import { errorMessage } from '../errors.js';
 import { resolveUserPath } from './paths.js';
@@ -69,6 +70,12 @@ export interface StrataConfig {
   archive: Record<Tier, ArchiveTierConfig>;
   schedule: { weeklyOn: Weekday };
   staging: { maxVolumes: number };
+  /**
+   * Not read from strata.yaml yet (a `protection:` key is still an unknown key): the PAR2 policy
+   * becomes configurable by adding its section at the EXTENSION POINT below; until then the
+   * pipeline uses core/protection's defaults when this is undefined.
+   */
+  protection?: ProtectionConfig;
 }
 
 /** ConfigIssue is one problem found in a config, at a path of keys and list indexes. */
@@ -353,7 +360,7 @@ function nameSources(raw: unknown, options: ValidateOptions): { names: Map<numbe
       if (options.nameClash === 'error') {
         issues.push({
           path: ['sources', i, 'path'],
-          message: `this source would be named "${name}" after its folder, like sources[${first}]; give one of them a name: (letters, digits, ".", "_", "-")`,
+          message: `this source would be named "${name}" after its folder, like sources[${first}]; give one of them an explicit name:`,
         });
         return;
       }

@@ -101,7 +101,8 @@ export function renderTemplate(options: TemplateOptions = {}): string {
   add(
     '',
     '# schedule: when "strata backup --tier auto" picks which tier.',
-    `#   weeklyOn: the weekday of the weekly backup (${WEEKDAYS.join(', ')}). Default: ${DEFAULTS.weeklyOn}`,
+    '#   weeklyOn: the weekday of the weekly backup, one of',
+    `#             ${WEEKDAYS.join(', ')}. Default: ${DEFAULTS.weeklyOn}`,
     'schedule:',
     `  weeklyOn: ${DEFAULTS.weeklyOn}`,
     '',

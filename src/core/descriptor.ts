@@ -6,6 +6,7 @@
  */
 import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { SetType, Tier } from './naming.js';
+import type { ProtectionPlan } from './protection.js';
 
 /** StoredObject is one object of a set with its size and hash. */
 export interface StoredObject {
@@ -24,12 +25,9 @@ export interface KdfParams {
   salt: string;
 }
 
-/** ProtectionSummary records how the set's PAR2 files are laid out (see core/protection). */
-export interface ProtectionSummary {
-  strategy: string;
-  redundancyPercent: number;
-  units: { name: string; dir: string; volumes: number[]; files: string[] }[];
-}
+/** ProtectionSummary is the set's PAR2 plan (core/protection) as it was carried out, so that
+ * verify and repair work from what was made, not from today's configuration. */
+export type ProtectionSummary = Omit<ProtectionPlan, 'setId' | 'tier' | 'volumeSizes'>;
 
 /** Descriptor is the content of `<set>/<set>.strata.json`. */
 export interface Descriptor {
@@ -146,4 +144,10 @@ export function parseDescriptor(text: string, key: string): Descriptor {
 /** setBytes is the stored size of a set: volumes, manifest and recovery files. */
 export function setBytes(d: Descriptor): number {
   return d.volumes.reduce((s, v) => s + v.size, 0) + d.manifest.size + d.recovery.reduce((s, v) => s + v.size, 0);
+}
+
+/** planOf rebuilds the full protection plan of a set from its descriptor (null: no recovery files). */
+export function planOf(d: Descriptor): ProtectionPlan | null {
+  if (d.protection === null) return null;
+  return { ...d.protection, setId: d.id, tier: d.tier, volumeSizes: d.volumes.map((v) => v.size) };
 }

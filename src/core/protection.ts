@@ -33,6 +33,7 @@
  *   in about two windows, so sliding costs about twice the percentage; `overheadPercent` says so.
  */
 import type { Tier } from './naming.js';
+import { StrataError } from '../errors.js';
 import { formatSize } from './size.js';
 
 export type { Tier } from './naming.js';
@@ -199,11 +200,6 @@ export interface PlanInput {
   volumeSizes: readonly number[];
 }
 
-/** ProtectionConfigError is thrown by validateProtectionConfig; the CLI reports it as a CONFIG error. */
-export class ProtectionConfigError extends Error {
-  override readonly name = 'ProtectionConfigError';
-}
-
 /** volumeFileName is the file name of volume `index` (0-based): `<set>.7z.001` for index 0. */
 export function volumeFileName(setId: string, index: number): string {
   return `${setId}.7z.${String(index + 1).padStart(3, '0')}`;
@@ -214,10 +210,10 @@ export function unitName(setId: string, first: number, last: number): string {
   return `${setId}_${String(first + 1).padStart(4, '0')}-${String(last + 1).padStart(4, '0')}`;
 }
 
-/** validateProtectionConfig checks a configuration and throws ProtectionConfigError naming the bad field. */
+/** validateProtectionConfig checks a configuration and throws StrataError('CONFIG') naming the bad field. */
 export function validateProtectionConfig(c: ProtectionConfig): void {
   const fail = (msg: string): never => {
-    throw new ProtectionConfigError(`protection: ${msg}`);
+    throw new StrataError('CONFIG', `protection: ${msg}`, { hint: 'Fix the protection section of the configuration (see core/protection for the defaults).' });
   };
   const posInt = (v: number, what: string): void => {
     if (!Number.isInteger(v) || v < 1) fail(`${what} must be a positive integer (got ${v})`);
@@ -256,7 +252,7 @@ export function validateProtectionConfig(c: ProtectionConfig): void {
 export function sizeClassFor(tier: Tier, totalBytes: number, config: ProtectionConfig = defaultProtectionConfig): SizeClassRule {
   const rules = config.tiers[tier];
   const rule = rules.find((r) => r.upTo === null || totalBytes <= r.upTo) ?? rules[rules.length - 1];
-  if (rule === undefined) throw new ProtectionConfigError(`protection: tiers.${tier} is empty`);
+  if (rule === undefined) throw new StrataError('CONFIG', `protection: tiers.${tier} is empty`);
   return rule;
 }
 
@@ -317,8 +313,8 @@ function sourceBlocksOf(volumeSizes: readonly number[], first: number, last: num
 export function planProtection(input: PlanInput, config: ProtectionConfig = defaultProtectionConfig): ProtectionPlan {
   validateProtectionConfig(config);
   const sizes = [...input.volumeSizes];
-  if (sizes.length === 0) throw new ProtectionConfigError('protection: a set without volumes needs no plan');
-  if (sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new ProtectionConfigError('protection: volume sizes must be positive integers');
+  if (sizes.length === 0) throw new StrataError('INTERNAL', 'protection: a set without volumes needs no plan');
+  if (sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new StrataError('INTERNAL', 'protection: volume sizes must be positive integers');
   const total = sizes.reduce((a, b) => a + b, 0);
   const rule = sizeClassFor(input.tier, total, config);
   const n = sizes.length;

@@ -22,6 +22,7 @@ import { checkDescriptor, defaultKdf, sealDescriptor, type Descriptor, type Stor
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
 import { planProtection, type ProtectionPlan } from '../core/protection.js';
+import type { ProtectionSummary } from '../core/descriptor.js';
 import { restoreText } from '../core/restore-text.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { stockRepairCommands } from '../parity/repair.js';
@@ -29,7 +30,7 @@ import type { StrataConfig, SourceConfig } from '../config/schema.js';
 import { StrataError, errorMessage } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
 import { Repository, hashFile } from '../repository/repository.js';
-import { scanSource, finalizeAfterArchive, commitStatCache, type ScanResult } from '../scan/scan.js';
+import { scanSource, finalizeAfterArchive, commitStatCache, type ScanResult } from '../scan/index.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
 import type { Clock } from '../clock.js';
@@ -217,7 +218,6 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       await commitStatCache(scan.newStatCache, statCache);
       result.setId = null;
       result.skipped = `nothing changed since ${prev?.id ?? '?'}`;
-      out.info(`${source.name}: nothing changed since ${prev?.id ?? '?'}; no set written`);
       return result;
     }
     await repo.markPending(setId, now);
@@ -242,9 +242,9 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       result.warnings.push(...created.warnings);
     }
     // 2. Files that changed while 7-Zip read them are not trusted: the manifest reverts them.
-    const changed = await finalizeAfterArchive({ manifest: entriesFile, newStatCache: scan.newStatCache, previousManifest, archivedList: listFile, extraPaths: scan.extraPaths, root: source.path });
-    result.errors.push(...changed);
-    Object.assign(result, { archivedFiles: scan.filesToArchive - changed.length, archivedBytes: scan.bytesToArchive });
+    const changed = await finalizeAfterArchive({ manifest: entriesFile, newStatCache: scan.newStatCache, previousManifest, root: source.path, signal: req.signal });
+    result.errors.push(...changed.errors);
+    Object.assign(result, { archivedFiles: scan.filesToArchive - changed.reverted.length, archivedBytes: scan.bytesToArchive });
     // 3. The manifest: header + entries, encrypted as its own small archive.
     const header: ManifestHeader = { strata: 'manifest', version: 1, set: setId, source: source.name, type, tier, created: now.toISOString(), base: type === 'INCR' ? (prev?.id ?? null) : null };
     const manifestPlain = path.join(work, manifestFileName(setId));
@@ -300,7 +300,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     const descriptor = sealDescriptor(
       {
         format: 'strata-set', version: 1, job: req.config.job, ...summary,
-        protection: plan === null ? null : { strategy: plan.strategy, redundancyPercent: plan.redundancyPercent, units: plan.units.map((u) => ({ name: u.name, dir: u.dir, volumes: u.volumes, files: recovery.filter((r) => r.name.startsWith(u.dir === '' ? u.name : `${u.dir}/`)).map((r) => r.name) })) },
+        protection: plan === null ? null : protectionSummary(plan),
         recovery,
         stats: { files: scan.totalFiles, bytes: scan.totalBytes, archivedFiles: result.archivedFiles, archivedBytes: scan.bytesToArchive, added: scan.added, modified: scan.modified, deleted: scan.deleted },
         tool: { strata: req.version, '7zz': tools.sevenZip.version, par2: tools.parity.version },
@@ -333,4 +333,9 @@ async function writeManifest(file: string, header: ManifestHeader, entriesFile: 
   }
   ws.end();
   await once(ws, 'finish');
+}
+
+function protectionSummary(plan: ProtectionPlan): ProtectionSummary {
+  const { setId: _s, tier: _t, volumeSizes: _v, ...rest } = plan;
+  return rest;
 }

@@ -6,7 +6,6 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { LocalBackend } from '../backend/local.js';
 import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
@@ -54,10 +53,10 @@ export interface MaterializedSet {
 
 /** materializeSet makes a set readable locally: in place when intact on a local destination, else in `workDir`. */
 export async function materializeSet(repo: Repository, d: Descriptor, workDir: string, parity: ParityEngine, onInfo: (line: string) => void): Promise<MaterializedSet> {
-  const backend = repo.backend;
   const objects = allObjects(d);
-  if (backend instanceof LocalBackend) {
-    const dir = path.join(backend.root, d.id);
+  const inPlace = localSetDir(repo, d.id);
+  if (inPlace !== undefined) {
+    const dir = inPlace;
     const states = await checkObjects(dir, objects);
     if ([...states.values()].every((s) => s === 'ok')) return { dir, lostVolumes: [], repaired: [], copy: false };
   }
@@ -89,4 +88,10 @@ export function manifestLost(d: Descriptor): StrataError {
   return new StrataError('DAMAGED', `the manifest of set ${d.id} is damaged or missing`, {
     hint: 'Restore from another set (strata list shows them), e.g. with --at an earlier moment.',
   });
+}
+
+/** localSetDir is the folder of a set when the destination keeps it as local files (read in place). */
+export function localSetDir(repo: Repository, setId: string): string | undefined {
+  const p = repo.backend.localPath?.(`${setId}/${setId}.strata.json`);
+  return p === undefined ? undefined : path.dirname(p);
 }

@@ -7,15 +7,14 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { LocalBackend, fileSource } from '../backend/local.js';
-import type { Descriptor } from '../core/descriptor.js';
+import { fileSource } from '../backend/local.js';
+import { planOf, type Descriptor } from '../core/descriptor.js';
 import { errorMessage, isStrataError } from '../errors.js';
-import type { ParityEngine } from '../parity/engine.js';
-import { repairSetFolder, verifySetFolder } from '../parity/repair.js';
+import { repairSetFolder, verifySet } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import type { Tools } from './backup.js';
-import { allObjects, checkObjects, type ObjectState } from './setfiles.js';
+import { allObjects, checkObjects, localSetDir, type ObjectState } from './setfiles.js';
 import { checkPassword } from './restore.js';
 
 /** SetVerdict is the outcome of verifying one set. */
@@ -60,9 +59,9 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
       return v;
     }
   }
-  const backend = req.repo.backend;
-  const local = backend instanceof LocalBackend;
-  const dir = local ? path.join(backend.root, d.id) : path.join(req.workDir, `verify-${d.id}`);
+  const inPlace = localSetDir(req.repo, d.id);
+  const local = inPlace !== undefined;
+  const dir = inPlace ?? path.join(req.workDir, `verify-${d.id}`);
   try {
     if (!local) {
       await fsp.mkdir(dir, { recursive: true });
@@ -77,9 +76,11 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
     let states = await checkObjects(dir, allObjects(d));
     const bad = () => [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
     const initiallyBad = bad();
-    if (d.protection !== null) {
-      const par = await verifySetFolder(d, dir, req.tools.parity);
-      v.par2 = par.summary;
+    const plan = planOf(d);
+    if (plan !== null) {
+      const par = await verifySet(plan, dir, req.tools.parity, { signal: req.signal });
+      const units = par.units.filter((u) => u.status !== 'ok');
+      v.par2 = par.status === 'ok' ? `ok (${par.units.length} set${par.units.length === 1 ? '' : 's'})` : `${par.status}: ${units.map((u) => `${u.name} ${u.status}${u.blocksNeeded !== undefined ? ` (needs ${u.blocksNeeded} more blocks)` : ''}`).join(', ')}`;
       if (initiallyBad.length > 0 && req.repair) {
         await repairSetFolder(d, dir, req.tools.parity);
         states = await checkObjects(dir, allObjects(d));

@@ -100,12 +100,36 @@ function join(rel: string, name: string): string {
   return rel === '' ? name : `${rel}/${name}`;
 }
 
+/** LSTAT_AHEAD is how many lstat calls run ahead of the walk within one folder. */
+const LSTAT_AHEAD = 16;
+
+type StatOutcome = { st: BigIntStats } | { err: unknown };
+
 type Outcome = { ok: true; sha256: string } | { ok: false; message: string };
+
+/** Excluder matches gitignore-style excludes. The `ignore` package memoizes every path it is asked
+ * about (and its parents) for the life of the instance, which would grow with the number of files;
+ * the walk never asks about anything inside an excluded folder, so that memo buys nothing here and the
+ * matcher is simply rebuilt every few thousand paths to keep memory flat. */
+class Excluder {
+  private ig: Ignore;
+  private asked = 0;
+
+  constructor(private readonly patterns: string[]) {
+    this.ig = ignore({ ignorecase: false }).add(patterns);
+  }
+
+  excluded(rel: string, isDir: boolean): boolean {
+    if (this.patterns.length === 0) return false;
+    if (++this.asked % 4096 === 0) this.ig = ignore({ ignorecase: false }).add(this.patterns);
+    return this.ig.ignores(isDir ? `${rel}/` : rel);
+  }
+}
 
 /** Scanner holds the state of one scan; scanSource() is its only user. */
 class Scanner {
   readonly result: ScanResult;
-  private readonly ig: Ignore;
+  private readonly excluder: Excluder;
   private readonly buf = Buffer.allocUnsafe(1 << 20);
   private seenFiles = 0;
   private seenBytes = 0;
@@ -121,7 +145,7 @@ class Scanner {
     private readonly listOut: LineWriter,
     newStatCache: string,
   ) {
-    this.ig = ignore({ ignorecase: false }).add(opts.excludes);
+    this.excluder = new Excluder(opts.excludes);
     this.result = {
       added: 0, modified: 0, deleted: 0, unchanged: 0, metadataOnly: 0, filesToArchive: 0, bytesToArchive: 0,
       totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache,
@@ -129,7 +153,7 @@ class Scanner {
   }
 
   private excluded(rel: string, isDir: boolean): boolean {
-    return this.ig.ignores(isDir ? `${rel}/` : rel);
+    return this.excluder.excluded(rel, isDir);
   }
 
   private checkAbort(): void {
@@ -173,16 +197,30 @@ class Scanner {
       named.push(name);
     }
     named.sort(nameCompare);
-    for (const name of named) {
+    // lstat runs a few names ahead of the visit (the thread pool overlaps the syscalls); results are
+    // still consumed strictly in order, so the merge-joins see pathCompare order.
+    const ahead: (Promise<StatOutcome> | undefined)[] = [];
+    const start = (i: number): void => {
+      const name = named[i];
+      if (name !== undefined) ahead[i] = lstat(`${abs}/${name}`, { bigint: true }).then((st) => ({ st }), (err: unknown) => ({ err }));
+    };
+    for (let i = 0; i < LSTAT_AHEAD; i++) start(i);
+    for (let i = 0; i < named.length; i++) {
       this.checkAbort();
-      await this.visit(`${abs}/${name}`, join(rel, name));
+      start(i + LSTAT_AHEAD);
+      const name = named[i] ?? '';
+      const pre = ahead[i];
+      ahead[i] = undefined; // keep only the window alive, not the whole folder's results
+      await this.visit(`${abs}/${name}`, join(rel, name), pre);
     }
   }
 
-  private async visit(abs: string, rel: string): Promise<void> {
+  private async visit(abs: string, rel: string, pre: Promise<StatOutcome> | undefined): Promise<void> {
     let st: BigIntStats;
     try {
-      st = await lstat(abs, { bigint: true });
+      const got = await (pre ?? lstat(abs, { bigint: true }).then((v) => ({ st: v }), (err: unknown) => ({ err })));
+      if ('err' in got) throw got.err;
+      st = got.st;
     } catch (e) {
       const code = errnoCode(e);
       // Exclusion is decided before anything else about a path, so an excluded path never shows up in errors.
@@ -289,7 +327,8 @@ class Scanner {
   }
 
   /** hash reads a file through a handle opened without following links or blocking (a path swapped for a
-   * FIFO must not hang the scan), and fails if the file changed while it was read. */
+   * FIFO must not hang the scan), and fails if the file changed while it was read (lstat before and after
+   * must agree on size, mtime, ctime and inode). */
   private async hash(abs: string, before: BigIntStats): Promise<Outcome> {
     let fh;
     try {
@@ -299,10 +338,11 @@ class Scanner {
     }
     const h = createHash('sha256');
     let bytes = 0;
+    // Reading stops at the size lstat gave (saving the extra read that would find EOF): a file that grew,
+    // shrank or was swapped for another one in the meantime shows in the lstat after reading.
+    const size = Number(before.size);
     try {
-      const fst = await fh.stat({ bigint: true });
-      if (!fst.isFile() || fst.ino !== before.ino) return { ok: false, message: 'changed while being read (replaced by another file)' };
-      for (;;) {
+      while (bytes < size) {
         const { bytesRead } = await fh.read(this.buf, 0, this.buf.length, null);
         if (bytesRead === 0) break;
         h.update(this.buf.subarray(0, bytesRead));

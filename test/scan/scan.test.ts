@@ -139,7 +139,7 @@ test('metadata-only changes (chmod, touch) are recorded but not archived again',
 });
 
 test('racy timestamps: a same-size write with the mtime put back right after a scan is still found', async (t) => {
-  const { root, state, h } = await setup(t);
+  const { root, h } = await setup(t);
   const f = path.join(root, 'f');
   await writeFile(f, 'aaaa');
   await h.scan('full');
@@ -169,7 +169,6 @@ test('racy timestamps: a same-size write with the mtime put back right after a s
   assert.equal(s2.result.hashedFiles, 1, 'the racy file must be read again despite a matching stat');
   assert.equal(s2.result.modified, 1);
   assert.deepEqual(s2.list, ['f']);
-  void state;
 });
 
 test('control for the racy rule: the same forged exact stat match on an old file is trusted', async (t) => {
@@ -262,4 +261,16 @@ test('a name that is not valid UTF-8 is reported, not silently skipped', async (
   assert.deepEqual(s.entries.map((e) => e.path), ['good']);
   assert.equal(s.result.errors.length, 1);
   assert.match(s.result.errors[0]!.message, /not valid UTF-8/);
+});
+
+test('a cancelled scan throws CANCELLED and leaves no new stat cache behind', async (t) => {
+  const { root, state, h } = await setup(t);
+  for (let i = 0; i < 50; i++) await writeFile(path.join(root, `f${i}`), 'x');
+  const ac = new AbortController();
+  await assert.rejects(
+    h.scan('full', { signal: ac.signal, onProgress: (p) => { if (p.files === 10) ac.abort(); } }),
+    (e: unknown) => e instanceof Error && 'code' in e && e.code === 'CANCELLED',
+  );
+  const { readdir } = await import('node:fs/promises');
+  assert.ok(!(await readdir(state)).some((n) => n.endsWith('.new')));
 });

@@ -1,0 +1,85 @@
+/**
+ * backend/open: turns a parsed Destination (src/core/destination.ts) into a ready Backend, stacked
+ * with the wrappers every command wants (retries, a concurrency limit, debug logging).
+ */
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { describeDestination, type Destination } from '../core/destination.js';
+import type { Backend } from './backend.js';
+import { LocalBackend } from './local.js';
+import { RcloneBackend } from './rclone.js';
+import { S3Backend } from './s3.js';
+import { WebDavBackend } from './webdav.js';
+import { LimitedBackend, LoggingBackend, RetryingBackend, type RetryOptions } from './wrappers.js';
+
+/** OpenOptions tune how a destination is opened. */
+export interface OpenOptions {
+  /** Environment (credentials chain, STRATA_WEBDAV_PASSWORD, rclone remotes); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Folder relative local paths are resolved against (default process.cwd()). */
+  cwd?: string;
+  /** One-time warnings from the backend (e.g. no tagging support). */
+  onWarning?: (message: string) => void;
+  /** Debug lines (keys, sizes, outcomes; never data or credentials); adds a LoggingBackend. */
+  onDebug?: (line: string) => void;
+  /** Retry policy, or false for none (default: RetryingBackend with its defaults). */
+  retry?: RetryOptions | false;
+  /** At most this many operations at once (default: unlimited). */
+  concurrency?: number;
+  /** S3 multipart part size and listing page size (tests use small values). */
+  s3PartSize?: number;
+  s3PageSize?: number;
+  /** Extra global rclone flags (e.g. ['--config', FILE]). */
+  rcloneArgs?: string[];
+}
+
+/** openBackend opens the Backend of a destination, wrapped as the options ask. */
+export async function openBackend(dest: Destination, opts: OpenOptions = {}): Promise<Backend> {
+  const env = opts.env ?? process.env;
+  const description = describeDestination(dest);
+  let backend: Backend;
+  switch (dest.kind) {
+    case 'local': {
+      let p = dest.path;
+      if (p === '~' || p.startsWith('~/')) p = path.join(homedir(), p.slice(1));
+      backend = new LocalBackend(path.resolve(opts.cwd ?? process.cwd(), p));
+      break;
+    }
+    case 's3': {
+      const s3: ConstructorParameters<typeof S3Backend>[0] = { bucket: dest.bucket, prefix: dest.prefix, description, env };
+      if (dest.endpoint !== undefined) s3.endpoint = dest.endpoint;
+      if (dest.region !== undefined) s3.region = dest.region;
+      if (dest.pathStyle !== undefined) s3.forcePathStyle = dest.pathStyle;
+      if (dest.profile !== undefined) s3.profile = dest.profile;
+      if (dest.storageClass !== undefined) s3.storageClass = dest.storageClass;
+      if (dest.accessKeyId !== undefined && dest.secretAccessKey !== undefined) {
+        s3.credentials = { accessKeyId: dest.accessKeyId, secretAccessKey: dest.secretAccessKey };
+        if (dest.sessionToken !== undefined) s3.credentials.sessionToken = dest.sessionToken;
+      }
+      if (opts.onWarning !== undefined) s3.onWarning = opts.onWarning;
+      if (opts.s3PartSize !== undefined) s3.partSize = opts.s3PartSize;
+      if (opts.s3PageSize !== undefined) s3.pageSize = opts.s3PageSize;
+      backend = new S3Backend(s3);
+      break;
+    }
+    case 'webdav': {
+      const password = dest.password ?? env['STRATA_WEBDAV_PASSWORD'];
+      const dav: ConstructorParameters<typeof WebDavBackend>[0] = { url: dest.url, description };
+      if (dest.username !== undefined) dav.username = dest.username;
+      if (password !== undefined) dav.password = password;
+      if (opts.onWarning !== undefined) dav.onWarning = opts.onWarning;
+      backend = new WebDavBackend(dav);
+      break;
+    }
+    case 'rclone': {
+      const rc: ConstructorParameters<typeof RcloneBackend>[0] = { target: dest.target, env, description };
+      if (opts.rcloneArgs !== undefined) rc.args = opts.rcloneArgs;
+      backend = new RcloneBackend(rc);
+      break;
+    }
+  }
+  if (opts.onDebug !== undefined) backend = new LoggingBackend(backend, opts.onDebug);
+  if (opts.concurrency !== undefined) backend = new LimitedBackend(backend, opts.concurrency);
+  if (opts.retry !== false) backend = new RetryingBackend(backend, opts.retry ?? {});
+  return backend;
+}

@@ -1,0 +1,293 @@
+/**
+ * backend/rclone: a Backend on any remote the user's own rclone knows (Google Drive, OneDrive,
+ * Dropbox, SFTP, B2, …), driving the `rclone` program: `rcat` to upload from a stream, `cat
+ * --offset --count` for (range) reads, `lsjson` to stat and list, `moveto` and `deletefile`.
+ *
+ * Why it is built the way it is:
+ * - Uploads stream into a hidden temporary name and are then `moveto`d onto the key, so a failed
+ *   upload never shows under the key. The refusal to overwrite is a check before the upload;
+ *   rclone has no conditional move, so two writers racing on one new
+ *   key can both succeed (strata gives sets unique keys and holds a repository lock).
+ * - The bytes are hashed (SHA-256 and MD5) while streaming; after the upload the temporary object's
+ *   size, and its SHA-256/MD5 where the remote reports them, are compared before it is moved.
+ * - Each operation starts rclone (about 0.2 s of CPU each; a put takes four runs), which is fine
+ *   for backup volumes but slow for thousands of tiny objects.
+ * - rclone's own retries are turned down (`--retries 1`): a streamed upload cannot be replayed by
+ *   rclone, and RetryingBackend re-opens the source instead.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { PassThrough, Readable } from 'node:stream';
+import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.js';
+import { lastLines } from '../exec/run.js';
+import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
+import { validateKey } from './keys.js';
+import { HashingCounter } from './wrappers.js';
+
+const TMP_PREFIX = '.strata-tmp-';
+const INSTALL_HINT = 'Install rclone (sudo apt-get install rclone, or see https://rclone.org/install/) and configure the remote with "rclone config".';
+
+/** RcloneBackendOptions configure one rclone path. */
+export interface RcloneBackendOptions {
+  /** The rclone path, e.g. `myremote:backups`. */
+  target: string;
+  /** The program (default `rclone` on PATH). */
+  binary?: string;
+  /** Environment for rclone (default process.env); RCLONE_CONFIG_<NAME>_* variables define remotes. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra global flags, e.g. ['--config', '/path/rclone.conf']. */
+  args?: string[];
+  /** Printed description (must be redacted); default `rclone:<target>`. */
+  description?: string;
+}
+
+interface RcloneResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface LsEntry {
+  Path: string;
+  Name: string;
+  Size: number;
+  IsDir: boolean;
+  Hashes?: Record<string, string>;
+}
+
+/** RcloneBackend stores objects under an rclone path. */
+export class RcloneBackend implements Backend {
+  readonly description: string;
+  private readonly target: string;
+  private readonly binary: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly globalArgs: string[];
+
+  constructor(options: RcloneBackendOptions) {
+    if (!options.target.includes(':')) throw new StrataError('USAGE', `rclone path ${JSON.stringify(options.target)} has no remote`, { hint: 'Write it as REMOTE:PATH.' });
+    this.target = options.target;
+    this.binary = options.binary ?? 'rclone';
+    this.env = options.env ?? process.env;
+    this.globalArgs = ['--retries', '1', '--low-level-retries', '3', '--log-level', 'ERROR', ...(options.args ?? [])];
+    this.description = options.description ?? `rclone:${options.target}`;
+  }
+
+  private path(rel: string): string {
+    if (rel === '') return this.target;
+    const sep = this.target.endsWith(':') || this.target.endsWith('/') ? '' : '/';
+    return `${this.target}${sep}${rel}`;
+  }
+
+  private spawn(args: string[]): ChildProcess {
+    return spawn(this.binary, [...this.globalArgs, ...args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  /** rc runs one rclone command to completion, feeding `input` to its stdin. */
+  private rc(args: string[], input?: Readable, signal?: AbortSignal): Promise<RcloneResult> {
+    return new Promise((resolve, reject) => {
+      const child = this.spawn(args);
+      let stdout = '';
+      let stderr = '';
+      let inputError: unknown;
+      const onAbort = (): void => {
+        child.kill('SIGTERM');
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+        if (stdout.length < 1 << 22) stdout += c;
+      });
+      child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+        if (stderr.length < 1 << 20) stderr += c;
+      });
+      child.on('error', (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(this.spawnError(e));
+      });
+      child.on('close', (code) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (inputError !== undefined) reject(inputError);
+        else if (signal?.aborted === true) reject(new StrataError('CANCELLED', `rclone ${args[0] ?? ''} was cancelled`));
+        else resolve({ code: code ?? 128, stdout, stderr });
+      });
+      child.stdin?.on('error', () => undefined);
+      if (input === undefined) {
+        child.stdin?.end();
+      } else if (child.stdin !== null) {
+        input.on('error', (e) => {
+          inputError ??= e;
+          // Kill rclone so that it does not complete an upload of a truncated stream.
+          child.kill('SIGKILL');
+        });
+        input.pipe(child.stdin);
+      }
+    });
+  }
+
+  private spawnError(e: unknown): StrataError {
+    if (errnoCode(e) === 'ENOENT') return new StrataError('MISSING_TOOL', `${this.binary} is not installed (not found on PATH)`, { hint: INSTALL_HINT, cause: e });
+    return new StrataError('TOOL_FAILED', `could not start ${this.binary}: ${errorMessage(e)}`, { cause: e });
+  }
+
+  /** fail classifies a failed rclone run by its exit code and messages. */
+  private fail(r: RcloneResult, action: string): StrataError {
+    const text = lastLines(r.stderr, 3) || `exit code ${r.code}`;
+    const msg = `${action} on ${this.description}: ${text}`;
+    if (/didn't find section in config|couldn't find .*remote|config file .* not found|unknown backend|NOTICE: Config file/i.test(r.stderr) && /Failed to create file system/i.test(r.stderr)) {
+      return new StrataError('CONFIG', msg, { hint: 'Check the remote name ("rclone listremotes") or configure it with "rclone config".' });
+    }
+    if (/\b(401|403)\b|unauthori[sz]ed|forbidden|access ?denied|InvalidAccessKeyId|SignatureDoesNotMatch|invalid_grant|token (has )?expired|authentication failed|permission denied/i.test(r.stderr)) {
+      return new StrataError('AUTH', msg, { hint: 'Check the remote\'s credentials ("rclone config reconnect REMOTE:" for OAuth remotes).' });
+    }
+    if (r.code === 3 || r.code === 4 || /not found|doesn't exist|no such file/i.test(r.stderr)) return new StrataError('NOT_FOUND', `${action}: does not exist`);
+    if (/insufficient storage|quota|no space left|storage.*full/i.test(r.stderr)) return new StrataError('DISK_FULL', msg, { hint: 'Free space or raise the quota on the remote.' });
+    const retriable = r.code === 5 || /\b5\d\d\b|timeout|timed out|connection reset|connection refused|broken pipe|unexpected EOF|TLS handshake|temporary|rate ?limit|too many requests|\b429\b/i.test(r.stderr);
+    return new StrataError('BACKEND', msg, { retriable });
+  }
+
+  private async lsStat(rel: string, hashes = false): Promise<LsEntry | undefined> {
+    const args = ['lsjson', '--stat', '--no-mimetype'];
+    if (hashes) args.push('--hash', '--hash-type', 'sha256', '--hash-type', 'md5');
+    const r = await this.rc([...args, this.path(rel)]);
+    if (r.code !== 0) {
+      const err = this.fail(r, `reading ${rel}`);
+      if (err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+    const parsed = JSON.parse(r.stdout.trim() === '' ? 'null' : r.stdout) as LsEntry | null;
+    if (parsed === null || parsed.IsDir) return undefined;
+    return parsed;
+  }
+
+  async put(key: string, body: BodySource, options: PutOptions = {}): Promise<ObjectInfo> {
+    validateKey(key);
+    const overwrite = options.overwrite === true;
+    if (!overwrite && (await this.lsStat(key)) !== undefined) throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
+    const slash = key.lastIndexOf('/');
+    const tmp = `${slash < 0 ? '' : key.slice(0, slash + 1)}${TMP_PREFIX}${randomBytes(8).toString('hex')}`;
+    const counter = new HashingCounter(body.size, key);
+    const md5 = createHash('md5');
+    // A 'data' listener beside the pipe to rclone sees every chunk without changing the flow.
+    counter.on('data', (c: Buffer) => md5.update(c));
+    const source = body.open();
+    source.on('error', (e) => counter.destroy(e));
+    try {
+      const r = await this.rc(['rcat', '--size', String(body.size), this.path(tmp)], source.pipe(counter), options.signal);
+      if (r.code !== 0) throw this.fail(r, `uploading ${key}`);
+      const sha256 = counter.sha256();
+      const md5hex = md5.digest('hex');
+      if (options.sha256 !== undefined && options.sha256 !== sha256) throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${sha256}, expected ${options.sha256})`);
+      const st = await this.lsStat(tmp, true);
+      if (st === undefined) throw new StrataError('BACKEND', `uploading ${key}: the uploaded object is not there`, { retriable: true });
+      if (st.Size >= 0 && st.Size !== body.size) throw new StrataError('CHECKSUM', `${key}: the remote holds ${st.Size} bytes, sent ${body.size}`, { retriable: true });
+      const rs = st.Hashes?.['sha256'];
+      const rm = st.Hashes?.['md5'];
+      if ((rs !== undefined && rs !== '' && rs !== sha256) || (rm !== undefined && rm !== '' && rm !== md5hex)) {
+        throw new StrataError('CHECKSUM', `${key}: the remote's checksum differs from the bytes sent`, { retriable: true });
+      }
+      // No second existence check here: it would cost another rclone start per upload and still
+      // leave a window before moveto (see the module comment).
+      const mv = await this.rc(['moveto', this.path(tmp), this.path(key)], undefined, options.signal);
+      if (mv.code !== 0) throw this.fail(mv, `moving ${key} into place`);
+      return { key, size: body.size, sha256 };
+    } catch (e) {
+      source.destroy();
+      await this.rc(['deletefile', this.path(tmp)]).catch(() => undefined);
+      if (isStrataError(e)) throw e;
+      throw new StrataError('BACKEND', `uploading ${key} to ${this.description}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    validateKey(key);
+    const st = await this.lsStat(key);
+    if (st === undefined) throw new StrataError('NOT_FOUND', `${key} on ${this.description} does not exist`);
+    const args = ['cat'];
+    if (range !== undefined) {
+      const end = range.length === undefined ? st.Size : Math.min(st.Size, range.offset + range.length);
+      if (range.offset >= st.Size || end <= range.offset) return Readable.from([]);
+      args.push('--offset', String(range.offset), '--count', String(end - range.offset));
+    }
+    args.push(this.path(key));
+    const child = this.spawn(args);
+    const out = new PassThrough();
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+      if (stderr.length < 1 << 16) stderr += c;
+    });
+    child.stdin?.end();
+    child.on('error', (e) => out.destroy(this.spawnError(e)));
+    child.stdout?.pipe(out, { end: false });
+    let exited = false;
+    child.on('close', (code) => {
+      exited = true;
+      if (code === 0) out.end();
+      else out.destroy(this.fail({ code: code ?? 128, stdout: '', stderr }, `reading ${key}`));
+    });
+    // A reader that stops early must not leave rclone running.
+    out.on('close', () => {
+      if (!exited) child.kill('SIGTERM');
+    });
+    return out;
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    validateKey(key);
+    const st = await this.lsStat(key);
+    if (st === undefined) throw new StrataError('NOT_FOUND', `${key} on ${this.description} does not exist`);
+    return { key, size: st.Size };
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const slash = prefix.lastIndexOf('/');
+    const dir = slash < 0 ? '' : prefix.slice(0, slash);
+    const child = this.spawn(['lsjson', '-R', '--files-only', '--no-mimetype', '--no-modtime', this.path(dir)]);
+    child.stdin?.end();
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+      if (stderr.length < 1 << 16) stderr += c;
+    });
+    let spawnErr: unknown;
+    const exited = new Promise<number>((resolve) => {
+      child.on('error', (e) => {
+        spawnErr = e;
+        resolve(-1);
+      });
+      child.on('close', (code) => resolve(code ?? 128));
+    });
+    if (child.stdout === null) throw new StrataError('INTERNAL', 'rclone: no stdout');
+    const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+    try {
+      // lsjson prints one object per line between "[" and "]", so it can be read as it comes.
+      for await (const line of lines) {
+        const t = line.trim().replace(/,$/, '');
+        if (!t.startsWith('{')) continue;
+        const e = JSON.parse(t) as LsEntry;
+        const rel = dir === '' ? e.Path : `${dir}/${e.Path}`;
+        if (e.IsDir || e.Name.startsWith(TMP_PREFIX) || !rel.startsWith(prefix)) continue;
+        yield { key: rel, size: e.Size };
+      }
+    } finally {
+      lines.close();
+      if (child.exitCode === null) child.kill('SIGTERM');
+    }
+    const code = await exited;
+    if (spawnErr !== undefined) throw this.spawnError(spawnErr);
+    if (code !== 0) {
+      const err = this.fail({ code, stdout: '', stderr }, `listing ${prefix === '' ? this.description : prefix}`);
+      if (err.code !== 'NOT_FOUND') throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    validateKey(key);
+    const r = await this.rc(['deletefile', this.path(key)]);
+    if (r.code === 0) return;
+    const err = this.fail(r, `deleting ${key}`);
+    if (err.code !== 'NOT_FOUND') throw err;
+  }
+
+  async close(): Promise<void> {
+    // Every rclone run ends with its operation.
+  }
+}

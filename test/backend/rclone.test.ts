@@ -1,0 +1,27 @@
+/** Backend conformance of RcloneBackend: rclone pointed at the test WebDAV server through RCLONE_CONFIG_* variables only. */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { RcloneBackend } from '../../src/backend/rclone.js';
+import { tempDir } from '../helpers/tmp.js';
+import { backendConformance, testServerEnv } from './conformance.js';
+
+const env = testServerEnv('rclone', ['STRATA_TEST_WEBDAV_URL', 'STRATA_TEST_WEBDAV_USER', 'STRATA_TEST_WEBDAV_PASS'] as const);
+if (env !== undefined) {
+  // Only the variables below configure rclone (--config /dev/null); AWS_CA_BUNDLE breaks rclone's TLS setup here.
+  const { AWS_CA_BUNDLE: _ca, ...base } = process.env;
+  const target = `stratadav:rclone-test-${randomBytes(4).toString('hex')}`;
+  const rcEnv = (password: string): NodeJS.ProcessEnv => ({ ...base, RCLONE_CONFIG_STRATADAV_TYPE: 'webdav', RCLONE_CONFIG_STRATADAV_URL: env.STRATA_TEST_WEBDAV_URL, RCLONE_CONFIG_STRATADAV_VENDOR: 'other', RCLONE_CONFIG_STRATADAV_USER: env.STRATA_TEST_WEBDAV_USER, RCLONE_CONFIG_STRATADAV_PASS: execFileSync('rclone', ['obscure', password], { encoding: 'utf8' }).trim() });
+  const open = (password: string): RcloneBackend => new RcloneBackend({ target, env: rcEnv(password), args: ['--config', '/dev/null'] });
+  // Seed the 1500-object listing with one `rclone copy` (a put starts rclone four times).
+  const seedList = async (keys: string[]): Promise<void> => {
+    const dir = await tempDir(undefined, 'strata-rclone-seed-');
+    for (const k of keys) {
+      await mkdir(path.dirname(path.join(dir, k)), { recursive: true });
+      await writeFile(path.join(dir, k), k);
+    }
+    execFileSync('rclone', ['--config', '/dev/null', 'copy', '--transfers', '16', dir, target], { env: rcEnv(env.STRATA_TEST_WEBDAV_PASS) });
+  };
+  backendConformance('rclone', async () => open(env.STRATA_TEST_WEBDAV_PASS), { seedList, parallel: 4, makeBadCredentials: async () => open('wrong-password') });
+}

@@ -1,0 +1,52 @@
+/** `strata plan`: flags, text output and the --json plan object. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CommandContext } from '../../src/cli/context.js';
+import { fixedClock } from '../../src/clock.js';
+import { planCommand } from '../../src/commands/plan.js';
+import type { ProtectionPlan } from '../../src/core/protection.js';
+import { isStrataError } from '../../src/errors.js';
+import type { Output, Progress } from '../../src/ui/output.js';
+
+function context(json: boolean): { ctx: CommandContext; lines: string[]; data: unknown[] } {
+  const lines: string[] = [];
+  const data: unknown[] = [];
+  const none: Progress = { update: () => undefined, done: () => undefined };
+  const out: Output = {
+    json,
+    verbosity: 'normal',
+    result: (l) => (json ? undefined : lines.push(l)),
+    data: (v) => (json ? data.push(v) : undefined),
+    info: () => undefined,
+    verbose: () => undefined,
+    warn: () => undefined,
+    progress: () => none,
+  };
+  const ctx: CommandContext = { global: { json, quiet: false, verbose: false }, out, clock: fixedClock(new Date('2026-11-29T00:00:00Z')), env: {}, signal: new AbortController().signal };
+  return { ctx, lines, data };
+}
+
+test('strata plan prints strategy, windows and guarantees', async () => {
+  const { ctx, lines } = context(false);
+  assert.equal(await planCommand.run(ctx, ['--size', '25GiB', '--tier', 'monthly', '--volume-size', '100MiB']), 0);
+  const text = lines.join('\n');
+  assert.match(text, /strategy: sliding/);
+  assert.match(text, /SET_0001-0040: volumes 1-40/);
+  assert.match(text, /whole volume\(s\) lost anywhere/);
+});
+
+test('strata plan --json prints the plan object', async () => {
+  const { ctx, data } = context(true);
+  await planCommand.run(ctx, ['--size', '700MiB', '--tier', 'daily', '--set', 'X']);
+  const plan = data[0] as ProtectionPlan;
+  assert.equal(plan.strategy, 'direct');
+  assert.equal(plan.units[0]?.name, 'X');
+  assert.equal(plan.guarantees.wholeVolumesAnywhere, 1);
+});
+
+test('strata plan rejects bad sizes and tiers with hints', async () => {
+  const { ctx } = context(false);
+  for (const args of [['--size', 'lots', '--tier', 'daily'], ['--size', '1GiB', '--tier', 'hourly'], ['--tier', 'daily'], ['--size', '1GiB', '--tier', 'daily', '--bogus']]) {
+    await assert.rejects(planCommand.run(ctx, args), (e: unknown) => isStrataError(e, 'USAGE') && e.hint !== undefined, args.join(' '));
+  }
+});

@@ -1,0 +1,181 @@
+/** Planner tests: coverage of every volume, golden layouts, guarantee arithmetic, size parsing. Pure, no par2. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  computeGuarantees,
+  coverRanges,
+  defaultProtectionConfig,
+  formatPlan,
+  planProtection,
+  simulateRepair,
+  unitName,
+  volumeFileName,
+  type ProtectionConfig,
+} from '../../src/core/protection.js';
+import { formatSize, parseSize } from '../../src/core/size.js';
+import { isStrataError } from '../../src/errors.js';
+
+const KiB = 1024;
+const MiB = KiB * KiB;
+const GiB = MiB * KiB;
+
+function volumesOf(total: number, volume: number): number[] {
+  const sizes = new Array<number>(Math.floor(total / volume)).fill(volume);
+  if (total % volume !== 0) sizes.push(total % volume);
+  return sizes;
+}
+
+test('every volume is covered, for many (n, window, slide) combinations', () => {
+  for (let w = 1; w <= 12; w++) {
+    for (let s = 1; s <= w; s++) {
+      for (let n = 1; n <= 60; n++) {
+        const cfg: ProtectionConfig = { ...defaultProtectionConfig, windowSize: w, windowSlide: s, groupSize: w };
+        const windows = coverRanges('sliding', n, cfg);
+        const covered = new Array<number>(n).fill(0);
+        for (const [a, b] of windows) {
+          assert.ok(a >= 0 && b < n && a <= b, `window ${a}-${b} inside 0..${n - 1}`);
+          assert.equal(b - a + 1, Math.min(w, n), `n=${n} w=${w} s=${s}: every window has min(w, n) volumes`);
+          for (let i = a; i <= b; i++) covered[i] = (covered[i] ?? 0) + 1;
+        }
+        assert.ok(covered.every((c) => c >= 1), `n=${n} w=${w} s=${s}: all covered (${JSON.stringify(windows)})`);
+        assert.equal(windows[windows.length - 1]?.[1], n - 1, 'the last window ends at the last volume');
+        // The post's windows come first, unchanged; at most one extra window is added.
+        const post = n <= w ? 1 : Math.max(1, Math.floor((n - w) / s) + 1);
+        assert.ok(windows.length === post || windows.length === post + 1);
+        for (let k = 0; k < post && n > w; k++) assert.deepEqual(windows[k], [k * s, k * s + w - 1]);
+        // Groups: a balanced partition.
+        const groups = coverRanges('grouped', n, cfg);
+        assert.equal(groups[0]?.[0], 0);
+        assert.equal(groups[groups.length - 1]?.[1], n - 1);
+        for (let k = 1; k < groups.length; k++) assert.equal(groups[k]?.[0], (groups[k - 1]?.[1] ?? 0) + 1);
+        const lens = groups.map(([a, b]) => b - a + 1);
+        assert.ok(Math.max(...lens) <= w && Math.max(...lens) - Math.min(...lens) <= 1, `balanced groups ${JSON.stringify(lens)}`);
+      }
+    }
+  }
+});
+
+test("the post's example: 100 volumes, windows of 40 sliding by 20; 110 volumes get a tail window", () => {
+  assert.deepEqual(coverRanges('sliding', 100), [
+    [0, 39],
+    [20, 59],
+    [40, 79],
+    [60, 99],
+  ]);
+  // The post's formula gives 4 windows ending at volume 80 of 110: strata adds 71-110.
+  assert.deepEqual(coverRanges('sliding', 110).slice(-2), [
+    [60, 99],
+    [70, 109],
+  ]);
+  assert.equal(unitName('S', 70, 109), 'S_0071-0110');
+  assert.equal(volumeFileName('S', 0), 'S.7z.001');
+  assert.equal(volumeFileName('S', 1234), 'S.7z.1235');
+});
+
+test('golden plans with the default policy', () => {
+  // 700 MiB daily: 7 volumes, direct; 10 % would be 22.4 blocks, too few for one volume (facts file) → 32.
+  const daily = planProtection({ setId: 'D', tier: 'daily', volumeSizes: volumesOf(700 * MiB, 100 * MiB) });
+  assert.equal(daily.strategy, 'direct');
+  assert.equal(daily.sizeClass, 'small');
+  assert.equal(daily.redundancyPercent, 10);
+  assert.deepEqual(
+    daily.units.map((u) => ({ ...u })),
+    [{ name: 'D', dir: '', volumes: [0, 1, 2, 3, 4, 5, 6], blockSize: 3276800, sourceBlocks: 224, recoveryBlocks: 32, recoveryBytes: 32 * 3276800, recoveryFiles: 1 }],
+  );
+  assert.equal(daily.guarantees.wholeVolumesAnywhere, 1);
+  assert.equal(daily.guarantees.scatteredBlocks, 32);
+  assert.equal(daily.guarantees.contiguousBytes, 31 * 3276800 + 1);
+
+  // 5 GiB weekly: 52 volumes in 3 balanced groups.
+  const weekly = planProtection({ setId: 'W', tier: 'weekly', volumeSizes: volumesOf(5 * GiB, 100 * MiB) });
+  assert.equal(weekly.strategy, 'grouped');
+  assert.deepEqual(
+    weekly.units.map((u) => [u.dir, u.volumes.length, u.recoveryBlocks]),
+    [
+      ['W_0001-0018', 18, 70],
+      ['W_0019-0035', 17, 66],
+      ['W_0036-0052', 17, 63],
+    ],
+  );
+
+  // 25 GiB monthly: sliding windows of 40/20 with a final window ending at volume 257.
+  const monthly = planProtection({ setId: 'M', tier: 'monthly', volumeSizes: volumesOf(25 * GiB + 37 * MiB, 100 * MiB) });
+  assert.equal(monthly.strategy, 'sliding');
+  assert.equal(monthly.sizeClass, 'large');
+  assert.equal(monthly.units.length, 12);
+  assert.equal(monthly.units[11]?.name, 'M_0218-0257');
+  assert.equal(monthly.guarantees.wholeVolumesAnywhere, 5);
+  assert.ok(monthly.guarantees.overheadPercent > 25 && monthly.guarantees.overheadPercent < 31, 'overlap doubles the overhead');
+  assert.match(formatPlan(monthly), /M_0218-0257: volumes 218-257/);
+
+  // A grouped-size set whose volumes fit one group is direct.
+  const big = planProtection({ setId: 'B', tier: 'weekly', volumeSizes: volumesOf(3 * GiB, 1 * GiB) });
+  assert.equal(big.strategy, 'direct');
+  assert.match(big.strategyReason, /fit one group/);
+});
+
+test('the whole-volume floor is capped, and the guarantee then says 0', () => {
+  const p = planProtection({ setId: 'S', tier: 'daily', volumeSizes: [100 * MiB, 50 * MiB] });
+  assert.equal(p.units[0]?.recoveryBlocks, 24); // 50 % of 48 blocks; one volume would need 32
+  assert.equal(p.guarantees.wholeVolumesAnywhere, 0);
+  assert.match(formatPlan(p), /cannot rebuild a whole lost volume/);
+});
+
+test('contiguous-damage arithmetic: r blocks survive (r-1) whole blocks plus one byte on each side', () => {
+  const unit = { name: 'U', dir: '', volumes: [0, 1], blockSize: 4096, sourceBlocks: 32, recoveryBlocks: 5, recoveryBytes: 5 * 4096, recoveryFiles: 1 };
+  assert.equal(computeGuarantees([unit], [65536, 65536]).contiguousBytes, 4 * 4096 + 1);
+  // Unaligned volumes: a partial last block makes a short "block" that a run can straddle cheaply.
+  const odd = { ...unit, sourceBlocks: 17, recoveryBlocks: 2 };
+  assert.equal(computeGuarantees([odd], [4096 * 8 + 10, 4096 * 8]).contiguousBytes, 10 + 1, '12 bytes over the 10-byte tail block touch 3 blocks');
+  assert.equal(computeGuarantees([{ ...odd, recoveryBlocks: 3 }], [4096 * 8 + 10, 4096 * 8]).contiguousBytes, 4096 + 10 + 1);
+  // Everything recoverable: the whole unit.
+  assert.equal(computeGuarantees([{ ...unit, recoveryBlocks: 32 }], [65536, 65536]).contiguousBytes, 131072);
+});
+
+test('simulateRepair: overlapping windows rescue each other; shared losses do not', () => {
+  const cfg: ProtectionConfig = {
+    ...defaultProtectionConfig,
+    directMaxBytes: 0,
+    groupedMaxBytes: 0,
+    windowSize: 4,
+    windowSlide: 2,
+    blocks: { ...defaultProtectionConfig.blocks, targetBlocksPerVolume: 16 },
+  };
+  const plan = planProtection({ setId: 'S', tier: 'yearly', volumeSizes: new Array<number>(9).fill(64 * KiB) }, { ...cfg, tiers: { ...cfg.tiers, yearly: [{ name: 'x', upTo: null, redundancyPercent: 25 }] } });
+  assert.deepEqual(
+    plan.units.map((u) => u.name),
+    ['S_0001-0004', 'S_0003-0006', 'S_0005-0008', 'S_0006-0009'],
+  );
+  assert.equal(plan.units[0]?.recoveryBlocks, 16);
+  const lose = (...v: number[]): Map<number, number> => new Map(v.map((i) => [i, 16]));
+  const cascade = simulateRepair(plan, lose(0, 2));
+  assert.deepEqual(cascade.unrepaired, []);
+  assert.ok(cascade.passes >= 2);
+  assert.deepEqual(simulateRepair(plan, lose(2, 3)).unrepaired, [2, 3]);
+  assert.deepEqual(simulateRepair(plan, lose(8)).unrepaired, [], 'the tail volume is covered');
+});
+
+test('invalid configurations are CONFIG errors', () => {
+  const bad: ProtectionConfig = { ...defaultProtectionConfig, windowSlide: 50 };
+  assert.throws(
+    () => planProtection({ setId: 'S', tier: 'daily', volumeSizes: [1] }, bad),
+    (e: unknown) => isStrataError(e, 'CONFIG'),
+  );
+  const bs: ProtectionConfig = { ...defaultProtectionConfig, blocks: { ...defaultProtectionConfig.blocks, blockSize: 4097 } };
+  assert.throws(() => planProtection({ setId: 'S', tier: 'daily', volumeSizes: [1] }, bs), /multiple of 4/);
+});
+
+test('parseSize and formatSize', () => {
+  assert.equal(parseSize('123456'), 123456);
+  assert.equal(parseSize('5GiB'), 5 * GiB);
+  assert.equal(parseSize('100MiB'), 100 * MiB);
+  assert.equal(parseSize('100m'), 100 * MiB);
+  assert.equal(parseSize('1.5 GB'), 1.5e9);
+  assert.equal(parseSize('64k'), 65536);
+  for (const bad of ['', 'abc', '5 parsecs', '-1', '1e9']) {
+    assert.throws(() => parseSize(bad), (e: unknown) => isStrataError(e, 'USAGE') && e.hint !== undefined, bad);
+  }
+  assert.equal(formatSize(100 * MiB), '100 MiB');
+  assert.equal(formatSize(1536 * MiB), '1.50 GiB');
+  assert.equal(formatSize(12), '12 B');
+});
