@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Entry point: runs the compiled CLI (npm run build writes dist/).
-import('../dist/src/cli/main.js').then((m) => m.main(process.argv.slice(2)));
+import '../dist/src/cli/bin.js';

@@ -1,0 +1,56 @@
+/**
+ * Test helpers: run the real strata CLI as a child process (the compiled src/cli/bin.js next to
+ * this compiled test), the way a user does, and collect its exit code and output.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** CLI_ENTRY is the compiled entry point of the build this test belongs to. */
+export const CLI_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/bin.js');
+
+/** CliResult is what one strata run left behind. */
+export interface CliResult {
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** CliOptions tune one run. */
+export interface CliOptions {
+  /** Added to (and overriding) process.env; a value of undefined removes the variable. */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  input?: string;
+  timeoutMs?: number;
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+/** strata runs `node bin.js ...args` and resolves with its result (never rejects on exit codes). */
+export function strata(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['STRATA_PASSWORD'];
+  delete env['STRATA_PASSWORD_FILE'];
+  delete env['STRATA_CONFIG'];
+  delete env['STRATA_NOW'];
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, signal, stdout, stderr });
+    });
+    opts.onSpawn?.(child);
+    child.stdin.end(opts.input ?? '');
+  });
+}
