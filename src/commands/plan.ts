@@ -1,11 +1,14 @@
 /**
  * commands/plan: `strata plan` shows how a set of a given size would be protected with PAR2 —
  * strategy, groups or windows, redundancy — and what it is guaranteed to survive, without
- * touching any file. It is the way to try a protection policy before a backup uses it.
+ * touching any file. It is the way to try a protection policy before a backup uses it: when a
+ * config file is found (--config, $STRATA_CONFIG, ./strata.yaml) its `protection:` policy and the
+ * tier's archive.volumeSize are used, else strata's defaults.
  */
 import type { Command, CommandContext } from '../cli/context.js';
 import { parseCommandArgs } from '../cli/args.js';
-import { formatPlan, planProtection, type Tier } from '../core/protection.js';
+import { findConfig, loadConfig } from '../config/load.js';
+import { defaultProtectionConfig, formatPlan, planProtection, type Tier } from '../core/protection.js';
 import { parseSize } from '../core/size.js';
 import { ExitCode, StrataError } from '../errors.js';
 
@@ -42,13 +45,16 @@ export const planCommand: Command = {
       });
     }
     const total = parseSize(values.size);
-    const volume = values['volume-size'] === undefined ? DEFAULT_VOLUME_SIZE : parseSize(values['volume-size']);
+    const configFile = await findConfig(ctx.global.config, ctx.env);
+    const config = configFile === undefined ? undefined : await loadConfig(configFile, ctx.env);
+    const volume = values['volume-size'] !== undefined ? parseSize(values['volume-size']) : (config?.archive[tier].volumeSize ?? DEFAULT_VOLUME_SIZE);
     if (total <= 0) throw new StrataError('USAGE', 'plan: --size must be more than 0 bytes', { hint: 'Example: --size 5GiB' });
     if (volume <= 0) throw new StrataError('USAGE', 'plan: --volume-size must be more than 0 bytes', { hint: 'Example: --volume-size 100MiB' });
     if (Math.ceil(total / volume) > MAX_VOLUMES) {
       throw new StrataError('USAGE', `plan: that makes more than ${MAX_VOLUMES} volumes`, { hint: 'Use a larger --volume-size.' });
     }
-    const plan = planProtection({ setId: values.set ?? 'SET', tier, volumeSizes: splitIntoVolumes(total, volume) });
+    const plan = planProtection({ setId: values.set ?? 'SET', tier, volumeSizes: splitIntoVolumes(total, volume) }, config?.protection ?? defaultProtectionConfig);
+    ctx.out.info(configFile === undefined ? 'protection policy: strata\'s defaults (no config file)' : `protection policy: ${configFile}`);
     ctx.out.result(formatPlan(plan));
     ctx.out.data(plan);
     return ExitCode.ok;

@@ -9,9 +9,9 @@
  */
 import * as path from 'node:path';
 import { z } from 'zod';
-import type { ProtectionConfig } from '../core/protection.js';
+import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection.js';
 import { parseSize } from '../core/size.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, isStrataError } from '../errors.js';
 import { resolveUserPath } from './paths.js';
 
 /** TIERS are the backup tiers, each with its own archive settings. */
@@ -70,12 +70,8 @@ export interface StrataConfig {
   archive: Record<Tier, ArchiveTierConfig>;
   schedule: { weeklyOn: Weekday };
   staging: { maxVolumes: number };
-  /**
-   * Not read from strata.yaml yet (a `protection:` key is still an unknown key): the PAR2 policy
-   * becomes configurable by adding its section at the EXTENSION POINT below; until then the
-   * pipeline uses core/protection's defaults when this is undefined.
-   */
-  protection?: ProtectionConfig;
+  /** The PAR2 policy (core/protection): the `protection:` section over defaultProtectionConfig. */
+  protection: ProtectionConfig;
 }
 
 /** ConfigIssue is one problem found in a config, at a path of keys and list indexes. */
@@ -182,11 +178,99 @@ function tierSchema(tier: Tier) {
 
 const weekdayError = expected(`a weekday (${WEEKDAYS.join(', ')})`);
 
+// ---------------------------------------------------------------------------------------------
+// protection: the PAR2 policy of core/protection, key by key. Field checks (ranges, whole numbers)
+// live here so that a bad value is reported on its own line; the rules that relate several
+// fields (size classes growing, windowSlide ≤ windowSize …) are core/protection's
+// validateProtectionConfig, run once the section has its shape, so the two can never disagree.
+
+const percentError = expected('a percentage above 0 and at most 100');
+const percentSchema = z.number(percentError).gt(0, percentError).max(100, percentError);
+const wholeError = expected('a whole number of at least 1');
+const wholeSchema = z.number(wholeError).int(wholeError).min(1, wholeError);
+const countError = expected('a whole number (0 or more)');
+
+/** upToSchema: a size, or "unlimited" (an empty or null value means the same: see stripNulls). */
+const upToSchema = z
+  .union([z.literal('unlimited'), sizeSchema], expected('a size such as 1GiB, or "unlimited"'))
+  .transform((v): number | null => (v === 'unlimited' ? null : v));
+
+const sizeClassSchema = z
+  .strictObject(
+    {
+      name: z.string(expected('a name for the size class')).min(1, { error: 'must not be empty' }),
+      upTo: upToSchema.optional(),
+      redundancyPercent: percentSchema,
+    },
+    expected('a mapping with name, upTo and redundancyPercent'),
+  )
+  .transform((r): SizeClassRule => ({ name: r.name, upTo: r.upTo ?? null, redundancyPercent: r.redundancyPercent }));
+
+function sizeClassesSchema(tier: Tier) {
+  return z.array(sizeClassSchema, expected('a list of size classes, smallest first')).default(() => defaultProtectionConfig.tiers[tier].map((r) => ({ ...r })));
+}
+
+const defaultsP = defaultProtectionConfig;
+
+/** protectionIssuePath maps the first word of a validateProtectionConfig message to the key it is about. */
+function protectionIssuePath(message: string): (string | number)[] {
+  const m = /^protection: ([A-Za-z]+)(?:\.([A-Za-z]+))?/.exec(message);
+  const head = m?.[1];
+  if (head === 'tiers' && m?.[2] !== undefined) return ['tiers', m[2]];
+  if (head === 'blocks') return m?.[2] === 'blockSize' ? ['blockSize'] : [];
+  return head === undefined ? [] : [head];
+}
+
+const protectionSchema = z
+  .strictObject(
+    {
+      tiers: z
+        .strictObject(
+          { daily: sizeClassesSchema('daily'), weekly: sizeClassesSchema('weekly'), monthly: sizeClassesSchema('monthly'), yearly: sizeClassesSchema('yearly') },
+          expected('a mapping of tiers (daily, weekly, monthly, yearly)'),
+        )
+        .prefault({}),
+      directMaxBytes: sizeSchema.default(defaultsP.directMaxBytes),
+      groupedMaxBytes: sizeSchema.default(defaultsP.groupedMaxBytes),
+      groupSize: wholeSchema.default(defaultsP.groupSize),
+      windowSize: wholeSchema.default(defaultsP.windowSize),
+      windowSlide: wholeSchema.default(defaultsP.windowSlide),
+      minWholeVolumes: z.number(countError).int(countError).min(0, countError).default(defaultsP.minWholeVolumes),
+      maxRedundancyPercent: percentSchema.default(defaultsP.maxRedundancyPercent),
+      blockSize: z.union([z.literal('auto'), sizeSchema], expected('"auto" or a size such as 64KiB')).default('auto'),
+    },
+    expected('a mapping of protection settings'),
+  )
+  .transform((p, ctx): ProtectionConfig => {
+    const config: ProtectionConfig = {
+      ...defaultsP,
+      tiers: p.tiers,
+      directMaxBytes: p.directMaxBytes,
+      groupedMaxBytes: p.groupedMaxBytes,
+      groupSize: p.groupSize,
+      windowSize: p.windowSize,
+      windowSlide: p.windowSlide,
+      minWholeVolumes: p.minWholeVolumes,
+      maxRedundancyPercent: p.maxRedundancyPercent,
+      blocks: { ...defaultsP.blocks, blockSize: p.blockSize },
+    };
+    try {
+      validateProtectionConfig(config);
+    } catch (e) {
+      if (!isStrataError(e, 'CONFIG')) throw e;
+      ctx.issues.push({ code: 'custom', input: p, path: protectionIssuePath(e.message), message: e.message.replace(/^protection: (tiers\.[A-Za-z]+(: |\.))?/, '') });
+      return z.NEVER;
+    }
+    return config;
+  })
+  .prefault({});
+
+
 /**
  * sections are the top-level keys of strata.yaml. EXTENSION POINT: a later feature adds its
  * section here as `name: z.strictObject({...}, expected(...)).prefault({})` (or `.optional()`),
  * adds the field to StrataConfig, and documents it in config/template.ts; the template test
- * fails until every key is documented. Until then `retention:` or `protection:` is an unknown key.
+ * fails until every key is documented. Until then `retention:` is an unknown key.
  */
 const sections = {
   job: nameSchema.default(DEFAULTS.job),
@@ -217,6 +301,7 @@ const sections = {
       expected('a mapping with maxVolumes'),
     )
     .prefault({}),
+  protection: protectionSchema,
 };
 
 /** configSchema validates the parsed YAML of a config file (before paths and source names are settled). */
@@ -406,6 +491,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
     archive: c.archive,
     schedule: c.schedule,
     staging: c.staging,
+    protection: c.protection,
   };
   if (c.password !== undefined) {
     config.password = 'file' in c.password ? { file: resolveUserPath(c.password.file, options.baseDir, options.env) } : c.password;

@@ -4,6 +4,7 @@
  * loadConfig as written; test/config/init.test.ts checks both.
  */
 import { stringify } from 'yaml';
+import { defaultProtectionConfig } from '../core/protection.js';
 import { formatSize } from '../core/size.js';
 import { DEFAULTS, TIERS, WEEKDAYS } from './schema.js';
 
@@ -112,5 +113,55 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     'staging:',
     `  maxVolumes: ${DEFAULTS.maxVolumes}`,
   );
+  addProtection(add);
   return L.join('\n') + '\n';
+}
+
+/**
+ * addProtection writes the protection section, commented out: the defaults are strata's policy
+ * and may improve in a later version, which a copied-in table would silently pin. Uncommented as a
+ * whole it loads and equals defaultProtectionConfig (test/config/init.test.ts checks that).
+ */
+function addProtection(add: (...lines: string[]) => void): void {
+  const p = defaultProtectionConfig;
+  add(
+    '',
+    '# protection: how much PAR2 recovery data each set gets and how it is laid out ("strata plan',
+    '# --size 25GiB --tier monthly" shows the layout and what it survives). Default: the section below.',
+    '#   tiers:   per tier, a table of size classes, smallest first. Each class:',
+    '#              name:              a label shown by "strata plan" and "strata list".',
+    '#              upTo:              sets up to this size (the sum of the volumes); the last class',
+    '#                                 has no bound: "unlimited" (or leave upTo out).',
+    '#              redundancyPercent: recovery data per PAR2 set, in % of the bytes it protects (0-100].',
+    '#            A tier left out keeps its default table.',
+    `#   directMaxBytes:  sets up to this size get one PAR2 set beside the volumes. Default: ${formatSize(p.directMaxBytes)}`,
+    `#   groupedMaxBytes: larger sets up to this size get fixed groups of volumes, each with its own PAR2`,
+    `#                    set in a sub-folder; larger ones sliding windows. Default: ${formatSize(p.groupedMaxBytes)}`,
+    `#   groupSize:   volumes per group (at most; groups are balanced). Default: ${p.groupSize}`,
+    `#   windowSize:  volumes per sliding window. Default: ${p.windowSize}`,
+    `#   windowSlide: volumes between the starts of two windows (at most windowSize). Default: ${p.windowSlide}`,
+    '#   minWholeVolumes: each PAR2 set can rebuild at least this many of its largest volumes, even',
+    `#                    above the percentage of the table. Default: ${p.minWholeVolumes}`,
+    `#   maxRedundancyPercent: ... but never above this percentage. Default: ${p.maxRedundancyPercent}`,
+    '#   blockSize: the PAR2 block size: "auto" (about 32 blocks per volume, a multiple of 4KiB) or a',
+    '#              size that is a multiple of 4 bytes. Default: auto',
+    '# protection:',
+    '#   tiers:',
+  );
+  for (const tier of TIERS) {
+    add(`#     ${tier}:`);
+    for (const r of p.tiers[tier]) {
+      add(`#       - name: ${scalar(r.name)}`, `#         upTo: ${r.upTo === null ? 'unlimited' : formatSize(r.upTo)}`, `#         redundancyPercent: ${r.redundancyPercent}`);
+    }
+  }
+  add(
+    `#   directMaxBytes: ${formatSize(p.directMaxBytes)}`,
+    `#   groupedMaxBytes: ${formatSize(p.groupedMaxBytes)}`,
+    `#   groupSize: ${p.groupSize}`,
+    `#   windowSize: ${p.windowSize}`,
+    `#   windowSlide: ${p.windowSlide}`,
+    `#   minWholeVolumes: ${p.minWholeVolumes}`,
+    `#   maxRedundancyPercent: ${p.maxRedundancyPercent}`,
+    `#   blockSize: ${p.blocks.blockSize === 'auto' ? 'auto' : formatSize(p.blocks.blockSize)}`,
+  );
 }

@@ -9,6 +9,7 @@ import { initCommand } from '../../src/commands/init.js';
 import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { DEFAULTS, keyPaths, TIERS } from '../../src/config/schema.js';
 import { renderTemplate } from '../../src/config/template.js';
+import { defaultProtectionConfig } from '../../src/core/protection.js';
 import { isStrataError } from '../../src/errors.js';
 import type { Output, Progress } from '../../src/ui/output.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -56,6 +57,16 @@ describe('template', () => {
     const text = renderTemplate().replace('# password:\n#   command: pass show backup', 'password:\n  command: pass show backup');
     const c = parseConfigText(text, 'strata.yaml', { baseDir: '/', env: {} });
     assert.deepEqual(c.password, { command: 'pass show backup' });
+  });
+
+  it('the commented protection section loads when uncommented and equals the defaults', () => {
+    const text = renderTemplate();
+    const start = text.indexOf('# protection:\n');
+    assert.ok(start > 0, 'the template shows the protection section');
+    const uncommented = text.slice(0, start) + text.slice(start).split('\n').map((l) => l.replace(/^# ?/, '')).join('\n');
+    const c = parseConfigText(uncommented, 'strata.yaml', { baseDir: '/', env: {} });
+    assert.deepEqual(c.protection, defaultProtectionConfig);
+    assert.deepEqual(parseConfigText(text, 'strata.yaml', { baseDir: '/', env: {} }).protection, defaultProtectionConfig);
   });
 
   it('quotes paths that YAML would misread', () => {

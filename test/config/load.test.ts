@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { applyOverrides, configFromFlags, configFilePath, findConfig, loadConfig, suggest } from '../../src/config/load.js';
 import { DEFAULTS, keysAt, type StrataConfig } from '../../src/config/schema.js';
+import { defaultProtectionConfig, planProtection } from '../../src/core/protection.js';
 import { isStrataError, StrataError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -74,6 +75,7 @@ describe('loadConfig: valid files', () => {
       },
       schedule: { weeklyOn: 'friday' },
       staging: { maxVolumes: 2 },
+      protection: defaultProtectionConfig,
     };
     assert.deepEqual(c, expected);
   });
@@ -93,6 +95,7 @@ describe('loadConfig: valid files', () => {
       },
       schedule: { weeklyOn: 'sunday' },
       staging: { maxVolumes: 4 },
+      protection: defaultProtectionConfig,
     });
     assert.equal(c.password, undefined);
   });
@@ -103,6 +106,53 @@ describe('loadConfig: valid files', () => {
     assert.deepEqual(c.sources[0]?.exclude, []);
     assert.equal(c.schedule.weeklyOn, 'sunday');
     assert.equal(c.archive.weekly.volumeSize, 100 * MiB);
+  });
+
+  it('reads a protection table and the layout settings, keeping the defaults of what is left out', async (t) => {
+    const { dir, file } = await writeConfig(
+      t,
+      [
+        'sources: [{path: /a}]',
+        'destination: /b',
+        'protection:',
+        '  tiers:',
+        '    weekly:',
+        '      - name: tiny',
+        '        upTo: 10MiB',
+        '        redundancyPercent: 40',
+        '      - name: rest',
+        '        upTo: unlimited',
+        '        redundancyPercent: 12.5',
+        '  directMaxBytes: 1MiB',
+        '  groupedMaxBytes: 2MiB',
+        '  groupSize: 3',
+        '  windowSize: 4',
+        '  windowSlide: 2',
+        '  minWholeVolumes: 0',
+        '  maxRedundancyPercent: 80',
+        '  blockSize: 8KiB',
+        '',
+      ].join('\n'),
+    );
+    const c = await loadConfig(file, {}, dir);
+    assert.deepEqual(c.protection, {
+      ...defaultProtectionConfig,
+      tiers: { ...defaultProtectionConfig.tiers, weekly: [{ name: 'tiny', upTo: 10 * MiB, redundancyPercent: 40 }, { name: 'rest', upTo: null, redundancyPercent: 12.5 }] },
+      directMaxBytes: MiB,
+      groupedMaxBytes: 2 * MiB,
+      groupSize: 3,
+      windowSize: 4,
+      windowSlide: 2,
+      minWholeVolumes: 0,
+      maxRedundancyPercent: 80,
+      blocks: { ...defaultProtectionConfig.blocks, blockSize: 8192 },
+    });
+    // The planner takes it as it is: 10 volumes of 256 KiB (2.5 MiB) make sliding windows of 4 by 2.
+    const plan = planProtection({ setId: 'S', tier: 'weekly', volumeSizes: new Array<number>(10).fill(256 * 1024) }, c.protection);
+    assert.equal(plan.strategy, 'sliding');
+    assert.deepEqual(plan.units.map((u) => [u.volumes[0], u.volumes[u.volumes.length - 1]]), [[0, 3], [2, 5], [4, 7], [6, 9]]);
+    assert.equal(plan.redundancyPercent, 40);
+    assert.equal(plan.units[0]?.blockSize, 8192);
   });
 
   it('resolves relative paths against the config folder and expands ~', async (t) => {
@@ -241,6 +291,34 @@ describe('loadConfig: errors name the key and the line', () => {
     const e = await loadError(t, 'sources: [{path: /a}]\ndestination: [a, b]\nstaging: {maxVolumes: 0}\n');
     assert.match(e.message, /strata\.yaml:2:1: destination: expected a path or URL, or a mapping, got a list/);
     assert.match(e.message, /strata\.yaml:3:11: staging\.maxVolumes: expected a whole number of at least 1, got the number 0/);
+  });
+
+  it('protection: a bad percentage, an unknown key and a cross-field rule, each on its line', async (t) => {
+    const e = await loadError(
+      t,
+      [
+        'sources: [{path: /a}]',
+        'destination: /b',
+        'protection:',
+        '  tiers:',
+        '    daily:',
+        '      - name: small',
+        '        upTo: 1GiB',
+        '        redundancyPercent: 150',
+        '      - name: rest',
+        '        redundancyPercent: 8',
+        '  windowSiz: 10',
+        '',
+      ].join('\n'),
+    );
+    assert.match(e.message, /strata\.yaml:8:9: protection\.tiers\.daily\[0\]\.redundancyPercent: expected a percentage above 0 and at most 100, got the number 150/);
+    assert.match(e.message, /strata\.yaml:11:3: unknown key "windowSiz" in protection \(did you mean "windowSize"\?\)/);
+    const e2 = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\nprotection:\n  windowSize: 4\n  windowSlide: 6\n');
+    assert.match(e2.message, /^strata\.yaml:5:3: protection\.windowSlide: windowSlide may not exceed windowSize/);
+    const e3 = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\nprotection:\n  tiers:\n    weekly:\n      - {name: a, redundancyPercent: 5}\n      - {name: b, upTo: 1GiB, redundancyPercent: 5}\n');
+    assert.match(e3.message, /^strata\.yaml:5:5: protection\.tiers\.weekly: only the last size class has no upper bound/);
+    const e4 = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\nprotection: {blockSize: 4098}\n');
+    assert.match(e4.message, /protection\.blockSize: blocks\.blockSize must be a multiple of 4/);
   });
 
   it('YAML syntax error', async (t) => {
