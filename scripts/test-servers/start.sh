@@ -18,21 +18,20 @@ S3_SECRET=${STRATA_TEST_S3_SECRET:-strataTestSecretKey0000000000000000000001}
 DAV_USER=${STRATA_TEST_WEBDAV_USER:-strata}
 DAV_PASS=${STRATA_TEST_WEBDAV_PASS:-strataDavPass1}
 MEMSTORE_BYTES=${STRATA_TEST_MEMSTORE_BYTES:-2147483648}
-T0=$(date +%s.%N)
-
 for tool in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph-authtool apache2 htpasswd curl uuidgen; do
   command -v "$tool" >/dev/null || { echo "start.sh: $tool is missing; run $HERE/install.sh" >&2; exit 1; }
 done
 
 # A second run replaces the first: stop whatever we started before (by pid file) and start clean.
-"$HERE/stop.sh"
+bash "$HERE/stop.sh"
+T0=$(date +%s.%N)
 
 # Monitor commands right after the monitor starts sometimes fail (EPERM / "wrong fsid"): retry.
 retry() { local i; for i in $(seq 20); do timeout 20 "$@" && return 0; sleep 1; done; timeout 20 "$@"; }
 wait_http() { # url tries: succeeds once the server answers anything over HTTP
   local i; for i in $(seq "$2"); do curl -s -o /dev/null --max-time 2 "$1" && return 0; sleep 0.25; done; return 1
 }
-fail() { echo "start.sh: $*" >&2; echo "logs: $BASE/ceph/log, $BASE/dav/logs" >&2; "$HERE/stop.sh"; exit 1; }
+fail() { echo "start.sh: $*" >&2; echo "logs: $BASE/ceph/log, $BASE/dav/logs" >&2; bash "$HERE/stop.sh"; exit 1; }
 
 # ---------------------------------------------------------------- Ceph + RADOS Gateway (S3)
 C=$BASE/ceph

@@ -89,7 +89,7 @@ export class RcloneBackend implements Backend {
       const child = this.spawn(args);
       let stdout = '';
       let stderr = '';
-      let inputError: unknown;
+      let inputError: Error | undefined;
       const onAbort = (): void => {
         child.kill('SIGTERM');
       };
@@ -114,8 +114,8 @@ export class RcloneBackend implements Backend {
       if (input === undefined) {
         child.stdin?.end();
       } else if (child.stdin !== null) {
-        input.on('error', (e) => {
-          inputError ??= e;
+        input.on('error', (e: unknown) => {
+          inputError ??= e instanceof Error ? e : new Error(String(e));
           // Kill rclone so that it does not complete an upload of a truncated stream.
           child.kill('SIGKILL');
         });

@@ -122,6 +122,9 @@ export class S3Backend implements Backend {
     if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
     if (options.credentials !== undefined) config.credentials = options.credentials;
     if (options.profile !== undefined) config.profile = options.profile;
+    // strata pins the SDK (later releases need Node 22), so the SDK's warning about those future
+    // releases tells the user nothing they can act on; it is silenced unless set either way.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     this.client = new S3Client(config);
   }
 
@@ -199,7 +202,7 @@ export class S3Backend implements Backend {
       const id = uploadId;
       const parts: CompletedPart[] = [];
       const inflight = new Set<Promise<void>>();
-      let failure: unknown;
+      let failure: Error | undefined;
       const send = (buf: Buffer, partNumber: number): void => {
         const p = this.client
           .send(
@@ -210,7 +213,7 @@ export class S3Backend implements Backend {
             parts.push({ PartNumber: partNumber, ETag: out.ETag });
           })
           .catch((e: unknown) => {
-            failure ??= e;
+            failure ??= e instanceof Error ? e : new Error(String(e));
           })
           .finally(() => inflight.delete(p));
         inflight.add(p);
@@ -218,31 +221,32 @@ export class S3Backend implements Backend {
       const hash = createHash('sha256');
       let total = 0;
       let partNumber = 0;
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      const cut = async (n: number): Promise<void> => {
-        const all = pending.length === 1 ? (pending[0] ?? Buffer.alloc(0)) : Buffer.concat(pending, pendingBytes);
-        const part = all.subarray(0, n);
-        const rest = all.subarray(n);
-        pending = rest.length > 0 ? [rest] : [];
-        pendingBytes = rest.length;
+      // Chunks are copied straight into a part-sized buffer, so memory is partSize per buffered part.
+      let part = Buffer.allocUnsafe(this.partSize);
+      let fill = 0;
+      const flush = async (): Promise<void> => {
         while (inflight.size >= this.queueSize) await Promise.race(inflight);
         if (failure !== undefined) throw failure;
-        // Copy so that the part does not pin the (larger) concatenated buffer.
-        send(Buffer.from(part), ++partNumber);
+        send(fill === part.length ? part : part.subarray(0, fill), ++partNumber);
+        part = Buffer.allocUnsafe(this.partSize);
+        fill = 0;
       };
       for await (const chunk of body.open()) {
         const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
         total += buf.length;
         if (total > body.size) throw new StrataError('CHECKSUM', `${key}: source gave more than the announced ${body.size} bytes`);
         hash.update(buf);
-        pending.push(buf);
-        pendingBytes += buf.length;
-        while (pendingBytes >= this.partSize) await cut(this.partSize);
+        let off = 0;
+        while (off < buf.length) {
+          const n = buf.copy(part, fill, off);
+          off += n;
+          fill += n;
+          if (fill === part.length) await flush();
+        }
         if (failure !== undefined) throw failure;
       }
       if (total !== body.size) throw new StrataError('CHECKSUM', `${key}: source gave ${total} bytes, expected ${body.size}`);
-      if (pendingBytes > 0) await cut(pendingBytes);
+      if (fill > 0) await flush();
       await Promise.all(inflight);
       if (failure !== undefined) throw failure;
       const actual = hash.digest('hex');
@@ -416,7 +420,7 @@ export function mapS3Error(e: unknown, action: string): StrataError {
     return new StrataError('BACKEND', `${action}: the bucket does not exist`, { cause: e, hint: 'Create the bucket (or check its name, region and endpoint).' });
   }
   if (AUTH_NAMES.has(name) || status === 401 || status === 403) {
-    return new StrataError('AUTH', `${action}: access denied (${name !== '' ? name : `HTTP ${status ?? '?'}`})`, { cause: e, hint: AUTH_HINT });
+    return new StrataError('AUTH', `${action}: access denied (${name !== '' && name !== 'Unknown' ? name : `HTTP ${status ?? '?'}`})`, { cause: e, hint: AUTH_HINT });
   }
   if (name === 'BadDigest' || name === 'InvalidDigest') {
     return new StrataError('CHECKSUM', `${action}: the provider received damaged data (${name})`, { cause: e, retriable: true });

@@ -110,8 +110,10 @@ export class WebDavBackend implements Backend {
       });
       if (body instanceof Readable) {
         body.on('error', (e) => {
-          fail(e);
-          req.destroy(e instanceof Error ? e : new Error(String(e)));
+          // A failing source (disk error, wrong size) is not a network fault: keep its own class.
+          const err = isStrataError(e) ? e : new StrataError('BACKEND', `reading the source for ${this.show(url)}: ${errorMessage(e)}`, { cause: e });
+          fail(err);
+          req.destroy(err);
         });
         body.pipe(req);
       } else {

@@ -169,6 +169,10 @@ export class RetryingBackend implements Backend {
     return this.retry('delete', key, () => this.inner.delete(key));
   }
 
+  localPath(key: string): string | undefined {
+    return this.inner.localPath?.(key);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }
@@ -259,6 +263,10 @@ export class LimitedBackend implements Backend {
     return this.limited(() => this.inner.delete(key));
   }
 
+  localPath(key: string): string | undefined {
+    return this.inner.localPath?.(key);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }
@@ -324,6 +332,10 @@ export class LoggingBackend implements Backend {
 
   delete(key: string): Promise<void> {
     return this.logged(`delete ${key}`, () => this.inner.delete(key));
+  }
+
+  localPath(key: string): string | undefined {
+    return this.inner.localPath?.(key);
   }
 
   close(): Promise<void> {
@@ -479,6 +491,10 @@ export class FaultyBackend implements Backend {
     const fault = this.take('delete');
     if (fault !== undefined) throw fault.error();
     return this.inner.delete(key);
+  }
+
+  localPath(key: string): string | undefined {
+    return this.inner.localPath?.(key);
   }
 
   close(): Promise<void> {

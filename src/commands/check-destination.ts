@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Backend, BodySource } from '../backend/backend.js';
 import { openBackend } from '../backend/open.js';
-import { parseCommandArgs } from '../cli/main.js';
+import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
 import { describeDestination, parseDestination } from '../core/destination.js';
 import { ExitCode, StrataError, errorMessage, isStrataError } from '../errors.js';

@@ -9,7 +9,7 @@
  *   (`storageClass.<tier>=…` per tier; keys as `s3://KEY:SECRET@bucket/…` are accepted but better
  *   kept in the AWS credential chain or a structured block)
  * - WebDAV: `webdav+https://user:pass@host/path`, `webdav+http://…`, `webdavs://…` (= https),
- *   `webdav://…` (= http)
+ *   `webdav://…` (= http); without a password in the URL, STRATA_WEBDAV_PASSWORD is used
  * - rclone: `rclone:remote:path` (any remote the user's rclone knows, incl. `:backend,opt=…:path`)
  */
 import { StrataError } from '../errors.js';

@@ -24,6 +24,8 @@ export interface ConformanceOptions {
   /** Creates the listing test's objects another way (e.g. one bulk copy for rclone, whose put
    * starts several processes); each object's content is its key. Default: put() each. */
   seedList?: (keys: string[]) => Promise<void>;
+  /** Removes everything under a prefix at the end in one go (default: delete() each object). */
+  purge?: (prefix: string) => Promise<void>;
   /** The backend stores tags and stat() returns them. */
   tags?: boolean;
   /** stat() returns the SHA-256 stored with each put. */
@@ -147,8 +149,11 @@ export function backendConformance(name: string, makeBackend: () => Promise<Back
     });
     after(async () => {
       if (b === undefined) return;
-      const left = await keysUnder(b, root).catch(() => []);
-      await inParallel(left, parallel, (k) => b.delete(k));
+      if (options.purge !== undefined) await options.purge(root);
+      else {
+        const left = await keysUnder(b, root).catch(() => []);
+        await inParallel(left, parallel, (k) => b.delete(k));
+      }
       await b.close();
     });
 

@@ -23,5 +23,6 @@ if (env !== undefined) {
     }
     execFileSync('rclone', ['--config', '/dev/null', 'copy', '--transfers', '16', dir, target], { env: rcEnv(env.STRATA_TEST_WEBDAV_PASS) });
   };
-  backendConformance('rclone', async () => open(env.STRATA_TEST_WEBDAV_PASS), { seedList, parallel: 4, makeBadCredentials: async () => open('wrong-password') });
+  const purge = async (): Promise<void> => void execFileSync('rclone', ['--config', '/dev/null', 'purge', target], { env: rcEnv(env.STRATA_TEST_WEBDAV_PASS) });
+  backendConformance('rclone', async () => open(env.STRATA_TEST_WEBDAV_PASS), { seedList, purge, parallel: 4, makeBadCredentials: async () => open('wrong-password') });
 }

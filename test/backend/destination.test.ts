@@ -1,0 +1,66 @@
+/** Tests of destination parsing and redaction (src/core/destination.ts): every accepted form, the
+ * errors for wrong ones, and that printed descriptions never show credentials. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { describeDestination, parseDestination, redact, storageClassFor } from '../../src/core/destination.js';
+import { isStrataError } from '../../src/errors.js';
+
+describe('parseDestination', () => {
+  it('parses local paths and file URLs', () => {
+    for (const p of ['/srv/backup', './rel', '../up', '~/b', 'plain/rel']) assert.deepEqual(parseDestination(p), { kind: 'local', path: p });
+    assert.deepEqual(parseDestination('file:///mnt/my%20disk/b'), { kind: 'local', path: '/mnt/my disk/b' });
+  });
+
+  it('parses s3 URLs with options and per-tier storage classes', () => {
+    const d = parseDestination('s3://bkt/a/b/?endpoint=127.0.0.1:7480&region=eu-1&pathStyle=true&profile=work&storageClass=STANDARD_IA&storageClass.cold=GLACIER');
+    assert.deepEqual(d, { kind: 's3', bucket: 'bkt', prefix: 'a/b', endpoint: 'https://127.0.0.1:7480', region: 'eu-1', pathStyle: true, profile: 'work', storageClass: 'STANDARD_IA', storageClasses: { cold: 'GLACIER' } });
+    assert.equal(d.kind === 's3' ? storageClassFor(d, 'cold') : '', 'GLACIER');
+    assert.equal(d.kind === 's3' ? storageClassFor(d, 'hot') : '', 'STANDARD_IA');
+    assert.deepEqual(parseDestination('s3://bkt'), { kind: 's3', bucket: 'bkt', prefix: '' });
+    assert.throws(() => parseDestination('s3://bkt/x?endpont=x'), (e) => isStrataError(e, 'USAGE'));
+  });
+
+  it('parses the structured s3 block with keys', () => {
+    const d = parseDestination({ type: 's3', bucket: 'b', prefix: '/p/', endpoint: 'http://h:9000', pathStyle: true, accessKeyId: 'AK', secretAccessKey: 'SK', storageClasses: { cold: 'DEEP_ARCHIVE' } });
+    assert.deepEqual(d, { kind: 's3', bucket: 'b', prefix: 'p', endpoint: 'http://h:9000', pathStyle: true, accessKeyId: 'AK', secretAccessKey: 'SK', storageClasses: { cold: 'DEEP_ARCHIVE' } });
+    assert.throws(() => parseDestination({ type: 's3', bucket: 'b', accessKeyId: 'AK' }), (e) => isStrataError(e, 'USAGE'));
+  });
+
+  it('parses WebDAV URLs and aliases', () => {
+    assert.deepEqual(parseDestination('webdav+https://u%40x:p%3Aw@dav.example.com/remote.php/dav/files/u/b'), { kind: 'webdav', url: 'https://dav.example.com/remote.php/dav/files/u/b/', username: 'u@x', password: 'p:w' });
+    assert.deepEqual(parseDestination('webdavs://h/x/'), { kind: 'webdav', url: 'https://h/x/' });
+    assert.deepEqual(parseDestination('webdav+http://h:8081'), { kind: 'webdav', url: 'http://h:8081/' });
+    assert.deepEqual(parseDestination({ type: 'webdav', url: 'https://h/d', username: 'u', password: 'p' }), { kind: 'webdav', url: 'https://h/d/', username: 'u', password: 'p' });
+  });
+
+  it('parses rclone paths and rejects unknown forms', () => {
+    assert.deepEqual(parseDestination('rclone:gdrive:backups/strata'), { kind: 'rclone', target: 'gdrive:backups/strata' });
+    assert.deepEqual(parseDestination({ type: 'rclone', remote: 'od', path: 'b' }), { kind: 'rclone', target: 'od:b' });
+    for (const bad of ['', 'rclone:nocolon', 'gdrive:backups', 'https://h/x', 'ftp://h/x']) {
+      assert.throws(() => parseDestination(bad), (e) => isStrataError(e, 'USAGE'), bad);
+    }
+  });
+});
+
+describe('redact and describeDestination', () => {
+  it('hides passwords, secret keys and token-like query values', () => {
+    assert.equal(redact('webdav+https://user:hunter2@h/p'), 'webdav+https://user:***@h/p');
+    assert.equal(redact('s3://AKIA:SECRET@b/p?region=x&secretAccessKey=S2&X-Amz-Signature=abc&token=t'), 's3://***@b/p?region=x&secretAccessKey=***&X-Amz-Signature=***&token=***');
+    assert.equal(redact('rclone::webdav,url=h,pass=abc,user=u:path'), 'rclone::webdav,url=h,pass=***,user=u:path');
+    assert.equal(redact('/plain/path'), '/plain/path');
+  });
+
+  it('prints no credentials for any destination', () => {
+    const secrets = ['hunter2', 'SECRETKEY', 'AKIDEXAMPLE', 'tok123'];
+    const dests = [
+      parseDestination('webdav+https://me:hunter2@h/p'),
+      parseDestination('s3://AKIDEXAMPLE:SECRETKEY@b/p?endpoint=https://h&sessionToken=tok123'),
+      parseDestination('rclone::s3,secret_access_key=SECRETKEY,access_key_id=AKIDEXAMPLE:b'),
+    ];
+    for (const d of dests) {
+      const text = describeDestination(d);
+      for (const s of secrets) assert.ok(!text.includes(s), `${text} shows ${s}`);
+    }
+    assert.equal(describeDestination(dests[0]!), 'webdav+https://me@h/p/');
+  });
+});
