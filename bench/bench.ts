@@ -5,6 +5,10 @@
  *   no-change daily    vs  git status on the same tree (a git repo of it, made beforehand)
  *   restore            vs  7zz x
  *   PAR2 creation      vs  par2 create with the same redundancy on the same volumes
+ *   PAR2 throughput    strata's engine create/verify/repair (MB/s) vs plain par2 with the same
+ *                      redundancy and block size on the same volumes
+ *   pipelined backup   a grouped set (--pipe-volume, bench-only protection config) vs `7zz a`
+ *                      followed by `par2 create` per group — the streaming pipeline overlaps them
  * plus the peak memory (RSS) of the strata process, at the full file count and at half of it,
  * to show that memory does not grow with the number of files.
  */
@@ -17,14 +21,24 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../src/core/size.js';
 import { formatBytes } from '../src/ui/output.js';
+import { planProtection, defaultProtectionConfig } from '../src/core/protection.js';
+import { Par2CmdlineEngine } from '../src/parity/par2cmdline.js';
 
 const { values } = parseArgs({
-  options: { size: { type: 'string', default: '100MiB' }, files: { type: 'string', default: '20000' }, dir: { type: 'string' }, keep: { type: 'boolean', default: false } },
+  options: {
+    size: { type: 'string', default: '100MiB' },
+    files: { type: 'string', default: '20000' },
+    dir: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    'pipe-volume': { type: 'string', default: '4MiB' },
+    only: { type: 'string' },
+  },
 });
 const totalBytes = parseSize(values.size);
 const smallFiles = Number(values.files);
 const root = path.resolve(values.dir ?? path.join(os.tmpdir(), `strata-bench-${process.pid}`));
-const strata = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../bin/strata.js');
+// STRATA_BENCH_CLI runs another build's entry point (e.g. a private tsc outDir).
+const strata = process.env['STRATA_BENCH_CLI'] ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../bin/strata.js');
 const password = 'bench-' + randomBytes(8).toString('hex');
 const env = { ...process.env, STRATA_PASSWORD: password };
 
@@ -107,10 +121,103 @@ async function duSize(dir: string): Promise<number> {
   return n;
 }
 
+/** mbps is MB/s (MiB, as the facts file) for bytes in seconds. */
+function mbps(bytes: number, seconds: number): string {
+  return (bytes / 1048576 / seconds).toFixed(1);
+}
+
+/**
+ * par2Throughput: strata's engine against plain par2 on the same volumes, same plan (redundancy,
+ * block size, recovery files), each timed on its own copy; repair after deleting one volume.
+ */
+async function par2Throughput(volDir: string): Promise<void> {
+  const vols = (await fsp.readdir(volDir)).filter((f) => /\.7z\.\d{3}$/.test(f)).sort();
+  const sizes = vols.map((v) => fs.statSync(path.join(volDir, v)).size);
+  const bytes = sizes.reduce((a, b) => a + b, 0);
+  const plan = planProtection({ setId: 'bench', tier: 'weekly', volumeSizes: sizes }, { ...defaultProtectionConfig, directMaxBytes: Number.MAX_SAFE_INTEGER, groupedMaxBytes: Number.MAX_SAFE_INTEGER });
+  const unit = plan.units[0];
+  if (unit === undefined) return;
+  const engine = await Par2CmdlineEngine.open();
+  const ours = path.join(root, 'p2ours');
+  const theirs = path.join(root, 'p2raw');
+  for (const d of [ours, theirs]) {
+    await fsp.mkdir(d, { recursive: true });
+    for (const v of vols) await fsp.copyFile(path.join(volDir, v), path.join(d, `bench.7z.${v.slice(-3)}`));
+  }
+  const names = vols.map((v) => `bench.7z.${v.slice(-3)}`);
+  const t = async (f: () => Promise<unknown>): Promise<number> => {
+    const s0 = performance.now();
+    await f();
+    return (performance.now() - s0) / 1000;
+  };
+  const threads = `-t${os.cpus().length}`;
+  const oc = await t(() => engine.create(unit, ours, names));
+  const rc = await time('par2', ['create', '-q', '-q', `-s${unit.blockSize}`, `-c${unit.recoveryBlocks}`, `-n${unit.recoveryFiles}`, '-u', threads, path.join(theirs, 'raw.par2'), ...names.map((n) => path.join(theirs, n))]);
+  const ov = await t(() => engine.verify(unit, ours));
+  const rv = await time('par2', ['verify', '-q', '-q', path.join(theirs, 'raw.par2')]);
+  const victim = names[Math.floor(names.length / 2)] ?? names[0] ?? '';
+  await fsp.rm(path.join(ours, victim));
+  await fsp.rm(path.join(theirs, victim));
+  const or = await t(() => engine.repair(unit, ours));
+  const rr = await time('par2', ['repair', '-q', '-q', path.join(theirs, 'raw.par2')]);
+  console.log('');
+  console.log(`PAR2 on ${vols.length} volumes, ${formatBytes(bytes)}: ${unit.recoveryBlocks} recovery blocks of ${formatBytes(unit.blockSize)} (${plan.redundancyPercent}%), ${os.cpus().length} threads`);
+  console.log(`  create  strata ${mbps(bytes, oc).padStart(7)} MB/s   par2 ${mbps(bytes, rc.seconds).padStart(7)} MB/s   ratio ${(oc / rc.seconds).toFixed(3)}`);
+  console.log(`  verify  strata ${mbps(bytes, ov).padStart(7)} MB/s   par2 ${mbps(bytes, rv.seconds).padStart(7)} MB/s   ratio ${(ov / rv.seconds).toFixed(3)}`);
+  console.log(`  repair  strata ${mbps(bytes, or).padStart(7)} MB/s   par2 ${mbps(bytes, rr.seconds).padStart(7)} MB/s   ratio ${(or / rr.seconds).toFixed(3)}  (one volume deleted)`);
+}
+
+/**
+ * pipelined: a full backup laid out in groups (bench-only strata.yaml: direct up to 0 bytes, groups
+ * of 8 volumes of --pipe-volume) against `7zz a` with the same settings followed by `par2 create`
+ * of the same groups (same redundancy and block size), run one after the other.
+ */
+async function pipelined(src: string): Promise<void> {
+  const vol = parseSize(values['pipe-volume']);
+  const groupSize = 8;
+  const dir = path.join(root, 'pipe');
+  await fsp.mkdir(dir, { recursive: true });
+  const cfg = path.join(dir, 'strata.yaml');
+  await fsp.writeFile(cfg, [
+    'sources:', `  - path: ${JSON.stringify(src)}`, `destination: ${JSON.stringify(path.join(dir, 'dest'))}`,
+    'archive:', `  weekly: { level: 5, volumeSize: ${vol} }`,
+    'protection:', '  directMaxBytes: 1', `  groupSize: ${groupSize}`, '',
+  ].join('\n'));
+  const ours = await time('node', [strata, '--config', cfg, '--state', path.join(dir, 'state'), '--quiet', 'backup', '--tier', 'weekly']);
+  const rawDir = path.join(dir, 'raw');
+  await fsp.mkdir(rawDir);
+  const raw = await time('7zz', ['a', '-t7z', '-m0=lzma2', '-mx=5', '-mhe=on', '-p', `-v${vol}b`, '-ms=off', '-mmt=on', '-snl', '-bso0', '-bsp0', path.join(rawDir, 'raw.7z'), '.'], { cwd: src, input: password + '\n' });
+  const rawVols = (await fsp.readdir(rawDir)).sort();
+  const sizes = rawVols.map((v) => fs.statSync(path.join(rawDir, v)).size);
+  // The same fixed groups and the same per-unit arithmetic as strata's streaming layout.
+  const plan = planProtection({ setId: 'raw', tier: 'weekly', volumeSizes: sizes }, { ...defaultProtectionConfig, directMaxBytes: 1, groupSize });
+  let parSeconds = 0;
+  for (let start = 0, g = 0; start < rawVols.length; start += groupSize, g++) {
+    const group = rawVols.slice(start, start + groupSize).map((v) => path.join(rawDir, v));
+    const unit = plan.units[0];
+    if (unit === undefined) break;
+    const blocks = group.reduce((a, f) => a + Math.ceil(fs.statSync(f).size / unit.blockSize), 0);
+    const rec = Math.max(1, Math.ceil((plan.redundancyPercent * blocks) / 100), Math.min(Math.ceil(vol / unit.blockSize), Math.floor(blocks / 2)));
+    const p = await time('par2', ['create', '-q', '-q', `-s${unit.blockSize}`, `-c${rec}`, '-u', `-t${os.cpus().length}`, path.join(rawDir, `g${g}.par2`), ...group]);
+    parSeconds += p.seconds;
+  }
+  console.log('');
+  console.log(`pipelined backup (${rawVols.length} volumes of ${formatBytes(vol)}, groups of ${groupSize}):`);
+  row('strata backup (streamed)', ours.seconds, raw.seconds + parSeconds, '7zz a, then par2 create', 'target < 1 (overlap)');
+  console.log(`  7zz a ${raw.seconds.toFixed(2)} s + par2 create ${parSeconds.toFixed(2)} s; strata ${mbps(totalBytes, ours.seconds)} MB/s vs ${mbps(totalBytes, raw.seconds + parSeconds)} MB/s`);
+  await par2Throughput(rawDir);
+}
+
 async function main(): Promise<void> {
   const src = path.join(root, 'src');
-  console.log(`strata bench: corpus ${formatBytes(totalBytes)} with ${smallFiles} small files in ${root} (${os.cpus().length} cores)`);
+  console.log(`strata bench: corpus ${formatBytes(totalBytes)} with ${smallFiles} small files in ${root} (${os.cpus().length} cores), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   await makeCorpus(src, smallFiles, totalBytes);
+  if (values.only === 'pipeline') {
+    await pipelined(src);
+    console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
+    return;
+  }
   const state = path.join(root, 'state');
   const dest = path.join(root, 'dest');
   const volume = '100MiB';
@@ -161,7 +268,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`peak RSS of the strata process: full backup ${formatBytes(ours.peakRss)}, no-change daily ${formatBytes(daily.peakRss)}, restore ${formatBytes(rest.peakRss)}`);
   console.log(`peak RSS vs file count: ${Math.floor(smallFiles / 2)} files ${formatBytes(m1.peakRss)}; ${smallFiles} files ${formatBytes(m2.peakRss)} (ratio ${(m2.peakRss / m1.peakRss).toFixed(2)}; bounded when close to 1)`);
-  if (values.keep !== true) await fsp.rm(root, { recursive: true, force: true });
+  await pipelined(src);
+  console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
 }
 
 main().catch((e: unknown) => {

@@ -96,6 +96,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     const ctx: CommandContext = { global, out, clock: clockFromEnv(env), env, signal: controller.signal };
     return await command.run(ctx, args);
   } catch (e) {
+    // After Ctrl-C, what fails next fails because of it (a child killed by the same SIGINT, e.g.
+    // the 7zz version probe, would otherwise read as "7zz missing"): report the cancellation.
+    if (controller.signal.aborted && !isStrataError(e, 'CANCELLED')) {
+      return report(new StrataError('CANCELLED', 'cancelled (interrupted)', { cause: e }), json);
+    }
     return report(e, json);
   } finally {
     process.removeListener('SIGINT', onSignal);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
 import { AuditTrail } from '../audit/audit.js';
+import { serializeEntry } from '../core/manifest.js';
 import { findConfig, loadConfig } from '../config/load.js';
 import { jobStateDir, stateDir } from '../config/paths.js';
 import { ExitCode, StrataError } from '../errors.js';
@@ -33,7 +34,13 @@ export const historyCommand: Command = {
     const file = positionals[0] ?? '';
     const audit = await auditFor(ctx, values.job);
     const events = await audit.history(file.replace(/^\.\/+/, ''), values.source === undefined ? {} : { source: values.source });
-    ctx.out.data({ path: file, events });
+    // Entries hold the mtime as a bigint (ns), which JSON.stringify refuses: emit the manifest's own line form.
+    const jsonEvents = events.map((e) => ({
+      ...e,
+      entry: e.entry === undefined ? undefined : (JSON.parse(serializeEntry(e.entry, false)) as unknown),
+      previous: e.previous === undefined ? undefined : (JSON.parse(serializeEntry(e.previous, false)) as unknown),
+    }));
+    ctx.out.data({ path: file, events: jsonEvents });
     if (events.length === 0) ctx.out.result(`no record of ${JSON.stringify(file)} in the audit trail`);
     for (const e of events) {
       const detail = e.entry === undefined ? '' : e.entry.type === 'file' ? ` ${e.entry.size} bytes sha256 ${e.entry.sha256?.slice(0, 12) ?? ''}…` : ` (${e.entry.type})`;

@@ -37,17 +37,27 @@ export const restoreCommand: Command = {
         source: values.source, to, paths: positionals, overwrite: values.overwrite, workDir, out: ctx.out, signal: ctx.signal,
       });
       let lost = 0;
+      const lostVolumes: string[] = [];
       for (const r of results) {
         ctx.out.result(`${r.source}: restored ${r.files} files (${formatBytes(r.bytes)}), ${r.dirs} folders, ${r.symlinks} symlinks from ${r.setId} into ${r.target}`);
         if (r.repairedVolumes.length > 0) ctx.out.info(`${r.source}: repaired with PAR2 on the way: ${r.repairedVolumes.join(', ')}`);
         for (const l of r.lost) ctx.out.warn(`${r.source}: NOT restored (lost): ${JSON.stringify(l.path)}: ${l.reason}`);
         lost += r.lost.length;
+        lostVolumes.push(...r.lostVolumes);
       }
-      ctx.out.data({ restored: results, exitCode: lost > 0 ? ExitCode.damaged : ExitCode.ok });
-      if (lost > 0) {
-        throw new StrataError('DAMAGED', `${lost} file(s) could not be restored intact (listed above); every other file was restored and checked`, { hint: 'Try an earlier set with --at, or repair the destination with strata verify --repair.' });
+      if (lost === 0) {
+        ctx.out.data({ restored: results, exitCode: ExitCode.ok });
+        return ExitCode.ok;
       }
-      return ExitCode.ok;
+      const error = new StrataError('DAMAGED', `${lost} file(s) could not be restored intact (listed above)${lostVolumes.length > 0 ? `; volumes beyond repair: ${lostVolumes.join(', ')}` : ''}; every other file was restored and checked`, {
+        hint: 'Try an earlier set with --at, or repair the destination with strata verify --repair.',
+      });
+      if (ctx.out.json) {
+        // One JSON document on stdout: the results with the error in it (not a second document from the error report).
+        ctx.out.data({ restored: results, exitCode: ExitCode.damaged, error: { code: error.code, message: error.message, hint: error.hint ?? null, exitCode: ExitCode.damaged } });
+        return ExitCode.damaged;
+      }
+      throw error;
     } finally {
       await backend.close();
     }

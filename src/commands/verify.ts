@@ -1,10 +1,15 @@
-/** commands/verify: `strata verify [--set ID | --all] [--repair] [--no-password]`. */
+/** commands/verify: `strata verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT]]`. */
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { parseCommandArgs } from '../cli/args.js';
-import type { Command } from '../cli/context.js';
-import { ExitCode, StrataError } from '../errors.js';
+import type { Command, CommandContext } from '../cli/context.js';
+import { ExitCode, StrataError, isStrataError } from '../errors.js';
 import { latestFor, sourcesOf } from '../core/catalog.js';
 import { runVerify } from '../pipeline/verify.js';
+import { parseReadPercent, runRemoteVerify } from '../pipeline/remote-verify.js';
+import { resolvePassword } from '../config/password.js';
+import type { StrataConfig } from '../config/schema.js';
+import type { Descriptor } from '../core/descriptor.js';
 import { Repository } from '../repository/repository.js';
 import { findTools, getPassword, loadJob, openDestination, workDirFor } from './common.js';
 
@@ -12,9 +17,13 @@ import { findTools, getPassword, loadJob, openDestination, workDirFor } from './
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'check sets: descriptor HMAC, hashes, PAR2, 7-Zip integrity; --repair rebuilds damaged volumes',
-  usage: 'verify [--set ID | --all] [--repair] [--no-password] [--dest DEST]',
+  usage: 'verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT] [--seed S]] [--dest DEST]',
   async run(ctx, args) {
-    const { values } = parseCommandArgs('verify', args, {
+    // A bare --read-data means all of it; parseArgs needs the value spelt out.
+    const { values } = parseCommandArgs('verify', args.map((a) => (a === '--read-data' ? '--read-data=100' : a)), {
+      remote: { type: 'boolean', default: false },
+      'read-data': { type: 'string' },
+      seed: { type: 'string' },
       set: { type: 'string' },
       all: { type: 'boolean', default: false },
       repair: { type: 'boolean', default: false },
@@ -22,7 +31,6 @@ export const verifyCommand: Command = {
       dest: { type: 'string' },
     });
     const config = await loadJob(ctx, { dest: values.dest }, false);
-    const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {
       const repo = new Repository(backend);
@@ -35,6 +43,11 @@ export const verifyCommand: Command = {
         sets = sourcesOf(sets).map((s) => latestFor(catalog.complete, s)).filter((d) => d !== undefined);
       }
       if (sets.length === 0) throw new StrataError('NO_REPOSITORY', 'the destination holds no complete set', { hint: 'Check --dest; run a backup first.' });
+      if (values.remote || values['read-data'] !== undefined) {
+        if (values.repair) throw new StrataError('USAGE', '--repair cannot be combined with --remote or --read-data', { hint: 'Run strata verify --repair (it downloads the sets it repairs).' });
+        return await verifyRemote(ctx, config, repo, sets, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed });
+      }
+      const tools = await findTools(ctx);
       const password = values['no-password'] ? null : await getPassword(ctx, config, false);
       const workDir = workDirFor(ctx, config);
       await fsp.mkdir(workDir, { recursive: true });
@@ -56,3 +69,32 @@ export const verifyCommand: Command = {
     }
   },
 };
+
+/** verifyRemote runs `verify --remote` / `--read-data`: checks on the destination, no local copy. */
+async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, sets: Descriptor[], opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined }): Promise<number> {
+  const readPercent = opts.readData === undefined ? undefined : parseReadPercent(opts.readData);
+  const seed = opts.seed ?? randomBytes(6).toString('hex');
+  // The password is optional here: used when one is configured, never prompted for.
+  let password: string | null = null;
+  if (!opts.noPassword) {
+    try {
+      password = await resolvePassword({ config, env: ctx.env, confirm: false, isTTY: false });
+    } catch (e) {
+      if (!isStrataError(e, 'NO_PASSWORD')) throw e;
+      ctx.out.info('no password given: descriptor HMACs are not checked');
+    }
+  }
+  if (readPercent !== undefined && readPercent < 100) ctx.out.info(`reading a ${readPercent}% sample (seed ${seed}; --seed ${seed} repeats it)`);
+  const verdicts = await runRemoteVerify({ repo, sets, password, readPercent, seed, out: ctx.out, signal: ctx.signal });
+  for (const v of verdicts) {
+    const read = readPercent === undefined ? '' : `, ${v.readOk}/${v.sampled} read and hashed`;
+    ctx.out.result(`${v.id}: ${v.status.toUpperCase()}  (remote: ${v.sizeOk}/${v.objects} sizes ok, ${v.providerHashOk} SHA-256 from the provider${read}, descriptor HMAC ${v.descriptor})`);
+    for (const p of v.problems) ctx.out.result(`  ${p.state}: ${p.name} (${p.detail})`);
+    for (const m of v.messages) ctx.out.result(`  ${m}`);
+  }
+  const failed = verdicts.filter((v) => v.status !== 'ok');
+  const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 ? ExitCode.damaged : ExitCode.ok;
+  ctx.out.data({ mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, exitCode: code });
+  if (failed.some((v) => v.status === 'damaged')) ctx.out.info('hint: strata verify --repair rebuilds damaged or missing objects from PAR2 and uploads them again');
+  return code;
+}

@@ -6,7 +6,7 @@
  */
 import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { SetType, Tier } from './naming.js';
-import type { ProtectionPlan } from './protection.js';
+import type { ProtectionPlan, ProtectionUnit } from './protection.js';
 
 /** StoredObject is one object of a set with its size and hash. */
 export interface StoredObject {
@@ -46,6 +46,12 @@ export interface Descriptor {
   volumes: StoredObject[];
   manifest: StoredObject;
   protection: ProtectionSummary | null;
+  /**
+   * The manifest's own PAR2 set (core/protection manifestUnit; its one "volume", index 0, is the
+   * manifest object), or absent in sets made before manifests were protected. Its files are listed
+   * in `recovery` like the volumes' recovery files.
+   */
+  manifestProtection?: ProtectionUnit | null;
   /** Recovery files (PAR2), keys relative to the set folder. */
   recovery: StoredObject[];
   stats: { files: number; bytes: number; archivedFiles: number; archivedBytes: number; added: number; modified: number; deleted: number };

@@ -331,24 +331,7 @@ export function planProtection(input: PlanInput, config: ProtectionConfig = defa
 
   const ranges = coverRanges(strategy, n, config);
   const blockSize = chooseBlockSize(sizes, ranges, config.blocks);
-  const largest = Math.max(...sizes);
-  const units = ranges.map(([first, last]): ProtectionUnit => {
-    const volumes: number[] = [];
-    for (let i = first; i <= last; i++) volumes.push(i);
-    const perVolume = volumes.map((v) => blocksOf(sizes[v] ?? 0, blockSize));
-    const sourceBlocks = perVolume.reduce((a, b) => a + b, 0);
-    const byPercent = Math.ceil((rule.redundancyPercent * sourceBlocks) / 100 - 1e-9);
-    const desc = [...perVolume].sort((a, b) => b - a);
-    const wholeFloor = desc.slice(0, config.minWholeVolumes).reduce((a, b) => a + b, 0);
-    const cap = Math.floor((config.maxRedundancyPercent * sourceBlocks) / 100 + 1e-9);
-    const recoveryBlocks = Math.max(1, byPercent, Math.min(wholeFloor, cap));
-    const recoveryBytes = recoveryBlocks * blockSize;
-    // About one recovery file per volume's worth of recovery data: losing one file then costs
-    // about what losing one volume costs, and no single file holds all the recovery.
-    const recoveryFiles = Math.max(1, Math.min(config.maxRecoveryFiles, recoveryBlocks, Math.ceil(recoveryBytes / largest)));
-    const name = strategy === 'direct' ? input.setId : unitName(input.setId, first, last);
-    return { name, dir: strategy === 'direct' ? '' : name, volumes, blockSize, sourceBlocks, recoveryBlocks, recoveryBytes, recoveryFiles };
-  });
+  const units = ranges.map(([first, last]) => makeUnit(input.setId, strategy, first, last, sizes, blockSize, rule.redundancyPercent, config));
   const guarantees = computeGuarantees(units, sizes);
   return {
     setId: input.setId,
@@ -361,6 +344,131 @@ export function planProtection(input: PlanInput, config: ProtectionConfig = defa
     units,
     guarantees,
   };
+}
+
+/** makeUnit sizes one unit over volumes first…last: recovery blocks from the percentage, raised to the whole-volume floor (capped). */
+export function makeUnit(setId: string, strategy: Strategy, first: number, last: number, sizes: readonly number[], blockSize: number, percent: number, config: ProtectionConfig): ProtectionUnit {
+  const volumes: number[] = [];
+  for (let i = first; i <= last; i++) volumes.push(i);
+  const perVolume = volumes.map((v) => blocksOf(sizes[v] ?? 0, blockSize));
+  const sourceBlocks = perVolume.reduce((a, b) => a + b, 0);
+  const byPercent = Math.ceil((percent * sourceBlocks) / 100 - 1e-9);
+  const desc = [...perVolume].sort((a, b) => b - a);
+  const wholeFloor = desc.slice(0, config.minWholeVolumes).reduce((a, b) => a + b, 0);
+  const cap = Math.floor((config.maxRedundancyPercent * sourceBlocks) / 100 + 1e-9);
+  const recoveryBlocks = Math.max(1, byPercent, Math.min(wholeFloor, cap));
+  const recoveryBytes = recoveryBlocks * blockSize;
+  const largest = Math.max(...sizes);
+  // About one recovery file per volume's worth of recovery data: losing one file then costs
+  // about what losing one volume costs, and no single file holds all the recovery.
+  const recoveryFiles = Math.max(1, Math.min(config.maxRecoveryFiles, recoveryBlocks, Math.ceil(recoveryBytes / largest)));
+  const name = strategy === 'direct' ? setId : unitName(setId, first, last);
+  return { name, dir: strategy === 'direct' ? '' : name, volumes, blockSize, sourceBlocks, recoveryBlocks, recoveryBytes, recoveryFiles };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming: units made while 7-Zip still writes later volumes.
+//
+// planProtection needs every volume size, which a backup knows only when 7-Zip has finished. To
+// protect (and then release) volumes while the archive is still being written, a backup fixes a
+// StreamingLayout once, from an estimate of the set size, when it makes its first unit. Its units
+// are prefix-stable: unit j covers volumes [j·step, j·step + size − 1] whatever the final count,
+// so a unit whose volumes are all final is final too (every volume but the last has exactly the
+// volume size). Only the last unit depends on the count: it ends at the last volume, starting
+// `size` volumes before it (overlapping its neighbour) so it is never a tiny tail.
+// - sliding: exactly planProtection's windows (fixed starts 0, s, 2s …, then one ending at the last
+//   volume), so a streamed sliding set has the layout `strata plan` shows.
+// - grouped: fixed groups of groupSize, then one of groupSize ending at the last volume — NOT the
+//   balanced groups of planProtection, whose boundaries all move with the final count.
+// The size class (percentage) and the block size come from the estimate and stay; the plan a
+// backup records is planStreaming over the real volume sizes, i.e. exactly what it made.
+
+/** StreamingLayout is what a streaming backup fixes when it makes its first unit early. */
+export interface StreamingLayout {
+  strategy: 'grouped' | 'sliding';
+  /** Volumes per unit. */
+  size: number;
+  /** Volumes between unit starts. */
+  step: number;
+  blockSize: number;
+  rule: SizeClassRule;
+  /** The estimate the layout was fixed from, for the plan's strategyReason. */
+  estimatedBytes: number;
+}
+
+/** streamingLayout picks the layout for a set estimated at `estimatedBytes` in volumes of `volumeSize`; null: direct (no unit can be made before the end). */
+export function streamingLayout(tier: Tier, estimatedBytes: number, volumeSize: number, config: ProtectionConfig = defaultProtectionConfig): StreamingLayout | null {
+  validateProtectionConfig(config);
+  const n = Math.ceil(estimatedBytes / volumeSize);
+  let strategy: 'grouped' | 'sliding';
+  if (estimatedBytes <= config.directMaxBytes) return null;
+  if (estimatedBytes <= config.groupedMaxBytes) {
+    if (n <= config.groupSize) return null;
+    strategy = 'grouped';
+  } else {
+    if (n <= config.windowSize) return null;
+    strategy = 'sliding';
+  }
+  const size = strategy === 'grouped' ? config.groupSize : config.windowSize;
+  const step = strategy === 'grouped' ? config.groupSize : config.windowSlide;
+  const sizes = new Array<number>(size).fill(volumeSize);
+  const blockSize = chooseBlockSize(sizes, [[0, size - 1]], config.blocks);
+  return { strategy, size, step, blockSize, rule: sizeClassFor(tier, estimatedBytes, config), estimatedBytes };
+}
+
+/** streamingRanges lists the units of a streaming layout over n volumes (see above). */
+export function streamingRanges(layout: StreamingLayout, n: number): [number, number][] {
+  if (n <= 0) return [];
+  if (n <= layout.size) return [[0, n - 1]];
+  const out: [number, number][] = [];
+  for (let start = 0; start + layout.size <= n; start += layout.step) out.push([start, start + layout.size - 1]);
+  const lastEnd = out[out.length - 1]?.[1] ?? -1;
+  if (lastEnd < n - 1) out.push([n - layout.size, n - 1]);
+  return out;
+}
+
+/** streamingUnit is unit j of a layout (fixed position), with every volume of the full volume size. */
+export function streamingUnit(setId: string, layout: StreamingLayout, j: number, volumeSize: number, config: ProtectionConfig = defaultProtectionConfig): ProtectionUnit {
+  const first = j * layout.step;
+  const last = first + layout.size - 1;
+  const sizes = new Array<number>(last + 1).fill(volumeSize);
+  return makeUnit(setId, layout.strategy, first, last, sizes, layout.blockSize, layout.rule.redundancyPercent, config);
+}
+
+/** planStreaming is the plan of a streamed set over its real volume sizes: the units it made, with their guarantees. */
+export function planStreaming(input: PlanInput, layout: StreamingLayout, config: ProtectionConfig = defaultProtectionConfig): ProtectionPlan {
+  const sizes = [...input.volumeSizes];
+  if (sizes.length === 0) throw new StrataError('INTERNAL', 'protection: a set without volumes needs no plan');
+  const units = streamingRanges(layout, sizes.length).map(([a, b]) => makeUnit(input.setId, layout.strategy, a, b, sizes, layout.blockSize, layout.rule.redundancyPercent, config));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return {
+    setId: input.setId,
+    tier: input.tier,
+    volumeSizes: sizes,
+    strategy: layout.strategy,
+    strategyReason: `streamed: fixed while archiving from an estimate of ${formatSize(layout.estimatedBytes)} (the set is ${formatSize(total)}); ${layout.strategy === 'grouped' ? 'fixed groups, the last one ending at the last volume' : 'windows as planned'}`,
+    sizeClass: layout.rule.name,
+    redundancyPercent: layout.rule.redundancyPercent,
+    units,
+    guarantees: computeGuarantees(units, sizes),
+  };
+}
+
+/** MANIFEST_TARGET_BLOCKS sizes the manifest's PAR2 blocks: small (the file is small), 4 KiB-aligned. */
+const MANIFEST_TARGET_BLOCKS = 32;
+
+/**
+ * manifestUnit protects a set's encrypted manifest (one file of `size` bytes) with its own PAR2
+ * set beside it (`<set>.manifest.par2`): 100 % redundancy, so the recovery files alone rebuild
+ * the whole file, spread over two files so that losing one still leaves half. It is small (the
+ * manifest is), and without the manifest nothing of the set can be restored.
+ */
+export function manifestUnit(setId: string, size: number): ProtectionUnit {
+  const align = 4 * KiB;
+  const blockSize = Math.max(align, Math.ceil(Math.ceil(size / MANIFEST_TARGET_BLOCKS) / align) * align);
+  const sourceBlocks = blocksOf(size, blockSize);
+  const recoveryBlocks = sourceBlocks;
+  return { name: `${setId}.manifest`, dir: '', volumes: [0], blockSize, sourceBlocks, recoveryBlocks, recoveryBytes: recoveryBlocks * blockSize, recoveryFiles: Math.min(2, recoveryBlocks) };
 }
 
 /** unitBlockLengths lists the byte length of each of a unit's blocks in stream order (par2 never lets a block span two files). */

@@ -30,6 +30,14 @@ export interface RunResult {
   stderr: string;
 }
 
+/** SECRET_ENV names the variables that carry the password; no child process gets them. */
+export const SECRET_ENV: readonly string[] = ['STRATA_PASSWORD', 'STRATA_PASSWORD_FILE'];
+
+/** childEnv is env without the password variables: 7zz gets the password on stdin, par2 and git never need it. */
+export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !SECRET_ENV.includes(name)));
+}
+
 /**
  * run starts a program and resolves when it exits, whatever its exit code (callers map codes to
  * meaning). It rejects only when the program cannot be started (MISSING_TOOL) or was aborted.
@@ -43,7 +51,7 @@ export function run(program: string, args: readonly string[], options: RunOption
     }
     const child = spawn(program, args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: childEnv(options.env ?? process.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,6 +1,7 @@
 /**
- * pipeline/backup: one backup run of a job — for each source: scan → encrypted 7-Zip volumes →
- * manifest → PAR2 → upload → descriptor (last) → local state and git audit trail.
+ * pipeline/backup: one backup run of a job — for each source: scan → encrypted 7-Zip volumes,
+ * each uploaded and PAR2-protected while 7-Zip writes the next ones (VolumeStream below) →
+ * manifest (with its own PAR2 set) → descriptor (last) → local state and git audit trail.
  *
  * Crash safety: a set counts as complete only once its descriptor exists, and the descriptor is
  * written after every other object is stored and verified. The stat cache and the local manifest
@@ -12,16 +13,28 @@ import { createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import type { SevenZip } from '../archive/sevenzip.js';
 import { isListFileSafe } from '../core/sevenzip.js';
 import { AuditTrail } from '../audit/audit.js';
 import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
 import { latestFor } from '../core/catalog.js';
-import { checkDescriptor, defaultKdf, sealDescriptor, type Descriptor, type StoredObject } from '../core/descriptor.js';
+import { canonicalJson, checkDescriptor, defaultKdf, sealDescriptor, type Descriptor, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
-import { planProtection, type ProtectionPlan } from '../core/protection.js';
+import {
+  manifestUnit,
+  planProtection,
+  planStreaming,
+  streamingLayout,
+  streamingUnit,
+  volumeFileName,
+  type ProtectionConfig,
+  type ProtectionPlan,
+  type ProtectionUnit,
+  type StreamingLayout,
+} from '../core/protection.js';
 import type { ProtectionSummary } from '../core/descriptor.js';
 import { restoreText } from '../core/restore-text.js';
 import type { ParityEngine } from '../parity/engine.js';
@@ -55,6 +68,10 @@ export interface BackupRequest {
   clock: Clock;
   signal: AbortSignal;
   version: string;
+  /** Called at each step of the streaming pipeline (tests observe ordering and staging through it). */
+  onEvent?: (e: PipelineEvent) => void;
+  /** How often 7-Zip's folder is polled for finished volumes (ms; default 200). */
+  pollMs?: number;
 }
 
 /** SourceResult is what happened to one source. */
@@ -182,13 +199,14 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     source: source.name, tier, type, setId, fullBecauseNoBase: false, added: 0, modified: 0, deleted: 0, files: 0, bytes: 0,
     archivedFiles: 0, archivedBytes: 0, storedBytes: 0, volumes: 0, protection: null, errors: [], warnings: [],
   };
+  const tags = { tier, type, set: setId };
   try {
     await fsp.access(source.path).catch((e: unknown) => {
       throw new StrataError('CONFIG', `source ${source.name}: ${source.path} cannot be read (${errorMessage(e)})`, { hint: 'Check the source path in the configuration.' });
     });
     let previousManifest: string | undefined;
     if (prev !== undefined) {
-      previousManifest = await ensureLocalManifest(repo, prev, tools.sevenZip, password, paths.manifests);
+      previousManifest = await ensureLocalManifest(repo, prev, tools.sevenZip, password, paths.manifests, tools.parity);
       // A crash after the previous set completed but before its audit commit is caught up here.
       await job.audit.commit({ source: source.name, manifestFile: previousManifest, date: new Date(prev.created), tier: prev.tier, type: prev.type, setId: prev.id, summary: prev.stats });
     }
@@ -221,86 +239,93 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       return result;
     }
     await repo.markPending(setId, now);
-    // 1. The archive.
-    let volumes: string[] = [];
+    // 1. The archive, streamed: volumes are uploaded and protected while 7-Zip writes later ones.
+    let streamed: StreamResult | null = null;
     if (scan.filesToArchive > 0) {
-      const bar = out.progress(`archiving ${source.name}`, 100);
-      const created = await tools.sevenZip.create({
-        cwd: source.path,
-        archivePath: path.join(setDir, `${setId}.7z`),
-        listFile,
-        extraPaths: scan.extraPaths,
-        password,
-        level: archive.level,
-        volumeSize: archive.volumeSize,
-        fileCount: scan.filesToArchive,
-        signal: req.signal,
-        onProgress: (p) => bar.update(p.percent, p.file),
+      const stream = new VolumeStream({
+        setId, tier, setDir, volumeSize: archive.volumeSize, maxVolumes: req.config.staging.maxVolumes, estimatedBytes: scan.bytesToArchive,
+        protection: req.config.protection, repo, parity: tools.parity, tags, signal: req.signal, onEvent: req.onEvent, out,
       });
-      bar.done();
-      volumes = created.volumes;
+      const bar = out.progress(`archiving ${source.name}`, 100);
+      let created;
+      try {
+        created = await tools.sevenZip.create({
+          cwd: source.path,
+          archivePath: path.join(setDir, `${setId}.7z`),
+          listFile,
+          extraPaths: scan.extraPaths,
+          password,
+          level: archive.level,
+          volumeSize: archive.volumeSize,
+          fileCount: scan.filesToArchive,
+          signal: stream.signal,
+          pollMs: req.pollMs,
+          onSpawn: (child) => stream.attach(child),
+          onProgress: (p) => {
+            stream.progress(p.percent);
+            bar.update(p.percent, p.file);
+          },
+          onVolumeFinal: (v) => stream.volumeFinal(v),
+        });
+      } catch (e) {
+        // An upload or PAR2 failure stops 7-Zip through stream.signal: report that, not the interruption.
+        throw stream.failure ?? e;
+      } finally {
+        stream.detach();
+        bar.done();
+      }
       result.warnings.push(...created.warnings);
+      // created.volumes lists what is still in the folder; released volumes are gone from it.
+      streamed = await stream.finish(created.volumes);
+      result.protection = `${streamed.plan.strategy} ${streamed.plan.redundancyPercent}%`;
     }
     // 2. Files that changed while 7-Zip read them are not trusted: the manifest reverts them.
     const changed = await finalizeAfterArchive({ manifest: entriesFile, newStatCache: scan.newStatCache, previousManifest, root: source.path, signal: req.signal });
     result.errors.push(...changed.errors);
     Object.assign(result, { archivedFiles: scan.filesToArchive - changed.reverted.length, archivedBytes: scan.bytesToArchive });
-    // 3. The manifest: header + entries, encrypted as its own small archive.
+    // 3. The manifest: header + entries, encrypted as its own small archive, with its own PAR2 set.
     const header: ManifestHeader = { strata: 'manifest', version: 1, set: setId, source: source.name, type, tier, created: now.toISOString(), base: type === 'INCR' ? (prev?.id ?? null) : null };
     const manifestPlain = path.join(work, manifestFileName(setId));
     await writeManifest(manifestPlain, header, entriesFile);
     const depends = new Set<string>();
     for await (const e of readEntries(manifestPlain)) if (e.set !== undefined && (e.type === 'file' || e.type === 'symlink')) depends.add(e.set);
-    if (volumes.length > 0) depends.add(setId);
+    if (streamed !== null) depends.add(setId);
     const manifestListFile = path.join(work, 'manifest.list');
     await fsp.writeFile(manifestListFile, manifestFileName(setId) + '\n');
-    await tools.sevenZip.create({ cwd: work, archivePath: path.join(setDir, manifestArchiveName(setId)), listFile: manifestListFile, extraPaths: [], password, level: 9, fileCount: 1, signal: req.signal });
-    // 4. PAR2 recovery files for the volumes.
-    const volumeObjects: StoredObject[] = [];
-    for (const v of volumes) volumeObjects.push({ name: path.basename(v), ...(await hashFile(v)) });
-    let plan: ProtectionPlan | null = null;
-    const recovery: StoredObject[] = [];
-    if (volumeObjects.length > 0) {
-      plan = planProtection({ setId, tier, volumeSizes: volumeObjects.map((v) => v.size) }, req.config.protection);
-      const bar = out.progress(`protecting ${source.name} (${plan.strategy}, ${plan.redundancyPercent}%)`, plan.units.length);
-      let i = 0;
-      for (const unit of plan.units) {
-        const files = await tools.parity.create(unit, setDir, volumeObjects.map((v) => v.name), { signal: req.signal });
-        for (const f of files) recovery.push({ name: f, ...(await hashFile(path.join(setDir, f))) });
-        bar.update(++i);
-      }
-      bar.done();
-      result.protection = `${plan.strategy} ${plan.redundancyPercent}%`;
+    const manifestName = manifestArchiveName(setId);
+    await tools.sevenZip.create({ cwd: work, archivePath: path.join(setDir, manifestName), listFile: manifestListFile, extraPaths: [], password, level: 9, fileCount: 1, signal: req.signal });
+    const manifestObject: StoredObject = { name: manifestName, ...(await hashFile(path.join(setDir, manifestName))) };
+    const mUnit = manifestUnit(setId, manifestObject.size);
+    const manifestRecovery: StoredObject[] = [];
+    for (const f of await tools.parity.create(mUnit, setDir, [manifestName], { signal: req.signal })) manifestRecovery.push({ name: f, ...(await hashFile(path.join(setDir, f))) });
+    for (const obj of [manifestObject, ...manifestRecovery]) {
+      if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
+      await repo.put(setId, obj.name, await fileSource(path.join(setDir, obj.name)), { sha256: obj.sha256, tags, signal: req.signal });
     }
-    const manifestObject: StoredObject = { name: manifestArchiveName(setId), ...(await hashFile(path.join(setDir, manifestArchiveName(setId)))) };
-    // 5. RESTORE.txt.
+    // 4. RESTORE.txt: the manifest's PAR2 commands first (a person reads the file list first too).
+    const volumeObjects = streamed?.volumes ?? [];
+    const plan = streamed?.plan ?? null;
     const summary = {
       id: setId, source: source.name, tier, type, created: now.toISOString(), base: header.base, depends: [...depends].sort(),
       volumes: volumeObjects, manifest: manifestObject,
     };
-    const restoreTxt = restoreText({ ...summary, par2Commands: plan === null ? [] : stockRepairCommands(plan) });
-    // 6. Upload everything but the descriptor, each object checked against its hash.
+    const par2Commands = stockRepairCommands({ units: [mUnit, ...(plan?.units ?? [])], volumeNames: [] });
+    await repo.put(setId, 'RESTORE.txt', bufferSource(restoreText({ ...summary, par2Commands })), { tags });
+    // 5. Every object is on the destination and checked before the descriptor is written.
+    const recovery = [...(streamed?.recovery ?? []), ...manifestRecovery];
     const uploads: StoredObject[] = [...volumeObjects, manifestObject, ...recovery];
-    const up = out.progress(`storing ${setId}`, uploads.length);
-    let n = 0;
-    for (const obj of uploads) {
-      if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
-      await repo.put(setId, obj.name, await fileSource(path.join(setDir, obj.name)), { sha256: obj.sha256, tags: { tier, type, set: setId }, signal: req.signal });
-      up.update(++n, obj.name);
-    }
-    await repo.put(setId, 'RESTORE.txt', bufferSource(restoreTxt), { tags: { tier, type, set: setId } });
-    up.done();
     for (const obj of uploads) {
       const info = await req.backend.stat(`${setId}/${obj.name}`);
       if (info.size !== obj.size || (info.sha256 !== undefined && info.sha256 !== obj.sha256)) {
         throw new StrataError('CHECKSUM', `${setId}/${obj.name} on the destination does not match what was uploaded`, { hint: 'Run the backup again; the set was not marked complete.' });
       }
     }
-    // 7. The descriptor, last: now the set is complete.
+    // 6. The descriptor, last: now the set is complete.
     const descriptor = sealDescriptor(
       {
         format: 'strata-set', version: 1, job: req.config.job, ...summary,
         protection: plan === null ? null : protectionSummary(plan),
+        manifestProtection: mUnit,
         recovery,
         stats: { files: scan.totalFiles, bytes: scan.totalBytes, archivedFiles: result.archivedFiles, archivedBytes: scan.bytesToArchive, added: scan.added, modified: scan.modified, deleted: scan.deleted },
         tool: { strata: req.version, '7zz': tools.sevenZip.version, par2: tools.parity.version },
@@ -312,7 +337,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     await repo.clearPending(setId);
     result.volumes = volumeObjects.length;
     result.storedBytes = uploads.reduce((s, o) => s + o.size, 0);
-    // 8. Local state moves forward only now.
+    // 7. Local state moves forward only now.
     await fsp.mkdir(paths.manifests, { recursive: true });
     await fsp.copyFile(manifestPlain, path.join(paths.manifests, manifestFileName(setId)));
     await commitStatCache(scan.newStatCache, statCache);
@@ -321,6 +346,319 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
   } finally {
     await fsp.rm(setDir, { recursive: true, force: true });
     await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The streaming pipeline of one archive.
+
+/** PipelineEvent is one step of the streaming pipeline (tests and diagnostics observe the order). */
+export type PipelineEvent =
+  | { kind: 'volume-final'; index: number; at: number }
+  | { kind: 'volume-uploaded'; index: number; at: number }
+  | { kind: 'volume-released'; index: number; at: number }
+  | { kind: 'unit-created'; name: string; volumes: number[]; early: boolean; at: number }
+  | { kind: 'layout-fixed'; strategy: string; estimatedBytes: number; at: number }
+  | { kind: 'paused'; pending: number; at: number }
+  | { kind: 'resumed'; pending: number; at: number }
+  | { kind: 'archive-done'; volumes: number; at: number };
+
+/** Distributive Omit, so that each event kind keeps its own fields. */
+type EventBody = PipelineEvent extends infer E ? (E extends PipelineEvent ? Omit<E, 'at'> : never) : never;
+
+interface StreamOptions {
+  setId: string;
+  tier: Tier;
+  setDir: string;
+  volumeSize: number;
+  maxVolumes: number;
+  /** The scan's bytes to archive: the size estimate until 7-Zip's progress gives a better one. */
+  estimatedBytes: number;
+  protection: ProtectionConfig;
+  repo: Repository;
+  parity: ParityEngine;
+  tags: Record<string, string>;
+  signal: AbortSignal;
+  onEvent: ((e: PipelineEvent) => void) | undefined;
+  out: Output;
+}
+
+/** StreamResult is what the streamed archive left on the destination. */
+interface StreamResult {
+  volumes: StoredObject[];
+  plan: ProtectionPlan;
+  /** Recovery files of the volumes' units, in plan order. */
+  recovery: StoredObject[];
+}
+
+interface VolumeState {
+  final: boolean;
+  uploaded: boolean;
+  released: boolean;
+  object?: StoredObject;
+}
+
+/** Serial runs tasks one at a time; the first failure is handed to onError and later tasks are skipped. */
+class Serial {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly failed: () => boolean, private readonly onError: (e: unknown) => void) {}
+  push(task: () => Promise<void>): void {
+    this.chain = this.chain.then(async () => {
+      if (this.failed()) return;
+      try {
+        await task();
+      } catch (e) {
+        this.onError(e);
+      }
+    });
+  }
+  idle(): Promise<void> {
+    return this.chain;
+  }
+}
+
+/**
+ * VolumeStream uploads, protects and releases the volumes of one archive while 7-Zip writes it.
+ *
+ * Planning (see core/protection "Streaming"): the layout is fixed from an estimate of the set size
+ * (7-Zip's output so far divided by its progress; the scan's byte count before any progress) the
+ * first time a unit other than the first is complete. Unit 0 holds volume 001, which 7-Zip
+ * rewrites last, so it is made at the end; units j ≥ 1 are made as soon as their last volume is
+ * final; the unit ending at the last volume at the end. If no unit was made early (small sets,
+ * or a direct estimate), the plan is planProtection over the real sizes, exactly as before.
+ *
+ * Staging bound: a volume is released (deleted locally) once uploaded and once every unit that
+ * covers it, or may still cover it, has its PAR2 files made and uploaded. Volumes of unit 0 and
+ * the last `size − 1` final volumes (which the tail unit may still need) are held; so is every
+ * volume before the layout is fixed (a direct set keeps all its volumes: ≤ directMaxBytes). Other
+ * volumes not yet released count as pending, and 7-Zip is stopped (SIGSTOP) while `maxVolumes`
+ * are pending, resumed (SIGCONT) below that. Local volumes therefore never exceed
+ * maxVolumes + 2·(size − 1) + 2 (volume 001 and the one 7-Zip is writing) once the layout is fixed.
+ */
+class VolumeStream {
+  failure: Error | undefined;
+  private readonly controller = new AbortController();
+  private readonly vols = new Map<number, VolumeState>();
+  /** Highest index e such that volumes 1…e are all final (volume 0 is final only at the end). */
+  private e = 0;
+  private percent = 0;
+  private layout: StreamingLayout | null = null;
+  private nextJ = 1;
+  private readonly doneJ = new Set<number>();
+  private readonly made = new Map<string, { unit: ProtectionUnit; files: StoredObject[] }>();
+  private finalPlan: ProtectionPlan | null = null;
+  private child: ChildProcess | undefined;
+  private paused = false;
+  private ended = false;
+  private exited = false;
+  private readonly uploads: Serial;
+  private readonly par2: Serial;
+
+  constructor(private readonly o: StreamOptions) {
+    const fail = (e: unknown): void => this.fail(e);
+    const failed = (): boolean => this.failure !== undefined;
+    this.uploads = new Serial(failed, fail);
+    this.par2 = new Serial(failed, fail);
+    if (o.signal.aborted) this.controller.abort();
+    else o.signal.addEventListener('abort', () => this.fail(new StrataError('CANCELLED', 'backup cancelled')), { once: true });
+  }
+
+  /** signal stops 7-Zip when the user cancels or a step of the pipeline fails. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  attach(child: ChildProcess): void {
+    this.child = child;
+    // After 7-Zip exits, the volumes it reports include the last one, so "volume e+1 exists" no
+    // longer holds for the newest final volume: prefix rules stop until finish() plans it all.
+    child.once('exit', () => {
+      this.exited = true;
+    });
+  }
+
+  /** detach resumes a stopped 7-Zip (it must see its SIGTERM, or simply finish) and forgets it. */
+  detach(): void {
+    this.resume();
+    this.child = undefined;
+  }
+
+  progress(percent: number): void {
+    this.percent = percent;
+  }
+
+  private emit(e: EventBody): void {
+    this.o.onEvent?.({ ...e, at: performance.now() });
+  }
+
+  private fail(e: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = e instanceof Error ? e : new Error(String(e));
+    this.resume();
+    this.controller.abort();
+  }
+
+  /** rethrow throws the first failure of any step (checked after every wait). */
+  private rethrow(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private name(i: number): string {
+    return volumeFileName(this.o.setId, i);
+  }
+
+  /** volumeFinal is 7-Zip's onVolumeFinal: it only queues work, so 7-Zip's watcher never waits. */
+  volumeFinal(file: string): void {
+    const m = /\.(\d{3,})$/.exec(file);
+    if (m === null || this.failure !== undefined) return;
+    const i = Number(m[1]) - 1;
+    this.vols.set(i, { final: true, uploaded: false, released: false });
+    this.emit({ kind: 'volume-final', index: i });
+    while (this.vols.get(this.e + 1)?.final === true) this.e++;
+    this.uploads.push(() => this.upload(i));
+    if (!this.exited) this.commitReady();
+    this.updatePause();
+  }
+
+  private async upload(i: number): Promise<void> {
+    const file = path.join(this.o.setDir, this.name(i));
+    const obj: StoredObject = { name: this.name(i), ...(await hashFile(file)) };
+    await this.o.repo.put(this.o.setId, obj.name, await fileSource(file), { sha256: obj.sha256, tags: this.o.tags, signal: this.signal });
+    const v = this.vols.get(i);
+    if (v !== undefined) Object.assign(v, { uploaded: true, object: obj });
+    this.emit({ kind: 'volume-uploaded', index: i });
+    await this.release();
+  }
+
+  /** commitReady fixes the layout once a unit j ≥ 1 is complete, then queues every complete unit. */
+  private commitReady(): void {
+    const V = this.o.volumeSize;
+    if (this.layout === null) {
+      const written = (this.e + 1) * V;
+      const estimate = Math.max((this.e + 2) * V, this.percent > 0 ? Math.round(written / (this.percent / 100)) : this.o.estimatedBytes);
+      const candidate = streamingLayout(this.o.tier, estimate, V, this.o.protection);
+      if (candidate === null || candidate.step + candidate.size - 1 > this.e) return;
+      this.layout = candidate;
+      this.emit({ kind: 'layout-fixed', strategy: candidate.strategy, estimatedBytes: estimate });
+    }
+    const layout = this.layout;
+    while (this.nextJ * layout.step + layout.size - 1 <= this.e) {
+      const j = this.nextJ++;
+      const unit = streamingUnit(this.o.setId, layout, j, V, this.o.protection);
+      this.par2.push(async () => {
+        await this.protect(unit, true);
+        this.doneJ.add(j);
+        await this.release();
+      });
+    }
+  }
+
+  /** protect makes one unit's PAR2 files, uploads them and removes the local copies. */
+  private async protect(unit: ProtectionUnit, early: boolean): Promise<void> {
+    const names = Array.from({ length: (unit.volumes[unit.volumes.length - 1] ?? 0) + 1 }, (_, i) => this.name(i));
+    const files = await this.o.parity.create(unit, this.o.setDir, names, { signal: this.signal });
+    const objects: StoredObject[] = [];
+    for (const f of files) {
+      const local = path.join(this.o.setDir, f);
+      const obj: StoredObject = { name: f, ...(await hashFile(local)) };
+      await this.o.repo.put(this.o.setId, f, await fileSource(local), { sha256: obj.sha256, tags: this.o.tags, signal: this.signal });
+      await fsp.rm(local, { force: true });
+      objects.push(obj);
+    }
+    this.made.set(unit.name, { unit, files: objects });
+    this.emit({ kind: 'unit-created', name: unit.name, volumes: unit.volumes, early });
+    this.o.out.verbose(`${unit.name}: PAR2 made and stored (${early ? 'while archiving' : 'at the end'})`);
+  }
+
+  /** held says whether a volume must stay local whatever happens (see the class comment). */
+  private held(i: number): boolean {
+    const l = this.layout;
+    if (this.finalPlan !== null) return false;
+    return l === null || i < l.size || i > this.e + 1 - l.size;
+  }
+
+  private releasable(i: number, v: VolumeState): boolean {
+    if (!v.final || !v.uploaded || v.released) return false;
+    if (this.finalPlan !== null) return this.finalPlan.units.every((u) => !u.volumes.includes(i) || this.made.has(u.name));
+    const l = this.layout;
+    if (l === null || this.exited || this.held(i)) return false;
+    // Every unit j ≥ 1 covering i (unit 0 does not: i ≥ size) must be made.
+    for (let j = Math.max(1, Math.ceil((i - l.size + 1) / l.step)); j * l.step <= i; j++) if (!this.doneJ.has(j)) return false;
+    return true;
+  }
+
+  private async release(): Promise<void> {
+    for (const [i, v] of this.vols) {
+      if (!this.releasable(i, v)) continue;
+      v.released = true;
+      await fsp.rm(path.join(this.o.setDir, this.name(i)), { force: true });
+      this.emit({ kind: 'volume-released', index: i });
+    }
+    this.updatePause();
+  }
+
+  private pending(): number {
+    let n = 0;
+    for (const [i, v] of this.vols) if (v.final && !v.released && (!v.uploaded || !this.held(i))) n++;
+    return n;
+  }
+
+  /** updatePause stops 7-Zip while maxVolumes volumes are pending, and lets it go on below that. */
+  private updatePause(): void {
+    const n = this.pending();
+    if (!this.paused && !this.ended && n >= this.o.maxVolumes && this.child !== undefined && this.failure === undefined) {
+      if (this.child.kill('SIGSTOP')) {
+        this.paused = true;
+        this.emit({ kind: 'paused', pending: n });
+      }
+    } else if (this.paused && n < this.o.maxVolumes) {
+      this.resume();
+    }
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.child?.kill('SIGCONT');
+    this.emit({ kind: 'resumed', pending: this.pending() });
+  }
+
+  /**
+   * finish runs after 7-Zip has exited with every volume reported: it plans over the real sizes,
+   * checks that every unit made early is in that plan unchanged, makes the rest and waits for
+   * every upload.
+   */
+  async finish(remaining: readonly string[]): Promise<StreamResult> {
+    this.ended = true;
+    // The last volume is the highest-numbered file 7-Zip left (it is reported, never released, by now).
+    const count = Math.max(0, ...[...this.vols.keys()].map((i) => i + 1), ...remaining.map((f) => Number(/\.(\d{3,})$/.exec(f)?.[1] ?? 0)));
+    this.emit({ kind: 'archive-done', volumes: count });
+    await this.uploads.idle();
+    this.rethrow();
+    const volumes: StoredObject[] = [];
+    for (let i = 0; i < count; i++) {
+      const obj = this.vols.get(i)?.object;
+      if (obj === undefined) throw new StrataError('INTERNAL', `volume ${this.name(i)} was never reported by 7-Zip`);
+      volumes.push(obj);
+    }
+    // Units still queued finish first: they are part of the plan.
+    await this.par2.idle();
+    this.rethrow();
+    const input = { setId: this.o.setId, tier: this.o.tier, volumeSizes: volumes.map((v) => v.size) };
+    const plan = this.layout === null ? planProtection(input, this.o.protection) : planStreaming(input, this.layout, this.o.protection);
+    for (const { unit } of this.made.values()) {
+      const planned = plan.units.find((u) => u.name === unit.name);
+      if (planned === undefined || canonicalJson(planned) !== canonicalJson(unit)) {
+        throw new StrataError('INTERNAL', `PAR2 unit ${unit.name} made while archiving is not in the final plan (made ${canonicalJson(unit)}, planned ${planned === undefined ? "none" : canonicalJson(planned)}; ${count} volumes, plan ${plan.units.map((u) => u.name).join(" ")})`, { hint: 'This is a strata bug; the set was not marked complete.' });
+      }
+    }
+    this.finalPlan = plan;
+    for (const unit of plan.units) if (!this.made.has(unit.name)) this.par2.push(() => this.protect(unit, false));
+    this.par2.push(() => this.release());
+    await this.par2.idle();
+    this.rethrow();
+    const recovery = plan.units.flatMap((u) => this.made.get(u.name)?.files ?? []);
+    return { volumes, plan, recovery };
   }
 }
 

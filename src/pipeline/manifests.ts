@@ -1,7 +1,9 @@
 /**
  * pipeline/manifests: getting a set's plaintext manifest onto this machine. A local copy is kept in
  * the job's state folder after each backup; on a fresh machine the encrypted manifest is fetched
- * from the destination, checked against the descriptor and opened with 7-Zip.
+ * from the destination, checked against the descriptor and opened with 7-Zip. A damaged or missing
+ * manifest object is rebuilt from its own PAR2 set (descriptor.manifestProtection) first: without
+ * its manifest a set cannot be restored at all.
  */
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -9,9 +11,11 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { SevenZip } from '../archive/sevenzip.js';
 import { parseLine, type ManifestEntry, type ManifestHeader } from '../core/manifest.js';
-import type { Descriptor } from '../core/descriptor.js';
-import { StrataError, isStrataError } from '../errors.js';
-import type { Repository } from '../repository/repository.js';
+import type { Descriptor, StoredObject } from '../core/descriptor.js';
+import { StrataError, errorMessage, isStrataError } from '../errors.js';
+import type { ParityEngine } from '../parity/engine.js';
+import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
+import { hashFile, type Repository } from '../repository/repository.js';
 
 /** manifestFileName is the name of the plaintext manifest inside `<set>.manifest.7z`. */
 export function manifestFileName(setId: string): string {
@@ -23,8 +27,12 @@ export function manifestArchiveName(setId: string): string {
   return `${setId}.manifest.7z`;
 }
 
-/** ensureLocalManifest returns the path of a plaintext copy of a set's manifest, fetching it if needed. */
-export async function ensureLocalManifest(repo: Repository, desc: Descriptor, sevenZip: SevenZip, password: string, cacheDir: string): Promise<string> {
+/**
+ * ensureLocalManifest returns the path of a plaintext copy of a set's manifest, fetching it if
+ * needed and repairing it from its PAR2 set when it is damaged or missing (with `parity`, else the
+ * par2 on PATH); it throws DAMAGED when that is impossible.
+ */
+export async function ensureLocalManifest(repo: Repository, desc: Descriptor, sevenZip: SevenZip, password: string, cacheDir: string, parity?: ParityEngine): Promise<string> {
   const cached = path.join(cacheDir, manifestFileName(desc.id));
   try {
     await fsp.access(cached);
@@ -36,7 +44,15 @@ export async function ensureLocalManifest(repo: Repository, desc: Descriptor, se
   const work = await fsp.mkdtemp(path.join(cacheDir, '.fetch-'));
   try {
     const archive = path.join(work, desc.manifest.name);
-    await repo.download(`${desc.id}/${desc.manifest.name}`, archive, desc.manifest);
+    try {
+      await repo.download(`${desc.id}/${desc.manifest.name}`, archive, desc.manifest);
+    } catch (e) {
+      if (!isStrataError(e, 'DAMAGED') && !isStrataError(e, 'NOT_FOUND')) throw e;
+      // Damaged or missing: rebuild it from its PAR2 set (the damaged copy stays: par2 uses its intact blocks).
+      for (const o of manifestRecoveryObjects(desc)) await repo.download(`${desc.id}/${o.name}`, path.join(work, o.name)).catch(() => undefined);
+      const repaired = await repairManifest(desc, work, parity ?? (await Par2CmdlineEngine.open()));
+      if (!repaired) throw e;
+    }
     const out = path.join(work, 'out');
     try {
       await sevenZip.extract({ archive, outDir: out, password });
@@ -78,4 +94,35 @@ export async function* readManifest(file: string): AsyncGenerator<{ header?: Man
 /** readEntries streams only the live entries of a manifest. */
 export async function* readEntries(file: string): AsyncGenerator<ManifestEntry> {
   for await (const item of readManifest(file)) if (item.entry !== undefined) yield item.entry;
+}
+
+/** manifestRecoveryObjects lists the recovery objects of a set's manifest PAR2 set (none for older sets). */
+export function manifestRecoveryObjects(desc: Descriptor): StoredObject[] {
+  const unit = desc.manifestProtection;
+  if (unit === undefined || unit === null) return [];
+  const prefix = `${unit.name}.`;
+  return desc.recovery.filter((o) => o.name.startsWith(prefix) && /^(vol\d+\+\d+\.)?par2$/.test(o.name.slice(prefix.length)));
+}
+
+/**
+ * repairManifest rebuilds `<dir>/<manifest>` from the manifest's PAR2 files in `dir` and says
+ * whether it now matches the descriptor. False when the set has no manifest PAR2 set or par2
+ * cannot rebuild it.
+ */
+export async function repairManifest(desc: Descriptor, dir: string, parity: ParityEngine): Promise<boolean> {
+  const unit = desc.manifestProtection;
+  if (unit === undefined || unit === null) return false;
+  try {
+    const r = await parity.repair(unit, dir);
+    if (r.status === 'unrepairable') return false;
+  } catch (e) {
+    if (isStrataError(e, 'DAMAGED')) return false;
+    throw new StrataError('TOOL_FAILED', `repairing the manifest of set ${desc.id}: ${errorMessage(e)}`, { cause: e });
+  }
+  try {
+    const h = await hashFile(path.join(dir, desc.manifest.name));
+    return h.size === desc.manifest.size && h.sha256 === desc.manifest.sha256;
+  } catch {
+    return false;
+  }
 }

@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { isListFileSafe } from '../core/sevenzip.js';
 import { latestFor, missingDependencies, sourcesOf } from '../core/catalog.js';
 import { checkDescriptor, type Descriptor } from '../core/descriptor.js';
-import type { ManifestEntry } from '../core/manifest.js';
+import { pathCompare, type ManifestEntry } from '../core/manifest.js';
 import { ancestors, isSafeRelativePath, makePathFilter } from '../core/pathfilter.js';
 import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
@@ -56,6 +56,8 @@ export interface RestoredSource {
   /** Files that could not be restored intact (damage beyond repair), with the reason. */
   lost: { path: string; reason: string }[];
   repairedVolumes: string[];
+  /** Volumes damaged or missing beyond repair (`<set>/<volume>`); the files they held are in `lost`. */
+  lostVolumes: string[];
 }
 
 /** checkPassword verifies the password against one descriptor, mapping the outcome to errors. */
@@ -115,7 +117,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
   const root = await fsp.realpath(target);
   const work = await fsp.mkdtemp(path.join(req.workDir, 'restore-'));
   const staging = path.join(root, `.strata-restore-${randomBytes(6).toString('hex')}`);
-  const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, lost: [], repairedVolumes: [] };
+  const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, lost: [], repairedVolumes: [], lostVolumes: [] };
   try {
     const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, path.join(req.workDir, 'manifests'));
     const filter = makePathFilter(req.paths);
@@ -123,6 +125,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
     const lists = new Map<string, { file: string; extra: string[]; count: number; stream: ReturnType<typeof createWriteStream> }>();
     const dirs: ManifestEntry[] = [];
     const conflicts: string[] = [];
+    const created = new Set<string>();
     let selected = 0;
     for await (const e of readEntries(manifest)) {
       if (!filter(e.path)) continue;
@@ -159,7 +162,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
     }
     if (selected === 0) throw new StrataError('NOT_FOUND', `nothing in set ${set.id} matches ${req.paths.map((p) => JSON.stringify(p)).join(' ')}`, { hint: 'Paths are relative to the source folder; strata history PATH shows a file\'s versions.' });
     if (conflicts.length > 0) {
-      throw new StrataError('RESTORE_CONFLICT', `the target already has ${conflicts.length >= 20 ? 'at least 20 of' : conflicts.length} the files to restore, e.g. ${conflicts.slice(0, 3).map((c) => JSON.stringify(c)).join(', ')}`, {
+      throw new StrataError('RESTORE_CONFLICT', `the target already has ${conflicts.length >= 20 ? 'at least 20' : conflicts.length} of the files to restore, e.g. ${conflicts.slice(0, 3).map((c) => JSON.stringify(c)).join(', ')}`, {
         hint: 'Restore into an empty folder (--to DIR) or pass --overwrite to replace them.',
       });
     }
@@ -171,6 +174,14 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
       if (hd.id !== set.id) checkPassword(hd, req.password);
       const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line));
       result.repairedVolumes.push(...mat.repaired.map((r) => `${hd.id}/${r}`));
+      if (mat.lostVolumes.length > 0) {
+        result.lostVolumes.push(...mat.lostVolumes.map((v) => `${hd.id}/${v}`));
+        req.out.warn(`set ${hd.id}: beyond repair: ${mat.lostVolumes.join(', ')}; restoring every file that is still intact`);
+        // 7-Zip stops at a missing or short volume and then extracts nothing at all; in the work copy a
+        // volume of the right length (zeros where data is missing) keeps every other volume's offsets
+        // right, so the files outside the lost volumes come back. Their hashes are checked below.
+        if (mat.copy) await padLostVolumes(mat.dir, hd, mat.lostVolumes);
+      }
       const first = hd.volumes[0];
       const out = path.join(staging, holder);
       let extractError: string | undefined;
@@ -197,7 +208,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
           result.lost.push({ path: e.path, reason: extractError ?? ok });
           continue;
         }
-        await placeFile(root, e, src, req.overwrite);
+        await placeFile(root, e, src, req.overwrite, created);
         result.files++;
         result.bytes += e.size;
       }
@@ -206,14 +217,14 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
     // Pass 3: symlinks, then folders (deepest first, so setting a folder's mtime is not undone).
     for await (const e of readEntries(manifest)) {
       if (e.type !== 'symlink' || !filter(e.path)) continue;
-      const dest = await safeParent(root, e.path);
+      const dest = await safeParent(root, e.path, created);
       if (req.overwrite) await fsp.rm(dest, { force: true });
       await fsp.symlink(e.target ?? '', dest);
       await fsp.lutimes(dest, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
       result.symlinks++;
     }
     for (const e of dirs) {
-      const dest = await safeParent(root, e.path);
+      const dest = await safeParent(root, e.path, created);
       try {
         await fsp.mkdir(dest);
       } catch (err) {
@@ -222,7 +233,14 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
       }
       result.dirs++;
     }
-    for (const e of [...dirs].reverse()) {
+    // Folders this restore created above a subset (`restore docs/a/x.txt` makes docs and docs/a)
+    // get their recorded mode and mtime too, not 0700 and the time of the restore.
+    const selectedDirs = new Set(dirs.map((d) => d.path));
+    const parents: ManifestEntry[] = [];
+    if ([...created].some((c) => !selectedDirs.has(c))) {
+      for await (const e of readEntries(manifest)) if (e.type === 'dir' && created.has(e.path) && !selectedDirs.has(e.path)) parents.push(e);
+    }
+    for (const e of [...dirs, ...parents].sort((a, b) => pathCompare(a.path, b.path)).reverse()) {
       const dest = path.join(root, e.path);
       await fsp.chmod(dest, e.mode);
       await fsp.utimes(dest, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
@@ -234,8 +252,30 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
   }
 }
 
+/** padLostVolumes gives each lost volume of a work copy its recorded length: created when missing, cut or zero-extended otherwise. */
+async function padLostVolumes(dir: string, d: Descriptor, lost: readonly string[]): Promise<void> {
+  for (const name of lost) {
+    const v = d.volumes.find((o) => o.name === name);
+    if (v === undefined) continue;
+    const fh = await fsp.open(path.join(dir, name), 'a');
+    try {
+      if ((await fh.stat()).size !== v.size) await fh.truncate(v.size);
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/**
+ * nsToSeconds converts a manifest mtime for utimes(), which takes seconds as a double and which
+ * libuv truncates to whole microseconds. A double near 2e9 s is only good to ~240 ns, so the exact
+ * microsecond often lands just below itself and was truncated one µs early; aiming at the middle
+ * of the microsecond makes the truncation land on the manifest's microsecond.
+ */
 function nsToSeconds(ns: bigint): number {
-  return Number(ns / 1000n) / 1e6;
+  // Both BigInt division and libuv truncate toward zero, so before 1970 the middle is below.
+  const us = Number(ns / 1000n);
+  return (us + (ns < 0n ? -0.5 : 0.5)) / 1e6;
 }
 
 /** verifyExtracted checks that an extracted file is a regular file with the manifest's hash. */
@@ -255,7 +295,7 @@ async function verifyExtracted(file: string, e: ManifestEntry): Promise<true | s
 }
 
 /** safeParent creates the folders above a path inside root (never through a symlink) and returns its full path. */
-async function safeParent(root: string, rel: string): Promise<string> {
+async function safeParent(root: string, rel: string, created?: Set<string>): Promise<string> {
   for (const a of ancestors(rel)) {
     const p = path.join(root, a);
     try {
@@ -266,13 +306,14 @@ async function safeParent(root: string, rel: string): Promise<string> {
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw e;
       await fsp.mkdir(p, { mode: 0o700 });
+      created?.add(a);
     }
   }
   return path.join(root, rel);
 }
 
-async function placeFile(root: string, e: ManifestEntry, src: string, overwrite: boolean): Promise<void> {
-  const dest = await safeParent(root, e.path);
+async function placeFile(root: string, e: ManifestEntry, src: string, overwrite: boolean, created: Set<string>): Promise<void> {
+  const dest = await safeParent(root, e.path, created);
   if (!overwrite) {
     try {
       await fsp.lstat(dest);

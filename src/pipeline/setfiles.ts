@@ -11,6 +11,7 @@ import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { repairSetFolder } from '../parity/repair.js';
 import { hashFile, type Repository } from '../repository/repository.js';
+import { repairManifest } from './manifests.js';
 
 /** ObjectState is what a check found for one object of a set. */
 export type ObjectState = 'ok' | 'damaged' | 'missing';
@@ -75,11 +76,13 @@ export async function materializeSet(repo: Repository, d: Descriptor, workDir: s
   const bad = [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
   if (bad.length === 0) return { dir, lostVolumes: [], repaired: [], copy: true };
   onInfo(`set ${d.id}: ${bad.map((b) => `${b} ${states.get(b) ?? ''}`).join(', ')}; repairing with PAR2`);
-  const result = await repairSetFolder(d, dir, parity);
+  await repairSetFolder(d, dir, parity);
   const after = await checkObjects(dir, d.volumes);
-  const lostVolumes = [...after.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
+  // The manifest has its own PAR2 set (sets made before it have none: it then stays damaged).
+  if (states.get(d.manifest.name) !== 'ok' && (await repairManifest(d, dir, parity))) after.set(d.manifest.name, 'ok');
+  const lostVolumes = [...after.entries()].filter(([n, s]) => s !== 'ok' && n !== d.manifest.name).map(([n]) => n);
   const repaired = bad.filter((b) => after.get(b) === 'ok');
-  if (result.repaired.length > 0) onInfo(`set ${d.id}: repaired ${repaired.join(', ')}`);
+  if (repaired.length > 0) onInfo(`set ${d.id}: repaired ${repaired.join(', ')}`);
   return { dir, lostVolumes, repaired, copy: true };
 }
 

@@ -15,6 +15,7 @@ import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import type { Tools } from './backup.js';
 import { allObjects, checkObjects, localSetDir, type ObjectState } from './setfiles.js';
+import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore.js';
 
 /** SetVerdict is the outcome of verifying one set. */
@@ -77,6 +78,21 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
     const bad = () => [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
     const initiallyBad = bad();
     const plan = planOf(d);
+    const manifestUnit = d.manifestProtection ?? null;
+    if (manifestUnit !== null) {
+      // The manifest's own PAR2 set: checked like the volumes' units, repaired first with --repair.
+      try {
+        const mv = await req.tools.parity.verify(manifestUnit, dir, { signal: req.signal });
+        if (mv.status !== 'ok') v.messages.push(`manifest PAR2: ${mv.status}`);
+      } catch (e) {
+        v.messages.push(`manifest PAR2: ${errorMessage(e)}`);
+      }
+      if (req.repair && states.get(d.manifest.name) !== 'ok' && (await repairManifest(d, dir, req.tools.parity))) {
+        states.set(d.manifest.name, 'ok');
+        v.repaired.push(d.manifest.name);
+        if (!local) await req.repo.put(d.id, d.manifest.name, await fileSource(path.join(dir, d.manifest.name)), { sha256: d.manifest.sha256, overwrite: true, tags: { tier: d.tier, type: d.type, set: d.id } });
+      }
+    }
     if (plan !== null) {
       const par = await verifySet(plan, dir, req.tools.parity, { signal: req.signal });
       const units = par.units.filter((u) => u.status !== 'ok');
@@ -84,9 +100,10 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
       if (initiallyBad.length > 0 && req.repair) {
         await repairSetFolder(d, dir, req.tools.parity);
         states = await checkObjects(dir, allObjects(d));
-        v.repaired = initiallyBad.filter((n) => states.get(n) === 'ok');
+        const fixed = initiallyBad.filter((n) => states.get(n) === 'ok' && !v.repaired.includes(n));
+        v.repaired.push(...fixed);
         if (!local) {
-          for (const n of v.repaired) {
+          for (const n of fixed) {
             const o = allObjects(d).find((x) => x.name === n);
             if (o !== undefined) await req.repo.put(d.id, n, await fileSource(path.join(dir, n)), { sha256: o.sha256, overwrite: true, tags: { tier: d.tier, type: d.type, set: d.id } });
           }

@@ -40,6 +40,11 @@ export interface Catalog {
   /** Set folders without a descriptor: in progress elsewhere, or debris of a crashed run. */
   incomplete: { id: string; pending: PendingInfo | undefined; keys: string[] }[];
   problems: CatalogProblem[];
+  /**
+   * Complete sets that still hold their `.pending` marker: the writer was killed between the
+   * descriptor and removing the marker. Remove it (clearPending) once isDebris says the writer is gone.
+   */
+  leftoverPending: { id: string; pending: PendingInfo | undefined }[];
 }
 
 /** descriptorKey is where a set's descriptor lives. */
@@ -70,27 +75,30 @@ export class Repository {
       if (keys === undefined) folders.set(id, (keys = []));
       keys.push(obj.key);
     }
-    const result: Catalog = { complete: [], incomplete: [], problems: [] };
+    const result: Catalog = { complete: [], incomplete: [], problems: [], leftoverPending: [] };
     for (const [id, keys] of [...folders.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const pending = keys.includes(pendingKey(id)) ? await this.readPending(id) : undefined;
       if (keys.includes(descriptorKey(id))) {
         try {
           result.complete.push(await this.readDescriptor(id));
         } catch (e) {
           result.problems.push({ id, message: errorMessage(e) });
         }
+        if (keys.includes(pendingKey(id))) result.leftoverPending.push({ id, pending });
       } else {
-        let pending: PendingInfo | undefined;
-        if (keys.includes(pendingKey(id))) {
-          try {
-            pending = JSON.parse((await this.readSmall(pendingKey(id))).toString('utf8')) as PendingInfo;
-          } catch {
-            pending = undefined;
-          }
-        }
         result.incomplete.push({ id, pending, keys });
       }
     }
     return result;
+  }
+
+  /** readPending reads a set's in-progress marker; undefined when it is unreadable (a torn write). */
+  private async readPending(id: string): Promise<PendingInfo | undefined> {
+    try {
+      return JSON.parse((await this.readSmall(pendingKey(id))).toString('utf8')) as PendingInfo;
+    } catch {
+      return undefined;
+    }
   }
 
   /** readDescriptor reads and shape-checks one descriptor (the HMAC is checked by the caller, who has the password). */

@@ -176,6 +176,11 @@ export function killQuietly(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** elapsedMs is a monotonic clock in whole milliseconds, for durations and deadlines. */
+export function elapsedMs(): number {
+  return Math.round(performance.now());
+}
+
 /** sleep waits ms milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -183,18 +188,22 @@ export function sleep(ms: number): Promise<void> {
 
 /** waitFor polls until pred() returns a value (not undefined), or gives up after timeoutMs. */
 export async function waitFor<T>(pred: () => T | undefined, timeoutMs: number, everyMs = 5): Promise<T | undefined> {
-  const end = Date.now() + timeoutMs;
+  const end = elapsedMs() + timeoutMs;
   for (;;) {
     const v = pred();
     if (v !== undefined) return v;
-    if (Date.now() > end) return undefined;
+    if (elapsedMs() > end) return undefined;
     await sleep(everyMs);
   }
 }
 
-/** CommandFilter picks a process by its command name (e.g. 7zz, par2). */
-export function childNamed(rootPid: number, comm: string): ProcInfo | undefined {
-  return descendants(rootPid).find((p) => p.comm === comm || p.comm.startsWith(comm));
+/** childRunning finds a descendant running `comm` whose first argument is one of verbs (e.g. 7zz a, par2 create). */
+export function childRunning(rootPid: number, comm: string, verbs: readonly string[]): ProcInfo | undefined {
+  return descendants(rootPid).find((p) => {
+    if (p.comm !== comm) return false;
+    const argv = readProc(p.pid, 'cmdline')?.toString('utf8').split('\0') ?? [];
+    return verbs.includes(argv[1] ?? '');
+  });
 }
 
 /** asUser runs the compiled CLI as another user (setpriv), the way strata() runs it as root. */
@@ -279,7 +288,10 @@ export function assertSameTree(actual: Map<string, TreeEntry>, expected: Map<str
       if (a.kind !== e.kind) problems.push(`${rel}: kind ${a.kind}, expected ${e.kind}`);
       if (a.sha256 !== e.sha256) problems.push(`${rel}: content differs (size ${a.size}, expected ${e.size})`);
       if (a.mode !== e.mode && e.kind !== 'symlink') problems.push(`${rel}: mode ${a.mode.toString(8)}, expected ${e.mode.toString(8)}`);
-      if (a.mtimeNs !== e.mtimeNs && e.kind === 'file') problems.push(`${rel}: mtime ${a.mtimeNs}, expected ${e.mtimeNs}`);
+      // fs.utimes takes seconds as a double (about 0.24 µs apart in this century), so a restored
+      // mtime can be off by a microsecond: compare within 2 µs.
+      const drift = a.mtimeNs > e.mtimeNs ? a.mtimeNs - e.mtimeNs : e.mtimeNs - a.mtimeNs;
+      if (drift > 2000n && e.kind === 'file') problems.push(`${rel}: mtime ${a.mtimeNs}, expected ${e.mtimeNs}`);
     }
   }
   for (const rel of actual.keys()) if (!expected.has(rel)) problems.push(`unexpected ${rel}`);
@@ -378,4 +390,13 @@ export function exeOf(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** errorText describes a thrown value (with a child process's stderr when there is one). */
+export function errorText(e: unknown): string {
+  if (typeof e === 'object' && e !== null && 'stderr' in e) {
+    const s = e.stderr;
+    if (Buffer.isBuffer(s) || typeof s === 'string') return s.toString().trim();
+  }
+  return e instanceof Error ? e.message : String(e);
 }

@@ -29,13 +29,16 @@ export interface RunOptions extends CliOptions {
 export async function cli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   const env: Record<string, string | undefined> = { STRATA_PASSWORD: PASSWORD, ...opts.env };
   if (opts.now !== undefined) env['STRATA_NOW'] = opts.now;
+  const t0 = performance.now();
   const r = await strata(args, { ...opts, env });
+  if (process.env['STRATA_E2E_TIMING'] !== undefined) process.stderr.write(`[e2e] ${((performance.now() - t0) / 1000).toFixed(1)} s  strata ${args.slice(0, 3).join(' ')}\n`);
   const expect = opts.expect ?? 0;
   assert.equal(r.code, expect, `strata ${args.join(' ')} exited ${r.code}, expected ${expect}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   return r;
 }
 
-/** jsonOf asserts that stdout is exactly one JSON document and returns it. */
+/** jsonOf asserts that stdout is exactly one JSON document and returns it, typed as the caller says. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the document's shape, as with `JSON.parse(...) as T`
 export function jsonOf<T = Record<string, unknown>>(r: CliResult): T {
   const text = r.stdout.trim();
   assert.ok(text.startsWith('{') && text.endsWith('}'), `stdout is not one JSON object:\n${r.stdout}`);

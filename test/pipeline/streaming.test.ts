@@ -1,0 +1,145 @@
+/**
+ * The streaming backup pipeline: volumes are uploaded and PAR2-protected while 7-Zip writes later
+ * ones, staging stays bounded (7-Zip is paused), the protection config is honoured, a failed
+ * upload leaves no descriptor, and a damaged manifest is rebuilt from its own PAR2 set.
+ */
+import assert from 'node:assert/strict';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { LocalBackend } from '../../src/backend/local.js';
+import { FaultyBackend } from '../../src/backend/wrappers.js';
+import { streamingRanges, type ProtectionConfig } from '../../src/core/protection.js';
+import { isStrataError } from '../../src/errors.js';
+import { jobPaths, type PipelineEvent } from '../../src/pipeline/backup.js';
+import { ensureLocalManifest } from '../../src/pipeline/manifests.js';
+import { materializeSet } from '../../src/pipeline/setfiles.js';
+import { runRestore } from '../../src/pipeline/restore.js';
+import { Repository } from '../../src/repository/repository.js';
+import { PASSWORD, backup, configFor, folderBytes, makeFixture, realTools, silentOutput } from './helpers.js';
+
+const KiB = 1024;
+const V = 64 * KiB;
+
+/** tinyWindows: every set is sliding, windows of 4 volumes sliding by 2, 30 % (weekly). */
+function tinyWindows(base: ProtectionConfig): ProtectionConfig {
+  const table = [{ name: 'all', upTo: null, redundancyPercent: 30 }];
+  return { ...base, directMaxBytes: 0, groupedMaxBytes: 0, windowSize: 4, windowSlide: 2, tiers: { daily: table, weekly: table, monthly: table, yearly: table } };
+}
+
+describe('streaming backup', () => {
+  it('keeps staging bounded, makes PAR2 while 7-Zip runs, and honours a sliding protection config', async (t) => {
+    const f = await makeFixture(t, 2560); // ≈ 40 volumes of 64 KiB
+    const config = configFor(f, (c) => ({ ...c, staging: { maxVolumes: 2 }, protection: tinyWindows(c.protection) }));
+    const staging = jobPaths(f.jobDir).staging;
+    const events: PipelineEvent[] = [];
+    let peak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, await folderBytes(staging));
+        await new Promise((r) => setTimeout(r, 3));
+      }
+    })();
+    let result;
+    try {
+      result = await backup(f, new LocalBackend(f.dest), config, (e) => events.push(e));
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const setId = result.sources[0]?.setId;
+    assert.ok(setId !== null && setId !== undefined);
+    const n = result.sources[0]?.volumes ?? 0;
+    assert.ok(n >= 30, `expected 30+ volumes, got ${n}`);
+
+    // The layout is the configured sliding one, and the descriptor records exactly what was made.
+    const d = await new Repository(new LocalBackend(f.dest)).readDescriptor(setId);
+    assert.equal(d.protection?.strategy, 'sliding');
+    const ranges = d.protection?.units.map((u) => [u.volumes[0], u.volumes[u.volumes.length - 1]]);
+    assert.deepEqual(ranges, streamingRanges({ strategy: 'sliding', size: 4, step: 2, blockSize: 0, rule: { name: 'all', upTo: null, redundancyPercent: 30 }, estimatedBytes: 0 }, n));
+    const made = events.filter((e) => e.kind === 'unit-created').map((e) => (e.kind === 'unit-created' ? e.name : ''));
+    assert.deepEqual([...made].sort(), d.protection?.units.map((u) => u.name).sort());
+    for (const o of d.recovery) await fsp.access(path.join(f.dest, setId, o.name));
+
+    // PAR2 for a unit was made before the last volume was final.
+    const lastFinal = events.find((e) => e.kind === 'volume-final' && e.index === n - 1);
+    const firstEarly = events.find((e) => e.kind === 'unit-created' && e.early);
+    assert.ok(lastFinal !== undefined && firstEarly !== undefined, 'a unit was made while archiving');
+    assert.ok(firstEarly.at < lastFinal.at, 'the first early unit precedes the last volume');
+    assert.ok(events.some((e) => e.kind === 'volume-released' && e.at < lastFinal.at), 'volumes were released while archiving');
+
+    // The bound (see VolumeStream): pending ≤ maxVolumes, plus unit 0's and the tail's held
+    // volumes (size − 1 each), volume 001 and the one 7-Zip writes; plus one volume 7-Zip may
+    // finish between two polls, the PAR2 files of two units in flight (the one being made and
+    // the one being uploaded) and the work folder.
+    const unitRecovery = Math.max(...(d.protection?.units.map((u) => u.recoveryBytes) ?? [0]));
+    const bound = (2 + 2 * (4 - 1) + 2 + 1) * V + 2 * (unitRecovery + 4 * KiB) + 64 * KiB;
+    const paused = events.filter((e) => e.kind === 'paused').length;
+    t.diagnostic(`peak staging ${peak} bytes, bound ${bound}, set ${n} volumes (${n * V} bytes), 7-Zip paused ${paused} times`);
+    assert.ok(peak <= bound, `staging peaked at ${peak} bytes, above the bound ${bound}`);
+    assert.ok(peak < (n * V) / 2, 'staging never held most of the set');
+
+    // And it restores.
+    const out = path.join(f.root, 'restored');
+    await fsp.mkdir(path.join(f.root, 'work'), { recursive: true });
+    await runRestore({ repo: new Repository(new LocalBackend(f.dest)), tools: await realTools(), password: PASSWORD, to: out, paths: [], overwrite: false, workDir: path.join(f.root, 'work'), out: silentOutput(), signal: new AbortController().signal });
+    assert.deepEqual(await fsp.readFile(path.join(out, 'blob3.bin')), await fsp.readFile(path.join(f.src, 'blob3.bin')));
+  });
+
+  it('an upload failing mid-run leaves no descriptor, and the next run succeeds', async (t) => {
+    const f = await makeFixture(t, 1024);
+    const config = configFor(f, (c) => ({ ...c, protection: tinyWindows(c.protection) }));
+    const faulty = new FaultyBackend(new LocalBackend(f.dest)).fail('put', { after: 6, error: new Error('injected: the connection dropped') });
+    await assert.rejects(backup(f, faulty, config), /injected: the connection dropped/);
+    const repo = new Repository(new LocalBackend(f.dest));
+    let catalog = await repo.catalog();
+    assert.equal(catalog.complete.length, 0, 'no set is complete');
+    assert.equal(catalog.incomplete.length, 1, 'the partial set is left as debris');
+    const staged = await folderBytes(jobPaths(f.jobDir).staging);
+    assert.equal(staged, 0, 'staging is cleaned up');
+
+    const second = await backup(f, new LocalBackend(f.dest), config, undefined, new Date('2026-11-29T11:00:00Z'));
+    assert.equal(second.removedDebris.length, 1);
+    catalog = await repo.catalog();
+    assert.equal(catalog.complete.length, 1);
+    assert.equal(catalog.incomplete.length, 0);
+  });
+
+  it('repairs a damaged or missing manifest from its own PAR2 set', async (t) => {
+    const f = await makeFixture(t, 256);
+    const result = await backup(f, new LocalBackend(f.dest), configFor(f));
+    const setId = result.sources[0]?.setId ?? '';
+    const repo = new Repository(new LocalBackend(f.dest));
+    const d = await repo.readDescriptor(setId);
+    assert.ok(d.manifestProtection !== undefined && d.manifestProtection !== null, 'the descriptor records the manifest unit');
+    assert.ok(d.recovery.some((o) => o.name === `${setId}.manifest.par2`));
+    const restoreTxt = await fsp.readFile(path.join(f.dest, setId, 'RESTORE.txt'), 'utf8');
+    assert.match(restoreTxt, new RegExp(`par2 repair -B\\. ${setId}\\.manifest\\.par2`));
+    const tools = await realTools();
+    const manifestFile = path.join(f.dest, setId, d.manifest.name);
+
+    // Damaged in the middle: fetching it for a restore repairs it (on the way, not at the destination).
+    const fh = await fsp.open(manifestFile, 'r+');
+    await fh.write(Buffer.alloc(300, 0xff), 0, 300, Math.floor(d.manifest.size / 2));
+    await fh.close();
+    const cache1 = path.join(f.root, 'cache1');
+    const plain = await ensureLocalManifest(repo, d, tools.sevenZip, PASSWORD, cache1, tools.parity);
+    assert.match(await fsp.readFile(plain, 'utf8'), /"strata":"manifest"/);
+
+    // materializeSet (restore's view of a set) repairs it in its work copy and says so.
+    const mat = await materializeSet(repo, d, path.join(f.root, 'mat'), tools.parity, () => undefined);
+    assert.ok(mat.repaired.includes(d.manifest.name));
+    assert.deepEqual(mat.lostVolumes, []);
+
+    // Gone entirely: rebuilt from the recovery files alone (100 % redundancy).
+    await fsp.rm(manifestFile);
+    const cache2 = path.join(f.root, 'cache2');
+    const again = await ensureLocalManifest(repo, d, tools.sevenZip, PASSWORD, cache2, tools.parity);
+    assert.equal(await fsp.readFile(again, 'utf8'), await fsp.readFile(plain, 'utf8'));
+
+    // Without its PAR2 files too, it is DAMAGED.
+    for (const o of d.recovery.filter((r) => r.name.startsWith(`${setId}.manifest.`))) await fsp.rm(path.join(f.dest, setId, o.name));
+    await assert.rejects(ensureLocalManifest(repo, d, tools.sevenZip, PASSWORD, path.join(f.root, 'cache3'), tools.parity), (e) => isStrataError(e, 'NOT_FOUND') || isStrataError(e, 'DAMAGED'));
+  });
+});
