@@ -176,6 +176,9 @@ export STRATA_TEST_S3_SECRET=$S3_SECRET
 export STRATA_TEST_WEBDAV_URL=http://127.0.0.1:$DAV_PORT/
 export STRATA_TEST_WEBDAV_USER=$DAV_USER
 export STRATA_TEST_WEBDAV_PASS=$DAV_PASS
+# Where the servers keep their bytes (tests grep them): Ceph's config for rados, Apache's DAV root.
+export STRATA_TEST_CEPH_CONF=$CEPH_CONF
+export STRATA_TEST_WEBDAV_ROOT=$W/data
 ENV
 awk -v a="$T0" -v b="$T1" -v c="$T2" -v rp="$RGW_PORT" -v dp="$DAV_PORT" -v env="$HERE/.env" 'BEGIN {
   printf "test servers up: S3 on 127.0.0.1:%s (%.1f s), WebDAV on 127.0.0.1:%s (%.1f s); variables in %s\n", rp, b - a, dp, c - b, env }'

@@ -11,6 +11,8 @@
  *   sent when the upload starts, so without a given `sha256` a multipart body is read twice.
  * - Tags are set with PutObjectTagging after the upload completes: Ceph silently drops tags sent
  *   with CreateMultipartUpload. A provider without tagging (NotImplemented) gets one warning.
+ * - The storage class of an object is PutOptions.storageClass, else the class configured for the
+ *   put's `tier` tag (`storageClass.<tier>=` on the destination), else the destination's default.
  * - Overwrite refusal is a HeadObject before the upload. S3 has no portable conditional put
  *   (If-None-Match is recent on AWS and missing elsewhere), so two writers racing on one new key can
  *   both succeed; strata avoids this by giving every set unique keys and holding a repository lock.
@@ -60,8 +62,10 @@ export interface S3BackendOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Profile in ~/.aws/config and ~/.aws/credentials. */
   profile?: string;
-  /** Default storage class; PutOptions.storageClass wins. */
+  /** Default storage class; PutOptions.storageClass and storageClasses win. */
   storageClass?: string;
+  /** Storage class per tier, chosen by the `tier` tag of a put (core/destination storageClassFor). */
+  storageClasses?: Record<string, string>;
   /** Bytes per multipart part (default 16 MiB, at least 5 MiB); bodies up to this size use one PutObject. */
   partSize?: number;
   /** Parts uploaded in parallel per object (default 4). */
@@ -154,7 +158,8 @@ export class S3Backend implements Backend {
     if (options.overwrite !== true && (await this.exists(k, key))) {
       throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
     }
-    const storageClass = (options.storageClass ?? this.options.storageClass) as StorageClass | undefined;
+    const tier = options.tags?.['tier'];
+    const storageClass = (options.storageClass ?? (tier === undefined ? undefined : this.options.storageClasses?.[tier]) ?? this.options.storageClass) as StorageClass | undefined;
     let sha256: string;
     if (body.size <= this.partSize) {
       const buf = await readExactly(body.open(), body.size, key, signal);
