@@ -7,9 +7,11 @@ import * as path from 'node:path';
 import { describeDestination, type Destination } from '../core/destination.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local.js';
-import { RcloneBackend } from './rclone.js';
-import { S3Backend } from './s3.js';
-import { WebDavBackend } from './webdav.js';
+// The remote backends are loaded on demand: the AWS SDK alone costs hundreds of ms at start-up,
+// which every local run (and the no-change daily run above all) would otherwise pay.
+import type { RcloneBackend } from './rclone.js';
+import type { S3Backend } from './s3.js';
+import type { WebDavBackend } from './webdav.js';
 import { LimitedBackend, LoggingBackend, RetryingBackend, type RetryOptions } from './wrappers.js';
 
 /** OpenOptions tune how a destination is opened. */
@@ -60,7 +62,8 @@ export async function openBackend(dest: Destination, opts: OpenOptions = {}): Pr
       if (opts.onWarning !== undefined) s3.onWarning = opts.onWarning;
       if (opts.s3PartSize !== undefined) s3.partSize = opts.s3PartSize;
       if (opts.s3PageSize !== undefined) s3.pageSize = opts.s3PageSize;
-      backend = new S3Backend(s3);
+      const { S3Backend: S3 } = await import('./s3.js');
+      backend = new S3(s3);
       break;
     }
     case 'webdav': {
@@ -69,13 +72,15 @@ export async function openBackend(dest: Destination, opts: OpenOptions = {}): Pr
       if (dest.username !== undefined) dav.username = dest.username;
       if (password !== undefined) dav.password = password;
       if (opts.onWarning !== undefined) dav.onWarning = opts.onWarning;
-      backend = new WebDavBackend(dav);
+      const { WebDavBackend: Dav } = await import('./webdav.js');
+      backend = new Dav(dav);
       break;
     }
     case 'rclone': {
       const rc: ConstructorParameters<typeof RcloneBackend>[0] = { target: dest.target, env, description };
       if (opts.rcloneArgs !== undefined) rc.args = opts.rcloneArgs;
-      backend = new RcloneBackend(rc);
+      const { RcloneBackend: Rclone } = await import('./rclone.js');
+      backend = new Rclone(rc);
       break;
     }
   }

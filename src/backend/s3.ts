@@ -12,7 +12,8 @@
  * - Tags are set with PutObjectTagging after the upload completes: Ceph silently drops tags sent
  *   with CreateMultipartUpload. A provider without tagging (NotImplemented) gets one warning.
  * - The storage class of an object is PutOptions.storageClass, else the class configured for the
- *   put's `tier` tag (`storageClass.<tier>=` on the destination), else the destination's default.
+ *   put's `tier` tag (`storageClass.<tier>=` on the destination; never for a `.strata.json`
+ *   descriptor, which every command reads), else the destination's default.
  * - Overwrite refusal is a HeadObject before the upload. S3 has no portable conditional put
  *   (If-None-Match is recent on AWS and missing elsewhere), so two writers racing on one new key can
  *   both succeed; strata avoids this by giving every set unique keys and holding a repository lock.
@@ -158,7 +159,9 @@ export class S3Backend implements Backend {
     if (options.overwrite !== true && (await this.exists(k, key))) {
       throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
     }
-    const tier = options.tags?.['tier'];
+    // Descriptors are read by every command (the catalog): a tier's archive class (GLACIER needs a
+    // restore request before a GET) must never apply to them.
+    const tier = key.endsWith('.strata.json') ? undefined : options.tags?.['tier'];
     const storageClass = (options.storageClass ?? (tier === undefined ? undefined : this.options.storageClasses?.[tier]) ?? this.options.storageClass) as StorageClass | undefined;
     let sha256: string;
     if (body.size <= this.partSize) {

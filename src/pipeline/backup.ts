@@ -144,16 +144,19 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   }
   for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
   const jobSets = catalog.complete.filter((d) => d.job === req.config.job);
-  // One destination, one password: refuse to mix.
+  // One destination, one password: refuse to mix. Checked (scrypt, ~0.1 s) once per run, when the
+  // password is first needed (or the run turns out to have nothing to write).
   const newest = [...catalog.complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
-  if (newest !== undefined) {
-    const check = checkDescriptor(newest, req.password);
-    if (check === 'wrong-password') {
+  let passwordChecked = newest === undefined;
+  const checkPassword = (): void => {
+    if (passwordChecked || newest === undefined) return;
+    if (checkDescriptor(newest, req.password) === 'wrong-password') {
       throw new StrataError('WRONG_PASSWORD', `the password does not match the sets already on ${req.backend.description}`, {
         hint: 'Use the password those sets were made with (a destination holds sets of one password).',
       });
     }
-  }
+    passwordChecked = true;
+  };
   const taken = new Set<string>([...catalog.complete.map((d) => d.id), ...catalog.incomplete.map((i) => i.id)]);
   const audit = new AuditTrail(paths.audit);
   await audit.init();
@@ -167,7 +170,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     if (fullBecauseNoBase) out.info(`${source.name}: no complete set yet, so this daily run makes a FULL set`);
     const setId = makeSetId(now, type, source.name, taken);
     taken.add(setId);
-    const r = await backupSource(req, { source, prev, tier, type, setId, now, repo, audit, paths });
+    const r = await backupSource(req, { source, prev, tier, type, setId, now, repo, audit, paths, checkPassword });
     r.fullBecauseNoBase = fullBecauseNoBase;
     results.push(r);
   }
@@ -184,6 +187,8 @@ interface SourceJob {
   repo: Repository;
   audit: AuditTrail;
   paths: ReturnType<typeof jobPaths>;
+  /** Throws WRONG_PASSWORD unless the password matches the destination's sets (checked once). */
+  checkPassword: () => void;
 }
 
 async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceResult> {
@@ -206,6 +211,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     });
     let previousManifest: string | undefined;
     if (prev !== undefined) {
+      if (!(await isCached(paths.manifests, prev.id))) job.checkPassword();
       previousManifest = await ensureLocalManifest(repo, prev, tools.sevenZip, password, paths.manifests, tools.parity);
       // A crash after the previous set completed but before its audit commit is caught up here.
       await job.audit.commit({ source: source.name, manifestFile: previousManifest, date: new Date(prev.created), tier: prev.tier, type: prev.type, setId: prev.id, summary: prev.stats });
@@ -233,11 +239,14 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     result.errors.push(...scan.errors);
     const nothingChanged = type === 'INCR' && scan.filesToArchive === 0 && scan.deleted === 0 && scan.metadataOnly === 0 && scan.added === 0 && scan.modified === 0;
     if (nothingChanged && scan.errors.length === 0) {
+      // Nothing to encrypt, but a wrong password must not go unnoticed until the next change.
+      job.checkPassword();
       await commitStatCache(scan.newStatCache, statCache);
       result.setId = null;
       result.skipped = `nothing changed since ${prev?.id ?? '?'}`;
       return result;
     }
+    job.checkPassword();
     await repo.markPending(setId, now);
     // 1. The archive, streamed: volumes are uploaded and protected while 7-Zip writes later ones.
     let streamed: StreamResult | null = null;
@@ -659,6 +668,15 @@ class VolumeStream {
     this.rethrow();
     const recovery = plan.units.flatMap((u) => this.made.get(u.name)?.files ?? []);
     return { volumes, plan, recovery };
+  }
+}
+
+async function isCached(dir: string, setId: string): Promise<boolean> {
+  try {
+    await fsp.access(path.join(dir, manifestFileName(setId)));
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -14,15 +14,17 @@ import { Rng, errorText, isMounted, makeRig, setFolders, show, walk, writeTree }
 
 const PASSWORD = 'disk-full-password-2718';
 
-/** smallDisk mounts a tmpfs of `size` at dir and unmounts it when the test ends; it fails loudly when mounting is not allowed. */
-async function smallDisk(t: TestContext, dir: string, size: string): Promise<void> {
+/** smallDisk mounts a tmpfs of `size` at dir (inside root), and at the end unmounts it and removes root; it fails loudly when mounting is not allowed. */
+async function smallDisk(t: TestContext, root: string, dir: string, size: string): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (e) {
     assert.fail(`cannot mount a tmpfs at ${dir} (needs root / CAP_SYS_ADMIN): ${errorText(e)}. Tell the lead: this test needs a machine where mount is permitted.`);
   }
-  t.after(() => {
+  // Registered hooks run first to last, so the caller makes its folder with tempDir(undefined) and
+  // removes it here, after the unmount (else rm meets a busy mount point).
+  t.after(async () => {
     for (let i = 0; i < 5 && isMounted(dir); i++) {
       try {
         execFileSync('umount', [dir], { stdio: 'pipe' });
@@ -31,6 +33,7 @@ async function smallDisk(t: TestContext, dir: string, size: string): Promise<voi
       }
     }
     assert.equal(isMounted(dir), false, `${dir} is still mounted`);
+    await fsp.rm(root, { recursive: true, force: true });
   });
 }
 
@@ -44,10 +47,10 @@ async function bigSource(root: string): Promise<string> {
 }
 
 test('destination on a full disk: "no space" error, no complete set, the next run with room succeeds', { timeout: 300_000 }, async (t) => {
-  const root = await tempDir(t, 'strata-robust-fulldest-');
+  const root = await tempDir(undefined, 'strata-robust-fulldest-');
   const src = await bigSource(root);
   const mnt = path.join(root, 'dest');
-  await smallDisk(t, mnt, '2m');
+  await smallDisk(t, root, mnt, '2m');
   const rig = makeRig({ src, dest: mnt, state: path.join(root, 'state'), password: PASSWORD, volumeSize: '256KiB', level: '1' });
   const r = await rig.backup('weekly');
   assert.notEqual(r.code, 0, show(r));
@@ -64,10 +67,10 @@ test('destination on a full disk: "no space" error, no complete set, the next ru
 });
 
 test('state folder on a full disk: "no space" error, nothing complete on the destination', { timeout: 300_000 }, async (t) => {
-  const root = await tempDir(t, 'strata-robust-fullstate-');
+  const root = await tempDir(undefined, 'strata-robust-fullstate-');
   const src = await bigSource(root);
   const state = path.join(root, 'state');
-  await smallDisk(t, state, '2m');
+  await smallDisk(t, root, state, '2m');
   const rig = makeRig({ src, dest: path.join(root, 'dest'), state, password: PASSWORD, volumeSize: '256KiB', level: '1' });
   const r = await rig.backup('weekly');
   assert.notEqual(r.code, 0, show(r));

@@ -55,7 +55,7 @@ test('wrong password: restore, verify and backup exit 12 with a clear message an
 
   const v = await rig.verify(['--all'], WRONG);
   assert.equal(v.code, 12, show(v));
-  assert.match(v.stderr, /password/i, show(v));
+  assert.match(v.stdout + v.stderr, /wrong password/i, show(v));
 
   for (const tier of ['weekly', 'daily']) {
     const b = await rig.backup(tier, [], WRONG);

@@ -109,7 +109,8 @@ async function watchChildren(pidOf: () => number | undefined, done: () => boolea
         if (seen.has(key)) continue;
         const cmdline = readProc(child, 'cmdline');
         const environ = readProc(child, 'environ');
-        if (cmdline === undefined || environ === undefined) continue;
+        // Right after exec, /proc shows the new exe while cmdline and environ still read empty: look again.
+        if (cmdline === undefined || environ === undefined || cmdline.length === 0 || environ.length === 0) continue;
         const vars = environ.toString('utf8').split('\0');
         const sample: Sample = {
           pid: child,
