@@ -108,6 +108,8 @@ export interface ExtractOptions extends ReadOptions {
   listFile?: string;
   /** More archive paths to extract, for names a list file would mangle. */
   extraPaths?: string[];
+  /** Create links whatever they point at (see extractArgs): for staging folders only. */
+  anyLinks?: boolean;
 }
 
 const VOLUME_RE = /^(.*)\.(\d{3,})$/;
@@ -245,6 +247,7 @@ export class SevenZip {
         outDir,
         listFile: o.listFile === undefined ? undefined : path.resolve(o.listFile),
         extraPaths: o.extraPaths,
+        anyLinks: o.anyLinks,
       }),
       { input: `${o.password}\n`, signal: o.signal, onSpawn: o.onSpawn, onStdout: progressSink(parser, o.onProgress) },
     );

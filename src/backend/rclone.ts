@@ -187,7 +187,10 @@ export class RcloneBackend implements Backend {
       }
       // No second existence check here: it would cost another rclone start per upload and still
       // leave a window before moveto (see the module comment).
-      const mv = await this.rc(['moveto', this.path(tmp), this.path(key)], undefined, options.signal);
+      // --ignore-times: without it moveto takes an existing object of the same size (and time, where
+      // the remote has none) for the same file, deletes the upload and keeps the old bytes — a
+      // repaired volume would silently not replace the corrupted one.
+      const mv = await this.rc(['moveto', '--ignore-times', this.path(tmp), this.path(key)], undefined, options.signal);
       if (mv.code !== 0) throw this.fail(mv, `moving ${key} into place`);
       return { key, size: body.size, sha256 };
     } catch (e) {

@@ -135,6 +135,12 @@ export interface ExtractArgsOptions {
   listFile?: string;
   /** More archive paths that a list file would mangle. */
   extraPaths?: string[];
+  /**
+   * Create symlinks whatever they point at (-snld20) instead of refusing links that lead outside
+   * the output folder. Only for a staging folder whose links are never followed (strata restore
+   * recreates links from its manifest and moves only regular files out of staging).
+   */
+  anyLinks?: boolean;
 }
 
 /**
@@ -147,6 +153,7 @@ export interface ExtractArgsOptions {
  */
 export function extractArgs(o: ExtractArgsOptions): string[] {
   const args = ['x', '-aoa', `-o${o.outDir}`, '-spd', '-scsUTF-8', ...COMMON_SWITCHES, '-bso0', '-bsp1', o.archive];
+  if (o.anyLinks === true) args.splice(args.length - 1, 0, '-snld20');
   if (o.listFile !== undefined) args.push(`@${o.listFile}`);
   const extra = o.extraPaths ?? [];
   if (extra.length > 0) args.push('--', ...extra);

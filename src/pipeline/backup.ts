@@ -8,9 +8,10 @@
  * copy move forward only after that, so a run killed at any moment makes the next run back up
  * everything changed since the last complete set; the next run also removes the debris.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
@@ -40,7 +41,7 @@ import { restoreText } from '../core/restore-text.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { stockRepairCommands } from '../parity/repair.js';
 import type { StrataConfig, SourceConfig } from '../config/schema.js';
-import { StrataError, errorMessage } from '../errors.js';
+import { StrataError, errnoCode, errorMessage, isStrataError, type ErrorCode } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
 import { Repository, hashFile } from '../repository/repository.js';
 import { scanSource, finalizeAfterArchive, commitStatCache, type ScanResult } from '../scan/index.js';
@@ -48,6 +49,7 @@ import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
 import type { Clock } from '../clock.js';
 import { ensureLocalManifest, manifestArchiveName, manifestFileName, readEntries } from './manifests.js';
+import { Journal, journalFile, settingsFingerprint, stored, type JournalManifest, type JournalObject, type JournalUnit } from './resume.js';
 
 /** Tools are the external programs a backup drives. */
 export interface Tools {
@@ -129,35 +131,51 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   const { out } = req;
   const paths = jobPaths(req.jobDir);
   const repo = new Repository(req.backend);
-  // Debris of crashed runs: local staging, and set folders on the destination without a descriptor.
-  await fsp.rm(paths.staging, { recursive: true, force: true });
+  // Debris of crashed runs: local staging (except what a resume journal names), and set folders
+  // on the destination without a descriptor.
+  const journals = await keepResumable(paths.staging, req.password, out);
   const catalog = await repo.catalog();
   const removedDebris: string[] = [];
+  const sourceNames = new Set(req.config.sources.map((s) => s.name));
+  const candidates = new Map<string, ResumeCandidate>();
   for (const inc of catalog.incomplete) {
     if (!Repository.isDebris(inc.pending, now)) {
       out.warn(`set ${inc.id} is being written by another run (${inc.pending?.host ?? '?'} pid ${inc.pending?.pid ?? '?'}); leaving it alone`);
+      continue;
+    }
+    // Resumed only when this host wrote it (a dead pid of ours) and the source is still configured.
+    const journal = journals.get(inc.id);
+    const b = journal?.body;
+    if (journal !== undefined && b !== undefined && inc.pending?.host === hostname() && b.job === req.config.job && sourceNames.has(b.source) && !candidates.has(b.source)) {
+      candidates.set(b.source, { journal, keys: inc.keys });
+      journals.delete(inc.id);
       continue;
     }
     await repo.removeSetObjects(inc.keys);
     removedDebris.push(inc.id);
     out.info(`removed the unfinished set ${inc.id} left by an interrupted run`);
   }
+  // Journals left over: their set is complete already (killed before the journal was removed), or
+  // its folder on the destination is gone or not ours. Nothing of theirs can be resumed.
+  const complete = new Set(catalog.complete.map((d) => d.id));
+  for (const [id, journal] of journals) {
+    if (!complete.has(id)) out.info(`not resuming the unfinished set ${id}: its folder on ${req.backend.description} is missing or not this machine's`);
+    await discardLocal(paths.staging, journal);
+  }
   for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
   const jobSets = catalog.complete.filter((d) => d.job === req.config.job);
-  // One destination, one password: refuse to mix. Checked (scrypt, ~0.1 s) once per run, when the
-  // password is first needed (or the run turns out to have nothing to write).
+  // One destination, one password: refuse to mix.
   const newest = [...catalog.complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
-  let passwordChecked = newest === undefined;
-  const checkPassword = (): void => {
-    if (passwordChecked || newest === undefined) return;
-    if (checkDescriptor(newest, req.password) === 'wrong-password') {
+  if (newest !== undefined) {
+    const check = checkDescriptor(newest, req.password);
+    if (check === 'wrong-password') {
       throw new StrataError('WRONG_PASSWORD', `the password does not match the sets already on ${req.backend.description}`, {
         hint: 'Use the password those sets were made with (a destination holds sets of one password).',
       });
     }
-    passwordChecked = true;
-  };
+  }
   const taken = new Set<string>([...catalog.complete.map((d) => d.id), ...catalog.incomplete.map((i) => i.id)]);
+  for (const id of removedDebris) taken.delete(id);
   const audit = new AuditTrail(paths.audit);
   await audit.init();
   const results: SourceResult[] = [];
@@ -168,13 +186,49 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     const type: SetType = tier === 'daily' && prev !== undefined ? 'INCR' : 'FULL';
     const fullBecauseNoBase = tier === 'daily' && prev === undefined;
     if (fullBecauseNoBase) out.info(`${source.name}: no complete set yet, so this daily run makes a FULL set`);
-    const setId = makeSetId(now, type, source.name, taken);
-    taken.add(setId);
-    const r = await backupSource(req, { source, prev, tier, type, setId, now, repo, audit, paths, checkPassword });
+    const r = await backupSource(req, { source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris });
     r.fullBecauseNoBase = fullBecauseNoBase;
     results.push(r);
   }
   return { sources: results, removedDebris, partial: results.some((r) => r.errors.length > 0) };
+}
+
+/** ResumeCandidate is a journaled set whose unfinished folder on the destination is ours. */
+interface ResumeCandidate {
+  journal: Journal;
+  /** Every key of the set's folder on the destination (removed when the set is not resumed). */
+  keys: string[];
+}
+
+/**
+ * keepResumable loads the staging folder's resume journals and removes everything else there
+ * (debris of crashed runs, as before resumes existed). A journal that does not load — torn,
+ * altered, another password — is removed with its files: only a sealed journal is trusted.
+ */
+async function keepResumable(staging: string, password: string, out: Output): Promise<Map<string, Journal>> {
+  const journals = new Map<string, Journal>();
+  for (const file of await Journal.list(staging)) {
+    const j = await Journal.load(file, password);
+    if (j instanceof Journal) journals.set(j.body.setId, j);
+    else out.info(`ignoring the resume journal ${path.basename(file)}: ${j.invalid}`);
+  }
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(staging);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+  const keep = new Set<string>();
+  for (const id of journals.keys()) keep.add(id).add(path.basename(journalFile(staging, id)));
+  for (const n of names) if (!keep.has(n)) await fsp.rm(path.join(staging, n), { recursive: true, force: true });
+  return journals;
+}
+
+/** discardLocal removes a journal and the local files it names. */
+async function discardLocal(staging: string, journal: Journal): Promise<void> {
+  await journal.remove();
+  await fsp.rm(path.join(staging, journal.body.setId), { recursive: true, force: true });
+  await fsp.rm(path.join(staging, `${journal.body.setId}.work`), { recursive: true, force: true });
 }
 
 interface SourceJob {
@@ -182,75 +236,139 @@ interface SourceJob {
   prev: Descriptor | undefined;
   tier: Tier;
   type: SetType;
-  setId: string;
   now: Date;
   repo: Repository;
   audit: AuditTrail;
   paths: ReturnType<typeof jobPaths>;
-  /** Throws WRONG_PASSWORD unless the password matches the destination's sets (checked once). */
-  checkPassword: () => void;
+  /** Set ids in use on the destination; the new set's id is added. */
+  taken: Set<string>;
+  candidate: ResumeCandidate | undefined;
+  removedDebris: string[];
+}
+
+/** ScanOutput is one scan of a source into a work folder. */
+interface ScanOutput {
+  scan: ScanResult;
+  entriesFile: string;
+  listFile: string;
+  /** SHA-256 over the entries, the archive list and the extra paths: what the archive was made from. */
+  fingerprint: string;
 }
 
 async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceResult> {
   const { out, tools, password } = req;
-  const { source, prev, tier, type, setId, now, repo, paths } = job;
+  const { source, prev, tier, type, now, repo, paths } = job;
   const archive = req.config.archive[tier];
-  const setDir = path.join(paths.staging, setId);
-  const work = path.join(paths.staging, `${setId}.work`);
-  await fsp.mkdir(setDir, { recursive: true });
-  await fsp.mkdir(work, { recursive: true });
-  await fsp.mkdir(paths.cache, { recursive: true });
+  const settings = settingsFingerprint({ level: archive.level, volumeSize: archive.volumeSize, protection: req.config.protection });
+  const base = type === 'INCR' ? (prev?.id ?? null) : null;
   const result: SourceResult = {
-    source: source.name, tier, type, setId, fullBecauseNoBase: false, added: 0, modified: 0, deleted: 0, files: 0, bytes: 0,
+    source: source.name, tier, type, setId: null, fullBecauseNoBase: false, added: 0, modified: 0, deleted: 0, files: 0, bytes: 0,
     archivedFiles: 0, archivedBytes: 0, storedBytes: 0, volumes: 0, protection: null, errors: [], warnings: [],
   };
-  const tags = { tier, type, set: setId };
+  await fsp.mkdir(paths.cache, { recursive: true });
+  await fsp.access(source.path).catch((e: unknown) => {
+    throw new StrataError('CONFIG', `source ${source.name}: ${source.path} cannot be read (${errorMessage(e)})`, { hint: 'Check the source path in the configuration.' });
+  });
+
+  // A journaled set of this source: resumed if everything still matches, else discarded.
+  let journal: Journal | null = null;
+  const discard = async (c: ResumeCandidate, reason: string): Promise<void> => {
+    out.info(`${source.name}: not resuming the unfinished set ${c.journal.body.setId} (${reason}); starting over`);
+    await discardLocal(paths.staging, c.journal);
+    await repo.removeSetObjects(c.keys);
+    job.removedDebris.push(c.journal.body.setId);
+    job.taken.delete(c.journal.body.setId);
+    journal = null;
+  };
+  const candidate = job.candidate;
+  if (candidate !== undefined) {
+    const reason = await checkResumable(req, candidate, { tier, type, base, settings, staging: paths.staging });
+    if (reason === null) journal = candidate.journal;
+    else await discard(candidate, reason);
+  }
+  const newSetId = (): string => {
+    const id = makeSetId(now, type, source.name, job.taken);
+    job.taken.add(id);
+    return id;
+  };
+  let setId = journal === null ? newSetId() : (journal as Journal).body.setId;
+  // A resumed set keeps its time: its id, manifest header and descriptor say when it was scanned.
+  let at = journal === null ? now : new Date((journal as Journal).body.created);
+  let setDir = path.join(paths.staging, setId);
+  let work = path.join(paths.staging, `${setId}.work`);
+  let completed = false;
+  const tagsFor = (id: string): Record<string, string> => ({ tier, type, set: id });
   try {
-    await fsp.access(source.path).catch((e: unknown) => {
-      throw new StrataError('CONFIG', `source ${source.name}: ${source.path} cannot be read (${errorMessage(e)})`, { hint: 'Check the source path in the configuration.' });
-    });
     let previousManifest: string | undefined;
     if (prev !== undefined) {
-      if (!(await isCached(paths.manifests, prev.id))) job.checkPassword();
       previousManifest = await ensureLocalManifest(repo, prev, tools.sevenZip, password, paths.manifests, tools.parity);
       // A crash after the previous set completed but before its audit commit is caught up here.
       await job.audit.commit({ source: source.name, manifestFile: previousManifest, date: new Date(prev.created), tier: prev.tier, type: prev.type, setId: prev.id, summary: prev.stats });
     }
-    const entriesFile = path.join(work, 'entries.jsonl');
-    const listFile = path.join(work, 'archive.list');
     const statCache = path.join(paths.cache, `${source.name}.statcache`);
-    const progress = out.progress(`scanning ${source.name}`);
-    const scan: ScanResult = await scanSource({
-      root: source.path,
-      excludes: source.exclude,
-      mode: type === 'FULL' ? 'full' : 'incremental',
-      setId,
-      previousManifest,
-      statCache,
-      outManifest: entriesFile,
-      outArchiveList: listFile,
-      isListFileSafe,
-      now: () => req.clock.now(),
-      signal: req.signal,
-      onProgress: (p) => progress.update(p.files, `${p.files} files ${formatBytes(p.bytes)}`),
-    });
-    progress.done();
+    const scanAs = async (id: string): Promise<ScanOutput> => {
+      await fsp.rm(work, { recursive: true, force: true });
+      await fsp.mkdir(work, { recursive: true });
+      await fsp.mkdir(setDir, { recursive: true });
+      const entriesFile = path.join(work, 'entries.jsonl');
+      const listFile = path.join(work, 'archive.list');
+      const progress = out.progress(`scanning ${source.name}`);
+      const scan = await scanSource({
+        root: source.path,
+        excludes: source.exclude,
+        mode: type === 'FULL' ? 'full' : 'incremental',
+        setId: id,
+        previousManifest,
+        statCache,
+        outManifest: entriesFile,
+        outArchiveList: listFile,
+        isListFileSafe,
+        now: () => req.clock.now(),
+        signal: req.signal,
+        onProgress: (p) => progress.update(p.files, `${p.files} files ${formatBytes(p.bytes)}`),
+      });
+      progress.done();
+      const h = createHash('sha256');
+      for (const f of [entriesFile, listFile]) h.update((await hashFile(f)).sha256).update('\n');
+      h.update(JSON.stringify(scan.extraPaths));
+      return { scan, entriesFile, listFile, fingerprint: h.digest('hex') };
+    };
+    let scanned = await scanAs(setId);
+    if (journal !== null && candidate !== undefined && (journal as Journal).body.scanSha256 !== scanned.fingerprint) {
+      // The source changed since the archive was written: it no longer matches, start over.
+      await discard(candidate, 'the source changed since it was archived');
+      setId = newSetId();
+      at = now;
+      setDir = path.join(paths.staging, setId);
+      work = path.join(paths.staging, `${setId}.work`);
+      scanned = await scanAs(setId);
+    }
+    const { scan, entriesFile, listFile } = scanned;
+    const tags = tagsFor(setId);
+    result.setId = setId;
     Object.assign(result, { added: scan.added, modified: scan.modified, deleted: scan.deleted, files: scan.totalFiles, bytes: scan.totalBytes });
     result.errors.push(...scan.errors);
     const nothingChanged = type === 'INCR' && scan.filesToArchive === 0 && scan.deleted === 0 && scan.metadataOnly === 0 && scan.added === 0 && scan.modified === 0;
     if (nothingChanged && scan.errors.length === 0) {
-      // Nothing to encrypt, but a wrong password must not go unnoticed until the next change.
-      job.checkPassword();
       await commitStatCache(scan.newStatCache, statCache);
       result.setId = null;
       result.skipped = `nothing changed since ${prev?.id ?? '?'}`;
       return result;
     }
-    job.checkPassword();
+    // Written again on resume: the marker now names this (live) process.
     await repo.markPending(setId, now);
+    const resuming = journal !== null;
+    const ctx: CompleteContext = { setId, tier, setDir, repo, parity: tools.parity, protection: req.config.protection, tags, signal: req.signal, overwrite: resuming, onEvent: req.onEvent, out };
     // 1. The archive, streamed: volumes are uploaded and protected while 7-Zip writes later ones.
+    //    A resumed set has its archive already: only what is missing on the destination is stored.
     let streamed: StreamResult | null = null;
-    if (scan.filesToArchive > 0) {
+    if (journal !== null) {
+      const j: Journal = journal;
+      const missing = j.objects().filter((o) => !o.uploaded).length;
+      out.info(`${source.name}: resuming the unfinished set ${setId}: ${j.objects().length - missing} objects are on the destination intact, ${missing} to upload`);
+      streamed = await completeArchive(ctx, j);
+      result.protection = `${streamed.plan.strategy} ${streamed.plan.redundancyPercent}%`;
+    } else if (scan.filesToArchive > 0) {
       const stream = new VolumeStream({
         setId, tier, setDir, volumeSize: archive.volumeSize, maxVolumes: req.config.staging.maxVolumes, estimatedBytes: scan.bytesToArchive,
         protection: req.config.protection, repo, parity: tools.parity, tags, signal: req.signal, onEvent: req.onEvent, out,
@@ -284,8 +402,21 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
         bar.done();
       }
       result.warnings.push(...created.warnings);
+      // The archive is complete: from here on the set can be resumed, so it is journaled.
+      await stream.settle();
+      if (stream.failure !== undefined && !stream.draining) throw stream.failure;
       // created.volumes lists what is still in the folder; released volumes are gone from it.
-      streamed = await stream.finish(created.volumes);
+      const snap = await stream.snapshot(created.volumes);
+      const j = await Journal.create(paths.staging, {
+        format: 'strata-resume', version: 1, job: req.config.job, setId, source: source.name, tier, type, base, created: at.toISOString(),
+        scanSha256: scanned.fingerprint, settings, volumes: snap.volumes, layout: snap.layout, units: snap.units, manifest: null,
+      }, password);
+      journal = j;
+      if (stream.failure !== undefined) {
+        out.info(`${source.name}: the upload failed after 7-Zip finished writing; the next run resumes set ${setId} with what is missing`);
+        throw stream.failure;
+      }
+      streamed = await completeArchive(ctx, j);
       result.protection = `${streamed.plan.strategy} ${streamed.plan.redundancyPercent}%`;
     }
     // 2. Files that changed while 7-Zip read them are not trusted: the manifest reverts them.
@@ -293,33 +424,25 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     result.errors.push(...changed.errors);
     Object.assign(result, { archivedFiles: scan.filesToArchive - changed.reverted.length, archivedBytes: scan.bytesToArchive });
     // 3. The manifest: header + entries, encrypted as its own small archive, with its own PAR2 set.
-    const header: ManifestHeader = { strata: 'manifest', version: 1, set: setId, source: source.name, type, tier, created: now.toISOString(), base: type === 'INCR' ? (prev?.id ?? null) : null };
+    const header: ManifestHeader = { strata: 'manifest', version: 1, set: setId, source: source.name, type, tier, created: at.toISOString(), base };
     const manifestPlain = path.join(work, manifestFileName(setId));
     await writeManifest(manifestPlain, header, entriesFile);
     const depends = new Set<string>();
     for await (const e of readEntries(manifestPlain)) if (e.set !== undefined && (e.type === 'file' || e.type === 'symlink')) depends.add(e.set);
     if (streamed !== null) depends.add(setId);
-    const manifestListFile = path.join(work, 'manifest.list');
-    await fsp.writeFile(manifestListFile, manifestFileName(setId) + '\n');
-    const manifestName = manifestArchiveName(setId);
-    await tools.sevenZip.create({ cwd: work, archivePath: path.join(setDir, manifestName), listFile: manifestListFile, extraPaths: [], password, level: 9, fileCount: 1, signal: req.signal });
-    const manifestObject: StoredObject = { name: manifestName, ...(await hashFile(path.join(setDir, manifestName))) };
-    const mUnit = manifestUnit(setId, manifestObject.size);
-    const manifestRecovery: StoredObject[] = [];
-    for (const f of await tools.parity.create(mUnit, setDir, [manifestName], { signal: req.signal })) manifestRecovery.push({ name: f, ...(await hashFile(path.join(setDir, f))) });
-    for (const obj of [manifestObject, ...manifestRecovery]) {
-      if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
-      await repo.put(setId, obj.name, await fileSource(path.join(setDir, obj.name)), { sha256: obj.sha256, tags, signal: req.signal });
-    }
+    const jm = await makeManifest(req, ctx, work, manifestPlain, journal);
+    const manifestObject = stored(jm.object);
+    const mUnit = jm.unit;
+    const manifestRecovery = jm.recovery.map(stored);
     // 4. RESTORE.txt: the manifest's PAR2 commands first (a person reads the file list first too).
     const volumeObjects = streamed?.volumes ?? [];
     const plan = streamed?.plan ?? null;
     const summary = {
-      id: setId, source: source.name, tier, type, created: now.toISOString(), base: header.base, depends: [...depends].sort(),
+      id: setId, source: source.name, tier, type, created: at.toISOString(), base, depends: [...depends].sort(),
       volumes: volumeObjects, manifest: manifestObject,
     };
     const par2Commands = stockRepairCommands({ units: [mUnit, ...(plan?.units ?? [])], volumeNames: [] });
-    await repo.put(setId, 'RESTORE.txt', bufferSource(restoreText({ ...summary, par2Commands })), { tags });
+    await repo.put(setId, 'RESTORE.txt', bufferSource(restoreText({ ...summary, par2Commands })), { tags, overwrite: resuming });
     // 5. Every object is on the destination and checked before the descriptor is written.
     const recovery = [...(streamed?.recovery ?? []), ...manifestRecovery];
     const uploads: StoredObject[] = [...volumeObjects, manifestObject, ...recovery];
@@ -344,18 +467,210 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     );
     await repo.writeDescriptor(descriptor);
     await repo.clearPending(setId);
+    completed = true;
+    // After the descriptor: a crash before this leaves a journal of a complete set, which the
+    // next run recognises as such and removes.
+    await (journal as Journal | null)?.remove();
     result.volumes = volumeObjects.length;
     result.storedBytes = uploads.reduce((s, o) => s + o.size, 0);
     // 7. Local state moves forward only now.
     await fsp.mkdir(paths.manifests, { recursive: true });
     await fsp.copyFile(manifestPlain, path.join(paths.manifests, manifestFileName(setId)));
     await commitStatCache(scan.newStatCache, statCache);
-    await job.audit.commit({ source: source.name, manifestFile: manifestPlain, date: now, tier, type, setId, summary: { added: scan.added, modified: scan.modified, deleted: scan.deleted } });
+    await job.audit.commit({ source: source.name, manifestFile: manifestPlain, date: at, tier, type, setId, summary: { added: scan.added, modified: scan.modified, deleted: scan.deleted } });
     return result;
   } finally {
-    await fsp.rm(setDir, { recursive: true, force: true });
     await fsp.rm(work, { recursive: true, force: true });
+    // A journaled set keeps its archive (and journal) for the next run; anything else is debris.
+    if (journal === null || completed) await fsp.rm(setDir, { recursive: true, force: true });
+    else out.info(`${source.name}: the archive of set ${setId} is kept in ${setDir} so that the next run can resume it`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Completing a set whose archive is written: shared by a normal run (after 7-Zip) and a resume.
+
+/** CompleteContext is what completing an archive needs. */
+interface CompleteContext {
+  setId: string;
+  tier: Tier;
+  setDir: string;
+  repo: Repository;
+  parity: ParityEngine;
+  protection: ProtectionConfig;
+  tags: Record<string, string>;
+  signal: AbortSignal;
+  /** Resuming: an object may be on the destination damaged (or half of a unit's files), so replace. */
+  overwrite: boolean;
+  onEvent: ((e: PipelineEvent) => void) | undefined;
+  out: Output;
+}
+
+/** planFor plans the journaled archive's PAR2 protection exactly as the streaming run would. */
+function planFor(setId: string, tier: Tier, j: Journal, protection: ProtectionConfig): { plan: ProtectionPlan; mismatch: string | null } {
+  const input = { setId, tier, volumeSizes: j.body.volumes.map((v) => v.size) };
+  const plan = j.body.layout === null ? planProtection(input, protection) : planStreaming(input, j.body.layout, protection);
+  for (const { unit } of j.body.units) {
+    const planned = plan.units.find((u) => u.name === unit.name);
+    if (planned === undefined || canonicalJson(planned) !== canonicalJson(unit)) {
+      return { plan, mismatch: `PAR2 unit ${unit.name} made while archiving is not in the final plan (made ${canonicalJson(unit)}, planned ${planned === undefined ? 'none' : canonicalJson(planned)}; ${input.volumeSizes.length} volumes, plan ${plan.units.map((u) => u.name).join(' ')})` };
+    }
+  }
+  return { plan, mismatch: null };
+}
+
+/** uploadJournaled stores one journaled object from its local copy and records that it is there. */
+async function uploadJournaled(ctx: CompleteContext, j: Journal | null, o: JournalObject): Promise<void> {
+  if (ctx.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
+  // The backend checks the bytes against the journaled SHA-256: a changed local copy fails here.
+  await ctx.repo.put(ctx.setId, o.name, await fileSource(path.join(ctx.setDir, o.name)), { sha256: o.sha256, tags: ctx.tags, signal: ctx.signal, overwrite: ctx.overwrite });
+  o.uploaded = true;
+  await j?.save();
+}
+
+/**
+ * completeArchive stores whatever of a written archive is not on the destination yet: volumes,
+ * recovery files of units already made, then the units the final plan still lacks (made from the
+ * local volumes, journaled before their upload). The journal is saved after every object.
+ */
+async function completeArchive(ctx: CompleteContext, j: Journal): Promise<StreamResult> {
+  for (const v of j.body.volumes) if (!v.uploaded) await uploadJournaled(ctx, j, v);
+  const { plan, mismatch } = planFor(ctx.setId, ctx.tier, j, ctx.protection);
+  if (mismatch !== null) throw new StrataError('INTERNAL', mismatch, { hint: 'This is a strata bug; the set was not marked complete.' });
+  for (const u of j.body.units) {
+    for (const f of u.files) {
+      if (f.uploaded) continue;
+      await uploadJournaled(ctx, j, f);
+      await fsp.rm(path.join(ctx.setDir, f.name), { force: true });
+    }
+  }
+  const names = j.body.volumes.map((v) => v.name);
+  for (const unit of plan.units) {
+    if (j.body.units.some((u) => u.unit.name === unit.name)) continue;
+    const files = await ctx.parity.create(unit, ctx.setDir, names, { signal: ctx.signal });
+    const ju: JournalUnit = { unit, files: [] };
+    for (const f of files) ju.files.push({ name: f, ...(await hashFile(path.join(ctx.setDir, f))), uploaded: false });
+    j.body.units.push(ju);
+    await j.save();
+    for (const f of ju.files) {
+      await uploadJournaled(ctx, j, f);
+      await fsp.rm(path.join(ctx.setDir, f.name), { force: true });
+    }
+    ctx.onEvent?.({ kind: 'unit-created', name: unit.name, volumes: unit.volumes, early: false, at: performance.now() });
+    ctx.out.verbose(`${unit.name}: PAR2 made and stored (at the end)`);
+  }
+  const byName = new Map(j.body.units.map((u) => [u.unit.name, u.files]));
+  return { volumes: j.body.volumes.map(stored), plan, recovery: plan.units.flatMap((u) => (byName.get(u.name) ?? []).map(stored)) };
+}
+
+/**
+ * makeManifest encrypts the manifest and makes its PAR2 set, or — resuming — reuses the ones a
+ * previous run made from the very same manifest text (7-Zip's random salt would make new bytes),
+ * then stores what is not on the destination yet.
+ */
+async function makeManifest(req: BackupRequest, ctx: CompleteContext, work: string, manifestPlain: string, j: Journal | null): Promise<JournalManifest> {
+  const { tools, password } = req;
+  const plainSha256 = (await hashFile(manifestPlain)).sha256;
+  let jm = j?.body.manifest ?? null;
+  if (jm === null || jm.plainSha256 !== plainSha256) {
+    const manifestListFile = path.join(work, 'manifest.list');
+    await fsp.writeFile(manifestListFile, manifestFileName(ctx.setId) + '\n');
+    const manifestName = manifestArchiveName(ctx.setId);
+    const archivePath = path.join(ctx.setDir, manifestName);
+    // 7-Zip adds to an existing archive: a stale one from an earlier attempt must go first.
+    await fsp.rm(archivePath, { force: true });
+    await tools.sevenZip.create({ cwd: work, archivePath, listFile: manifestListFile, extraPaths: [], password, level: 9, fileCount: 1, signal: ctx.signal });
+    const object: JournalObject = { name: manifestName, ...(await hashFile(archivePath)), uploaded: false };
+    const unit = manifestUnit(ctx.setId, object.size);
+    const recovery: JournalObject[] = [];
+    for (const f of await tools.parity.create(unit, ctx.setDir, [manifestName], { signal: ctx.signal })) recovery.push({ name: f, ...(await hashFile(path.join(ctx.setDir, f))), uploaded: false });
+    jm = { plainSha256, object, unit, recovery };
+    if (j !== null) {
+      j.body.manifest = jm;
+      await j.save();
+    }
+  }
+  for (const o of [jm.object, ...jm.recovery]) if (!o.uploaded) await uploadJournaled(ctx, j, o);
+  return jm;
+}
+
+/** destinationHas tells whether an object is on the destination intact, as far as can be told without reading it remotely. */
+async function destinationHas(backend: Backend, key: string, o: StoredObject): Promise<boolean> {
+  let info;
+  try {
+    info = await backend.stat(key);
+  } catch (e) {
+    if (isStrataError(e, 'NOT_FOUND')) return false;
+    throw e;
+  }
+  if (info.size !== o.size) return false;
+  if (info.sha256 !== undefined) return info.sha256 === o.sha256;
+  // A destination that is a local folder is read in place: a damaged object is not trusted by its size.
+  const local = backend.localPath?.(key);
+  if (local !== undefined) {
+    try {
+      return (await hashFile(local)).sha256 === o.sha256;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * checkResumable decides whether a journaled set can be resumed by this run: same tier, type,
+ * base and settings, and every object either on the destination intact or here intact (checked
+ * by SHA-256), including every volume of a PAR2 unit still to be made. It marks in the journal
+ * which objects are on the destination. Returns null when it can be resumed, else why not.
+ */
+async function checkResumable(req: BackupRequest, c: ResumeCandidate, want: { tier: Tier; type: SetType; base: string | null; settings: string; staging: string }): Promise<string | null> {
+  const j = c.journal;
+  const b = j.body;
+  if (b.tier !== want.tier || b.type !== want.type || b.base !== want.base) return `it was a ${b.tier} ${b.type} set${b.base === null ? '' : ` on ${b.base}`}, this run makes a ${want.tier} ${want.type} set${want.base === null ? '' : ` on ${want.base}`}`;
+  if (b.settings !== want.settings) return 'the archive or protection settings changed';
+  const { plan, mismatch } = planFor(b.setId, b.tier, j, req.config.protection);
+  if (mismatch !== null) return mismatch;
+  const setDir = path.join(want.staging, b.setId);
+  const localOk = new Map<string, boolean>();
+  const hereIntact = async (o: StoredObject): Promise<boolean> => {
+    let ok = localOk.get(o.name);
+    if (ok === undefined) {
+      try {
+        const h = await hashFile(path.join(setDir, o.name));
+        ok = h.size === o.size && h.sha256 === o.sha256;
+      } catch {
+        ok = false;
+      }
+      localOk.set(o.name, ok);
+    }
+    return ok;
+  };
+  for (const o of [...b.volumes, ...b.units.flatMap((u) => u.files)]) {
+    if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
+    o.uploaded = await destinationHas(req.backend, `${b.setId}/${o.name}`, o);
+    if (!o.uploaded && !(await hereIntact(o))) return `${o.name} is neither on the destination intact nor kept here`;
+  }
+  // Units still to be made are made from local volumes (volumes released while archiving are
+  // covered by units already made, so this holds unless the staging folder was tampered with).
+  for (const unit of plan.units) {
+    if (b.units.some((u) => u.unit.name === unit.name)) continue;
+    for (const i of unit.volumes) {
+      const v = b.volumes[i];
+      if (v === undefined || !(await hereIntact(v))) return `volume ${i + 1}, needed for PAR2 ${unit.name}, is not kept here intact`;
+    }
+  }
+  // The manifest is cheap to make again: a part that is lost means a new one, not a new set.
+  if (b.manifest !== null) {
+    for (const o of [b.manifest.object, ...b.manifest.recovery]) {
+      o.uploaded = await destinationHas(req.backend, `${b.setId}/${o.name}`, o);
+      if (!o.uploaded && !(await hereIntact(o))) {
+        b.manifest = null;
+        break;
+      }
+    }
+  }
+  await j.save();
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,14 +725,14 @@ interface VolumeState {
 /** Serial runs tasks one at a time; the first failure is handed to onError and later tasks are skipped. */
 class Serial {
   private chain: Promise<void> = Promise.resolve();
-  constructor(private readonly failed: () => boolean, private readonly onError: (e: unknown) => void) {}
+  constructor(private readonly failed: () => boolean, private readonly onError: (e: unknown) => void | Promise<void>) {}
   push(task: () => Promise<void>): void {
     this.chain = this.chain.then(async () => {
       if (this.failed()) return;
       try {
         await task();
       } catch (e) {
-        this.onError(e);
+        await this.onError(e);
       }
     });
   }
@@ -455,16 +770,19 @@ class VolumeStream {
   private nextJ = 1;
   private readonly doneJ = new Set<number>();
   private readonly made = new Map<string, { unit: ProtectionUnit; files: StoredObject[] }>();
-  private finalPlan: ProtectionPlan | null = null;
   private child: ChildProcess | undefined;
   private paused = false;
   private ended = false;
   private exited = false;
   private readonly uploads: Serial;
   private readonly par2: Serial;
+  /** Errors thrown by the destination (put), as opposed to local failures. */
+  private readonly uploadErrors = new WeakSet<object>();
+  /** draining: a destination failure stopped uploads, and 7-Zip finishes the archive locally. */
+  draining = false;
 
   constructor(private readonly o: StreamOptions) {
-    const fail = (e: unknown): void => this.fail(e);
+    const fail = (e: unknown): Promise<void> => this.failStep(e);
     const failed = (): boolean => this.failure !== undefined;
     this.uploads = new Serial(failed, fail);
     this.par2 = new Serial(failed, fail);
@@ -507,9 +825,48 @@ class VolumeStream {
     this.controller.abort();
   }
 
-  /** rethrow throws the first failure of any step (checked after every wait). */
-  private rethrow(): void {
-    if (this.failure !== undefined) throw this.failure;
+  /**
+   * failStep handles the failure of a queued step. A destination failure while 7-Zip still writes
+   * does not stop 7-Zip when the rest of the archive fits on the staging disk: the archive is then
+   * completed locally and journaled, and the next run uploads only what is missing (an encrypted
+   * archive cannot be made again byte for byte). Uploads and PAR2 stop; nothing more is released.
+   * Any other failure (PAR2, a local error, a contract breach) stops 7-Zip as before.
+   */
+  private async failStep(e: unknown): Promise<void> {
+    if (this.failure !== undefined) return;
+    if (isStrataError(e) && this.uploadErrors.has(e) && DRAINABLE.includes(e.code) && (this.exited || (await this.roomToFinish()))) {
+      if (this.failure !== undefined) return;
+      this.failure = e;
+      this.draining = true;
+      this.o.out.info(`${this.o.setId}: storing failed (${e.message}); 7-Zip finishes the archive locally so that the next run can resume the upload`);
+      this.resume();
+      return;
+    }
+    this.fail(e);
+  }
+
+  /** roomToFinish tells whether the rest of the archive (estimated) fits in the staging disk's free space. */
+  private async roomToFinish(): Promise<boolean> {
+    const V = this.o.volumeSize;
+    const written = (this.e + 1) * V;
+    const total = this.percent > 0 ? Math.max(written, Math.round(written / (this.percent / 100))) : Math.max(written, this.o.estimatedBytes);
+    const need = total - written + 2 * V + DRAIN_MARGIN;
+    try {
+      const st = await fsp.statfs(this.o.setDir);
+      return st.bavail * st.bsize >= need;
+    } catch {
+      return false;
+    }
+  }
+
+  /** put stores one object, remembering its failure as a destination failure (see failStep). */
+  private async put(name: string, file: string, sha256: string): Promise<void> {
+    try {
+      await this.o.repo.put(this.o.setId, name, await fileSource(file), { sha256, tags: this.o.tags, signal: this.signal });
+    } catch (e) {
+      if (typeof e === 'object' && e !== null) this.uploadErrors.add(e);
+      throw e;
+    }
   }
 
   private name(i: number): string {
@@ -519,11 +876,13 @@ class VolumeStream {
   /** volumeFinal is 7-Zip's onVolumeFinal: it only queues work, so 7-Zip's watcher never waits. */
   volumeFinal(file: string): void {
     const m = /\.(\d{3,})$/.exec(file);
-    if (m === null || this.failure !== undefined) return;
+    if (m === null || (this.failure !== undefined && !this.draining)) return;
     const i = Number(m[1]) - 1;
     this.vols.set(i, { final: true, uploaded: false, released: false });
     this.emit({ kind: 'volume-final', index: i });
     while (this.vols.get(this.e + 1)?.final === true) this.e++;
+    // Draining: the volume stays here for the journal and the next run.
+    if (this.draining) return;
     this.uploads.push(() => this.upload(i));
     if (!this.exited) this.commitReady();
     this.updatePause();
@@ -532,7 +891,7 @@ class VolumeStream {
   private async upload(i: number): Promise<void> {
     const file = path.join(this.o.setDir, this.name(i));
     const obj: StoredObject = { name: this.name(i), ...(await hashFile(file)) };
-    await this.o.repo.put(this.o.setId, obj.name, await fileSource(file), { sha256: obj.sha256, tags: this.o.tags, signal: this.signal });
+    await this.put(obj.name, file, obj.sha256);
     const v = this.vols.get(i);
     if (v !== undefined) Object.assign(v, { uploaded: true, object: obj });
     this.emit({ kind: 'volume-uploaded', index: i });
@@ -570,7 +929,7 @@ class VolumeStream {
     for (const f of files) {
       const local = path.join(this.o.setDir, f);
       const obj: StoredObject = { name: f, ...(await hashFile(local)) };
-      await this.o.repo.put(this.o.setId, f, await fileSource(local), { sha256: obj.sha256, tags: this.o.tags, signal: this.signal });
+      await this.put(f, local, obj.sha256);
       await fsp.rm(local, { force: true });
       objects.push(obj);
     }
@@ -582,13 +941,11 @@ class VolumeStream {
   /** held says whether a volume must stay local whatever happens (see the class comment). */
   private held(i: number): boolean {
     const l = this.layout;
-    if (this.finalPlan !== null) return false;
     return l === null || i < l.size || i > this.e + 1 - l.size;
   }
 
   private releasable(i: number, v: VolumeState): boolean {
     if (!v.final || !v.uploaded || v.released) return false;
-    if (this.finalPlan !== null) return this.finalPlan.units.every((u) => !u.volumes.includes(i) || this.made.has(u.name));
     const l = this.layout;
     if (l === null || this.exited || this.held(i)) return false;
     // Every unit j ≥ 1 covering i (unit 0 does not: i ≥ size) must be made.
@@ -632,53 +989,47 @@ class VolumeStream {
     this.emit({ kind: 'resumed', pending: this.pending() });
   }
 
-  /**
-   * finish runs after 7-Zip has exited with every volume reported: it plans over the real sizes,
-   * checks that every unit made early is in that plan unchanged, makes the rest and waits for
-   * every upload.
-   */
-  async finish(remaining: readonly string[]): Promise<StreamResult> {
+  /** settle waits until every queued upload and PAR2 step has run (failures stay in `failure`). */
+  async settle(): Promise<void> {
     this.ended = true;
+    await this.uploads.idle();
+    await this.par2.idle();
+  }
+
+  /**
+   * snapshot describes the finished archive for the resume journal, after settle(): every volume
+   * (hashed now if it was not uploaded), the layout and the units made while archiving.
+   * `remaining` is what 7-Zip left in the folder (released volumes are gone from it).
+   */
+  async snapshot(remaining: readonly string[]): Promise<{ volumes: JournalObject[]; layout: StreamingLayout | null; units: JournalUnit[] }> {
     // The last volume is the highest-numbered file 7-Zip left (it is reported, never released, by now).
     const count = Math.max(0, ...[...this.vols.keys()].map((i) => i + 1), ...remaining.map((f) => Number(/\.(\d{3,})$/.exec(f)?.[1] ?? 0)));
     this.emit({ kind: 'archive-done', volumes: count });
-    await this.uploads.idle();
-    this.rethrow();
-    const volumes: StoredObject[] = [];
+    const volumes: JournalObject[] = [];
     for (let i = 0; i < count; i++) {
-      const obj = this.vols.get(i)?.object;
-      if (obj === undefined) throw new StrataError('INTERNAL', `volume ${this.name(i)} was never reported by 7-Zip`);
-      volumes.push(obj);
-    }
-    // Units still queued finish first: they are part of the plan.
-    await this.par2.idle();
-    this.rethrow();
-    const input = { setId: this.o.setId, tier: this.o.tier, volumeSizes: volumes.map((v) => v.size) };
-    const plan = this.layout === null ? planProtection(input, this.o.protection) : planStreaming(input, this.layout, this.o.protection);
-    for (const { unit } of this.made.values()) {
-      const planned = plan.units.find((u) => u.name === unit.name);
-      if (planned === undefined || canonicalJson(planned) !== canonicalJson(unit)) {
-        throw new StrataError('INTERNAL', `PAR2 unit ${unit.name} made while archiving is not in the final plan (made ${canonicalJson(unit)}, planned ${planned === undefined ? "none" : canonicalJson(planned)}; ${count} volumes, plan ${plan.units.map((u) => u.name).join(" ")})`, { hint: 'This is a strata bug; the set was not marked complete.' });
+      const v = this.vols.get(i);
+      if (v?.uploaded === true && v.object !== undefined) {
+        volumes.push({ ...v.object, uploaded: true });
+        continue;
       }
+      let h;
+      try {
+        h = await hashFile(path.join(this.o.setDir, this.name(i)));
+      } catch (e) {
+        throw new StrataError('INTERNAL', `volume ${this.name(i)} was never reported by 7-Zip (${errorMessage(e)})`);
+      }
+      volumes.push({ name: this.name(i), ...h, uploaded: false });
     }
-    this.finalPlan = plan;
-    for (const unit of plan.units) if (!this.made.has(unit.name)) this.par2.push(() => this.protect(unit, false));
-    this.par2.push(() => this.release());
-    await this.par2.idle();
-    this.rethrow();
-    const recovery = plan.units.flatMap((u) => this.made.get(u.name)?.files ?? []);
-    return { volumes, plan, recovery };
+    const units = [...this.made.values()].map(({ unit, files }) => ({ unit, files: files.map((f) => ({ ...f, uploaded: true })) }));
+    return { volumes, layout: this.layout, units };
   }
 }
 
-async function isCached(dir: string, setId: string): Promise<boolean> {
-  try {
-    await fsp.access(path.join(dir, manifestFileName(setId)));
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** DRAINABLE are the destination failures after which 7-Zip may finish the archive locally. */
+const DRAINABLE: readonly ErrorCode[] = ['BACKEND', 'AUTH', 'DISK_FULL'];
+
+/** DRAIN_MARGIN is free space left on the staging disk when 7-Zip finishes an archive locally. */
+const DRAIN_MARGIN = 256 << 20;
 
 async function writeManifest(file: string, header: ManifestHeader, entriesFile: string): Promise<void> {
   const ws = createWriteStream(file);

@@ -261,7 +261,7 @@ if (missing.length > 0) {
   const davAccessLog = path.join(path.dirname(env.STRATA_TEST_WEBDAV_ROOT), 'logs', 'access.log');
 
   describe('remote destinations end to end', { concurrency: true }, () => {
-    describe('S3 (Ceph RGW)', () => {
+    describe('S3 (Ceph RGW)', { concurrency: 1 }, () => {
       const bucket = `strata-e2e-${runId}`;
       const prefix = `run-${runId}/backups`;
       const dest = `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(env.STRATA_TEST_S3_ENDPOINT)}&pathStyle=true&storageClass.weekly=STANDARD_IA&storageClass.daily=GLACIER`;
@@ -329,7 +329,7 @@ if (missing.length > 0) {
       );
     });
 
-    describe('WebDAV (Apache mod_dav)', () => {
+    describe('WebDAV (Apache mod_dav)', { concurrency: 1 }, () => {
       const prefix = `e2e-${runId}/backups`;
       const base = new URL(env.STRATA_TEST_WEBDAV_URL);
       const dest = `webdav+http://${encodeURIComponent(env.STRATA_TEST_WEBDAV_USER)}@${base.host}/${prefix}`;
@@ -369,7 +369,7 @@ if (missing.length > 0) {
       );
     });
 
-    describe('rclone (WebDAV remote from RCLONE_CONFIG_* variables)', () => {
+    describe('rclone (WebDAV remote from RCLONE_CONFIG_* variables)', { concurrency: 1 }, () => {
       const prefix = `rclone-e2e-${runId}/backups`;
       const dest = `rclone:stratae2e:${prefix}`;
       const rcEnv: Record<string, string | undefined> = {
