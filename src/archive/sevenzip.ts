@@ -423,6 +423,8 @@ function parseWarnings(stderr: string): string[] {
 function createFailure(res: RunResult, archivePath: string, password: string): StrataError {
   const err = scrub(res.stderr, password);
   const tail = lastLines(err, 6);
+  const killed = killedBy(res, `writing ${archivePath}`);
+  if (killed !== undefined) return killed;
   if (isCancelled(res)) return new StrataError('CANCELLED', `7zz was interrupted while writing ${archivePath}`);
   if (/No space left|errno=28\b|disk full|ENOSPC/i.test(err)) {
     return new StrataError('DISK_FULL', `no space left while writing ${archivePath}: ${tail}`, {
@@ -442,14 +444,29 @@ function createFailure(res: RunResult, archivePath: string, password: string): S
   return new StrataError('TOOL_FAILED', `7zz failed (exit ${res.exitCode}) writing ${archivePath}: ${tail}`);
 }
 
+/**
+ * isCancelled tells a user's interrupt (Ctrl-C reaches 7zz too: SIGINT, or its "Break signaled"
+ * exit 255) from 7zz being killed by someone else. strata's own cancellation never gets here:
+ * run() rejects with CANCELLED when its signal fired.
+ */
 function isCancelled(res: RunResult): boolean {
-  return res.exitCode === 255 || res.signal !== null;
+  return res.exitCode === 255 || res.signal === 'SIGINT';
+}
+
+/** killedBy describes a 7zz killed by a signal that was not a user's interrupt (e.g. the OOM killer). */
+function killedBy(res: RunResult, what: string): StrataError | undefined {
+  if (res.signal === null || res.signal === 'SIGINT') return undefined;
+  return new StrataError('TOOL_FAILED', `7zz was killed by ${res.signal} while ${what}`, {
+    hint: res.signal === 'SIGKILL' ? 'Something killed it (the out-of-memory killer?). Check free memory and run again.' : 'Run again.',
+  });
 }
 
 /** readFailure maps a failed t/x/l run to a StrataError, naming missing volumes when it can. */
 async function readFailure(res: RunResult, archive: string, password: string, action: string): Promise<StrataError> {
   const err = scrub(res.stderr, password);
   const tail = lastLines(err, 6);
+  const killed = killedBy(res, `${action} ${archive}`);
+  if (killed !== undefined) return killed;
   if (isCancelled(res)) return new StrataError('CANCELLED', `7zz was interrupted while ${action} ${archive}`);
   if (res.exitCode === 7) {
     return new StrataError('INTERNAL', `7zz rejected strata's command line (exit 7): ${tail}`, {

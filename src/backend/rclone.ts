@@ -20,7 +20,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.js';
-import { lastLines } from '../exec/run.js';
+import { childEnv, lastLines } from '../exec/run.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 import { validateKey } from './keys.js';
 import { HashingCounter } from './wrappers.js';
@@ -80,7 +80,7 @@ export class RcloneBackend implements Backend {
   }
 
   private spawn(args: string[]): ChildProcess {
-    return spawn(this.binary, [...this.globalArgs, ...args], { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    return spawn(this.binary, [...this.globalArgs, ...args], { env: childEnv(this.env), stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   /** rc runs one rclone command to completion, feeding `input` to its stdin. */

@@ -17,6 +17,7 @@ import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { expandHome } from './paths.js';
 import type { PasswordConfig } from './schema.js';
+import { hideFromChildren } from '../exec/run.js';
 
 /** PasswordRequest says where a password may come from for one command. */
 export interface PasswordRequest {
@@ -59,6 +60,7 @@ export async function resolvePassword(req: PasswordRequest): Promise<string> {
   if (block !== undefined) {
     if ('command' in block) return passwordFromCommand(block.command, env, req.signal);
     if ('file' in block) return readPasswordFile(path.resolve(expandHome(block.file, env)), 'password.file in the config');
+    hideFromChildren(block.env);
     const value = env[block.env];
     if (value === undefined) {
       throw new StrataError('NO_PASSWORD', `the config's password.env names ${block.env}, which is not set`, { hint: `Export ${block.env}, or change the password block of the config.` });

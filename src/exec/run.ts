@@ -30,12 +30,17 @@ export interface RunResult {
   stderr: string;
 }
 
-/** SECRET_ENV names the variables that carry the password; no child process gets them. */
-export const SECRET_ENV: readonly string[] = ['STRATA_PASSWORD', 'STRATA_PASSWORD_FILE'];
+/** SECRET_ENV names the variables that carry secrets; no child process gets them. */
+const SECRET_ENV = new Set<string>(['STRATA_PASSWORD', 'STRATA_PASSWORD_FILE', 'STRATA_WEBDAV_PASSWORD']);
+
+/** hideFromChildren adds a variable that carries a secret (e.g. the config's `password: { env }`). */
+export function hideFromChildren(name: string): void {
+  SECRET_ENV.add(name);
+}
 
 /** childEnv is env without the password variables: 7zz gets the password on stdin, par2 and git never need it. */
 export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !SECRET_ENV.includes(name)));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !SECRET_ENV.has(name)));
 }
 
 /**
