@@ -291,9 +291,9 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     job.taken.add(id);
     return id;
   };
-  let setId = journal === null ? newSetId() : (journal as Journal).body.setId;
+  let setId = journal === null ? newSetId() : journal.body.setId;
   // A resumed set keeps its time: its id, manifest header and descriptor say when it was scanned.
-  let at = journal === null ? now : new Date((journal as Journal).body.created);
+  let at = journal === null ? now : new Date(journal.body.created);
   let setDir = path.join(paths.staging, setId);
   let work = path.join(paths.staging, `${setId}.work`);
   let completed = false;
@@ -334,7 +334,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       return { scan, entriesFile, listFile, fingerprint: h.digest('hex') };
     };
     let scanned = await scanAs(setId);
-    if (journal !== null && candidate !== undefined && (journal as Journal).body.scanSha256 !== scanned.fingerprint) {
+    if (journal !== null && candidate !== undefined && journal.body.scanSha256 !== scanned.fingerprint) {
       // The source changed since the archive was written: it no longer matches, start over.
       await discard(candidate, 'the source changed since it was archived');
       setId = newSetId();
@@ -470,7 +470,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     completed = true;
     // After the descriptor: a crash before this leaves a journal of a complete set, which the
     // next run recognises as such and removes.
-    await (journal as Journal | null)?.remove();
+    await journal?.remove();
     result.volumes = volumeObjects.length;
     result.storedBytes = uploads.reduce((s, o) => s + o.size, 0);
     // 7. Local state moves forward only now.
@@ -776,6 +776,8 @@ class VolumeStream {
   private exited = false;
   private readonly uploads: Serial;
   private readonly par2: Serial;
+  /** Every unit whose PAR2 files were made, with which of them are stored (see snapshot). */
+  private readonly unitFiles = new Map<string, JournalUnit>();
   /** Errors thrown by the destination (put), as opposed to local failures. */
   private readonly uploadErrors = new WeakSet<object>();
   /** draining: a destination failure stopped uploads, and 7-Zip finishes the archive locally. */
@@ -925,15 +927,18 @@ class VolumeStream {
   private async protect(unit: ProtectionUnit, early: boolean): Promise<void> {
     const names = Array.from({ length: (unit.volumes[unit.volumes.length - 1] ?? 0) + 1 }, (_, i) => this.name(i));
     const files = await this.o.parity.create(unit, this.o.setDir, names, { signal: this.signal });
-    const objects: StoredObject[] = [];
-    for (const f of files) {
-      const local = path.join(this.o.setDir, f);
-      const obj: StoredObject = { name: f, ...(await hashFile(local)) };
-      await this.put(f, local, obj.sha256);
+    // Hashed and recorded before any upload, so that a unit half stored when the destination
+    // fails is journaled as such and the next run stores only its missing files.
+    const progress: JournalUnit = { unit, files: [] };
+    for (const f of files) progress.files.push({ name: f, ...(await hashFile(path.join(this.o.setDir, f))), uploaded: false });
+    this.unitFiles.set(unit.name, progress);
+    for (const obj of progress.files) {
+      const local = path.join(this.o.setDir, obj.name);
+      await this.put(obj.name, local, obj.sha256);
+      obj.uploaded = true;
       await fsp.rm(local, { force: true });
-      objects.push(obj);
     }
-    this.made.set(unit.name, { unit, files: objects });
+    this.made.set(unit.name, { unit, files: progress.files.map(stored) });
     this.emit({ kind: 'unit-created', name: unit.name, volumes: unit.volumes, early });
     this.o.out.verbose(`${unit.name}: PAR2 made and stored (${early ? 'while archiving' : 'at the end'})`);
   }
@@ -1020,7 +1025,7 @@ class VolumeStream {
       }
       volumes.push({ name: this.name(i), ...h, uploaded: false });
     }
-    const units = [...this.made.values()].map(({ unit, files }) => ({ unit, files: files.map((f) => ({ ...f, uploaded: true })) }));
+    const units = [...this.unitFiles.values()].map(({ unit, files }) => ({ unit, files: files.map((f) => ({ ...f })) }));
     return { volumes, layout: this.layout, units };
   }
 }

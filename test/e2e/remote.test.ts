@@ -119,7 +119,12 @@ async function filesBelow(dir: string): Promise<{ file: string; data: Buffer }[]
   for (const e of await fsp.readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!e.isFile()) continue;
     const file = path.join(e.parentPath, e.name);
-    out.push({ file, data: await fsp.readFile(file) });
+    // Other runs write to the same server meanwhile: a file that vanished since the listing is skipped.
+    const data = await fsp.readFile(file).catch((err: unknown) => {
+      if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (data !== undefined) out.push({ file, data });
   }
   return out;
 }
@@ -147,6 +152,13 @@ function assertNoSecrets(stored: readonly { file: string; data: Buffer }[], name
     const hit = stored.find((s) => s.data.includes(n.bytes));
     assert.equal(hit, undefined, `${n.label} is stored in plaintext in ${hit?.file ?? ''}`);
   }
+}
+
+/** tagMap turns an S3 TagSet into a plain record. */
+function tagMap(set: { Key?: string | undefined; Value?: string | undefined }[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of set ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
+  return out;
 }
 
 /** volumeKey names volume `n` (1-based) of a set. */
@@ -301,7 +313,7 @@ if (missing.length > 0) {
                 continue;
               }
               const tags = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
-              const got = Object.fromEntries((tags.TagSet ?? []).map((x) => [x.Key, x.Value]));
+              const got = tagMap(tags.TagSet);
               assert.deepEqual({ tier: got['tier'], type: got['type'], set: got['set'] }, { tier: want.tier, type: want.type, set }, `${key}: tags`);
               assert.equal(head.StorageClass, want.cls, `${key}: storage class`);
               checked++;
@@ -312,7 +324,7 @@ if (missing.length > 0) {
             const { s } = get();
             for (const id of [s.full, s.incr]) {
               const tags = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: `${prefix}/${id}/${id}.strata.json` }));
-              assert.deepEqual(Object.fromEntries((tags.TagSet ?? []).map((x) => [x.Key, x.Value]))['set'], id);
+              assert.equal(tagMap(tags.TagSet)['set'], id);
             }
           });
           it('stores no source file or folder name and not the password (every RADOS pool grepped)', async () => {
