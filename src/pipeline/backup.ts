@@ -21,7 +21,7 @@ import { AuditTrail } from '../audit/audit.js';
 import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
 import { latestFor } from '../core/catalog.js';
-import { canonicalJson, checkDescriptor, defaultKdf, sealDescriptor, type Descriptor, type StoredObject } from '../core/descriptor.js';
+import { canonicalJson, checkDescriptor, defaultKdf, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
 import {
@@ -164,16 +164,26 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   }
   for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
   const jobSets = catalog.complete.filter((d) => d.job === req.config.job);
-  // One destination, one password: refuse to mix.
+  // A set whose run was killed after its descriptor but before its marker was removed: complete,
+  // and its marker is only a leftover.
+  for (const l of catalog.leftoverPending) if (Repository.isDebris(l.pending, now)) await repo.clearPending(l.id);
+  // One destination, one password: refuse to mix. Checked (scrypt, ~0.1 s) once per run, when the
+  // password is first needed, or when the run turns out to have nothing to write.
   const newest = [...catalog.complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
-  if (newest !== undefined) {
-    const check = checkDescriptor(newest, req.password);
-    if (check === 'wrong-password') {
+  let passwordChecked = newest === undefined;
+  const checkPassword = (): void => {
+    if (passwordChecked || newest === undefined) return;
+    if (checkDescriptor(newest, req.password) === 'wrong-password') {
       throw new StrataError('WRONG_PASSWORD', `the password does not match the sets already on ${req.backend.description}`, {
         hint: 'Use the password those sets were made with (a destination holds sets of one password).',
       });
     }
-  }
+    passwordChecked = true;
+  };
+  // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
+  // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
+  // between destinations, against precomputed tables.)
+  const kdf = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : defaultKdf(randomBytes(16).toString('base64'));
   const taken = new Set<string>([...catalog.complete.map((d) => d.id), ...catalog.incomplete.map((i) => i.id)]);
   for (const id of removedDebris) taken.delete(id);
   const audit = new AuditTrail(paths.audit);
@@ -186,7 +196,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     const type: SetType = tier === 'daily' && prev !== undefined ? 'INCR' : 'FULL';
     const fullBecauseNoBase = tier === 'daily' && prev === undefined;
     if (fullBecauseNoBase) out.info(`${source.name}: no complete set yet, so this daily run makes a FULL set`);
-    const r = await backupSource(req, { source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris });
+    const r = await backupSource(req, { source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword, kdf });
     r.fullBecauseNoBase = fullBecauseNoBase;
     results.push(r);
   }
@@ -244,6 +254,10 @@ interface SourceJob {
   taken: Set<string>;
   candidate: ResumeCandidate | undefined;
   removedDebris: string[];
+  /** Throws WRONG_PASSWORD unless the password matches the destination's sets (checked once). */
+  checkPassword: () => void;
+  /** The KDF parameters (salt) the new set's descriptor uses. */
+  kdf: KdfParams;
 }
 
 /** ScanOutput is one scan of a source into a work folder. */
@@ -301,6 +315,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
   try {
     let previousManifest: string | undefined;
     if (prev !== undefined) {
+      if (!(await isCached(paths.manifests, prev.id))) job.checkPassword();
       previousManifest = await ensureLocalManifest(repo, prev, tools.sevenZip, password, paths.manifests, tools.parity);
       // A crash after the previous set completed but before its audit commit is caught up here.
       await job.audit.commit({ source: source.name, manifestFile: previousManifest, date: new Date(prev.created), tier: prev.tier, type: prev.type, setId: prev.id, summary: prev.stats });
@@ -350,12 +365,15 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     result.errors.push(...scan.errors);
     const nothingChanged = type === 'INCR' && scan.filesToArchive === 0 && scan.deleted === 0 && scan.metadataOnly === 0 && scan.added === 0 && scan.modified === 0;
     if (nothingChanged && scan.errors.length === 0) {
+      // Nothing to encrypt, but a wrong password must not go unnoticed until the next change.
+      job.checkPassword();
       await commitStatCache(scan.newStatCache, statCache);
       result.setId = null;
       result.skipped = `nothing changed since ${prev?.id ?? '?'}`;
       return result;
     }
     // Written again on resume: the marker now names this (live) process.
+    job.checkPassword();
     await repo.markPending(setId, now);
     const resuming = journal !== null;
     const ctx: CompleteContext = { setId, tier, setDir, repo, parity: tools.parity, protection: req.config.protection, tags, signal: req.signal, overwrite: resuming, onEvent: req.onEvent, out };
@@ -395,7 +413,10 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
           onVolumeFinal: (v) => stream.volumeFinal(v),
         });
       } catch (e) {
-        // An upload or PAR2 failure stops 7-Zip through stream.signal: report that, not the interruption.
+        // An upload or PAR2 failure stops 7-Zip through stream.signal: report that, not the
+        // interruption. When 7-Zip failed by itself (a full disk), its error is the cause, and what
+        // the uploader saw (its volumes vanishing) only follows from it.
+        if (isStrataError(e) && e.code !== 'CANCELLED') throw e;
         throw stream.failure ?? e;
       } finally {
         stream.detach();
@@ -461,7 +482,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
         recovery,
         stats: { files: scan.totalFiles, bytes: scan.totalBytes, archivedFiles: result.archivedFiles, archivedBytes: scan.bytesToArchive, added: scan.added, modified: scan.modified, deleted: scan.deleted },
         tool: { strata: req.version, '7zz': tools.sevenZip.version, par2: tools.parity.version },
-        kdf: defaultKdf(randomBytes(16).toString('base64')),
+        kdf: job.kdf,
       },
       password,
     );
@@ -1050,4 +1071,19 @@ async function writeManifest(file: string, header: ManifestHeader, entriesFile: 
 function protectionSummary(plan: ProtectionPlan): ProtectionSummary {
   const { setId: _s, tier: _t, volumeSizes: _v, ...rest } = plan;
   return rest;
+}
+
+/** sameKdfParams tells whether a set's KDF uses today's cost parameters (else: a fresh salt and today's). */
+function sameKdfParams(k: KdfParams): boolean {
+  const d = defaultKdf('');
+  return k.alg === d.alg && k.N === d.N && k.r === d.r && k.p === d.p;
+}
+
+async function isCached(dir: string, setId: string): Promise<boolean> {
+  try {
+    await fsp.access(path.join(dir, manifestFileName(setId)));
+    return true;
+  } catch {
+    return false;
+  }
 }
