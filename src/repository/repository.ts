@@ -140,7 +140,7 @@ export class Repository {
 
   /** writeDescriptor stores the descriptor: the last write of a set, which makes it complete. */
   async writeDescriptor(d: Descriptor): Promise<void> {
-    await this.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(d, null, 2) + '\n'), { overwrite: false });
+    await this.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(d, null, 2) + '\n'), { overwrite: false, tags: { tier: d.tier, type: d.type, set: d.id } });
   }
 
   /** removeSetObjects deletes every object of a set folder (debris or an explicit removal). */

@@ -320,7 +320,7 @@ if (missing.length > 0) {
             }
             assert.ok(checked >= 12, `only ${checked} objects checked`);
           });
-          it('the descriptor carries the tags too', { todo: 'Repository.writeDescriptor (src/repository/repository.ts) puts the descriptor without tags' }, async () => {
+          it('the descriptor carries the tags too', async () => {
             const { s } = get();
             for (const id of [s.full, s.incr]) {
               const tags = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: `${prefix}/${id}/${id}.strata.json` }));
