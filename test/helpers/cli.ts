@@ -29,15 +29,11 @@ export interface CliOptions {
 
 /** strata runs `node bin.js ...args` and resolves with its result (never rejects on exit codes). */
 export function strata(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env['STRATA_PASSWORD'];
-  delete env['STRATA_PASSWORD_FILE'];
-  delete env['STRATA_CONFIG'];
-  delete env['STRATA_NOW'];
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
+  // The caller's environment minus strata's own variables, then the test's additions; a value of
+  // undefined removes a variable.
+  const own = new Set(['STRATA_PASSWORD', 'STRATA_PASSWORD_FILE', 'STRATA_CONFIG', 'STRATA_NOW']);
+  const merged = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !own.has(k))), ...(opts.env ?? {}) };
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(merged).filter((kv): kv is [string, string] => kv[1] !== undefined));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
