@@ -8,11 +8,11 @@
 import type { Command, CommandContext } from '../cli/context.js';
 import { parseCommandArgs } from '../cli/args.js';
 import { findConfig, loadConfig } from '../config/load.js';
-import { defaultProtectionConfig, formatPlan, planProtection, type Tier } from '../core/protection.js';
+import { defaultProtectionConfig, formatPlan, planProtection } from '../core/protection.js';
+import { TIERS } from '../core/naming.js';
 import { parseSize } from '../core/size.js';
 import { ExitCode, StrataError } from '../errors.js';
 
-const TIERS: readonly Tier[] = ['daily', 'weekly', 'monthly', 'yearly'];
 /** 7-Zip volume size strata uses unless told otherwise (as measured in the facts file: -v100m). */
 const DEFAULT_VOLUME_SIZE = 100 * 1024 * 1024;
 const MAX_VOLUMES = 100_000;

@@ -14,10 +14,9 @@ import { parseSize } from '../core/size.js';
 import { errorMessage, isStrataError } from '../errors.js';
 import { resolveUserPath } from './paths.js';
 
-/** TIERS are the backup tiers, each with its own archive settings. */
-export const TIERS = ['daily', 'weekly', 'monthly', 'yearly'] as const;
-/** Tier is one backup tier. */
-export type Tier = (typeof TIERS)[number];
+/** TIERS are the backup tiers, each with its own archive settings (defined in core/naming). */
+export { TIERS, type Tier } from '../core/naming.js';
+import type { Tier } from '../core/naming.js';
 
 /** WEEKDAYS are the values of schedule.weeklyOn, Monday first. */
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;

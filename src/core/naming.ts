@@ -8,10 +8,10 @@
 export type SetType = 'FULL' | 'INCR';
 
 /** Tier is the retention class a set belongs to. */
-export type Tier = 'daily' | 'weekly' | 'monthly' | 'yearly';
+export type Tier = (typeof TIERS)[number];
 
 /** TIERS lists the tiers from shortest- to longest-lived. */
-export const TIERS: readonly Tier[] = ['daily', 'weekly', 'monthly', 'yearly'];
+export const TIERS = ['daily', 'weekly', 'monthly', 'yearly'] as const;
 
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
