@@ -17,4 +17,6 @@ set -a
 . scripts/test-servers/.env
 set +a
 export STRATA_TEST_TMP="${STRATA_TEST_TMP:-$(mktemp -d /tmp/strata-tests.XXXXXX)}"
+# Some tests run strata as user nobody (unreadable-file cases): it must be able to reach the temp dirs.
+chmod 0755 "$STRATA_TEST_TMP"
 node --test --test-concurrency=1 --test-reporter=spec "$@" $(find dist/test -name '*.test.js' | sort)

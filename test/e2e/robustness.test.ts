@@ -251,7 +251,7 @@ async function smallRig(t: import('node:test').TestContext, prefix: string): Pro
   return makeRig({ src, dest: path.join(root, 'dest'), state: path.join(root, 'state'), password: PASSWORD, volumeSize: '64KiB', level: '1' });
 }
 
-test('BUG(src/archive/sevenzip.ts isCancelled): a 7zz killed by someone else (OOM killer) is a tool failure, exit 1, not Ctrl-C (130)', async (t) => {
+test('a 7zz killed by someone else (OOM killer) is a tool failure, exit 1, not Ctrl-C (130)', async (t) => {
   const rig = await smallRig(t, 'strata-robust-oom-');
   let child: ChildProcess | undefined;
   const run = rig.backup('weekly', [], { onSpawn: (c) => (child = c) });
@@ -284,7 +284,7 @@ test('Ctrl-C during start-up (while the tools are probed) exits 130, not "missin
   assert.equal(again.code, 0, show(again));
 });
 
-test('BUG(src/pipeline/backup.ts debris loop): a run killed right after its descriptor leaves its .pending marker; the next run must remove it', { timeout: 300_000 }, async (t) => {
+test('a run killed right after its descriptor leaves its .pending marker; the next run must remove it', { timeout: 300_000 }, async (t) => {
   const rig = await smallRig(t, 'strata-robust-marker-');
   let child: ChildProcess | undefined;
   const run = rig.backup('weekly', [], { onSpawn: (c) => (child = c) });
