@@ -6,8 +6,8 @@
  * the stat cache are read as streams and merge-joined with the walk: memory depends on the depth and
  * the widest folder, never on the number of files.
  */
-import { createHash } from 'node:crypto';
-import { constants, type BigIntStats } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, constants, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open, readdir, readlink, rm, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import ignore, { type Ignore } from 'ignore';
@@ -330,6 +330,7 @@ class Scanner {
    * FIFO must not hang the scan), and fails if the file changed while it was read (lstat before and after
    * must agree on size, mtime, ctime and inode). */
   private async hash(abs: string, before: BigIntStats): Promise<Outcome> {
+    if (before.size <= SYNC_HASH_MAX) return this.hashSmall(abs, before);
     let fh;
     try {
       fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -359,12 +360,54 @@ class Scanner {
     } catch (e) {
       return { ok: false, message: `changed while being read (${errorMessage(e)})` };
     }
-    if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs || after.ino !== before.ino || BigInt(bytes) !== before.size) {
-      return { ok: false, message: 'changed while being read (size or modification time differ before and after); it will be read again next run' };
+    return readOutcome(before, after, bytes, h);
+  }
+
+  /** hashSmall is hash() for a small file, with the same checks, in synchronous calls. */
+  private hashSmall(abs: string, before: BigIntStats): Outcome {
+    let fd: number;
+    try {
+      fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (e) {
+      return { ok: false, message: `cannot open: ${errorMessage(e)}` };
     }
-    return { ok: true, sha256: h.digest('hex') };
+    const h = createHash('sha256');
+    let bytes = 0;
+    const size = Number(before.size);
+    try {
+      while (bytes < size) {
+        const n = readSync(fd, this.buf, 0, Math.min(this.buf.length, size - bytes), null);
+        if (n === 0) break;
+        h.update(this.buf.subarray(0, n));
+        bytes += n;
+      }
+    } catch (e) {
+      return { ok: false, message: `cannot read: ${errorMessage(e)}` };
+    } finally {
+      closeSync(fd);
+    }
+    let after: BigIntStats;
+    try {
+      after = lstatSync(abs, { bigint: true });
+    } catch (e) {
+      return { ok: false, message: `changed while being read (${errorMessage(e)})` };
+    }
+    return readOutcome(before, after, bytes, h);
   }
 }
+
+/** readOutcome is the result of hashing a file: the hash, unless the file changed while it was read
+ * (lstat before and after must agree on size, mtime, ctime and inode, and all bytes were read). */
+function readOutcome(before: BigIntStats, after: BigIntStats, bytes: number, h: Hash): Outcome {
+  if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs || after.ino !== before.ino || BigInt(bytes) !== before.size) {
+    return { ok: false, message: 'changed while being read (size or modification time differ before and after); it will be read again next run' };
+  }
+  return { ok: true, sha256: h.digest('hex') };
+}
+
+/** Files up to this size are hashed with synchronous calls: for the many small files of a typical
+ * source, the thread-pool hand-offs of open/read/close/lstat cost more than the syscalls. */
+const SYNC_HASH_MAX = 256n * 1024n;
 
 /**
  * scanSource walks a source, compares it with the previous complete set and writes this set's manifest
