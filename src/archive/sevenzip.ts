@@ -5,6 +5,7 @@
  * volumes are announced while 7zz is still writing later ones, so the pipeline can upload and
  * protect them early. Argument building and parsing live in src/core/sevenzip.ts (pure).
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -167,12 +168,24 @@ export class SevenZip {
 
     const watcher = new VolumeWatcher(dir, base, o.onVolumeFinal);
     const parser = new ProgressParser();
-    const timer = o.volumeSize !== undefined && o.onVolumeFinal !== undefined
+    const watching = o.volumeSize !== undefined && o.onVolumeFinal !== undefined;
+    const timer = watching
       ? setInterval(() => {
         // poll never rejects (a failed readdir is retried on the next tick).
         void watcher.poll();
       }, o.pollMs ?? 200)
       : undefined;
+    // The timer is the guarantee; a filesystem notification (inotify) polls at once when 7-Zip
+    // renames a finished volume, so callers that pause 7-Zip react within a volume, not a tick.
+    let notify: fs.FSWatcher | undefined;
+    if (watching) {
+      try {
+        notify = fs.watch(dir, { persistent: false }, () => void watcher.poll());
+        notify.on('error', () => notify?.close());
+      } catch {
+        notify = undefined; // no notifications here (some network filesystems): the timer still polls
+      }
+    }
     let ok = false;
     try {
       const res = await run(this.path, args, {
@@ -184,6 +197,7 @@ export class SevenZip {
       });
       flushProgress(parser, o.onProgress);
       if (timer !== undefined) clearInterval(timer);
+      notify?.close();
       if (res.exitCode !== 0 && res.exitCode !== 1) throw createFailure(res, archivePath, o.password);
       const volumes = await finalVolumes(dir, base, o.volumeSize !== undefined);
       if (volumes.length === 0) {
@@ -196,6 +210,7 @@ export class SevenZip {
       return { volumes, warnings: res.exitCode === 1 ? parseWarnings(scrub(res.stderr, o.password)) : [] };
     } finally {
       if (timer !== undefined) clearInterval(timer);
+      notify?.close();
       if (!ok) {
         await watcher.settled().catch(() => undefined);
         await removeOutputs(dir, base);
@@ -335,6 +350,7 @@ class VolumeWatcher {
   private readonly reported = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private polling = false;
+  private again = false;
   private failure: Error | undefined;
 
   constructor(
@@ -345,7 +361,12 @@ class VolumeWatcher {
 
   /** poll reports volumes k ≥ 2 that have their final name while volume k+1 exists. */
   async poll(): Promise<void> {
-    if (this.cb === undefined || this.polling) return;
+    if (this.cb === undefined) return;
+    if (this.polling) {
+      // A notification during a poll: look again right after it, so the rename is not missed until the next tick.
+      this.again = true;
+      return;
+    }
     this.polling = true;
     try {
       const names = await fsp.readdir(this.dir).catch(() => [] as string[]);
@@ -364,6 +385,10 @@ class VolumeWatcher {
       this.reportAll(ready.map((k) => path.join(this.dir, `${this.base}.${String(k).padStart(3, '0')}`)));
     } finally {
       this.polling = false;
+    }
+    if (this.again) {
+      this.again = false;
+      await this.poll();
     }
   }
 

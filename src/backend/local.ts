@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
@@ -14,11 +15,42 @@ import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './b
 import { validateKey } from './keys.js';
 
 const TMP_PREFIX = '.strata-tmp-';
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+
+/**
+ * isStaleTemp tells whether a temporary upload file was left by a process of this host that is
+ * gone (a killed run): its name carries the writer's host and pid. Files of other hosts (a shared
+ * NAS folder) and of live processes are left alone.
+ */
+function isStaleTemp(name: string): boolean {
+  const m = /^\.strata-tmp-(.+)-(\d+)-[0-9a-f]+$/.exec(name);
+  if (m === null || m[1] !== HOST) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (e) {
+    return errnoCode(e) === 'ESRCH';
+  }
+}
+
+/** sweepStaleTemps removes the stale temporary files of one folder; it returns how many it removed. */
+async function sweepStaleTemps(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return 0;
+  }
+  const stale = names.filter(isStaleTemp);
+  for (const n of stale) await fsp.rm(path.join(dir, n), { force: true });
+  return stale.length;
+}
 
 /** LocalBackend stores objects as files under a root folder. */
 export class LocalBackend implements Backend {
   readonly description: string;
   readonly root: string;
+  private readonly swept = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -44,7 +76,12 @@ export class LocalBackend implements Backend {
     if (options.overwrite !== true && (await exists(target))) {
       throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
     }
-    const tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
+    if (!this.swept.has(dir)) {
+      // Once per folder and run: leftovers of a killed upload into this folder go first.
+      this.swept.add(dir);
+      await sweepStaleTemps(dir);
+    }
+    const tmp = path.join(dir, `${TMP_PREFIX}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
     try {
@@ -131,8 +168,10 @@ export class LocalBackend implements Backend {
     while (dir.startsWith(this.root + path.sep)) {
       try {
         await fsp.rmdir(dir);
-      } catch {
-        break;
+      } catch (e) {
+        // A folder holding only what a killed upload left behind is empty for every purpose.
+        if (errnoCode(e) !== 'ENOTEMPTY' || (await sweepStaleTemps(dir)) === 0) break;
+        continue;
       }
       dir = path.dirname(dir);
     }

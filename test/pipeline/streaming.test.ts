@@ -82,10 +82,22 @@ describe('streaming backup', () => {
     // finish between two polls, the PAR2 files of two units in flight (the one being made and
     // the one being uploaded) and the work folder.
     const unitRecovery = Math.max(...(d.protection?.units.map((u) => u.recoveryBytes) ?? [0]));
-    const bound = (2 + 2 * (4 - 1) + 2 + 1) * V + 2 * (unitRecovery + 4 * KiB) + 64 * KiB;
     const paused = events.filter((e) => e.kind === 'paused').length;
-    t.diagnostic(`peak staging ${peak} bytes, bound ${bound}, set ${n} volumes (${n * V} bytes), 7-Zip paused ${paused} times`);
+    // Volumes 7-Zip finishes after the pipeline decided to pause it (SIGSTOP lands after the
+    // event loop gets to it; on a loaded machine that can be a few 64 KiB volumes) are measured
+    // here and added, so the bound checks the pipeline's accounting, not the machine's latency.
+    let lag = 0;
+    let inPause = false;
+    let sinceStop = 0;
+    for (const e of events) {
+      if (e.kind === 'paused') [inPause, sinceStop] = [true, 0];
+      else if (e.kind === 'resumed') inPause = false;
+      else if (e.kind === 'volume-final' && inPause) lag = Math.max(lag, ++sinceStop);
+    }
+    const bound = (2 + 2 * (4 - 1) + 2 + 1 + lag) * V + 2 * (unitRecovery + 4 * KiB) + 64 * KiB;
+    t.diagnostic(`peak staging ${peak} bytes, bound ${bound} (incl. ${lag} volume(s) finished after a pause was decided), set ${n} volumes (${n * V} bytes), 7-Zip paused ${paused} times`);
     assert.ok(peak <= bound, `staging peaked at ${peak} bytes, above the bound ${bound}`);
+    assert.ok(lag <= 8, `7-Zip finished ${lag} volumes after being told to pause`);
     assert.ok(peak < (n * V) / 2, 'staging never held most of the set');
 
     // And it restores.
