@@ -7,7 +7,7 @@
  *   PAR2 creation      vs  par2 create with the same redundancy on the same volumes
  *   PAR2 throughput    strata's engine create/verify/repair (MB/s) vs plain par2 with the same
  *                      redundancy and block size on the same volumes
- *   pipelined backup   a grouped set (--pipe-volume, bench-only protection config) vs `7zz a`
+ *   pipelined backup   a sliding-window set (--pipe-volume, bench-only protection config) vs `7zz a`
  *                      followed by `par2 create` per group — the streaming pipeline overlaps them
  * plus the peak memory (RSS) of the strata process, at the full file count and at half of it,
  * to show that memory does not grow with the number of files.
@@ -168,20 +168,22 @@ async function par2Throughput(volDir: string): Promise<void> {
 }
 
 /**
- * pipelined: a full backup laid out in groups (bench-only strata.yaml: direct up to 0 bytes, groups
- * of 8 volumes of --pipe-volume) against `7zz a` with the same settings followed by `par2 create`
- * of the same groups (same redundancy and block size), run one after the other.
+ * pipelined: a full backup laid out in sliding windows (bench-only strata.yaml: windows of 8
+ * volumes of --pipe-volume sliding by 4; only sliding layouts are streamed) against `7zz a` with
+ * the same settings followed by `par2 create` of the same windows (the same per-unit block size and
+ * recovery block count, from the same plan), run one after the other.
  */
 async function pipelined(src: string): Promise<void> {
   const vol = parseSize(values['pipe-volume']);
-  const groupSize = 8;
+  const windowSize = 8;
+  const windowSlide = 4;
   const dir = path.join(root, 'pipe');
   await fsp.mkdir(dir, { recursive: true });
   const cfg = path.join(dir, 'strata.yaml');
   await fsp.writeFile(cfg, [
     'sources:', `  - path: ${JSON.stringify(src)}`, `destination: ${JSON.stringify(path.join(dir, 'dest'))}`,
     'archive:', `  weekly: { level: 5, volumeSize: ${vol} }`,
-    'protection:', '  directMaxBytes: 1', `  groupSize: ${groupSize}`, '',
+    'protection:', '  directMaxBytes: 1', '  groupedMaxBytes: 1', `  windowSize: ${windowSize}`, `  windowSlide: ${windowSlide}`, '',
   ].join('\n'));
   const ours = await time('node', [strata, '--config', cfg, '--state', path.join(dir, 'state'), '--quiet', 'backup', '--tier', 'weekly']);
   const rawDir = path.join(dir, 'raw');
@@ -189,20 +191,15 @@ async function pipelined(src: string): Promise<void> {
   const raw = await time('7zz', ['a', '-t7z', '-m0=lzma2', '-mx=5', '-mhe=on', '-p', `-v${vol}b`, '-ms=off', '-mmt=on', '-snl', '-bso0', '-bsp0', path.join(rawDir, 'raw.7z'), '.'], { cwd: src, input: password + '\n' });
   const rawVols = (await fsp.readdir(rawDir)).sort();
   const sizes = rawVols.map((v) => fs.statSync(path.join(rawDir, v)).size);
-  // The same fixed groups and the same per-unit arithmetic as strata's streaming layout.
-  const plan = planProtection({ setId: 'raw', tier: 'weekly', volumeSizes: sizes }, { ...defaultProtectionConfig, directMaxBytes: 1, groupSize });
+  const plan = planProtection({ setId: 'raw', tier: 'weekly', volumeSizes: sizes }, { ...defaultProtectionConfig, directMaxBytes: 1, groupedMaxBytes: 1, windowSize, windowSlide });
   let parSeconds = 0;
-  for (let start = 0, g = 0; start < rawVols.length; start += groupSize, g++) {
-    const group = rawVols.slice(start, start + groupSize).map((v) => path.join(rawDir, v));
-    const unit = plan.units[0];
-    if (unit === undefined) break;
-    const blocks = group.reduce((a, f) => a + Math.ceil(fs.statSync(f).size / unit.blockSize), 0);
-    const rec = Math.max(1, Math.ceil((plan.redundancyPercent * blocks) / 100), Math.min(Math.ceil(vol / unit.blockSize), Math.floor(blocks / 2)));
-    const p = await time('par2', ['create', '-q', '-q', `-s${unit.blockSize}`, `-c${rec}`, '-u', `-t${os.cpus().length}`, path.join(rawDir, `g${g}.par2`), ...group]);
+  for (const [u, unit] of plan.units.entries()) {
+    const files = unit.volumes.map((i) => path.join(rawDir, rawVols[i] ?? ''));
+    const p = await time('par2', ['create', '-q', '-q', `-s${unit.blockSize}`, `-c${unit.recoveryBlocks}`, '-u', `-t${os.cpus().length}`, path.join(rawDir, `w${u}.par2`), ...files]);
     parSeconds += p.seconds;
   }
   console.log('');
-  console.log(`pipelined backup (${rawVols.length} volumes of ${formatBytes(vol)}, groups of ${groupSize}):`);
+  console.log(`pipelined backup (${rawVols.length} volumes of ${formatBytes(vol)}, ${plan.strategy} windows of ${windowSize} sliding by ${windowSlide}):`);
   row('strata backup (streamed)', ours.seconds, raw.seconds + parSeconds, '7zz a, then par2 create', 'target < 1 (overlap)');
   console.log(`  7zz a ${raw.seconds.toFixed(2)} s + par2 create ${parSeconds.toFixed(2)} s; strata ${mbps(totalBytes, ours.seconds)} MB/s vs ${mbps(totalBytes, raw.seconds + parSeconds)} MB/s`);
   await par2Throughput(rawDir);

@@ -191,6 +191,13 @@ async function* walk(dir: string, keyPrefix: string): AsyncGenerator<ObjectInfo>
     throw fromFsError(e, `listing ${dir}`);
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // A folder that holds nothing but what killed uploads left behind (a run killed while writing
+  // its first object) is swept away here, so it does not linger unseen by every listing.
+  if (keyPrefix !== '' && entries.length > 0 && entries.every((e) => e.isFile() && isStaleTemp(e.name))) {
+    await sweepStaleTemps(dir);
+    await fsp.rmdir(dir).catch(() => undefined);
+    return;
+  }
   for (const ent of entries) {
     if (ent.name.startsWith(TMP_PREFIX)) continue;
     const key = keyPrefix === '' ? ent.name : `${keyPrefix}/${ent.name}`;

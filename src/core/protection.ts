@@ -400,17 +400,14 @@ export interface StreamingLayout {
 export function streamingLayout(tier: Tier, estimatedBytes: number, volumeSize: number, config: ProtectionConfig = defaultProtectionConfig): StreamingLayout | null {
   validateProtectionConfig(config);
   const n = Math.ceil(estimatedBytes / volumeSize);
-  let strategy: 'grouped' | 'sliding';
-  if (estimatedBytes <= config.directMaxBytes) return null;
-  if (estimatedBytes <= config.groupedMaxBytes) {
-    if (n <= config.groupSize) return null;
-    strategy = 'grouped';
-  } else {
-    if (n <= config.windowSize) return null;
-    strategy = 'sliding';
-  }
-  const size = strategy === 'grouped' ? config.groupSize : config.windowSize;
-  const step = strategy === 'grouped' ? config.groupSize : config.windowSlide;
+  // Only sliding windows are streamed. Direct sets have one unit; grouped sets have groups
+  // balanced over the final volume count (so that no tail group is left with one volume, and
+  // `strata plan` shows exactly what is made), which is known only at the end: both are made at
+  // the end and staged whole (up to groupedMaxBytes).
+  if (estimatedBytes <= config.groupedMaxBytes || n <= config.windowSize) return null;
+  const strategy = 'sliding' as const;
+  const size = config.windowSize;
+  const step = config.windowSlide;
   const sizes = new Array<number>(size).fill(volumeSize);
   const blockSize = chooseBlockSize(sizes, [[0, size - 1]], config.blocks);
   return { strategy, size, step, blockSize, rule: sizeClassFor(tier, estimatedBytes, config), estimatedBytes };

@@ -41,7 +41,7 @@ import { restoreText } from '../core/restore-text.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { stockRepairCommands } from '../parity/repair.js';
 import type { StrataConfig, SourceConfig } from '../config/schema.js';
-import { StrataError, errnoCode, errorMessage, isStrataError, type ErrorCode } from '../errors.js';
+import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError, type ErrorCode } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
 import { Repository, hashFile } from '../repository/repository.js';
 import { scanSource, finalizeAfterArchive, commitStatCache, type ScanResult } from '../scan/index.js';
@@ -417,7 +417,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
         // interruption. When 7-Zip failed by itself (a full disk), its error is the cause, and what
         // the uploader saw (its volumes vanishing) only follows from it.
         if (isStrataError(e) && e.code !== 'CANCELLED') throw e;
-        throw stream.failure ?? e;
+        throw await explainStreamFailure(stream.failure ?? e, setDir);
       } finally {
         stream.detach();
         bar.done();
@@ -425,7 +425,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       result.warnings.push(...created.warnings);
       // The archive is complete: from here on the set can be resumed, so it is journaled.
       await stream.settle();
-      if (stream.failure !== undefined && !stream.draining) throw stream.failure;
+      if (stream.failure !== undefined && !stream.draining) throw await explainStreamFailure(stream.failure, setDir);
       // created.volumes lists what is still in the folder; released volumes are gone from it.
       const snap = await stream.snapshot(created.volumes);
       const j = await Journal.create(paths.staging, {
@@ -1086,4 +1086,24 @@ async function isCached(dir: string, setId: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * explainStreamFailure turns what the uploader or PAR2 side saw into an error for people. A volume
+ * that vanished from staging was removed by 7-Zip as it failed — on a full disk, as a rule — so a
+ * full staging disk is reported as such rather than as the missing file it caused.
+ */
+async function explainStreamFailure(e: unknown, setDir: string): Promise<StrataError> {
+  if (isStrataError(e)) return e;
+  if (errnoCode(e) === 'ENOENT') {
+    const st = await fsp.statfs(setDir).catch(() => undefined);
+    if (st === undefined || st.bavail * st.bsize < 1 << 20) {
+      return new StrataError('DISK_FULL', `no space left in the staging folder ${setDir}: 7-Zip stopped and removed its volumes`, {
+        hint: 'Free some space (or point --state at a larger disk) and run again; nothing was marked complete.',
+        cause: e,
+      });
+    }
+    return new StrataError('TOOL_FAILED', `a volume disappeared from the staging folder while the set was being made (${errorMessage(e)})`, { hint: 'Run again; nothing was marked complete.', cause: e });
+  }
+  return fromFsError(e, 'making the set');
 }
