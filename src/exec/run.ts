@@ -92,7 +92,11 @@ export function run(program: string, args: readonly string[], options: RunOption
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
-      if (options.signal?.aborted === true) {
+      // A child that failed by itself (an error exit of its own, not the signal or the interrupt
+      // exit our cancellation causes) reports its failure even if cancellation came meanwhile:
+      // that failure (7-Zip on a full disk, say) is usually why the caller cancelled.
+      const failedByItself = sig === null && code !== null && code !== 0 && code !== 255 && code !== 130 && code !== 143;
+      if (options.signal?.aborted === true && !failedByItself) {
         reject(new StrataError('CANCELLED', `${program} was cancelled`));
         return;
       }
