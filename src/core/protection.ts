@@ -87,6 +87,18 @@ const KiB = 1024;
 const MiB = KiB * KiB;
 const GiB = MiB * KiB;
 
+/** longTermTable is the blog post's one table for monthly and yearly sets (a fresh copy each). */
+function longTermTable(): SizeClassRule[] {
+  return [
+    { name: 'very small', upTo: 100 * MiB, redundancyPercent: 30 },
+    { name: 'small', upTo: 1 * GiB, redundancyPercent: 25 },
+    { name: 'medium-small', upTo: 5 * GiB, redundancyPercent: 20 },
+    { name: 'medium', upTo: 20 * GiB, redundancyPercent: 18 },
+    { name: 'large', upTo: 100 * GiB, redundancyPercent: 15 },
+    { name: 'very large', upTo: null, redundancyPercent: 15 },
+  ];
+}
+
 /** defaultProtectionConfig is the policy strata uses unless configured otherwise (see the module comment). */
 export const defaultProtectionConfig: ProtectionConfig = {
   tiers: {
@@ -100,22 +112,8 @@ export const defaultProtectionConfig: ProtectionConfig = {
       { name: 'medium', upTo: 10 * GiB, redundancyPercent: 12 },
       { name: 'large', upTo: null, redundancyPercent: 12 },
     ],
-    monthly: [
-      { name: 'very small', upTo: 100 * MiB, redundancyPercent: 30 },
-      { name: 'small', upTo: 1 * GiB, redundancyPercent: 25 },
-      { name: 'medium-small', upTo: 5 * GiB, redundancyPercent: 20 },
-      { name: 'medium', upTo: 20 * GiB, redundancyPercent: 18 },
-      { name: 'large', upTo: 100 * GiB, redundancyPercent: 15 },
-      { name: 'very large', upTo: null, redundancyPercent: 15 },
-    ],
-    yearly: [
-      { name: 'very small', upTo: 100 * MiB, redundancyPercent: 30 },
-      { name: 'small', upTo: 1 * GiB, redundancyPercent: 25 },
-      { name: 'medium-small', upTo: 5 * GiB, redundancyPercent: 20 },
-      { name: 'medium', upTo: 20 * GiB, redundancyPercent: 18 },
-      { name: 'large', upTo: 100 * GiB, redundancyPercent: 15 },
-      { name: 'very large', upTo: null, redundancyPercent: 15 },
-    ],
+    monthly: longTermTable(),
+    yearly: longTermTable(),
   },
   directMaxBytes: 1 * GiB,
   groupedMaxBytes: 10 * GiB,
