@@ -167,6 +167,18 @@ async function par2Throughput(volDir: string): Promise<void> {
   console.log(`  repair  strata ${mbps(bytes, or).padStart(7)} MB/s   par2 ${mbps(bytes, rr.seconds).padStart(7)} MB/s   ratio ${(or / rr.seconds).toFixed(3)}  (one volume deleted)`);
 }
 
+/** rawPar2Create runs plain `par2 create` for every unit of a plan, one after the other, with the
+ *  plan's block size, recovery block count and file count; returns the summed time. */
+async function rawPar2Create(plan: ReturnType<typeof planProtection>, vols: string[], dir: string): Promise<{ seconds: number }> {
+  let seconds = 0;
+  for (const [u, unit] of plan.units.entries()) {
+    const files = unit.volumes.map((i) => vols[i] ?? '');
+    const p = await time('par2', ['create', '-q', '-q', `-s${unit.blockSize}`, `-c${unit.recoveryBlocks}`, `-n${unit.recoveryFiles}`, '-u', `-t${os.cpus().length}`, path.join(dir, `u${u}.par2`), ...files]);
+    seconds += p.seconds;
+  }
+  return { seconds };
+}
+
 /**
  * pipelined: a full backup laid out in sliding windows (bench-only strata.yaml: windows of 8
  * volumes of --pipe-volume sliding by 4; only sliding layouts are streamed) against `7zz a` with
@@ -192,12 +204,7 @@ async function pipelined(src: string): Promise<void> {
   const rawVols = (await fsp.readdir(rawDir)).sort();
   const sizes = rawVols.map((v) => fs.statSync(path.join(rawDir, v)).size);
   const plan = planProtection({ setId: 'raw', tier: 'weekly', volumeSizes: sizes }, { ...defaultProtectionConfig, directMaxBytes: 1, groupedMaxBytes: 1, windowSize, windowSlide });
-  let parSeconds = 0;
-  for (const [u, unit] of plan.units.entries()) {
-    const files = unit.volumes.map((i) => path.join(rawDir, rawVols[i] ?? ''));
-    const p = await time('par2', ['create', '-q', '-q', `-s${unit.blockSize}`, `-c${unit.recoveryBlocks}`, '-u', `-t${os.cpus().length}`, path.join(rawDir, `w${u}.par2`), ...files]);
-    parSeconds += p.seconds;
-  }
+  const parSeconds = (await rawPar2Create(plan, rawVols.map((v) => path.join(rawDir, v)), rawDir)).seconds;
   console.log('');
   console.log(`pipelined backup (${rawVols.length} volumes of ${formatBytes(vol)}, ${plan.strategy} windows of ${windowSize} sliding by ${windowSlide}):`);
   row('strata backup (streamed)', ours.seconds, raw.seconds + parSeconds, '7zz a, then par2 create', 'target < 1 (overlap)');
@@ -226,7 +233,9 @@ async function main(): Promise<void> {
   const par2Dir = path.join(root, 'par2raw');
   await fsp.mkdir(par2Dir);
   const rawVols = (await fsp.readdir(rawDir)).sort().map((f) => path.join(rawDir, f));
-  const rawPar = await time('par2', ['create', '-q', '-q', '-r12', `-t${os.cpus().length}`, '-n1', path.join(rawDir, 'raw.par2'), ...rawVols]);
+  // par2 with what strata's planner gives these volumes (redundancy, block size, files per unit).
+  const rawPlan = planProtection({ setId: 'raw', tier: 'weekly', volumeSizes: rawVols.map((f) => fs.statSync(f).size) }, defaultProtectionConfig);
+  const rawPar = await rawPar2Create(rawPlan, rawVols, rawDir);
   console.log('');
   console.log(`${'operation'.padEnd(26)} ${'strata'.padStart(10)}  ${'raw tool'.padEnd(22)} ${'raw'.padStart(10)}`);
   row('full backup (weekly)', ours.seconds, raw.seconds + rawPar.seconds, '7zz a + par2 create', 'target <= 1.05 + protection');
@@ -248,12 +257,14 @@ async function main(): Promise<void> {
   // 4. Verify vs 7zz t + par2 verify.
   const ver = await time('node', [strata, '--state', state, '--quiet', 'verify', '--dest', dest]);
   const rawT = await time('7zz', ['t', '-bso0', '-bsp0', path.join(rawDir, 'raw.7z.001')], { input: password + '\n' });
-  const rawPv = await time('par2', ['verify', '-q', '-q', path.join(rawDir, 'raw.par2')]);
+  let rawPvSeconds = 0;
+  for (const u of rawPlan.units.keys()) rawPvSeconds += (await time('par2', ['verify', '-q', '-q', path.join(rawDir, `u${u}.par2`)])).seconds;
+  const rawPv = { seconds: rawPvSeconds };
   row('verify', ver.seconds, rawT.seconds + rawPv.seconds, '7zz t + par2 verify', '');
   const stored = await duSize(dest);
   console.log('');
-  console.log(`stored: strata ${formatBytes(stored)}; raw 7zz ${formatBytes(await duSize(rawDir))} (incl. par2)`);
-  console.log(`throughput: strata full backup ${(totalBytes / 1048576 / ours.seconds).toFixed(1)} MB/s; 7zz a ${(totalBytes / 1048576 / raw.seconds).toFixed(1)} MB/s; par2 create ${(rawVols.reduce((s, f) => s + fs.statSync(f).size, 0) / 1048576 / rawPar.seconds).toFixed(1)} MB/s`);
+  console.log(`stored: strata ${formatBytes(stored)}; raw 7zz ${formatBytes(await duSize(rawDir))} (incl. par2: ${rawPlan.strategy} ${rawPlan.redundancyPercent}% as strata plans it)`);
+  console.log(`throughput: strata full backup ${(totalBytes / 1048576 / ours.seconds).toFixed(1)} MB/s; 7zz a ${(totalBytes / 1048576 / raw.seconds).toFixed(1)} MB/s; par2 create ${(rawVols.reduce((s, f) => s + fs.statSync(f).size, 0) / 1048576 / rawPar.seconds).toFixed(1)} MB/s at ${rawPlan.redundancyPercent}%`);
   // 5. Memory as the file count grows: a no-change scan of the corpus vs of one with half the files.
   const halfSrc = path.join(root, 'half');
   await makeCorpus(halfSrc, Math.floor(smallFiles / 2), Math.floor(smallFiles / 2) * 2048);

@@ -4,7 +4,7 @@
  * type, time, and the sets it depends on. An HMAC keyed from the password detects tampering, and a
  * separate password check value tells a wrong password apart from damaged data.
  */
-import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { SetType, Tier } from './naming.js';
 import type { ProtectionPlan, ProtectionUnit } from './protection.js';
 
@@ -89,13 +89,38 @@ export function defaultKdf(saltB64: string): KdfParams {
   return { alg: 'scrypt', N: 1 << 15, r: 8, p: 1, salt: saltB64 };
 }
 
+function keyCacheKey(password: string, kdf: KdfParams): string {
+  return `${kdf.N}:${kdf.r}:${kdf.p}:${kdf.salt}:${createHmac('sha256', 'strata-cache').update(password).digest('hex')}`;
+}
+
+function scryptOptions(kdf: KdfParams): { N: number; r: number; p: number; maxmem: number } {
+  return { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + (1 << 20) };
+}
+
+function keysOf(raw: Buffer): SetKeys {
+  return { check: raw.subarray(0, 32), mac: raw.subarray(32, 64) };
+}
+
 /** deriveKeys runs scrypt once per (password, salt) and caches the result for the process. */
 export function deriveKeys(password: string, kdf: KdfParams): SetKeys {
-  const cacheKey = `${kdf.N}:${kdf.r}:${kdf.p}:${kdf.salt}:${createHmac('sha256', 'strata-cache').update(password).digest('hex')}`;
+  const cacheKey = keyCacheKey(password, kdf);
   const hit = keyCache.get(cacheKey);
   if (hit !== undefined) return hit;
-  const raw = scryptSync(password.normalize('NFC'), Buffer.from(kdf.salt, 'base64'), 64, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + (1 << 20) });
-  const keys = { check: raw.subarray(0, 32), mac: raw.subarray(32, 64) };
+  const keys = keysOf(scryptSync(password.normalize('NFC'), Buffer.from(kdf.salt, 'base64'), 64, scryptOptions(kdf)));
+  keyCache.set(cacheKey, keys);
+  return keys;
+}
+
+/** deriveKeysAsync is deriveKeys on the thread pool (scrypt takes ~0.15 s), so that a caller can
+ *  overlap it with other work; it fills the same cache. */
+export async function deriveKeysAsync(password: string, kdf: KdfParams): Promise<SetKeys> {
+  const cacheKey = keyCacheKey(password, kdf);
+  const hit = keyCache.get(cacheKey);
+  if (hit !== undefined) return hit;
+  const raw = await new Promise<Buffer>((resolve, reject) => {
+    scrypt(password.normalize('NFC'), Buffer.from(kdf.salt, 'base64'), 64, scryptOptions(kdf), (err, key) => (err === null ? resolve(key) : reject(err)));
+  });
+  const keys = keyCache.get(cacheKey) ?? keysOf(raw);
   keyCache.set(cacheKey, keys);
   return keys;
 }
@@ -127,7 +152,15 @@ function equalHex(a: string, b: string): boolean {
 
 /** checkDescriptor tells whether the password is right and the descriptor untouched. */
 export function checkDescriptor(d: Descriptor, password: string): DescriptorCheck {
-  const keys = deriveKeys(password, d.kdf);
+  return checkWithKeys(d, deriveKeys(password, d.kdf));
+}
+
+/** checkDescriptorAsync is checkDescriptor with scrypt on the thread pool. */
+export async function checkDescriptorAsync(d: Descriptor, password: string): Promise<DescriptorCheck> {
+  return checkWithKeys(d, await deriveKeysAsync(password, d.kdf));
+}
+
+function checkWithKeys(d: Descriptor, keys: SetKeys): DescriptorCheck {
   if (!equalHex(checkValue(keys), d.check)) return 'wrong-password';
   return equalHex(macValue(keys, d), d.hmac) ? 'ok' : 'tampered';
 }

@@ -28,7 +28,9 @@
  * - Whole volumes: the table's percentage is a floor; each unit gets at least enough recovery
  *   blocks to rebuild its `minWholeVolumes` (1) largest volumes — losing one cloud object is the
  *   most common failure, and 10 % over 7 volumes cannot rebuild one (facts file) — unless that would
- *   exceed `maxRedundancyPercent` (50); the guarantees then say 0 whole volumes.
+ *   exceed `maxRedundancyPercent` (50): then the table's percentage stands (a set of one volume
+ *   keeps its 10–30 %, not 50 % that still could not rebuild it) and the guarantees say 0 whole
+ *   volumes.
  * - Redundancy is per unit, like par2 -r in the post: windows overlapping by half put each volume
  *   in about two windows, so sliding costs about twice the percentage; `overheadPercent` says so.
  */
@@ -76,7 +78,7 @@ export interface ProtectionConfig {
   windowSlide: number;
   /** Each unit can rebuild at least this many of its largest volumes (capped by maxRedundancyPercent). */
   minWholeVolumes: number;
-  /** The whole-volume floor never raises a unit above this percentage. */
+  /** The whole-volume floor is applied only when it needs no more than this percentage. */
   maxRedundancyPercent: number;
   blocks: BlockPolicy;
   /** At most this many recovery files per unit (par2 allows 31). */
@@ -344,7 +346,7 @@ export function planProtection(input: PlanInput, config: ProtectionConfig = defa
   };
 }
 
-/** makeUnit sizes one unit over volumes first…last: recovery blocks from the percentage, raised to the whole-volume floor (capped). */
+/** makeUnit sizes one unit over volumes first…last: recovery blocks from the percentage, raised to the whole-volume floor when that is within the cap. */
 export function makeUnit(setId: string, strategy: Strategy, first: number, last: number, sizes: readonly number[], blockSize: number, percent: number, config: ProtectionConfig): ProtectionUnit {
   const volumes: number[] = [];
   for (let i = first; i <= last; i++) volumes.push(i);
@@ -354,7 +356,9 @@ export function makeUnit(setId: string, strategy: Strategy, first: number, last:
   const desc = [...perVolume].sort((a, b) => b - a);
   const wholeFloor = desc.slice(0, config.minWholeVolumes).reduce((a, b) => a + b, 0);
   const cap = Math.floor((config.maxRedundancyPercent * sourceBlocks) / 100 + 1e-9);
-  const recoveryBlocks = Math.max(1, byPercent, Math.min(wholeFloor, cap));
+  // A floor above the cap is not applied at all: raising a unit towards a whole volume it still
+  // could not rebuild (one volume alone needs 100 %) would only cost space.
+  const recoveryBlocks = Math.max(1, byPercent, wholeFloor <= cap ? wholeFloor : 0);
   const recoveryBytes = recoveryBlocks * blockSize;
   const largest = Math.max(...sizes);
   // About one recovery file per volume's worth of recovery data: losing one file then costs

@@ -21,7 +21,7 @@ import { AuditTrail } from '../audit/audit.js';
 import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
 import { latestFor } from '../core/catalog.js';
-import { canonicalJson, checkDescriptor, defaultKdf, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
+import { canonicalJson, checkDescriptorAsync, defaultKdf, type DescriptorCheck, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
 import {
@@ -170,15 +170,16 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   // One destination, one password: refuse to mix. Checked (scrypt, ~0.1 s) once per run, when the
   // password is first needed, or when the run turns out to have nothing to write.
   const newest = [...catalog.complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
-  let passwordChecked = newest === undefined;
-  const checkPassword = (): void => {
-    if (passwordChecked || newest === undefined) return;
-    if (checkDescriptor(newest, req.password) === 'wrong-password') {
+  // scrypt runs on the thread pool from here, overlapping the scan; the run waits for it before it
+  // reads a set (manifest), writes one, or says that nothing changed.
+  const passwordCheck = newest === undefined ? Promise.resolve<DescriptorCheck>('ok') : checkDescriptorAsync(newest, req.password);
+  passwordCheck.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  const checkPassword = async (): Promise<void> => {
+    if ((await passwordCheck) === 'wrong-password') {
       throw new StrataError('WRONG_PASSWORD', `the password does not match the sets already on ${req.backend.description}`, {
         hint: 'Use the password those sets were made with (a destination holds sets of one password).',
       });
     }
-    passwordChecked = true;
   };
   // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
   // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
@@ -255,7 +256,7 @@ interface SourceJob {
   candidate: ResumeCandidate | undefined;
   removedDebris: string[];
   /** Throws WRONG_PASSWORD unless the password matches the destination's sets (checked once). */
-  checkPassword: () => void;
+  checkPassword: () => Promise<void>;
   /** The KDF parameters (salt) the new set's descriptor uses. */
   kdf: KdfParams;
 }
@@ -315,7 +316,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
   try {
     let previousManifest: string | undefined;
     if (prev !== undefined) {
-      if (!(await isCached(paths.manifests, prev.id))) job.checkPassword();
+      if (!(await isCached(paths.manifests, prev.id))) await job.checkPassword();
       previousManifest = await ensureLocalManifest(repo, prev, tools.sevenZip, password, paths.manifests, tools.parity);
       // A crash after the previous set completed but before its audit commit is caught up here.
       await job.audit.commit({ source: source.name, manifestFile: previousManifest, date: new Date(prev.created), tier: prev.tier, type: prev.type, setId: prev.id, summary: prev.stats });
@@ -366,14 +367,14 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     const nothingChanged = type === 'INCR' && scan.filesToArchive === 0 && scan.deleted === 0 && scan.metadataOnly === 0 && scan.added === 0 && scan.modified === 0;
     if (nothingChanged && scan.errors.length === 0) {
       // Nothing to encrypt, but a wrong password must not go unnoticed until the next change.
-      job.checkPassword();
+      await job.checkPassword();
       await commitStatCache(scan.newStatCache, statCache);
       result.setId = null;
       result.skipped = `nothing changed since ${prev?.id ?? '?'}`;
       return result;
     }
     // Written again on resume: the marker now names this (live) process.
-    job.checkPassword();
+    await job.checkPassword();
     await repo.markPending(setId, now);
     const resuming = journal !== null;
     const ctx: CompleteContext = { setId, tier, setDir, repo, parity: tools.parity, protection: req.config.protection, tags, signal: req.signal, overwrite: resuming, onEvent: req.onEvent, out };

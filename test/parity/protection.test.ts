@@ -114,9 +114,14 @@ test('golden plans with the default policy', () => {
   assert.match(big.strategyReason, /fit one group/);
 });
 
-test('the whole-volume floor is capped, and the guarantee then says 0', () => {
+test('a whole-volume floor above the cap is not applied, and the guarantee then says 0', () => {
   const p = planProtection({ setId: 'S', tier: 'daily', volumeSizes: [100 * MiB, 50 * MiB] });
-  assert.equal(p.units[0]?.recoveryBlocks, 24); // 50 % of 48 blocks; one volume would need 32
+  assert.equal(p.units[0]?.recoveryBlocks, 5); // the table's 10 % of 48 blocks; one volume would need 32 (67 % > 50 %)
+  const two = planProtection({ setId: 'S', tier: 'daily', volumeSizes: [100 * MiB, 100 * MiB] });
+  assert.equal(two.units[0]?.recoveryBlocks, 32, 'a floor of exactly 50 % is applied');
+  assert.equal(two.guarantees.wholeVolumesAnywhere, 1);
+  const one = planProtection({ setId: 'S', tier: 'weekly', volumeSizes: [60 * MiB] });
+  assert.equal(one.units[0]?.recoveryBlocks, Math.ceil(0.15 * (one.units[0]?.sourceBlocks ?? 0)), 'one volume keeps the table\'s 15 %');
   assert.equal(p.guarantees.wholeVolumesAnywhere, 0);
   assert.match(formatPlan(p), /cannot rebuild a whole lost volume/);
 });

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { pathCompare } from '../../src/core/manifest.js';
 import { tempDir } from '../helpers/tmp.js';
 import { byPath, Harness } from './helpers.js';
+import { statsAhead } from '../../src/scan/scan.js';
 
 async function setup(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; state: string; h: Harness }> {
   const dir = await tempDir(t);
@@ -273,4 +274,35 @@ test('a cancelled scan throws CANCELLED and leaves no new stat cache behind', as
   );
   const { readdir } = await import('node:fs/promises');
   assert.ok(!(await readdir(state)).some((n) => n.endsWith('.new')));
+});
+
+test('lstat ahead on the thread pool (network sources) and synchronous lstat (local ones) scan alike', async (t) => {
+  const dir = await tempDir(t);
+  const root = path.join(dir, 'src');
+  await mkdir(path.join(root, 'x', 'y'), { recursive: true });
+  await mkdir(path.join(root, 'empty'));
+  for (let i = 0; i < 40; i++) await writeFile(path.join(root, i % 2 === 0 ? 'x' : 'x/y', `f${i}`), `content ${i}`);
+  await symlink('../nowhere', path.join(root, 'x', 'link'));
+  const harness = async (mode: 'ahead' | 'sync'): Promise<Harness> => {
+    const state = path.join(dir, `state-${mode}`);
+    await mkdir(state);
+    return new Harness(root, state);
+  };
+  const ahead = await harness('ahead');
+  const sync = await harness('sync');
+  const both = async (m: 'full' | 'incremental'): Promise<void> => {
+    const a = await ahead.scan(m, { statMode: 'ahead' });
+    const s = await sync.scan(m, { statMode: 'sync' });
+    const strip = (x: typeof a): unknown => ({ entries: x.entries.map((e) => ({ ...e, set: undefined })), deleted: x.deleted, list: x.list, added: x.result.added, modified: x.result.modified, deletedN: x.result.deleted, errors: x.result.errors });
+    assert.deepEqual(strip(a), strip(s));
+    assert.ok(a.entries.length > 20);
+  };
+  await both('full');
+  await writeFile(path.join(root, 'x', 'f0'), 'changed, and longer');
+  await rm(path.join(root, 'x', 'y'), { recursive: true });
+  await writeFile(path.join(root, 'new'), 'new');
+  await both('incremental');
+  // auto picks by filesystem type: the test folder is a local filesystem.
+  assert.equal(await statsAhead(root, 'auto'), false);
+  assert.equal(await statsAhead(root, 'ahead'), true);
 });
