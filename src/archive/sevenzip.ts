@@ -180,7 +180,11 @@ export class SevenZip {
     let notify: fs.FSWatcher | undefined;
     if (watching) {
       try {
-        notify = fs.watch(dir, { persistent: false }, () => void watcher.poll());
+        // Only names appearing, vanishing or renamed matter ('rename'); 7-Zip's writes into the open
+        // volume raise a 'change' per write, and a readdir for each cost 0.5 s of CPU per 100 MiB.
+        notify = fs.watch(dir, { persistent: false }, (event) => {
+          if (event === 'rename') void watcher.poll();
+        });
         notify.on('error', () => notify?.close());
       } catch {
         notify = undefined; // no notifications here (some network filesystems): the timer still polls

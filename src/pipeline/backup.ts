@@ -21,7 +21,7 @@ import { AuditTrail } from '../audit/audit.js';
 import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
 import { latestFor } from '../core/catalog.js';
-import { canonicalJson, checkDescriptorAsync, defaultKdf, type DescriptorCheck, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
+import { canonicalJson, checkDescriptorAsync, defaultKdf, deriveKeysAsync, type DescriptorCheck, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
 import {
@@ -185,6 +185,8 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
   // between destinations, against precomputed tables.)
   const kdf = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : defaultKdf(randomBytes(16).toString('base64'));
+  // The new sets' keys (descriptor and resume-journal HMACs) are derived meanwhile as well.
+  if (kdf !== newest?.kdf) deriveKeysAsync(req.password, kdf).catch(() => undefined);
   const taken = new Set<string>([...catalog.complete.map((d) => d.id), ...catalog.incomplete.map((i) => i.id)]);
   for (const id of removedDebris) taken.delete(id);
   const audit = new AuditTrail(paths.audit);
@@ -313,6 +315,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
   let work = path.join(paths.staging, `${setId}.work`);
   let completed = false;
   const tagsFor = (id: string): Record<string, string> => ({ tier, type, set: id });
+  const lap = stopwatch(out, source.name);
   try {
     let previousManifest: string | undefined;
     if (prev !== undefined) {
@@ -349,7 +352,9 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       h.update(JSON.stringify(scan.extraPaths));
       return { scan, entriesFile, listFile, fingerprint: h.digest('hex') };
     };
+    lap('preparing');
     let scanned = await scanAs(setId);
+    lap('scan');
     if (journal !== null && candidate !== undefined && journal.body.scanSha256 !== scanned.fingerprint) {
       // The source changed since the archive was written: it no longer matches, start over.
       await discard(candidate, 'the source changed since it was archived');
@@ -424,6 +429,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
         bar.done();
       }
       result.warnings.push(...created.warnings);
+      lap('7-Zip (volumes stored and protected meanwhile)');
       // The archive is complete: from here on the set can be resumed, so it is journaled.
       await stream.settle();
       if (stream.failure !== undefined && !stream.draining) throw await explainStreamFailure(stream.failure, setDir);
@@ -432,7 +438,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       const j = await Journal.create(paths.staging, {
         format: 'strata-resume', version: 1, job: req.config.job, setId, source: source.name, tier, type, base, created: at.toISOString(),
         scanSha256: scanned.fingerprint, settings, volumes: snap.volumes, layout: snap.layout, units: snap.units, manifest: null,
-      }, password);
+      }, password, job.kdf);
       journal = j;
       if (stream.failure !== undefined) {
         out.info(`${source.name}: the upload failed after 7-Zip finished writing; the next run resumes set ${setId} with what is missing`);
@@ -440,10 +446,12 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       }
       streamed = await completeArchive(ctx, j);
       result.protection = `${streamed.plan.strategy} ${streamed.plan.redundancyPercent}%`;
+      lap('completing the archive (PAR2, uploads)');
     }
     // 2. Files that changed while 7-Zip read them are not trusted: the manifest reverts them.
     const changed = await finalizeAfterArchive({ manifest: entriesFile, newStatCache: scan.newStatCache, previousManifest, root: source.path, signal: req.signal });
     result.errors.push(...changed.errors);
+    lap('checking the sources did not change while read');
     Object.assign(result, { archivedFiles: scan.filesToArchive - changed.reverted.length, archivedBytes: scan.bytesToArchive });
     // 3. The manifest: header + entries, encrypted as its own small archive, with its own PAR2 set.
     const header: ManifestHeader = { strata: 'manifest', version: 1, set: setId, source: source.name, type, tier, created: at.toISOString(), base };
@@ -456,6 +464,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     const manifestObject = stored(jm.object);
     const mUnit = jm.unit;
     const manifestRecovery = jm.recovery.map(stored);
+    lap('manifest');
     // 4. RESTORE.txt: the manifest's PAR2 commands first (a person reads the file list first too).
     const volumeObjects = streamed?.volumes ?? [];
     const plan = streamed?.plan ?? null;
@@ -474,6 +483,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
         throw new StrataError('CHECKSUM', `${setId}/${obj.name} on the destination does not match what was uploaded`, { hint: 'Run the backup again; the set was not marked complete.' });
       }
     }
+    lap('checking the stored objects');
     // 6. The descriptor, last: now the set is complete.
     const descriptor = sealDescriptor(
       {
@@ -500,6 +510,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     await fsp.copyFile(manifestPlain, path.join(paths.manifests, manifestFileName(setId)));
     await commitStatCache(scan.newStatCache, statCache);
     await job.audit.commit({ source: source.name, manifestFile: manifestPlain, date: at, tier, type, setId, summary: { added: scan.added, modified: scan.modified, deleted: scan.deleted } });
+    lap('descriptor, local state and audit trail');
     return result;
   } finally {
     await fsp.rm(work, { recursive: true, force: true });
@@ -1107,4 +1118,14 @@ async function explainStreamFailure(e: unknown, setDir: string): Promise<StrataE
     return new StrataError('TOOL_FAILED', `a volume disappeared from the staging folder while the set was being made (${errorMessage(e)})`, { hint: 'Run again; nothing was marked complete.', cause: e });
   }
   return fromFsError(e, 'making the set');
+}
+
+/** stopwatch reports, with --verbose, how long each phase of a set took (monotonic time; durations only). */
+function stopwatch(out: Output, label: string): (phase: string) => void {
+  let last = performance.now();
+  return (phase: string): void => {
+    const now = performance.now();
+    out.verbose(`${label}: ${phase} ${((now - last) / 1000).toFixed(2)} s`);
+    last = now;
+  };
 }

@@ -91,13 +91,14 @@ export class Journal {
   private readonly kdf: KdfParams;
 
   private constructor(readonly file: string, readonly body: JournalBody, private readonly password: string, kdf?: KdfParams) {
-    // One salt per journal: scrypt runs once (deriveKeys caches), every save is a cheap HMAC.
+    // One salt per journal (by default; a backup passes its set's): scrypt runs once (deriveKeys
+    // caches), every save is a cheap HMAC. The message prefix keeps journal and descriptor MACs apart.
     this.kdf = kdf ?? defaultKdf(randomBytes(16).toString('base64'));
   }
 
-  /** create writes a new journal. */
-  static async create(staging: string, body: JournalBody, password: string): Promise<Journal> {
-    const j = new Journal(journalFile(staging, body.setId), body, password);
+  /** create writes a new journal; `kdf` (the set's own, whose keys are derived already) saves a scrypt run. */
+  static async create(staging: string, body: JournalBody, password: string, kdf?: KdfParams): Promise<Journal> {
+    const j = new Journal(journalFile(staging, body.setId), body, password, kdf);
     await j.save();
     return j;
   }

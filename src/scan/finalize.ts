@@ -4,14 +4,14 @@
  * manifest. Every archived path is lstat'ed again and compared with what the scan recorded in the new
  * stat cache; a path that moved on is taken back out of this set.
  */
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { lstat, rename, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { parseLine, serializeEntry } from '../core/manifest.js';
 import { StrataError, errnoCode, errorMessage } from '../errors.js';
 import { LineWriter, readLines } from './lines.js';
 import { ManifestReader } from './manifest-reader.js';
-import type { ScanError } from './scan.js';
+import { statsAhead, type ScanError, type StatMode } from './scan.js';
 import { readStatRecords, statMatches } from './statcache.js';
 
 /** FinalizeOptions names the files of one scan that the check reads and may rewrite. */
@@ -25,6 +25,8 @@ export interface FinalizeOptions {
   /** ScanResult.newStatCache; rewritten in place when needed (before commitStatCache()). */
   newStatCache: string;
   signal?: AbortSignal;
+  /** As ScanOptions.statMode. */
+  statMode?: StatMode;
 }
 
 /** FinalizeResult lists the paths that changed while the set was being made. */
@@ -51,12 +53,15 @@ export async function finalizeAfterArchive(opts: FinalizeOptions): Promise<Final
   const root = nodePath.resolve(opts.root);
   const reverted: string[] = [];
   const errors: ScanError[] = [];
+  // Synchronous lstat on local filesystems (see statsAhead in scan.ts): 3× cheaper per file.
+  const ahead = await statsAhead(root, opts.statMode ?? 'auto');
   for await (const { record } of readStatRecords(opts.newStatCache)) {
     if (record?.archived !== true) continue;
     if (opts.signal?.aborted === true) throw new StrataError('CANCELLED', 'the backup was cancelled');
     let now: BigIntStats | undefined;
     try {
-      now = await lstat(`${root}/${record.path}`, { bigint: true });
+      const abs = `${root}/${record.path}`;
+      now = ahead ? await lstat(abs, { bigint: true }) : lstatSync(abs, { bigint: true });
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw new StrataError('BACKEND', `cannot check ${record.path} after archiving: ${errorMessage(e)}`, { cause: e });
     }
