@@ -167,12 +167,22 @@ apache2 -f "$W/httpd.conf" -k start || fail "apache2 did not start (port $DAV_PO
 wait_http "http://127.0.0.1:$DAV_PORT/" 80 || fail "Apache does not answer on port $DAV_PORT"
 T2=$(date +%s.%N)
 
+# Virtual-host addressing (bucket.host): RGW takes the bucket from the Host header below its
+# "rgw dns name" (localhost). A fixed bucket name is made to resolve to 127.0.0.1 in /etc/hosts,
+# since the resolver here does not map *.localhost.
+VHOST_BUCKET=strata-vhost
+if ! getent hosts "$VHOST_BUCKET.localhost" >/dev/null; then
+  echo "127.0.0.1 $VHOST_BUCKET.localhost" >> /etc/hosts 2>/dev/null || fail "cannot add $VHOST_BUCKET.localhost to /etc/hosts (the virtual-host S3 test needs it; run as root or add the line by hand)"
+fi
+
 umask 077
 cat > "$HERE/.env" <<ENV
 # Written by scripts/test-servers/start.sh; source it before running the backend tests.
 export STRATA_TEST_S3_ENDPOINT=http://127.0.0.1:$RGW_PORT
 export STRATA_TEST_S3_KEY=$S3_KEY
 export STRATA_TEST_S3_SECRET=$S3_SECRET
+export STRATA_TEST_S3_VHOST_ENDPOINT=http://localhost:$RGW_PORT
+export STRATA_TEST_S3_VHOST_BUCKET=$VHOST_BUCKET
 export STRATA_TEST_WEBDAV_URL=http://127.0.0.1:$DAV_PORT/
 export STRATA_TEST_WEBDAV_USER=$DAV_USER
 export STRATA_TEST_WEBDAV_PASS=$DAV_PASS

@@ -116,6 +116,8 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
   }
   await fsp.mkdir(target, { recursive: true });
   const root = await fsp.realpath(target);
+  // Into an empty folder nothing can conflict (a file appearing meanwhile is still caught by placeFile).
+  const emptyTarget = (await fsp.readdir(root)).length === 0;
   const work = await fsp.mkdtemp(path.join(req.workDir, 'restore-'));
   const staging = path.join(root, `.strata-restore-${randomBytes(6).toString('hex')}`);
   const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, lost: [], repairedVolumes: [], lostVolumes: [] };
@@ -137,7 +139,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
         dirs.push(e);
         continue;
       }
-      if (!req.overwrite && conflicts.length < 20 && occupied(path.join(root, e.path))) conflicts.push(e.path);
+      if (!req.overwrite && !emptyTarget && conflicts.length < 20 && occupied(path.join(root, e.path))) conflicts.push(e.path);
       if (e.type === 'file') {
         const holder = e.set ?? set.id;
         let l = lists.get(holder);
@@ -285,18 +287,30 @@ function nsToSeconds(ns: bigint): number {
  * through the thread pool cost far more in hand-offs than the syscalls themselves.
  */
 async function verifyExtracted(file: string, e: ManifestEntry): Promise<true | string> {
-  let st;
+  // One open (never following a link, never blocking on a FIFO) and an fstat, instead of an lstat
+  // and then an open: what is hashed is exactly what was checked to be a regular file.
+  let fd: number;
   try {
-    st = fs.lstatSync(file);
-  } catch {
-    return 'not found in the archive';
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT' ? 'not found in the archive' : 'the archive holds something other than a regular file there';
   }
-  if (!st.isFile()) return 'the archive holds something other than a regular file there';
   const hash = createHash('sha256');
-  if (st.size <= SMALL_FILE) hash.update(fs.readFileSync(file));
-  else for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
+  let size: number;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return 'the archive holds something other than a regular file there';
+    size = st.size;
+    if (size <= SMALL_FILE) {
+      hash.update(fs.readFileSync(fd));
+    } else {
+      for await (const chunk of createReadStream('', { fd, autoClose: false }) as AsyncIterable<Buffer>) hash.update(chunk);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
   const sha = hash.digest('hex');
-  if (sha !== e.sha256 || st.size !== e.size) return `SHA-256 mismatch (archive ${sha.slice(0, 12)}…, manifest ${(e.sha256 ?? '').slice(0, 12)}…)`;
+  if (sha !== e.sha256 || size !== e.size) return `SHA-256 mismatch (archive ${sha.slice(0, 12)}…, manifest ${(e.sha256 ?? '').slice(0, 12)}…)`;
   return true;
 }
 
