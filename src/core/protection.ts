@@ -18,9 +18,13 @@
  *   < large ≤ 100 GiB < very large. Redundancy percentages are the post's table 1.
  * - Strategy: direct ≤ 1 GiB, grouped ≤ 10 GiB, sliding above (the daily size classes). PAR2 work
  *   grows with protected bytes × recovery blocks, so one set over everything costs size²; groups
- *   and windows keep the cost linear in the set size. Groups of 20 volumes (balanced, so no tiny
- *   tail group); windows of 40 sliding by 20 (the post), plus a final window ending at the last
- *   volume when the post's formula would leave tail volumes uncovered.
+ *   and windows keep the cost linear in the set size. Groups of 20 volumes at fixed positions
+ *   (1-20, 21-40, …); a remainder of at least half a group is a tail group of its own, a smaller
+ *   one joins the last full group, so no tiny tail group is left (one volume alone would need
+ *   100 % to survive its loss) and every group but the last is known before the set's end (see
+ *   groupedRanges: that is what lets grouped sets be streamed). Windows of 40 sliding by 20 (the
+ *   post), plus a final window ending at the last volume when the post's formula would leave tail
+ *   volumes uncovered.
  * - Blocks: about 32 blocks per (largest) volume, rounded up to a multiple of 4 KiB. A bad sector
  *   (≤ 4 KiB, aligned) therefore costs exactly one block, not a volume; par2's create time is
  *   proportional to the number of recovery blocks, and 32 per volume keeps it near the
@@ -70,7 +74,7 @@ export interface ProtectionConfig {
   directMaxBytes: number;
   /** Sets up to this many bytes get fixed groups; larger ones sliding windows. */
   groupedMaxBytes: number;
-  /** Volumes per group (at most; groups are balanced). */
+  /** Volumes per group: fixed groups of this many; a remainder of at least half a group is its own tail group, a smaller one joins the last group. */
   groupSize: number;
   /** Volumes per window. */
   windowSize: number;
@@ -256,25 +260,42 @@ export function sizeClassFor(tier: Tier, totalBytes: number, config: ProtectionC
   return rule;
 }
 
+/**
+ * groupedRanges splits n volumes into groups of g at fixed positions, [j·g, j·g + g − 1]. The
+ * remainder r = n mod g is a tail group of its own when r ≥ ⌈g/2⌉; a smaller one joins the last
+ * full group (which then ends at the last volume), so no group is smaller than ⌈g/2⌉ volumes
+ * unless the whole set is. Fewer than g volumes are one group.
+ *
+ * Prefix-stable: group j is [j·g, j·g + g − 1] for every n ≥ (j + 1)·g + ⌈g/2⌉ (groupedReadyAt),
+ * so a streaming backup can make it as soon as that many volumes exist, and it is the group
+ * `strata plan` and a backup made at the end show for the final count. Balancing the groups over
+ * n instead (sizes differing by one) moves every boundary with n, and nothing could be made
+ * before the set's end.
+ */
+export function groupedRanges(n: number, g: number): [number, number][] {
+  if (n <= 0) return [];
+  const k = Math.floor(n / g);
+  const r = n - k * g;
+  if (k === 0) return [[0, n - 1]];
+  const full = r === 0 || r >= Math.ceil(g / 2) ? k : k - 1;
+  const out: [number, number][] = [];
+  for (let j = 0; j < full; j++) out.push([j * g, j * g + g - 1]);
+  if (full * g < n) out.push([full * g, n - 1]);
+  return out;
+}
+
+/** groupedReadyAt is the 0-based volume index whose existence makes group j certain: (j + 1)·g + ⌈g/2⌉ − 1 (see groupedRanges). */
+export function groupedReadyAt(j: number, g: number): number {
+  // With that many volumes, k ≥ j + 1 full groups exist, and if group j is the last of them the
+  // remainder is ≥ ⌈g/2⌉, a tail group of its own: group j absorbs nothing whatever follows.
+  return (j + 1) * g + Math.ceil(g / 2) - 1;
+}
+
 /** coverRanges splits n volumes into the strategy's consecutive [first, last] ranges (0-based, inclusive). */
 export function coverRanges(strategy: Strategy, n: number, config: ProtectionConfig = defaultProtectionConfig): [number, number][] {
   if (n <= 0) return [];
   if (strategy === 'direct') return [[0, n - 1]];
-  if (strategy === 'grouped') {
-    // Balanced groups: sizes differ by at most one, so no tail group is left with one volume
-    // (which would need 100 % redundancy to survive its loss).
-    const count = Math.ceil(n / config.groupSize);
-    const base = Math.floor(n / count);
-    const extra = n % count;
-    const out: [number, number][] = [];
-    let start = 0;
-    for (let g = 0; g < count; g++) {
-      const size = base + (g < extra ? 1 : 0);
-      out.push([start, start + size - 1]);
-      start += size;
-    }
-    return out;
-  }
+  if (strategy === 'grouped') return groupedRanges(n, config.groupSize);
   const w = config.windowSize;
   const s = config.windowSlide;
   if (n <= w) return [[0, n - 1]];
@@ -321,9 +342,9 @@ export function planProtection(input: PlanInput, config: ProtectionConfig = defa
 
   let strategy: Strategy = total <= config.directMaxBytes ? 'direct' : total <= config.groupedMaxBytes ? 'grouped' : 'sliding';
   let strategyReason = `${formatSize(total)} is ${strategy === 'direct' ? `≤ ${formatSize(config.directMaxBytes)}` : strategy === 'grouped' ? `≤ ${formatSize(config.groupedMaxBytes)}` : `> ${formatSize(config.groupedMaxBytes)}`}`;
-  if (strategy === 'grouped' && n <= config.groupSize) {
+  if (strategy === 'grouped' && groupedRanges(n, config.groupSize).length === 1) {
     strategy = 'direct';
-    strategyReason += `, but its ${n} volume(s) fit one group of ${config.groupSize}`;
+    strategyReason += n <= config.groupSize ? `, but its ${n} volume(s) fit one group of ${config.groupSize}` : `, but its ${n} volume(s) fit one group (${n - config.groupSize} < ${Math.ceil(config.groupSize / 2)} volumes beyond a group of ${config.groupSize} join it)`;
   } else if (strategy === 'sliding' && n <= config.windowSize) {
     strategy = 'direct';
     strategyReason += `, but its ${n} volume(s) fit one window of ${config.windowSize}`;
@@ -375,22 +396,26 @@ export function makeUnit(setId: string, strategy: Strategy, first: number, last:
 // protect (and then release) volumes while the archive is still being written, a backup fixes a
 // StreamingLayout once, from an estimate of the set size, when it makes its first unit. Its units
 // are prefix-stable: unit j covers volumes [j·step, j·step + size − 1] whatever the final count,
-// so a unit whose volumes are all final is final too (every volume but the last has exactly the
-// volume size). Only the last unit depends on the count: it ends at the last volume, starting
-// `size` volumes before it (overlapping its neighbour) so it is never a tiny tail.
-// - sliding: exactly planProtection's windows (fixed starts 0, s, 2s …, then one ending at the last
-//   volume), so a streamed sliding set has the layout `strata plan` shows.
-// - grouped: fixed groups of groupSize, then one of groupSize ending at the last volume — NOT the
-//   balanced groups of planProtection, whose boundaries all move with the final count.
+// once volume streamingReadyAt(j) exists, so such a unit is final when those volumes are (every
+// volume but the last has exactly the volume size). Only the units at the end depend on the count.
+// Both layouts are exactly planProtection's ranges, so a streamed set has the layout `strata plan`
+// shows for its volume count:
+// - sliding: windows at fixed starts 0, s, 2s …, then one of `size` ending at the last volume
+//   (overlapping its neighbour, so never a tiny tail). Window j is certain once its last volume
+//   j·s + size − 1 exists.
+// - grouped: groupedRanges, size = step = groupSize. Group j is certain once volume
+//   (j + 1)·g + ⌈g/2⌉ − 1 exists (groupedReadyAt): only the last full group may absorb a remainder,
+//   and with that many volumes group j is no longer a candidate for it.
+// Unit 0 holds volume 001, which 7-Zip rewrites last: a backup makes it at the end.
 // The size class (percentage) and the block size come from the estimate and stay; the plan a
 // backup records is planStreaming over the real volume sizes, i.e. exactly what it made.
 
 /** StreamingLayout is what a streaming backup fixes when it makes its first unit early. */
 export interface StreamingLayout {
   strategy: 'grouped' | 'sliding';
-  /** Volumes per unit. */
+  /** Volumes per unit (grouped: the last group may hold up to size + ⌈size/2⌉ − 1). */
   size: number;
-  /** Volumes between unit starts. */
+  /** Volumes between unit starts (grouped: size). */
   step: number;
   blockSize: number;
   rule: SizeClassRule;
@@ -398,26 +423,38 @@ export interface StreamingLayout {
   estimatedBytes: number;
 }
 
+/** streamingMaxUnitVolumes is the most volumes one unit of a layout can hold (the block size must suit it). */
+function streamingMaxUnitVolumes(strategy: StreamingLayout['strategy'], size: number): number {
+  return strategy === 'grouped' ? size + Math.ceil(size / 2) - 1 : size;
+}
+
 /** streamingLayout picks the layout for a set estimated at `estimatedBytes` in volumes of `volumeSize`; null: direct (no unit can be made before the end). */
 export function streamingLayout(tier: Tier, estimatedBytes: number, volumeSize: number, config: ProtectionConfig = defaultProtectionConfig): StreamingLayout | null {
   validateProtectionConfig(config);
   const n = Math.ceil(estimatedBytes / volumeSize);
-  // Only sliding windows are streamed. Direct sets have one unit; grouped sets have groups
-  // balanced over the final volume count (so that no tail group is left with one volume, and
-  // `strata plan` shows exactly what is made), which is known only at the end: both are made at
-  // the end and staged whole (up to groupedMaxBytes).
-  if (estimatedBytes <= config.groupedMaxBytes || n <= config.windowSize) return null;
-  const strategy = 'sliding' as const;
-  const size = config.windowSize;
-  const step = config.windowSlide;
-  const sizes = new Array<number>(size).fill(volumeSize);
-  const blockSize = chooseBlockSize(sizes, [[0, size - 1]], config.blocks);
+  // Direct sets have one unit over every volume: made at the end, staged whole (≤ directMaxBytes).
+  // So is a grouped-size set whose estimate is one group (planProtection makes it direct).
+  if (estimatedBytes <= config.directMaxBytes) return null;
+  let strategy: StreamingLayout['strategy'];
+  let size: number;
+  let step: number;
+  if (estimatedBytes <= config.groupedMaxBytes) {
+    if (groupedRanges(n, config.groupSize).length <= 1) return null;
+    [strategy, size, step] = ['grouped', config.groupSize, config.groupSize];
+  } else {
+    if (n <= config.windowSize) return null;
+    [strategy, size, step] = ['sliding', config.windowSize, config.windowSlide];
+  }
+  const max = streamingMaxUnitVolumes(strategy, size);
+  const sizes = new Array<number>(max).fill(volumeSize);
+  const blockSize = chooseBlockSize(sizes, [[0, max - 1]], config.blocks);
   return { strategy, size, step, blockSize, rule: sizeClassFor(tier, estimatedBytes, config), estimatedBytes };
 }
 
 /** streamingRanges lists the units of a streaming layout over n volumes (see above). */
 export function streamingRanges(layout: StreamingLayout, n: number): [number, number][] {
   if (n <= 0) return [];
+  if (layout.strategy === 'grouped') return groupedRanges(n, layout.size);
   if (n <= layout.size) return [[0, n - 1]];
   const out: [number, number][] = [];
   for (let start = 0; start + layout.size <= n; start += layout.step) out.push([start, start + layout.size - 1]);
@@ -426,7 +463,48 @@ export function streamingRanges(layout: StreamingLayout, n: number): [number, nu
   return out;
 }
 
-/** streamingUnit is unit j of a layout (fixed position), with every volume of the full volume size. */
+/**
+ * streamingReadyAt is the 0-based index of the volume that must exist (and be final, with every
+ * volume before it) before unit j of a layout may be made at its fixed position:
+ * sliding j·step + size − 1 (its last volume), grouped (j + 1)·g + ⌈g/2⌉ − 1 (groupedReadyAt).
+ */
+export function streamingReadyAt(layout: StreamingLayout, j: number): number {
+  return layout.strategy === 'grouped' ? groupedReadyAt(j, layout.size) : j * layout.step + layout.size - 1;
+}
+
+/**
+ * streamingOpenFrom is the lowest volume index that a unit not yet certain may still cover, when
+ * volumes 0…e are final and the set has more volumes still (n ≥ e + 2). Volumes from there on must
+ * stay local until the end or until 7-Zip writes more; volumes below it are covered only by units
+ * that are certain already.
+ * - sliding: the window ending at the last volume starts at n − size ≥ e + 2 − size, and a fixed
+ *   window that is not certain (j·step + size − 1 > e) starts there or later.
+ * - grouped: the first group not certain, j* = the least j with groupedReadyAt(j) > e, starts at
+ *   j*·g; it may still grow to the last volume, and groups before it never change.
+ */
+export function streamingOpenFrom(layout: StreamingLayout, e: number): number {
+  if (layout.strategy === 'sliding') return e + 2 - layout.size;
+  const g = layout.size;
+  return Math.max(0, Math.floor((e - Math.ceil(g / 2) + 1) / g)) * g;
+}
+
+/** streamingOpenSpan is the most final volumes that can lie at or above streamingOpenFrom: sliding size − 1, grouped g + ⌈g/2⌉ − 1. */
+export function streamingOpenSpan(layout: StreamingLayout): number {
+  // grouped: e − j*·g + 1 with e − ⌈g/2⌉ + 1 = j*·g + ρ, 0 ≤ ρ < g, is ρ + ⌈g/2⌉ ≤ g + ⌈g/2⌉ − 1.
+  return layout.strategy === 'sliding' ? layout.size - 1 : streamingMaxUnitVolumes('grouped', layout.size);
+}
+
+/**
+ * streamingStagingBound is the most volumes a streaming backup keeps locally once its layout is
+ * fixed and 7-Zip is paused at `maxVolumes` pending volumes: the pending ones, unit 0's volumes
+ * but 001 (held for the end: size − 1), the open span that units not yet certain may still need,
+ * volume 001 and the one 7-Zip is writing. See VolumeStream in pipeline/backup.
+ */
+export function streamingStagingBound(layout: StreamingLayout, maxVolumes: number): number {
+  return maxVolumes + (layout.size - 1) + streamingOpenSpan(layout) + 2;
+}
+
+/** streamingUnit is unit j of a layout (fixed position, certain per streamingReadyAt), with every volume of the full volume size. */
 export function streamingUnit(setId: string, layout: StreamingLayout, j: number, volumeSize: number, config: ProtectionConfig = defaultProtectionConfig): ProtectionUnit {
   const first = j * layout.step;
   const last = first + layout.size - 1;
@@ -445,7 +523,7 @@ export function planStreaming(input: PlanInput, layout: StreamingLayout, config:
     tier: input.tier,
     volumeSizes: sizes,
     strategy: layout.strategy,
-    strategyReason: `streamed: fixed while archiving from an estimate of ${formatSize(layout.estimatedBytes)} (the set is ${formatSize(total)}); ${layout.strategy === 'grouped' ? 'fixed groups, the last one ending at the last volume' : 'windows as planned'}`,
+    strategyReason: `streamed: fixed while archiving from an estimate of ${formatSize(layout.estimatedBytes)} (the set is ${formatSize(total)}); ${layout.strategy === 'grouped' ? 'groups' : 'windows'} as planned`,
     sizeClass: layout.rule.name,
     redundancyPercent: layout.rule.redundancyPercent,
     units,

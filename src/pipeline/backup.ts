@@ -28,6 +28,8 @@ import {
   manifestUnit,
   planProtection,
   planStreaming,
+  streamingOpenFrom,
+  streamingReadyAt,
   streamingLayout,
   streamingUnit,
   volumeFileName,
@@ -777,20 +779,26 @@ class Serial {
 /**
  * VolumeStream uploads, protects and releases the volumes of one archive while 7-Zip writes it.
  *
- * Planning (see core/protection "Streaming"): the layout is fixed from an estimate of the set size
- * (7-Zip's output so far divided by its progress; the scan's byte count before any progress) the
- * first time a unit other than the first is complete. Unit 0 holds volume 001, which 7-Zip
- * rewrites last, so it is made at the end; units j ≥ 1 are made as soon as their last volume is
- * final; the unit ending at the last volume at the end. If no unit was made early (small sets,
- * or a direct estimate), the plan is planProtection over the real sizes, exactly as before.
+ * Planning (see core/protection "Streaming"): the layout (grouped or sliding; null for a direct
+ * set) is fixed from an estimate of the set size (7-Zip's output so far divided by its progress;
+ * the scan's byte count before any progress) the first time a unit other than the first is
+ * certain. Unit 0 holds volume 001, which 7-Zip rewrites last, so it is made at the end; a unit
+ * j ≥ 1 is made as soon as volume streamingReadyAt(j) is final (sliding: the window's last volume;
+ * grouped: half a group past the group's end, when no remainder can join it any more); the units
+ * that depend on the final count (the window or group ending at the last volume) at the end. If no
+ * unit was made early (small sets, or a direct estimate), the plan is planProtection over the real
+ * sizes, exactly as before.
  *
  * Staging bound: a volume is released (deleted locally) once uploaded and once every unit that
- * covers it, or may still cover it, has its PAR2 files made and uploaded. Volumes of unit 0 and
- * the last `size − 1` final volumes (which the tail unit may still need) are held; so is every
- * volume before the layout is fixed (a direct set keeps all its volumes: ≤ directMaxBytes). Other
- * volumes not yet released count as pending, and 7-Zip is stopped (SIGSTOP) while `maxVolumes`
- * are pending, resumed (SIGCONT) below that. Local volumes therefore never exceed
- * maxVolumes + 2·(size − 1) + 2 (volume 001 and the one 7-Zip is writing) once the layout is fixed.
+ * covers it, or may still cover it, has its PAR2 files made and uploaded. Held are the volumes of
+ * unit 0 and those from streamingOpenFrom on (which a unit not yet certain may still need: the
+ * last size − 1 final volumes of a sliding set, the open group of a grouped one, up to
+ * g + ⌈g/2⌉ − 1 volumes); so is every volume before the layout is fixed (a direct set keeps all
+ * its volumes: ≤ directMaxBytes). Other volumes not yet released count as pending: they wait only
+ * for uploads and PAR2 units already queued, never for 7-Zip, so 7-Zip is stopped (SIGSTOP) while
+ * `maxVolumes` are pending and resumed (SIGCONT) below that without deadlock. Local volumes
+ * therefore never exceed streamingStagingBound (maxVolumes + (size − 1) + the open span + 2 for
+ * volume 001 and the one 7-Zip is writing) once the layout is fixed.
  */
 class VolumeStream {
   failure: Error | undefined;
@@ -933,19 +941,19 @@ class VolumeStream {
     await this.release();
   }
 
-  /** commitReady fixes the layout once a unit j ≥ 1 is complete, then queues every complete unit. */
+  /** commitReady fixes the layout once a unit j ≥ 1 is certain, then queues every certain unit. */
   private commitReady(): void {
     const V = this.o.volumeSize;
     if (this.layout === null) {
       const written = (this.e + 1) * V;
       const estimate = Math.max((this.e + 2) * V, this.percent > 0 ? Math.round(written / (this.percent / 100)) : this.o.estimatedBytes);
       const candidate = streamingLayout(this.o.tier, estimate, V, this.o.protection);
-      if (candidate === null || candidate.step + candidate.size - 1 > this.e) return;
+      if (candidate === null || streamingReadyAt(candidate, 1) > this.e) return;
       this.layout = candidate;
       this.emit({ kind: 'layout-fixed', strategy: candidate.strategy, estimatedBytes: estimate });
     }
     const layout = this.layout;
-    while (this.nextJ * layout.step + layout.size - 1 <= this.e) {
+    while (streamingReadyAt(layout, this.nextJ) <= this.e) {
       const j = this.nextJ++;
       const unit = streamingUnit(this.o.setId, layout, j, V, this.o.protection);
       this.par2.push(async () => {
@@ -979,14 +987,16 @@ class VolumeStream {
   /** held says whether a volume must stay local whatever happens (see the class comment). */
   private held(i: number): boolean {
     const l = this.layout;
-    return l === null || i < l.size || i > this.e + 1 - l.size;
+    return l === null || i < l.size || i >= streamingOpenFrom(l, this.e);
   }
 
   private releasable(i: number, v: VolumeState): boolean {
     if (!v.final || !v.uploaded || v.released) return false;
     const l = this.layout;
     if (l === null || this.exited || this.held(i)) return false;
-    // Every unit j ≥ 1 covering i (unit 0 does not: i ≥ size) must be made.
+    // Every unit j ≥ 1 covering i (unit 0 does not: i ≥ size) must be made. Below the open span
+    // these are the fixed-position units, all certain and queued: windows j with
+    // j·step ≤ i ≤ j·step + size − 1; for groups (step = size) just group ⌊i/g⌋.
     for (let j = Math.max(1, Math.ceil((i - l.size + 1) / l.step)); j * l.step <= i; j++) if (!this.doneJ.has(j)) return false;
     return true;
   }

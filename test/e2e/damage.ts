@@ -30,7 +30,8 @@ export const PROTECTION_YAML = ['protection:', '  directMaxBytes: 256KiB', '  gr
 export const SOURCE_BYTES: Record<StrategyName, number> = {
   // Default policy (no protection section): direct below 1 GiB; ~24 volumes.
   direct: 1_500_000,
-  // 256 KiB < size ≤ 1 MiB: ~11 volumes in 3 groups of ≤ 4.
+  // 256 KiB < size ≤ 1 MiB: ~11 volumes in fixed groups of 4 (1-4, 5-8, then a tail group of 2-3
+  // volumes, or one volume joins 5-8), streamed: groups are made while 7-Zip writes later volumes.
   grouped: 700_000,
   // > 1 MiB: ~22 volumes in windows of 6 sliding by 3.
   sliding: 1_400_000,

@@ -37,6 +37,33 @@ test('grouped: each group survives its own guaranteed loss; two in one group are
   await expectOutcome(set, engine, new Map([[0, 9], [1, 8]]), false, 'run one byte beyond the guarantee');
 });
 
+test('grouped: a remainder under half a group joins the last group, a larger one is a tail group', async (t) => {
+  const engine = await Par2CmdlineEngine.open();
+  // 12 volumes in groups of 5: the remainder of 2 (< 3) joins the second group, 6-12 (7 volumes).
+  const set = await makeSet(t, engine, new Array<number>(12).fill(VOL), testConfig('grouped', 20, { groupSize: 5 }));
+  assert.deepEqual(
+    set.plan.units.map((u) => [u.dir, u.sourceBlocks, u.recoveryBlocks]),
+    [
+      ['261129_FULL_docs_0001-0005', 80, 16],
+      ['261129_FULL_docs_0006-0012', 112, 23],
+    ],
+  );
+  assert.deepEqual(set.plan.guarantees.perUnit.map((g) => g.wholeVolumes), [1, 1]);
+  // The last volume (the archive header) and one in the first group, each rebuilt by its own group.
+  await expectOutcome(set, engine, await removeVolumes(set, [11, 0]), true, 'the last volume, in the absorbing group, and one in group 1');
+  const r = await expectOutcome(set, engine, await removeVolumes(set, [5, 11]), false, 'two in the absorbing group');
+  assert.deepEqual(r.lost, [set.names[5], set.names[11]]);
+
+  // 13 volumes: the remainder of 3 (≥ 3) is a tail group of its own, 11-13.
+  const tail = await makeSet(t, engine, new Array<number>(13).fill(VOL), testConfig('grouped', 20, { groupSize: 5 }));
+  assert.deepEqual(
+    tail.plan.units.map((u) => u.dir),
+    ['261129_FULL_docs_0001-0005', '261129_FULL_docs_0006-0010', '261129_FULL_docs_0011-0013'],
+  );
+  assert.deepEqual(tail.plan.guarantees.perUnit.map((g) => g.wholeVolumes), [1, 1, 1]);
+  await expectOutcome(tail, engine, await removeVolumes(tail, [12, 7, 1]), true, 'one volume in each group, the last one among them');
+});
+
 test('sliding: windows cover the tail, and overlaps rescue windows short of blocks', async (t) => {
   const engine = await Par2CmdlineEngine.open();
   // 9 volumes, windows of 4 sliding by 2: 1-4, 3-6, 5-8 and the tail window 6-9.

@@ -6,11 +6,22 @@ import {
   coverRanges,
   defaultProtectionConfig,
   formatPlan,
+  groupedRanges,
+  groupedReadyAt,
   planProtection,
+  planStreaming,
   simulateRepair,
+  streamingLayout,
+  streamingOpenFrom,
+  streamingOpenSpan,
+  streamingRanges,
+  streamingReadyAt,
+  streamingStagingBound,
+  streamingUnit,
   unitName,
   volumeFileName,
   type ProtectionConfig,
+  type StreamingLayout,
 } from '../../src/core/protection.js';
 import { formatSize, parseSize } from '../../src/core/size.js';
 import { isStrataError } from '../../src/errors.js';
@@ -43,16 +54,110 @@ test('every volume is covered, for many (n, window, slide) combinations', () => 
         const post = n <= w ? 1 : Math.max(1, Math.floor((n - w) / s) + 1);
         assert.ok(windows.length === post || windows.length === post + 1);
         for (let k = 0; k < post && n > w; k++) assert.deepEqual(windows[k], [k * s, k * s + w - 1]);
-        // Groups: a balanced partition.
-        const groups = coverRanges('grouped', n, cfg);
-        assert.equal(groups[0]?.[0], 0);
-        assert.equal(groups[groups.length - 1]?.[1], n - 1);
-        for (let k = 1; k < groups.length; k++) assert.equal(groups[k]?.[0], (groups[k - 1]?.[1] ?? 0) + 1);
-        const lens = groups.map(([a, b]) => b - a + 1);
-        assert.ok(Math.max(...lens) <= w && Math.max(...lens) - Math.min(...lens) <= 1, `balanced groups ${JSON.stringify(lens)}`);
       }
     }
   }
+});
+
+test('grouped ranges: consecutive, non-overlapping, full coverage, no small tail, prefix-stable (n 1…200)', () => {
+  for (const g of [1, 2, 3, 4, 5, 7, 10, 20, 33]) {
+    const h = Math.ceil(g / 2);
+    for (let n = 1; n <= 200; n++) {
+      const groups = groupedRanges(n, g);
+      const at = `g=${g} n=${n}: ${JSON.stringify(groups)}`;
+      assert.deepEqual(coverRanges('grouped', n, { ...defaultProtectionConfig, groupSize: g }), groups, at);
+      assert.equal(groups[0]?.[0], 0, at);
+      assert.equal(groups[groups.length - 1]?.[1], n - 1, at);
+      for (let k = 1; k < groups.length; k++) assert.equal(groups[k]?.[0], (groups[k - 1]?.[1] ?? 0) + 1, `consecutive, no overlap: ${at}`);
+      const lens = groups.map(([a, b]) => b - a + 1);
+      assert.ok(lens.every((l) => l >= 1), at);
+      if (n >= h) assert.ok(lens.every((l) => l >= h), `no group below ⌈g/2⌉ = ${h}: ${at}`);
+      // Every group but the last is exactly g at its fixed position; the last is g … g + ⌈g/2⌉ − 1 (or all of n < g + ⌈g/2⌉).
+      groups.slice(0, -1).forEach(([a, b], j) => assert.deepEqual([a, b], [j * g, j * g + g - 1], at));
+      if (n >= g) assert.ok((lens[lens.length - 1] ?? 0) <= g + h - 1, `the last group absorbs less than half a group: ${at}`);
+      // The rule as specified.
+      const k = Math.floor(n / g);
+      const r = n - k * g;
+      const expected = k === 0 ? 1 : r === 0 ? k : r >= h ? k + 1 : k;
+      assert.equal(groups.length, expected, at);
+      // Prefix stability: a group certain at n (groupedReadyAt ≤ n − 1) is the same for every larger n.
+      for (let j = 0; groupedReadyAt(j, g) <= n - 1; j++) {
+        assert.deepEqual(groups[j], [j * g, j * g + g - 1], `group ${j} certain at ${at}`);
+        for (let m = n + 1; m <= 200; m++) assert.deepEqual(groupedRanges(m, g)[j], [j * g, j * g + g - 1], `group ${j} certain at n=${n}, changed at n=${m} (g=${g})`);
+      }
+      // … and the rule is tight: the next group is not yet certain (some larger n moves it). With g ≤ 2
+      // any remainder is a tail group (⌈g/2⌉ = 1), so there the rule waits one volume longer than needed.
+      const jn = (() => {
+        let j = 0;
+        while (groupedReadyAt(j, g) <= n - 1) j++;
+        return j;
+      })();
+      if (g > 2 && n >= (jn + 1) * g) assert.notDeepEqual(groupedRanges((jn + 1) * g + h - 1, g)[jn], [jn * g, jn * g + g - 1], `group ${jn} may still absorb (g=${g} n=${n})`);
+    }
+  }
+  assert.deepEqual(groupedRanges(52, 20), [[0, 19], [20, 39], [40, 51]]);
+  assert.deepEqual(groupedRanges(47, 20), [[0, 19], [20, 46]]);
+  assert.deepEqual(groupedRanges(29, 20), [[0, 28]]);
+  assert.deepEqual(groupedRanges(30, 20), [[0, 19], [20, 29]]);
+  assert.deepEqual(groupedRanges(11, 4), [[0, 3], [4, 7], [8, 10]]);
+  assert.deepEqual(groupedRanges(9, 4), [[0, 3], [4, 8]]);
+});
+
+/** layoutOf builds a streaming layout by hand (block size and rule do not matter to the ranges). */
+function layoutOf(strategy: 'grouped' | 'sliding', size: number, step: number): StreamingLayout {
+  return { strategy, size, step, blockSize: 4096, rule: { name: 'x', upTo: null, redundancyPercent: 10 }, estimatedBytes: 0 };
+}
+
+test('streaming units are certain when made, and volumes below the open span are covered only by certain units', () => {
+  const layouts = [layoutOf('sliding', 4, 2), layoutOf('sliding', 40, 20), layoutOf('sliding', 5, 5), layoutOf('sliding', 6, 3)];
+  for (const g of [2, 3, 4, 5, 20]) layouts.push(layoutOf('grouped', g, g));
+  for (const l of layouts) {
+    const cfg: ProtectionConfig = l.strategy === 'grouped' ? { ...defaultProtectionConfig, groupSize: l.size } : { ...defaultProtectionConfig, windowSize: l.size, windowSlide: l.step };
+    for (let n = 1; n <= 150; n++) {
+      const ranges = streamingRanges(l, n);
+      // A streamed set has the layout `strata plan` shows for its count.
+      assert.deepEqual(ranges, coverRanges(l.strategy, n, cfg), `${l.strategy} ${l.size}/${l.step} n=${n}`);
+    }
+    // While archiving, volumes 0…e are final and n ≥ e + 2 (7-Zip writes the next one).
+    for (let e = 1; e <= 120; e++) {
+      const certain = new Set<string>();
+      for (let j = 1; streamingReadyAt(l, j) <= e; j++) certain.add(`${j * l.step}-${j * l.step + l.size - 1}`);
+      const open = streamingOpenFrom(l, e);
+      assert.ok(e - Math.max(open, 0) + 1 <= streamingOpenSpan(l), `${l.strategy} ${l.size}/${l.step} e=${e}: open span ${open}…${e} within ${streamingOpenSpan(l)}`);
+      for (let n = e + 2; n <= e + 3 * l.size + 2; n++) {
+        const ranges = streamingRanges(l, n);
+        const names = new Set(ranges.map(([a, b]) => `${a}-${b}`));
+        for (const c of certain) assert.ok(names.has(c), `${l.strategy} ${l.size}/${l.step}: unit ${c} certain at e=${e}, missing at n=${n}`);
+        // A volume i in [size, open) is covered only by certain units: releasing it after they are made is safe.
+        for (const [a, b] of ranges) {
+          if (certain.has(`${a}-${b}`) || a === 0) continue;
+          for (let i = Math.max(a, l.size); i <= b; i++) assert.ok(i >= open, `${l.strategy} ${l.size}/${l.step} e=${e} n=${n}: volume ${i} below the open span ${open} is in uncertain unit ${a}-${b}`);
+        }
+      }
+    }
+  }
+  // The bound, for the defaults: 4 pending + 19 of group 1 + 29 open + 001 + the one being written.
+  assert.equal(streamingStagingBound(layoutOf('grouped', 20, 20), 4), 4 + 19 + 29 + 2);
+  assert.equal(streamingStagingBound(layoutOf('sliding', 40, 20), 4), 4 + 2 * 39 + 2);
+});
+
+test('streaming layout: grouped between directMaxBytes and groupedMaxBytes when the estimate spans more than one group', () => {
+  const vol = 100 * MiB;
+  assert.equal(streamingLayout('weekly', 900 * MiB, vol), null, 'direct');
+  assert.equal(streamingLayout('weekly', 2.5 * GiB, vol), null, '26 volumes: one group (6 < 10 beyond 20 join it), so direct');
+  const grouped = streamingLayout('weekly', 5 * GiB, vol);
+  assert.ok(grouped !== null);
+  assert.deepEqual([grouped.strategy, grouped.size, grouped.step, grouped.blockSize, grouped.rule.name], ['grouped', 20, 20, 3276800, 'medium']);
+  assert.equal(streamingLayout('weekly', 25 * GiB, vol)?.strategy, 'sliding');
+  // Group 1 (volumes 21-40) is made once volume 50 exists; a streamed set plans exactly like `strata plan`.
+  assert.equal(streamingReadyAt(grouped, 1), 49);
+  const sizes = volumesOf(5 * GiB, vol);
+  const streamed = planStreaming({ setId: 'W', tier: 'weekly', volumeSizes: sizes }, grouped);
+  const planned = planProtection({ setId: 'W', tier: 'weekly', volumeSizes: sizes });
+  assert.deepEqual(streamed.units, planned.units);
+  assert.deepEqual(streamingUnit('W', grouped, 1, vol), planned.units[1]);
+  assert.equal(streamed.strategy, 'grouped');
+  assert.match(streamed.strategyReason, /groups as planned/);
 });
 
 test("the post's example: 100 volumes, windows of 40 sliding by 20; 110 volumes get a tail window", () => {
@@ -86,15 +191,24 @@ test('golden plans with the default policy', () => {
   assert.equal(daily.guarantees.scatteredBlocks, 32);
   assert.equal(daily.guarantees.contiguousBytes, 31 * 3276800 + 1);
 
-  // 5 GiB weekly: 52 volumes in 3 balanced groups.
+  // 5 GiB weekly: 52 volumes in fixed groups of 20; the remainder of 12 (≥ 10) is a tail group.
   const weekly = planProtection({ setId: 'W', tier: 'weekly', volumeSizes: volumesOf(5 * GiB, 100 * MiB) });
   assert.equal(weekly.strategy, 'grouped');
   assert.deepEqual(
     weekly.units.map((u) => [u.dir, u.volumes.length, u.recoveryBlocks]),
     [
-      ['W_0001-0018', 18, 70],
-      ['W_0019-0035', 17, 66],
-      ['W_0036-0052', 17, 63],
+      ['W_0001-0020', 20, 77],
+      ['W_0021-0040', 20, 77],
+      ['W_0041-0052', 12, 44],
+    ],
+  );
+  // 4.6 GiB weekly: 48 volumes; the remainder of 8 (< 10) joins the last group (28 volumes).
+  const absorbed = planProtection({ setId: 'A', tier: 'weekly', volumeSizes: volumesOf(4700 * MiB + 37 * MiB, 100 * MiB) });
+  assert.deepEqual(
+    absorbed.units.map((u) => [u.dir, u.volumes.length]),
+    [
+      ['A_0001-0020', 20],
+      ['A_0021-0048', 28],
     ],
   );
 
@@ -112,6 +226,11 @@ test('golden plans with the default policy', () => {
   const big = planProtection({ setId: 'B', tier: 'weekly', volumeSizes: volumesOf(3 * GiB, 1 * GiB) });
   assert.equal(big.strategy, 'direct');
   assert.match(big.strategyReason, /fit one group/);
+  // So is one whose remainder beyond one group is under half a group (26 volumes: 6 < 10).
+  const one = planProtection({ setId: 'O', tier: 'weekly', volumeSizes: volumesOf(2.5 * GiB, 100 * MiB) });
+  assert.equal(one.units.length, 1);
+  assert.equal(one.strategy, 'direct');
+  assert.match(one.strategyReason, /26 volume\(s\) fit one group \(6 < 10 volumes beyond a group of 20 join it\)/);
 });
 
 test('a whole-volume floor above the cap is not applied, and the guarantee then says 0', () => {
