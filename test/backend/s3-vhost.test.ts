@@ -38,6 +38,11 @@ if (env !== undefined) {
   test('a destination URL without pathStyle is virtual-host addressed; credentials from AWS_* variables (the standard chain)', async (t) => {
     const d = parseDestinationUrl(url(''));
     assert.ok(d.kind === 's3' && d.pathStyle === undefined);
+    // The bucket is in the host name: a bucket whose name does not resolve cannot even be reached
+    // (path-style would have asked the server, which answers "does not exist").
+    const elsewhere = { bucket: 'strata-unresolvable', endpoint: env.STRATA_TEST_S3_VHOST_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: env.STRATA_TEST_S3_KEY, secretAccessKey: env.STRATA_TEST_S3_SECRET } };
+    await assert.rejects(new S3Backend({ ...elsewhere, forcePathStyle: false }).stat('x'), /ENOTFOUND strata-unresolvable\.localhost/);
+    await assert.rejects(new S3Backend({ ...elsewhere, forcePathStyle: true }).stat('x'), (e: unknown) => isStrataError(e) && e.code === 'NOT_FOUND');
     await open(env.STRATA_TEST_S3_SECRET).createBucket();
     process.env['AWS_ACCESS_KEY_ID'] = env.STRATA_TEST_S3_KEY;
     process.env['AWS_SECRET_ACCESS_KEY'] = env.STRATA_TEST_S3_SECRET;
