@@ -207,11 +207,11 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
         if (e.type !== 'file' || (e.set ?? set.id) !== holder || !filter(e.path)) continue;
         const src = path.join(out, e.path);
         const ok = await verifyExtracted(src, e);
-        if (ok !== true) {
+        if (typeof ok === 'string') {
           result.lost.push({ path: e.path, reason: extractError ?? ok });
           continue;
         }
-        await placeFile(root, e, src, req.overwrite, created, checked);
+        await placeFile(root, e, src, req.overwrite, created, checked, ok);
         result.files++;
         result.bytes += e.size;
       }
@@ -286,7 +286,7 @@ function nsToSeconds(ns: bigint): number {
  * The per-file work of a restore uses synchronous calls on purpose: thousands of small files
  * through the thread pool cost far more in hand-offs than the syscalls themselves.
  */
-async function verifyExtracted(file: string, e: ManifestEntry): Promise<true | string> {
+async function verifyExtracted(file: string, e: ManifestEntry): Promise<Extracted | string> {
   // One open (never following a link, never blocking on a FIFO) and an fstat, instead of an lstat
   // and then an open: what is hashed is exactly what was checked to be a regular file.
   let fd: number;
@@ -297,10 +297,12 @@ async function verifyExtracted(file: string, e: ManifestEntry): Promise<true | s
   }
   const hash = createHash('sha256');
   let size: number;
+  let found: Extracted;
   try {
-    const st = fs.fstatSync(fd);
+    const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isFile()) return 'the archive holds something other than a regular file there';
-    size = st.size;
+    size = Number(st.size);
+    found = { mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
     if (size <= SMALL_FILE) {
       hash.update(fs.readFileSync(fd));
     } else {
@@ -311,7 +313,13 @@ async function verifyExtracted(file: string, e: ManifestEntry): Promise<true | s
   }
   const sha = hash.digest('hex');
   if (sha !== e.sha256 || size !== e.size) return `SHA-256 mismatch (archive ${sha.slice(0, 12)}…, manifest ${(e.sha256 ?? '').slice(0, 12)}…)`;
-  return true;
+  return found;
+}
+
+/** Extracted is what 7-Zip left on a verified file: placeFile corrects only what differs. */
+interface Extracted {
+  mode: number;
+  mtimeNs: bigint;
 }
 
 /** occupied tells whether something (or a non-folder on the way, ENOTDIR) is at a path. */
@@ -353,7 +361,7 @@ async function safeParent(root: string, rel: string, created?: Set<string>, chec
   return path.join(root, rel);
 }
 
-async function placeFile(root: string, e: ManifestEntry, src: string, overwrite: boolean, created: Set<string>, checked?: Set<string>): Promise<void> {
+async function placeFile(root: string, e: ManifestEntry, src: string, overwrite: boolean, created: Set<string>, checked?: Set<string>, extracted?: Extracted): Promise<void> {
   const dest = await safeParent(root, e.path, created, checked);
   const existing = fs.lstatSync(dest, { throwIfNoEntry: false });
   if (!overwrite) {
@@ -362,6 +370,8 @@ async function placeFile(root: string, e: ManifestEntry, src: string, overwrite:
     fs.rmSync(dest, { recursive: true });
   }
   fs.renameSync(src, dest);
-  fs.chmodSync(dest, e.mode);
-  fs.utimesSync(dest, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
+  // 7-Zip restores the mode and the mtime (to 100 ns) itself; a rename keeps both. Setting them
+  // again costs two syscalls per file, and utimes would only round a right mtime to the µs.
+  if (extracted?.mode !== e.mode) fs.chmodSync(dest, e.mode);
+  if (extracted === undefined || extracted.mtimeNs / 1000n !== e.mtimeNs / 1000n) fs.utimesSync(dest, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
 }

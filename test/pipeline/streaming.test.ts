@@ -121,7 +121,9 @@ async function streamBounded(t: TestContext, protection: (base: ProtectionConfig
   const bound = (volumes + 1 + lag) * V + 2 * (unitRecovery + 4 * KiB) + 64 * KiB;
   t.diagnostic(`${strategy}: peak staging ${peak} bytes, bound ${bound} (${volumes} volumes + ${lag} finished after a pause was decided), set ${n} volumes (${n * V} bytes), 7-Zip paused ${paused} times, ${early.length} units made early`);
   assert.ok(peak <= bound, `staging peaked at ${peak} bytes, above the bound ${bound}`);
-  assert.ok(lag <= 8, `7-Zip finished ${lag} volumes after being told to pause`);
+  // A pause that did not work would let 7-Zip run through the whole set (30+ volumes); a loaded
+  // machine was measured at 11 (load average 9 on 2 cores), an idle one at 3.
+  assert.ok(lag <= 16, `7-Zip finished ${lag} volumes after being told to pause`);
   assert.ok(peak < (n * V) / 2, 'staging never held most of the set');
 
   // It verifies (PAR2 of every unit, every object's hash, a full 7-Zip test) …
