@@ -51,6 +51,7 @@ import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
 import type { Clock } from '../clock.js';
 import { ensureLocalManifest, manifestArchiveName, manifestFileName, readEntries } from './manifests.js';
+import { reapOrphans } from '../exec/orphans.js';
 import { Journal, journalFile, settingsFingerprint, stored, type JournalManifest, type JournalObject, type JournalUnit } from './resume.js';
 
 /** Tools are the external programs a backup drives. */
@@ -133,6 +134,9 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   const { out } = req;
   const paths = jobPaths(req.jobDir);
   const repo = new Repository(req.backend);
+  // A run killed while 7-Zip was paused leaves it stopped forever, holding its files: under the
+  // job lock, whatever still works in the staging folder belongs to a dead run.
+  for (const o of await reapOrphans(paths.staging)) out.warn(`stopped ${o.command} (pid ${o.pid}), left running by an interrupted backup`);
   // Debris of crashed runs: local staging (except what a resume journal names), and set folders
   // on the destination without a descriptor.
   const journals = await keepResumable(paths.staging, req.password, out);

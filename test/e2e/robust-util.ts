@@ -149,7 +149,7 @@ export function descendants(pid: number, table: ProcInfo[] = processTable()): Pr
 }
 
 /** readProc reads /proc/<pid>/<what> (cmdline, environ), or undefined when the process is gone. */
-export function readProc(pid: number, what: 'cmdline' | 'environ'): Buffer | undefined {
+export function readProc(pid: number, what: 'cmdline' | 'environ' | 'stat'): Buffer | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/${what}`);
   } catch {
