@@ -1,9 +1,10 @@
-/** commands/list: `strata list [--json]` — the complete sets on the destination. */
+/** commands/list: `strata list [--set ID] [--protection] [--json]` — the complete sets on the destination. */
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, StrataError } from '../errors.js';
 import { byCreated, chainOf } from '../core/catalog.js';
-import { setBytes } from '../core/descriptor.js';
+import { planOf, setBytes } from '../core/descriptor.js';
+import { formatPlan } from '../core/protection.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
 import { loadJob, openDestination } from './common.js';
@@ -12,18 +13,24 @@ import { loadJob, openDestination } from './common.js';
 export const listCommand: Command = {
   name: 'list',
   summary: 'list the complete sets on the destination: tier, type, size, chain, protection',
-  usage: 'list [--dest DEST] [--source NAME] [--json]',
+  usage: 'list [--dest DEST] [--source NAME] [--set ID] [--protection] [--json]',
   async run(ctx, args) {
-    const { values } = parseCommandArgs('list', args, { dest: { type: 'string' }, source: { type: 'string' } });
+    const { values } = parseCommandArgs('list', args, { dest: { type: 'string' }, source: { type: 'string' }, set: { type: 'string' }, protection: { type: 'boolean' } });
     const config = await loadJob(ctx, { dest: values.dest }, false);
     const backend = await openDestination(ctx, config);
     try {
       const catalog = await new Repository(backend).catalog();
-      const sets = catalog.complete.filter((d) => values.source === undefined || d.source === values.source).sort(byCreated);
+      const all = catalog.complete.filter((d) => values.source === undefined || d.source === values.source).sort(byCreated);
+      const sets = values.set === undefined ? all : all.filter((d) => d.id === values.set);
+      if (values.set !== undefined && sets.length === 0) {
+        throw new StrataError('NOT_FOUND', `no complete set ${values.set} on ${backend.description}`, { hint: 'Run "strata list" to see the sets.' });
+      }
       const rows = sets.map((d) => ({
         id: d.id, source: d.source, tier: d.tier, type: d.type, created: d.created, bytes: setBytes(d), volumes: d.volumes.length,
-        files: d.stats.files, sourceBytes: d.stats.bytes, base: d.base, chain: chainOf(d, sets).map((s) => s.id), depends: d.depends,
-        protection: d.protection === null ? null : { strategy: d.protection.strategy, redundancyPercent: d.protection.redundancyPercent, units: d.protection.units.length },
+        files: d.stats.files, sourceBytes: d.stats.bytes, base: d.base, chain: chainOf(d, all).map((s) => s.id), depends: d.depends,
+        protection: d.protection === null ? null : { strategy: d.protection.strategy, redundancyPercent: d.protection.redundancyPercent, units: d.protection.units.length, guarantees: d.protection.guarantees },
+        // The layout as made, with what it is guaranteed to survive (computed from the arithmetic).
+        plan: values.protection === true ? planOf(d) : undefined,
       }));
       ctx.out.data({ sets: rows, incomplete: catalog.incomplete.map((i) => i.id), problems: catalog.problems });
       if (rows.length === 0) ctx.out.result('no complete sets');
@@ -34,6 +41,12 @@ export const listCommand: Command = {
             `${r.id.padEnd(34)} ${r.tier.padEnd(8)} ${r.type.padEnd(5)} ${r.created.slice(0, 19).replace('T', ' ').padEnd(20)} ${formatBytes(r.bytes).padStart(10)} ${String(r.files).padStart(7)}  ` +
               `${(r.protection === null ? '-' : `${r.protection.strategy} ${r.protection.redundancyPercent}%`).padEnd(10)}  ${r.chain.length > 1 ? r.chain.slice(1).join(' <- ') : '-'}`,
           );
+        }
+        if (values.protection === true) {
+          for (const r of rows) {
+            ctx.out.result('');
+            ctx.out.result(r.plan === null || r.plan === undefined ? `set ${r.id}: no PAR2 protection (no volumes)` : formatPlan(r.plan));
+          }
         }
       }
       for (const i of catalog.incomplete) ctx.out.info(`incomplete (not counted): ${i.id}`);

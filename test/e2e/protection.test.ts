@@ -142,10 +142,26 @@ describe('PAR2 protection end to end', { concurrency: 3 }, () => {
         const g = fx.plan.guarantees;
         const json = await cli(['--config', fx.config, '--state', fx.state, '--json', 'list']);
         assert.equal(json.code, 0, show(json));
-        const doc = JSON.parse(json.stdout) as { sets: { id: string; volumes: number; protection: { strategy: string; redundancyPercent: number; units: number } | null }[] };
+        const doc = JSON.parse(json.stdout) as { sets: { id: string; volumes: number; protection: { strategy: string; redundancyPercent: number; units: number; guarantees: unknown } | null }[] };
         const row = doc.sets.find((s) => s.id === fx.setId);
         assert.ok(row !== undefined, `list --json has ${fx.setId}`);
-        assert.deepEqual(row.protection, { strategy, redundancyPercent: fx.plan.redundancyPercent, units: fx.plan.units.length });
+        assert.deepEqual(row.protection, { strategy, redundancyPercent: fx.plan.redundancyPercent, units: fx.plan.units.length, guarantees: g });
+        // list --set ID --protection: the layout as made and what it is guaranteed to survive.
+        const detail = await cli(['--config', fx.config, '--state', fx.state, 'list', '--set', fx.setId, '--protection']);
+        assert.equal(detail.code, 0, show(detail));
+        assert.match(detail.stdout, new RegExp(`strategy: ${strategy}`));
+        for (const u of fx.plan.units) assert.ok(detail.stdout.includes(`${u.name}: volumes `) || strategy === 'direct', `unit ${u.name} listed\n${detail.stdout}`);
+        assert.match(detail.stdout, new RegExp(`${g.wholeVolumesAnywhere} whole volume\\(s\\) lost anywhere`));
+        assert.match(detail.stdout, new RegExp(`${g.scatteredBlocks} damaged blocks anywhere`));
+        assert.match(detail.stdout, new RegExp(`\\(${g.contiguousBytes} bytes\\) of contiguous damage`));
+        const detailJson = await cli(['--config', fx.config, '--state', fx.state, '--json', 'list', '--set', fx.setId, '--protection']);
+        const one = JSON.parse(detailJson.stdout) as { sets: { id: string; plan: { units: unknown[]; guarantees: unknown } }[] };
+        assert.deepEqual(one.sets.map((x) => x.id), [fx.setId]);
+        assert.deepEqual(one.sets[0]?.plan.units, fx.plan.units);
+        assert.deepEqual(one.sets[0]?.plan.guarantees, g);
+        const none = await cli(['--config', fx.config, '--state', fx.state, 'list', '--set', 'NO_SUCH_SET']);
+        assert.equal(none.code, 1, show(none));
+        assert.match(none.stderr, /no complete set NO_SUCH_SET/);
         assert.equal(row.volumes, fx.plan.volumeSizes.length);
         const text = await cli(['--config', fx.config, '--state', fx.state, 'list']);
         assert.equal(text.code, 0, show(text));
