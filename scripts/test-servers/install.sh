@@ -3,7 +3,7 @@
 # (a real S3 server), Apache httpd with mod_dav (a real WebDAV server), rclone, curl, uuidgen.
 # Idempotent and quiet: does nothing when everything is installed already.
 set -euo pipefail
-PKGS=(radosgw ceph-mon ceph-osd apache2 rclone curl uuid-runtime)
+PKGS=(radosgw ceph-mon ceph-osd apache2 rclone curl uuid-runtime openssl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,13 +5,15 @@
 #   - WebDAV: Apache httpd with mod_dav_fs under its own ServerRoot, Basic auth (htpasswd).
 # Waits until both answer, then writes the STRATA_TEST_* variables to scripts/test-servers/.env
 # (source it before running the tests). Running it again restarts both servers from scratch.
-# Ports: STRATA_TEST_RGW_PORT (7480), STRATA_TEST_DAV_PORT (8081), STRATA_TEST_MON_PORT (6789).
+# Ports: STRATA_TEST_RGW_PORT (7480), STRATA_TEST_DAV_PORT (8081), STRATA_TEST_DAV_TLS_PORT (8444, HTTPS),
+# STRATA_TEST_MON_PORT (6789).
 # Data: STRATA_TEST_SERVERS_DIR (/var/tmp/strata-test-servers). Run install.sh first.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BASE=${STRATA_TEST_SERVERS_DIR:-/var/tmp/strata-test-servers}
 RGW_PORT=${STRATA_TEST_RGW_PORT:-7480}
 DAV_PORT=${STRATA_TEST_DAV_PORT:-8081}
+DAV_TLS_PORT=${STRATA_TEST_DAV_TLS_PORT:-8444}
 MON_PORT=${STRATA_TEST_MON_PORT:-6789}
 S3_KEY=${STRATA_TEST_S3_KEY:-STRATATESTKEY0000001}
 S3_SECRET=${STRATA_TEST_S3_SECRET:-strataTestSecretKey0000000000000000000001}
@@ -123,10 +125,16 @@ fi
 htpasswd -cbB "$W/htpasswd" "$DAV_USER" "$DAV_PASS" >/dev/null 2>&1
 chmod 644 "$W/htpasswd"
 M=/usr/lib/apache2/modules
+# HTTPS as well (the same DAV folder): a self-signed certificate for 127.0.0.1, which clients
+# trust only when told (NODE_EXTRA_CA_CERTS for strata, --ca-cert for rclone).
+openssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj "/CN=127.0.0.1" \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$W/tls.key" -out "$W/tls.crt" >/dev/null 2>&1 || fail "openssl could not make the test certificate"
+chmod 644 "$W/tls.crt"
 cat > "$W/httpd.conf" <<CONF
 ServerRoot "$W"
 ServerName 127.0.0.1
 Listen 127.0.0.1:$DAV_PORT
+Listen 127.0.0.1:$DAV_TLS_PORT
 PidFile $W/httpd.pid
 ErrorLog $W/logs/error.log
 LogLevel warn
@@ -142,6 +150,8 @@ LoadModule auth_basic_module $M/mod_auth_basic.so
 LoadModule mime_module       $M/mod_mime.so
 LoadModule dav_module        $M/mod_dav.so
 LoadModule dav_fs_module     $M/mod_dav_fs.so
+LoadModule socache_shmcb_module $M/mod_socache_shmcb.so
+LoadModule ssl_module        $M/mod_ssl.so
 TypesConfig /etc/mime.types
 DocumentRoot "$W/data"
 DAVLockDB $W/var/DAVLock
@@ -162,9 +172,15 @@ KeepAliveTimeout 15
   AuthUserFile $W/htpasswd
   Require valid-user
 </Directory>
+<VirtualHost 127.0.0.1:$DAV_TLS_PORT>
+  SSLEngine on
+  SSLCertificateFile $W/tls.crt
+  SSLCertificateKeyFile $W/tls.key
+</VirtualHost>
 CONF
 apache2 -f "$W/httpd.conf" -k start || fail "apache2 did not start (port $DAV_PORT in use?)"
 wait_http "http://127.0.0.1:$DAV_PORT/" 80 || fail "Apache does not answer on port $DAV_PORT"
+curl -s -o /dev/null --cacert "$W/tls.crt" "https://127.0.0.1:$DAV_TLS_PORT/" || fail "Apache does not answer HTTPS on port $DAV_TLS_PORT"
 T2=$(date +%s.%N)
 
 # Virtual-host addressing (bucket.host): RGW takes the bucket from the Host header below its
@@ -186,6 +202,8 @@ export STRATA_TEST_S3_VHOST_BUCKET=$VHOST_BUCKET
 export STRATA_TEST_WEBDAV_URL=http://127.0.0.1:$DAV_PORT/
 export STRATA_TEST_WEBDAV_USER=$DAV_USER
 export STRATA_TEST_WEBDAV_PASS=$DAV_PASS
+export STRATA_TEST_WEBDAV_TLS_URL=https://127.0.0.1:$DAV_TLS_PORT/
+export STRATA_TEST_WEBDAV_CA=$W/tls.crt
 # Where the servers keep their bytes (tests grep them): Ceph's config for rados, Apache's DAV root.
 export STRATA_TEST_CEPH_CONF=$CEPH_CONF
 export STRATA_TEST_WEBDAV_ROOT=$W/data

@@ -49,6 +49,13 @@ interface Response {
 }
 
 /** WebDavBackend stores objects as files under a WebDAV folder. */
+/** Node's codes for a certificate this machine does not trust (or that does not fit the host):
+ *  retrying cannot help, the user has to act. */
+const TLS_TRUST_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+]);
+
 export class WebDavBackend implements Backend {
   readonly description: string;
   private readonly base: URL;
@@ -130,7 +137,13 @@ export class WebDavBackend implements Backend {
     if (isStrataError(e)) return e;
     if (e instanceof Error && e.name === 'AbortError') return new StrataError('CANCELLED', `${action}: cancelled`, { cause: e });
     const code = errnoCode(e);
-    return new StrataError('BACKEND', `${action} on ${this.description}: ${errorMessage(e)}`, { cause: e, retriable: code !== 'CERT_HAS_EXPIRED' && code !== 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    if (code !== undefined && TLS_TRUST_ERRORS.has(code)) {
+      return new StrataError('AUTH', `${action} on ${this.description}: the server's TLS certificate is not trusted (${errorMessage(e)})`, {
+        cause: e,
+        hint: 'For a self-signed certificate or a private CA, point NODE_EXTRA_CA_CERTS at its certificate (PEM file) when running strata; strata never turns certificate checks off.',
+      });
+    }
+    return new StrataError('BACKEND', `${action} on ${this.description}: ${errorMessage(e)}`, { cause: e, retriable: true });
   }
 
   /** statusError classifies an unexpected HTTP status. */
