@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
-import { Rng, errorText, isMounted, makeRig, setFolders, show, walk, writeTree } from './robust-util.js';
+import { Rng, assertSameTree, errorText, isMounted, makeRig, setFolders, show, snapshot, walk, writeTree } from './robust-util.js';
 
 const PASSWORD = 'disk-full-password-2718';
 
@@ -84,4 +84,29 @@ test('state folder on a full disk: "no space" error, nothing complete on the des
   const again = await rig.backup('weekly');
   assert.equal(again.code, 0, show(again));
   assert.deepEqual((await setFolders(rig.dest)).map((s) => s.complete), [true]);
+});
+
+test('restore target on a full disk: "no space" error, nothing half-restored left, a restore with room is exact', { timeout: 300_000 }, async (t) => {
+  const root = await tempDir(undefined, 'strata-robust-fullrestore-');
+  const src = await bigSource(root);
+  const rig = makeRig({ src, dest: path.join(root, 'dest'), state: path.join(root, 'state'), password: PASSWORD, volumeSize: '256KiB', level: '1' });
+  const b = await rig.backup('weekly');
+  assert.equal(b.code, 0, show(b));
+  const target = path.join(root, 'target');
+  await smallDisk(t, root, target, '2m');
+  const r = await rig.restore(target);
+  assert.notEqual(r.code, 0, show(r));
+  assert.match(r.stderr, /no space/i, `the error must say the disk is full\n${show(r)}`);
+  // Restore extracts into a staging folder inside the target and moves only verified files into
+  // place: after a failure the target holds neither the staging folder nor a truncated file.
+  const left = await walk(target);
+  assert.deepEqual(left.filter((e) => e.rel.startsWith('.strata-restore-')).map((e) => e.rel), [], 'staging left in the target');
+  for (const e of left.filter((x) => x.kind === 'file')) {
+    const want = await fsp.readFile(path.join(src, e.rel));
+    assert.deepEqual(await fsp.readFile(path.join(target, e.rel)), want, `${e.rel} in the target is not the backed-up file`);
+  }
+  execFileSync('mount', ['-o', 'remount,size=32m', target], { stdio: 'pipe' });
+  const again = await rig.restore(target, ['--overwrite']);
+  assert.equal(again.code, 0, show(again));
+  assertSameTree(await snapshot(target), await snapshot(src), 'restored after room was made');
 });
