@@ -361,7 +361,7 @@ async function safeParent(root: string, rel: string, created?: Set<string>, chec
   return path.join(root, rel);
 }
 
-async function placeFile(root: string, e: ManifestEntry, src: string, overwrite: boolean, created: Set<string>, checked?: Set<string>, extracted?: Extracted): Promise<void> {
+async function placeFile(root: string, e: ManifestEntry, src: string, overwrite: boolean, created: Set<string>, checked: Set<string>, extracted: Extracted): Promise<void> {
   const dest = await safeParent(root, e.path, created, checked);
   const existing = fs.lstatSync(dest, { throwIfNoEntry: false });
   if (!overwrite) {
@@ -372,6 +372,6 @@ async function placeFile(root: string, e: ManifestEntry, src: string, overwrite:
   fs.renameSync(src, dest);
   // 7-Zip restores the mode and the mtime (to 100 ns) itself; a rename keeps both. Setting them
   // again costs two syscalls per file, and utimes would only round a right mtime to the µs.
-  if (extracted?.mode !== e.mode) fs.chmodSync(dest, e.mode);
-  if (extracted === undefined || extracted.mtimeNs / 1000n !== e.mtimeNs / 1000n) fs.utimesSync(dest, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
+  if (extracted.mode !== e.mode) fs.chmodSync(dest, e.mode);
+  if (extracted.mtimeNs / 1000n !== e.mtimeNs / 1000n) fs.utimesSync(dest, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
 }

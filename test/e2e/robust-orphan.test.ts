@@ -10,19 +10,13 @@ import { test } from 'node:test';
 import { namesPathIn } from '../../src/exec/orphans.js';
 import { strata } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { Rng, assertSameTree, descendants, isAlive, killQuietly, readProc, show, snapshot, waitFor } from './robust-util.js';
+import { Rng, assertSameTree, descendants, isAlive, killQuietly, procState, show, snapshot, waitFor } from './robust-util.js';
 
 test('namesPathIn: a path inside the folder, alone or right after a switch', () => {
   const dir = '/s/jobs/j/staging';
   for (const a of ['/s/jobs/j/staging/X/X.7z', '-B/s/jobs/j/staging/X', '@/s/jobs/j/staging/X.work/archive.list', '-o/s/jobs/j/staging/r']) assert.ok(namesPathIn(a, dir), a);
   for (const a of ['/s/jobs/j/staging', '/x/s/jobs/j/staging/X', 'name=/s/jobs/j/staging/X', '/s/jobs/j/staging-other/X', '-mx=5']) assert.ok(!namesPathIn(a, dir), a);
 });
-
-/** stateOf is a process's state letter from /proc (T: stopped). */
-function stateOf(pid: number): string | undefined {
-  const stat = readProc(pid, 'stat')?.toString('utf8');
-  return stat?.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-}
 
 test('a 7zz left stopped by a killed backup is ended by the next run, which completes and restores exactly', { timeout: 180_000 }, async (t) => {
   const dir = await tempDir(t);
@@ -48,7 +42,7 @@ test('a 7zz left stopped by a killed backup is ended by the next run, which comp
     onSpawn: (c) => {
       strataPid = c.pid ?? 0;
       void (async () => {
-        stopped = await waitFor(() => descendants(strataPid).find((p) => p.comm === '7zz' && stateOf(p.pid) === 'T')?.pid, 60_000, 2);
+        stopped = await waitFor(() => descendants(strataPid).find((p) => p.comm === '7zz' && procState(p.pid) === 'T')?.pid, 60_000, 2);
         // strata alone, as the OOM killer would: its paused 7zz is re-parented and stays stopped.
         killQuietly(strataPid, 'SIGKILL');
       })();
@@ -61,7 +55,7 @@ test('a 7zz left stopped by a killed backup is ended by the next run, which comp
     if (stopped !== undefined) killQuietly(stopped, 'SIGKILL');
   });
   await new Promise((r) => setTimeout(r, 300));
-  assert.ok(isAlive(stopped) && stateOf(stopped) === 'T', 'the orphaned 7zz is still there, stopped');
+  assert.ok(isAlive(stopped) && procState(stopped) === 'T', 'the orphaned 7zz is still there, stopped');
 
   const r2 = await strata(['--config', config, '--state', state, 'backup', '--tier', 'weekly'], { env });
   assert.equal(r2.code, 0, show(r2));

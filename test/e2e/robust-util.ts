@@ -149,7 +149,7 @@ export function descendants(pid: number, table: ProcInfo[] = processTable()): Pr
 }
 
 /** readProc reads /proc/<pid>/<what> (cmdline, environ), or undefined when the process is gone. */
-export function readProc(pid: number, what: 'cmdline' | 'environ' | 'stat'): Buffer | undefined {
+export function readProc(pid: number, what: 'cmdline' | 'environ'): Buffer | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/${what}`);
   } catch {
@@ -157,14 +157,20 @@ export function readProc(pid: number, what: 'cmdline' | 'environ' | 'stat'): Buf
   }
 }
 
-/** isAlive tells whether a pid exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
+/** procState is a process's state letter from /proc/<pid>/stat (R, S, T stopped, Z zombie …), or undefined when it is gone. */
+export function procState(pid: number): string | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** isAlive tells whether a pid exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  const state = procState(pid);
+  return state !== undefined && state !== 'Z';
 }
 
 /** killQuietly sends a signal, ignoring a process that is already gone. */
