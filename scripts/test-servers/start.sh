@@ -188,7 +188,9 @@ T2=$(date +%s.%N)
 # since the resolver here does not map *.localhost.
 VHOST_BUCKET=strata-vhost
 if ! getent hosts "$VHOST_BUCKET.localhost" >/dev/null; then
-  echo "127.0.0.1 $VHOST_BUCKET.localhost" >> /etc/hosts 2>/dev/null || fail "cannot add $VHOST_BUCKET.localhost to /etc/hosts (the virtual-host S3 test needs it; run as root or add the line by hand)"
+  SUDO=(); if [ "$(id -u)" -ne 0 ]; then SUDO=(sudo -n); fi
+  echo "127.0.0.1 $VHOST_BUCKET.localhost" | "${SUDO[@]}" tee -a /etc/hosts >/dev/null 2>&1 \
+    || fail "cannot add $VHOST_BUCKET.localhost to /etc/hosts (the virtual-host S3 test needs it; run as root, with sudo, or add the line by hand)"
 fi
 
 umask 077
