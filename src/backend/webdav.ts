@@ -48,7 +48,6 @@ interface Response {
   body: http.IncomingMessage;
 }
 
-/** WebDavBackend stores objects as files under a WebDAV folder. */
 /** Node's codes for a certificate this machine does not trust (or that does not fit the host):
  *  retrying cannot help, the user has to act. */
 const TLS_TRUST_ERRORS = new Set([
@@ -56,6 +55,7 @@ const TLS_TRUST_ERRORS = new Set([
   'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
 ]);
 
+/** WebDavBackend stores objects as files under a WebDAV folder. */
 export class WebDavBackend implements Backend {
   readonly description: string;
   private readonly base: URL;

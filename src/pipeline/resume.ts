@@ -10,10 +10,10 @@
  * keyed from the password (scrypt, as descriptors are), so a torn or edited journal, or one made
  * with another password, is never trusted; the objects it names are checked by hash before use.
  */
-import { randomBytes, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { canonicalJson, defaultKdf, deriveKeys, type KdfParams, type StoredObject } from '../core/descriptor.js';
+import { canonicalJson, deriveKeys, type KdfParams, type StoredObject } from '../core/descriptor.js';
 import type { SetType, Tier } from '../core/naming.js';
 import type { ProtectionUnit, StreamingLayout } from '../core/protection.js';
 import { errnoCode, errorMessage } from '../errors.js';
@@ -88,16 +88,13 @@ function mac(password: string, kdf: KdfParams, body: JournalBody): string {
  * atomically: readers see the previous or the next state, never a mix.
  */
 export class Journal {
-  private readonly kdf: KdfParams;
+  // A journal is sealed with its set's KDF parameters (salt): the keys are derived once per run
+  // (deriveKeys caches them), every save is a cheap HMAC, and the message prefix keeps journal and
+  // descriptor MACs apart.
+  private constructor(readonly file: string, readonly body: JournalBody, private readonly password: string, private readonly kdf: KdfParams) {}
 
-  private constructor(readonly file: string, readonly body: JournalBody, private readonly password: string, kdf?: KdfParams) {
-    // One salt per journal (by default; a backup passes its set's): scrypt runs once (deriveKeys
-    // caches), every save is a cheap HMAC. The message prefix keeps journal and descriptor MACs apart.
-    this.kdf = kdf ?? defaultKdf(randomBytes(16).toString('base64'));
-  }
-
-  /** create writes a new journal; `kdf` (the set's own, whose keys are derived already) saves a scrypt run. */
-  static async create(staging: string, body: JournalBody, password: string, kdf?: KdfParams): Promise<Journal> {
+  /** create writes a new journal, sealed with the set's KDF parameters. */
+  static async create(staging: string, body: JournalBody, password: string, kdf: KdfParams): Promise<Journal> {
     const j = new Journal(journalFile(staging, body.setId), body, password, kdf);
     await j.save();
     return j;
