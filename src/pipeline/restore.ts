@@ -203,15 +203,16 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
         extractError = `set ${holder} has no volumes`;
       }
       if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
+      const stagedDirs = new Set<string>();
       for await (const e of readEntries(manifest)) {
         if (e.type !== 'file' || (e.set ?? set.id) !== holder || !filter(e.path)) continue;
-        const src = path.join(out, e.path);
-        const ok = await verifyExtracted(src, e);
+        const src = stagedFile(out, e.path, stagedDirs);
+        const ok = src === undefined ? 'the archive holds a link or a file where a folder above it belongs' : await verifyExtracted(src, e);
         if (typeof ok === 'string') {
           result.lost.push({ path: e.path, reason: extractError ?? ok });
           continue;
         }
-        await placeFile(root, e, src, req.overwrite, created, checked, ok);
+        await placeFile(root, e, req.overwrite, created, checked, ok);
         result.files++;
         result.bytes += e.size;
       }
@@ -302,7 +303,7 @@ async function verifyExtracted(file: string, e: ManifestEntry): Promise<Extracte
     const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isFile()) return 'the archive holds something other than a regular file there';
     size = Number(st.size);
-    found = { mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
+    found = { file, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
     if (size <= SMALL_FILE) {
       hash.update(fs.readFileSync(fd));
     } else {
@@ -316,8 +317,27 @@ async function verifyExtracted(file: string, e: ManifestEntry): Promise<Extracte
   return found;
 }
 
-/** Extracted is what 7-Zip left on a verified file: placeFile corrects only what differs. */
+/**
+ * stagedFile gives the staging path of an extracted file, or undefined when a folder on its way
+ * in staging is not a real folder. 7-Zip restores the links an archive holds (with -snld20 they may
+ * point anywhere), and opening `link/file` would follow the link out of staging: a crafted set
+ * could have restore hash and then move a file from outside the target into it. 7-Zip has exited
+ * here, so nothing changes staging between these checks and the open. `checked` caches folders.
+ */
+function stagedFile(out: string, rel: string, checked: Set<string>): string | undefined {
+  for (const a of ancestors(rel)) {
+    if (checked.has(a)) continue;
+    const st = fs.lstatSync(path.join(out, a), { throwIfNoEntry: false });
+    if (st === undefined) break; // not extracted: the open reports it as not found
+    if (!st.isDirectory()) return undefined;
+    checked.add(a);
+  }
+  return path.join(out, rel);
+}
+
+/** Extracted is a verified file in staging and what 7-Zip left on it: placeFile corrects only what differs. */
 interface Extracted {
+  file: string;
   mode: number;
   mtimeNs: bigint;
 }
@@ -361,7 +381,7 @@ async function safeParent(root: string, rel: string, created?: Set<string>, chec
   return path.join(root, rel);
 }
 
-async function placeFile(root: string, e: ManifestEntry, src: string, overwrite: boolean, created: Set<string>, checked: Set<string>, extracted: Extracted): Promise<void> {
+async function placeFile(root: string, e: ManifestEntry, overwrite: boolean, created: Set<string>, checked: Set<string>, extracted: Extracted): Promise<void> {
   const dest = await safeParent(root, e.path, created, checked);
   const existing = fs.lstatSync(dest, { throwIfNoEntry: false });
   if (!overwrite) {
@@ -369,7 +389,7 @@ async function placeFile(root: string, e: ManifestEntry, src: string, overwrite:
   } else if (existing?.isDirectory() === true) {
     fs.rmSync(dest, { recursive: true });
   }
-  fs.renameSync(src, dest);
+  fs.renameSync(extracted.file, dest);
   // 7-Zip restores the mode and the mtime (to 100 ns) itself; a rename keeps both. Setting them
   // again costs two syscalls per file, and utimes would only round a right mtime to the µs.
   if (extracted.mode !== e.mode) fs.chmodSync(dest, e.mode);
