@@ -29,7 +29,8 @@ export interface ObjectInfo {
   size: number;
   /** SHA-256 (hex) when the backend stores or can compute it without reading the data. */
   sha256?: string;
-  /** Tags as the backend reports them (S3 only). */
+  /** Tags as the backend reports them: `{}` for an untagged object; absent where the backend keeps
+   * no tags (only S3 keeps them, and not every S3-compatible provider). */
   tags?: Record<string, string>;
 }
 

@@ -340,8 +340,7 @@ export class S3Backend implements Backend {
       try {
         const out = await this.client.send(new GetObjectTaggingCommand({ Bucket: this.bucket, Key: k }));
         this.tagging = true;
-        const set = out.TagSet ?? [];
-        if (set.length > 0) info.tags = Object.fromEntries(set.map((t) => [t.Key ?? '', t.Value ?? '']));
+        info.tags = Object.fromEntries((out.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
       } catch (e) {
         if (isNotImplemented(e)) this.noTagging();
         else throw this.mapError(e, `reading the tags of ${key}`);

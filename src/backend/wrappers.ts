@@ -418,6 +418,8 @@ export class FaultyBackend implements Backend {
   /** calls counts the calls made per method (failed ones included). */
   readonly calls: Record<FaultMethod, number> = { put: 0, get: 0, stat: 0, list: 0, delete: 0 };
   private readonly faults: Fault[] = [];
+  /** Uploads reach the inner backend without their tags, like a provider that accepts and drops them. */
+  dropTags = false;
 
   constructor(private readonly inner: Backend) {
     this.description = `faulty(${inner.description})`;
@@ -455,6 +457,10 @@ export class FaultyBackend implements Backend {
 
   async put(key: string, body: BodySource, options?: PutOptions): Promise<ObjectInfo> {
     const fault = this.take('put');
+    if (this.dropTags && options?.tags !== undefined) {
+      const { tags: _dropped, ...rest } = options;
+      options = rest;
+    }
     if (fault === undefined) return this.inner.put(key, body, options);
     if (fault.afterBytes === undefined) throw fault.error();
     const limit = fault.afterBytes;

@@ -482,11 +482,19 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     // 5. Every object is on the destination and checked before the descriptor is written.
     const recovery = [...(streamed?.recovery ?? []), ...manifestRecovery];
     const uploads: StoredObject[] = [...volumeObjects, manifestObject, ...recovery];
+    const untagged: string[] = [];
     for (const obj of uploads) {
       const info = await req.backend.stat(`${setId}/${obj.name}`);
       if (info.size !== obj.size || (info.sha256 !== undefined && info.sha256 !== obj.sha256)) {
         throw new StrataError('CHECKSUM', `${setId}/${obj.name} on the destination does not match what was uploaded`, { hint: 'Run the backup again; the set was not marked complete.' });
       }
+      // Tags are read back: some providers accept them and keep nothing (Ceph drops those sent
+      // with a multipart upload, which is why they are set afterwards). The data is intact, so the
+      // set is complete, but lifecycle rules by tag will not see these objects: say so.
+      if (info.tags !== undefined && Object.entries(tags).some(([k, v]) => info.tags?.[k] !== v)) untagged.push(obj.name);
+    }
+    if (untagged.length > 0) {
+      result.warnings.push(`${setId}: ${untagged.length} of ${uploads.length} objects on the destination do not carry their tags (${Object.keys(tags).join(', ')}), e.g. ${untagged[0] ?? ''}: the provider did not keep them, so lifecycle rules by tag will not apply to them`);
     }
     lap('checking the stored objects');
     // 6. The descriptor, last: now the set is complete.
