@@ -24,6 +24,8 @@ export const restoreCommand: Command = {
       dest: { type: 'string' },
     }, true);
     if (values.at !== undefined && values.set !== undefined) throw new StrataError('USAGE', '--at and --set cannot be used together', { hint: 'Pick a moment (--at) or a set (--set).' });
+    // A bad --at is a usage error before anything is opened or asked for.
+    const at = values.at === undefined ? undefined : parseWhen(values.at);
     const config = await loadJob(ctx, { dest: values.dest }, false);
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
@@ -33,8 +35,9 @@ export const restoreCommand: Command = {
       const workDir = workDirFor(ctx, config);
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
-        repo: new Repository(backend), tools, password, setId: values.set, at: values.at === undefined ? undefined : parseWhen(values.at),
-        source: values.source, to, paths: positionals, overwrite: values.overwrite, workDir, out: ctx.out, signal: ctx.signal,
+        repo: new Repository(backend), tools, password, setId: values.set, at,
+        // Only a config file names a job (config-free commands have no sources): then only its sets count.
+        source: values.source, job: config.sources.length > 0 ? config.job : undefined, to, paths: positionals, overwrite: values.overwrite, workDir, out: ctx.out, signal: ctx.signal,
       });
       let lost = 0;
       const lostVolumes: string[] = [];

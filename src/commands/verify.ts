@@ -39,8 +39,17 @@ export const verifyCommand: Command = {
       if (values.set !== undefined) {
         sets = sets.filter((d) => d.id === values.set);
         if (sets.length === 0) throw new StrataError('NOT_FOUND', `no complete set ${values.set}`, { hint: 'strata list shows the sets.' });
-      } else if (!values.all) {
-        sets = sourcesOf(sets).map((s) => latestFor(catalog.complete, s)).filter((d) => d !== undefined);
+      } else {
+        // A config file names its job: only its sets. Without one, every job's sets on the destination.
+        if (config.sources.length > 0) sets = sets.filter((d) => d.job === config.job);
+        if (!values.all) {
+          // The newest set of each source of each job (jobs may share source names).
+          const jobs = [...new Set(sets.map((d) => d.job))].sort();
+          sets = jobs.flatMap((job) => {
+            const ofJob = sets.filter((d) => d.job === job);
+            return sourcesOf(ofJob).map((s) => latestFor(ofJob, s)).filter((d) => d !== undefined);
+          });
+        }
       }
       if (sets.length === 0) throw new StrataError('NO_REPOSITORY', 'the destination holds no complete set', { hint: 'Check --dest; run a backup first.' });
       if (values.remote || values['read-data'] !== undefined) {
@@ -58,10 +67,11 @@ export const verifyCommand: Command = {
         for (const l of v.lost) ctx.out.result(`  damaged or missing: ${l}${values.repair ? ' (beyond repair)' : ''}`);
         for (const m of v.messages) ctx.out.result(`  ${m}`);
       }
-      for (const p of catalog.problems) ctx.out.warn(`${p.id}: ${p.message}`);
+      // A set whose descriptor cannot be read cannot be restored: that is damage, not a remark.
+      for (const p of catalog.problems) ctx.out.result(`${p.id}: DAMAGED  (its descriptor cannot be read: ${p.message})`);
       const failed = verdicts.filter((v) => v.status !== 'ok' && v.status !== 'repaired');
-      const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 ? ExitCode.damaged : ExitCode.ok;
-      ctx.out.data({ sets: verdicts, exitCode: code });
+      const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
+      ctx.out.data({ sets: verdicts, unreadable: catalog.problems, exitCode: code });
       if (failed.length > 0 && !values.repair && failed.every((v) => v.status === 'damaged')) ctx.out.info('hint: strata verify --repair rebuilds damaged volumes from PAR2');
       return code;
     } finally {

@@ -50,7 +50,7 @@ import { scanSource, finalizeAfterArchive, commitStatCache, type ScanResult } fr
 import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
 import type { Clock } from '../clock.js';
-import { ensureLocalManifest, manifestArchiveName, manifestFileName, readEntries } from './manifests.js';
+import { cachedManifestName, ensureLocalManifest, isManifestCached, manifestArchiveName, manifestFileName, readEntries } from './manifests.js';
 import { reapOrphans } from '../exec/orphans.js';
 import { Journal, journalFile, settingsFingerprint, stored, type JournalManifest, type JournalObject, type JournalUnit } from './resume.js';
 
@@ -324,7 +324,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
   try {
     let previousManifest: string | undefined;
     if (prev !== undefined) {
-      if (!(await isCached(paths.manifests, prev.id))) await job.checkPassword();
+      if (!(await isManifestCached(paths.manifests, prev))) await job.checkPassword();
       previousManifest = await ensureLocalManifest(repo, prev, tools.sevenZip, password, paths.manifests, tools.parity);
       // A crash after the previous set completed but before its audit commit is caught up here.
       await job.audit.commit({ source: source.name, manifestFile: previousManifest, date: new Date(prev.created), tier: prev.tier, type: prev.type, setId: prev.id, summary: prev.stats });
@@ -520,7 +520,10 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     result.storedBytes = uploads.reduce((s, o) => s + o.size, 0);
     // 7. Local state moves forward only now.
     await fsp.mkdir(paths.manifests, { recursive: true });
-    await fsp.copyFile(manifestPlain, path.join(paths.manifests, manifestFileName(setId)));
+    // Through a temporary name: a copy cut short by a crash must never pass for the manifest.
+    const cachedManifest = path.join(paths.manifests, cachedManifestName(descriptor));
+    await fsp.copyFile(manifestPlain, `${cachedManifest}.tmp`);
+    await fsp.rename(`${cachedManifest}.tmp`, cachedManifest);
     await commitStatCache(scan.newStatCache, statCache);
     await job.audit.commit({ source: source.name, manifestFile: manifestPlain, date: at, tier, type, setId, summary: { added: scan.added, modified: scan.modified, deleted: scan.deleted } });
     lap('descriptor, local state and audit trail');
@@ -1115,15 +1118,6 @@ function protectionSummary(plan: ProtectionPlan): ProtectionSummary {
 function sameKdfParams(k: KdfParams): boolean {
   const d = defaultKdf('');
   return k.alg === d.alg && k.N === d.N && k.r === d.r && k.p === d.p;
-}
-
-async function isCached(dir: string, setId: string): Promise<boolean> {
-  try {
-    await fsp.access(path.join(dir, manifestFileName(setId)));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

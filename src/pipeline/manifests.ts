@@ -28,12 +28,33 @@ export function manifestArchiveName(setId: string): string {
 }
 
 /**
+ * cachedManifestName names the local plaintext copy of a set's manifest. It carries the SHA-256 of
+ * the encrypted manifest object the descriptor (HMAC-checked) records, not only the set id: ids are
+ * only unique on one destination and one day, so a set made again under the same id (a wiped
+ * destination, another destination with the same state folder) must never be read from the copy
+ * of an earlier set — restore would miss files and an INCR would be taken against the wrong state.
+ */
+export function cachedManifestName(desc: Pick<Descriptor, 'id' | 'manifest'>): string {
+  return `${desc.id}.${desc.manifest.sha256.slice(0, 16)}.manifest.jsonl`;
+}
+
+/** isManifestCached tells whether a set's manifest is already on this machine. */
+export async function isManifestCached(cacheDir: string, desc: Pick<Descriptor, 'id' | 'manifest'>): Promise<boolean> {
+  try {
+    await fsp.access(path.join(cacheDir, cachedManifestName(desc)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * ensureLocalManifest returns the path of a plaintext copy of a set's manifest, fetching it if
  * needed and repairing it from its PAR2 set when it is damaged or missing (with `parity`, else the
  * par2 on PATH); it throws DAMAGED when that is impossible.
  */
 export async function ensureLocalManifest(repo: Repository, desc: Descriptor, sevenZip: SevenZip, password: string, cacheDir: string, parity?: ParityEngine): Promise<string> {
-  const cached = path.join(cacheDir, manifestFileName(desc.id));
+  const cached = path.join(cacheDir, cachedManifestName(desc));
   try {
     await fsp.access(cached);
     return cached;

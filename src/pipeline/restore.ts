@@ -36,6 +36,11 @@ export interface RestoreRequest {
   at?: Date;
   /** Only this source (default: all sources on the destination). */
   source?: string;
+  /**
+   * Only sets of this job (a config file names it). Without it, a source name that sets of several
+   * jobs share on the destination is ambiguous and refused, never silently resolved.
+   */
+  job?: string;
   to: string;
   paths: string[];
   overwrite: boolean;
@@ -73,13 +78,24 @@ export function checkPassword(d: Descriptor, password: string): void {
 }
 
 /** chooseSets picks, per source, the set to restore. */
-export function chooseSets(complete: readonly Descriptor[], req: Pick<RestoreRequest, 'setId' | 'at' | 'source'>): Descriptor[] {
+export function chooseSets(all: readonly Descriptor[], req: Pick<RestoreRequest, 'setId' | 'at' | 'source' | 'job'>): Descriptor[] {
   if (req.setId !== undefined) {
-    const s = complete.find((d) => d.id === req.setId);
+    const s = all.find((d) => d.id === req.setId);
     if (s === undefined) throw new StrataError('NOT_FOUND', `no complete set ${req.setId} on the destination`, { hint: 'strata list shows the sets there.' });
     return [s];
   }
+  const complete = req.job === undefined ? all : all.filter((d) => d.job === req.job);
   const sources = req.source !== undefined ? [req.source] : sourcesOf(complete);
+  if (req.job === undefined) {
+    for (const src of sources) {
+      const jobs = [...new Set(complete.filter((d) => d.source === src).map((d) => d.job))].sort();
+      if (jobs.length > 1) {
+        throw new StrataError('USAGE', `the destination holds sets of a source named ${src} from several jobs (${jobs.join(', ')})`, {
+          hint: 'Pick one set with --set ID (strata list shows them), or use the job\'s config file (--config), which names its job.',
+        });
+      }
+    }
+  }
   if (sources.length === 0) throw new StrataError('NO_REPOSITORY', 'the destination holds no complete set', { hint: 'Check --dest; run a backup first.' });
   const chosen: Descriptor[] = [];
   for (const src of sources) {
@@ -100,10 +116,20 @@ export function chooseSets(complete: readonly Descriptor[], req: Pick<RestoreReq
 export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]> {
   const catalog = await req.repo.catalog();
   const chosen = chooseSets(catalog.complete, req);
+  // A set whose descriptor cannot be read is not restorable; if it is newer than what is restored,
+  // the restore is older than the newest backup: say so plainly.
+  for (const p of catalog.problems) {
+    req.out.warn(`set ${p.id} is skipped: its descriptor cannot be read (${p.message}); what is restored may be older than that set — run strata verify --all`);
+  }
   for (const d of chosen) checkPassword(d, req.password);
   const results: RestoredSource[] = [];
   for (const d of chosen) {
     const target = chosen.length > 1 ? path.join(req.to, d.source) : req.to;
+    // <to>/<source> is strata's to create: a link already there is never followed out of --to.
+    if (chosen.length > 1) {
+      await fsp.mkdir(req.to, { recursive: true });
+      await ensureRealFolder(target, d.source, req.overwrite);
+    }
     results.push(await restoreOne(req, catalog.complete, d, target));
   }
   return results;
@@ -131,20 +157,25 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
     const created = new Set<string>();
     const checked = new Set<string>();
     let selected = 0;
+    const holders = new Set([set.id, ...set.depends]);
     for await (const e of readEntries(manifest)) {
       if (!filter(e.path)) continue;
       if (!isSafeRelativePath(e.path)) throw new StrataError('UNSAFE_PATH', `the manifest of ${set.id} contains an unsafe path ${JSON.stringify(e.path)}`, { hint: 'The set was tampered with; nothing was written.' });
       selected++;
       if (e.type === 'dir') {
         dirs.push(e);
+        // A folder goes where a file or a link is now: a conflict like any other, found before anything is written.
+        if (!req.overwrite && !emptyTarget && conflicts.length < 20 && !isFolderOrAbsent(path.join(root, e.path))) conflicts.push(e.path);
         continue;
       }
       if (!req.overwrite && !emptyTarget && conflicts.length < 20 && occupied(path.join(root, e.path))) conflicts.push(e.path);
       if (e.type === 'file') {
         const holder = e.set ?? set.id;
+        // The holder names a set whose volumes are read: only the sets the (HMAC-sealed) descriptor depends on.
+        if (!holders.has(holder)) throw new StrataError('UNSAFE_PATH', `the manifest of ${set.id} refers to set ${JSON.stringify(holder)}, which the set does not depend on`, { hint: 'The set was tampered with; nothing was written.' });
         let l = lists.get(holder);
         if (l === undefined) {
-          const file = path.join(work, `${holder}.list`);
+          const file = path.join(work, `${lists.size}.list`);
           l = { file, extra: [], count: 0, stream: createWriteStream(file) };
           lists.set(holder, l);
         }
@@ -221,20 +252,16 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
     // Pass 3: symlinks, then folders (deepest first, so setting a folder's mtime is not undone).
     for await (const e of readEntries(manifest)) {
       if (e.type !== 'symlink' || !filter(e.path)) continue;
-      const dest = await safeParent(root, e.path, created);
-      if (req.overwrite) await fsp.rm(dest, { force: true });
+      const dest = await safeParent(root, e.path, created, undefined, req.overwrite);
+      // recursive: a folder there is replaced too (rm never follows a link, so only the target changes).
+      if (req.overwrite) await fsp.rm(dest, { force: true, recursive: true });
       await fsp.symlink(e.target ?? '', dest);
       await fsp.lutimes(dest, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
       result.symlinks++;
     }
     for (const e of dirs) {
-      const dest = await safeParent(root, e.path, created);
-      try {
-        await fsp.mkdir(dest);
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-        if (!(await fsp.lstat(dest)).isDirectory()) throw new StrataError('RESTORE_CONFLICT', `${e.path} exists in the target and is not a folder`);
-      }
+      const dest = await safeParent(root, e.path, created, undefined, req.overwrite);
+      await ensureRealFolder(dest, e.path, req.overwrite);
       result.dirs++;
     }
     // Folders this restore created above a subset (`restore docs/a/x.txt` makes docs and docs/a)
@@ -359,30 +386,60 @@ const SMALL_FILE = 1 << 20;
  * full path. `created` collects the folders it made; `checked` remembers folders already known to
  * be real folders in this restore, so each is examined once.
  */
-async function safeParent(root: string, rel: string, created?: Set<string>, checked?: Set<string>): Promise<string> {
+async function safeParent(root: string, rel: string, created?: Set<string>, checked?: Set<string>, overwrite = false): Promise<string> {
   for (const a of ancestors(rel)) {
     if (checked?.has(a) === true) continue;
     const p = path.join(root, a);
-    let st;
-    try {
-      st = fs.lstatSync(p);
-    } catch (e) {
-      if (errnoCode(e) !== 'ENOENT') throw e;
+    let st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (st !== undefined && !st.isDirectory()) {
+      if (!overwrite) {
+        throw new StrataError('RESTORE_CONFLICT', `cannot restore ${JSON.stringify(rel)}: ${JSON.stringify(a)} in the target is not a folder${st.isSymbolicLink() ? ' (a symlink)' : ''}`, {
+          hint: 'Restore into an empty folder (--to DIR), or pass --overwrite to replace it with the folder (a link is removed, never followed).',
+        });
+      }
+      // --overwrite: the set has a folder here; a file or a link in its way goes (unlink never follows a link).
+      fs.unlinkSync(p);
+      st = undefined;
+    }
+    if (st === undefined) {
       fs.mkdirSync(p, { mode: 0o700 });
       created?.add(a);
-      checked?.add(a);
-      continue;
-    }
-    if (!st.isDirectory()) {
-      throw new StrataError('UNSAFE_PATH', `cannot restore ${JSON.stringify(rel)}: ${JSON.stringify(a)} in the target is not a folder${st.isSymbolicLink() ? ' (a symlink)' : ''}`, { hint: 'Restore into an empty folder.' });
     }
     checked?.add(a);
   }
   return path.join(root, rel);
 }
 
+/**
+ * ensureRealFolder makes `dir` a real folder: creates it, keeps a folder that is there, and
+ * replaces a file or a link with it only with --overwrite (a link is removed, never followed).
+ */
+async function ensureRealFolder(dir: string, rel: string, overwrite: boolean): Promise<void> {
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (st?.isDirectory() === true) return;
+  if (st !== undefined) {
+    if (!overwrite) {
+      throw new StrataError('RESTORE_CONFLICT', `${JSON.stringify(rel)} exists in the target and is not a folder${st.isSymbolicLink() ? ' (a symlink)' : ''}`, {
+        hint: 'Restore into an empty folder (--to DIR), or pass --overwrite to replace it (a link is removed, never followed).',
+      });
+    }
+    fs.unlinkSync(dir);
+  }
+  fs.mkdirSync(dir);
+}
+
+/** isFolderOrAbsent tells whether a path is free for a folder: nothing there, or a real folder. */
+function isFolderOrAbsent(p: string): boolean {
+  try {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    return st === undefined || st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 async function placeFile(root: string, e: ManifestEntry, overwrite: boolean, created: Set<string>, checked: Set<string>, extracted: Extracted): Promise<void> {
-  const dest = await safeParent(root, e.path, created, checked);
+  const dest = await safeParent(root, e.path, created, checked, overwrite);
   const existing = fs.lstatSync(dest, { throwIfNoEntry: false });
   if (!overwrite) {
     if (existing !== undefined) throw new StrataError('RESTORE_CONFLICT', `${e.path} appeared in the target during the restore`, { hint: 'Restore into an empty folder or pass --overwrite.' });
