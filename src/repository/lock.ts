@@ -2,7 +2,14 @@
  * repository/lock: one run at a time per job. The lock is a file in the job's state folder
  * holding the owner's host and pid; a lock whose process is gone (same host) is taken over,
  * so a killed run never blocks the next one forever.
+ *
+ * The lock appears whole or not at all: it is written under a private name and hard-linked into
+ * place (link fails when the lock exists), so no contender ever reads a half-written lock. Taking
+ * over a stale lock is guarded by a second exclusive file, and the stale lock is removed only if it
+ * is still the very one judged stale: several runs started at once against a dead holder's lock
+ * end with exactly one holder.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -36,36 +43,77 @@ export async function acquireLock(dir: string, command: string, now: Date): Prom
   await fsp.mkdir(dir, { recursive: true });
   const file = path.join(dir, 'lock');
   const info: LockInfo = { pid: process.pid, host: hostname(), started: now.toISOString(), command };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await fsp.open(file, 'wx', 0o600);
-      await fh.writeFile(JSON.stringify(info));
-      await fh.sync();
-      await fh.close();
-      let released = false;
-      return {
-        release: async () => {
-          if (released) return;
-          released = true;
-          await fsp.rm(file, { force: true });
-        },
-      };
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
-    }
-    let holder: LockInfo | undefined;
-    try {
-      holder = JSON.parse(await fsp.readFile(file, 'utf8')) as LockInfo;
-    } catch {
-      holder = undefined; // half-written by a process that died at once: stale
-    }
-    const stale = holder === undefined || (holder.host === info.host && !isProcessAlive(holder.pid));
-    if (!stale && holder !== undefined) {
-      throw new StrataError('LOCKED', `another strata run holds the lock (${holder.command}, pid ${holder.pid} on ${holder.host}, since ${holder.started})`, {
-        hint: `Wait for it to finish. If that process is really gone, delete ${file}.`,
-      });
-    }
-    await fsp.rm(file, { force: true });
+  const mine = path.join(dir, `lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const fh = await fsp.open(mine, 'wx', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(info));
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
-  throw new StrataError('LOCKED', `could not take the lock ${file}`, { hint: 'Another run keeps taking it; try again.' });
+  try {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      try {
+        await fsp.link(mine, file);
+        let released = false;
+        return {
+          release: async () => {
+            if (released) return;
+            released = true;
+            await fsp.rm(file, { force: true });
+          },
+        };
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      }
+      let text: string;
+      try {
+        text = await fsp.readFile(file, 'utf8');
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') continue; // released meanwhile: try again
+        throw e;
+      }
+      let holder: LockInfo | undefined;
+      try {
+        holder = JSON.parse(text) as LockInfo;
+      } catch {
+        holder = undefined; // not a lock strata writes (it links whole files): stale
+      }
+      const stale = holder === undefined || (holder.host === info.host && !isProcessAlive(holder.pid));
+      if (!stale && holder !== undefined) {
+        throw new StrataError('LOCKED', `another strata run holds the lock (${holder.command}, pid ${holder.pid} on ${holder.host}, since ${holder.started})`, {
+          hint: `Wait for it to finish. If that process is really gone, delete ${file}.`,
+        });
+      }
+      await takeOver(file, text);
+    }
+    throw new StrataError('LOCKED', `could not take the lock ${file}`, { hint: 'Other runs keep taking it; try again.' });
+  } finally {
+    await fsp.rm(mine, { force: true });
+  }
+}
+
+/**
+ * takeOver removes a stale lock, provided it still holds `staleText`: between judging it stale and
+ * removing it, a faster contender may have taken over and written its own lock, which must stay.
+ * One contender at a time, under an exclusive guard file; the others wait a moment and look again.
+ */
+async function takeOver(file: string, staleText: string): Promise<void> {
+  const guard = `${file}.takeover`;
+  try {
+    await fsp.writeFile(guard, String(process.pid), { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    if (errnoCode(e) !== 'EEXIST') throw e;
+    // A guard whose writer is gone was left by a run that died in the middle of a takeover.
+    const pid = Number(await fsp.readFile(guard, 'utf8').catch(() => ''));
+    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) await fsp.rm(guard, { force: true });
+    else await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+    return;
+  }
+  try {
+    const current = await fsp.readFile(file, 'utf8').catch(() => undefined);
+    if (current === staleText) await fsp.rm(file, { force: true });
+  } finally {
+    await fsp.rm(guard, { force: true });
+  }
 }
