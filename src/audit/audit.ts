@@ -162,6 +162,25 @@ export class AuditTrail {
     await writeFile(nodePath.join(this.dir, '.git', 'info', 'attributes'), '*.manifest text eol=lf diff\n');
   }
 
+  /**
+   * clearStaleLocks removes the lock files a git killed mid-command leaves (index.lock and the ref
+   * locks): with one, every later git command fails and no backup could complete again. Call it only
+   * while holding the job lock — then no other strata runs git here. Returns the files removed.
+   */
+  async clearStaleLocks(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const rel of ['index.lock', 'HEAD.lock', 'refs/heads/main.lock']) {
+      const f = nodePath.join(this.dir, '.git', rel);
+      try {
+        await rm(f);
+        removed.push(f);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
+    }
+    return removed;
+  }
+
   /** hasSet tells whether a set was already committed (a run that crashed after the set was complete
    * commits it on the next run; committing twice must not happen). */
   async hasSet(setId: string): Promise<boolean> {

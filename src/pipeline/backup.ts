@@ -196,6 +196,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   for (const id of removedDebris) taken.delete(id);
   const audit = new AuditTrail(paths.audit);
   await audit.init();
+  for (const f of await audit.clearStaleLocks()) out.info(`removed ${f}, left by a git that was killed`);
   const results: SourceResult[] = [];
   for (const source of req.config.sources) {
     if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');

@@ -116,3 +116,21 @@ test('source names that could escape the repository are refused with a hint', as
     (e: unknown) => e instanceof Error && /cannot be used/.test(e.message),
   );
 });
+
+test('a git killed mid-commit leaves index.lock: git fails until clearStaleLocks removes it', async (t) => {
+  const dir = await tempDir(t);
+  const trail = new AuditTrail(path.join(dir, 'audit'));
+  await trail.init();
+  const m1 = await manifest(dir, '261127_FULL_docs', 'FULL', [file('x', 'x1', '261127_FULL_docs')]);
+  const c = { source: 'docs', manifestFile: m1, date: new Date('2026-11-27T09:00:00Z'), tier: 'weekly', type: 'FULL' as const, setId: '261127_FULL_docs', summary: { added: 1, modified: 0, deleted: 0 } };
+  await trail.commit(c);
+  const lock = path.join(dir, 'audit', '.git', 'index.lock');
+  await writeFile(lock, '');
+  const m2 = await manifest(dir, '261128_INCR_docs', 'INCR', [file('x', 'x2', '261128_INCR_docs')]);
+  const c2 = { ...c, manifestFile: m2, date: new Date('2026-11-28T09:00:00Z'), tier: 'daily', type: 'INCR' as const, setId: '261128_INCR_docs', summary: { added: 0, modified: 1, deleted: 0 } };
+  await assert.rejects(trail.commit(c2), /Another git process seems to be running/);
+  assert.deepEqual(await trail.clearStaleLocks(), [lock]);
+  assert.notEqual(await trail.commit(c2), undefined);
+  assert.deepEqual((await trail.log()).map((l) => l.setId), ['261128_INCR_docs', '261127_FULL_docs']);
+  assert.deepEqual(await trail.clearStaleLocks(), [], 'nothing else is removed');
+});
