@@ -35,7 +35,8 @@ export type PathFilter = (path: string) => boolean;
 /** makePathFilter builds a filter from restore arguments; no arguments select everything. */
 export function makePathFilter(args: readonly string[]): PathFilter {
   if (args.length === 0) return () => true;
-  const cleaned = args.map((a) => a.replace(/^\.\/+/, '').replace(/\/+$/, ''));
+  // `./docs/` is `docs`; `.` (or `./`) is the whole source.
+  const cleaned = args.map((a) => a.replace(/^\.\/+/, '').replace(/\/+$/, '')).map((a) => (a === '.' ? '' : a));
   const exact = new Set(cleaned.filter((a) => !/[*?]/.test(a)));
   const globs = cleaned.filter((a) => /[*?]/.test(a)).map(globToRegExp);
   return (path: string) => {

@@ -120,7 +120,8 @@ function blocksNeeded(text: string): number | undefined {
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** unitFilePattern matches the PAR2 files of a unit: `<name>.par2`, `<name>.volNN+MM.par2`. */
-function unitFilePattern(name: string): RegExp {
+/** unitFilePattern matches the file names par2 gives a unit's index and recovery files. */
+export function unitFilePattern(name: string): RegExp {
   return new RegExp(`^${escapeRe(name)}(?:\\.vol\\d+\\+\\d+)?\\.par2$`);
 }
 

@@ -9,7 +9,10 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileSource } from '../backend/local.js';
 import { planOf, type Descriptor } from '../core/descriptor.js';
-import { errorMessage, isStrataError } from '../errors.js';
+import type { ProtectionUnit } from '../core/protection.js';
+import { errnoCode, errorMessage, isStrataError } from '../errors.js';
+import type { ParityEngine } from '../parity/engine.js';
+import { unitFilePattern } from '../parity/par2cmdline.js';
 import { repairSetFolder, verifySet } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
@@ -65,6 +68,8 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
   const dir = inPlace ?? path.join(req.workDir, `verify-${d.id}`);
   try {
     if (!local) {
+      // Never a copy a killed earlier run left: an object now missing on the destination must show as missing.
+      await fsp.rm(dir, { recursive: true, force: true });
       await fsp.mkdir(dir, { recursive: true });
       for (const o of allObjects(d)) {
         try {
@@ -110,9 +115,25 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
         }
       }
     }
+    if (req.repair && bad().length > 0) {
+      for (const [name, message] of await regenerateRecovery(d, dir, states, req.tools.parity, req.signal)) {
+        if (message !== undefined) {
+          v.messages.push(`${name}: could not be rebuilt: ${message}`);
+          continue;
+        }
+        v.repaired.push(name);
+        if (!local) {
+          const o = d.recovery.find((x) => x.name === name);
+          if (o !== undefined) await req.repo.put(d.id, name, await fileSource(path.join(dir, name)), { sha256: o.sha256, overwrite: true, tags: { tier: d.tier, type: d.type, set: d.id } });
+        }
+      }
+    }
     v.lost = bad();
     v.objects = Object.fromEntries(states);
-    if (req.password !== null && v.lost.length === 0) {
+    // Damaged recovery files cost protection, not data: the archive is still tested when every
+    // volume and the manifest are intact.
+    const dataIntact = [...d.volumes, d.manifest].every((o) => states.get(o.name) === 'ok');
+    if (req.password !== null && dataIntact) {
       try {
         const first = d.volumes[0];
         if (first !== undefined) await req.tools.sevenZip.test({ archive: path.join(dir, first.name), password: req.password, signal: req.signal });
@@ -128,4 +149,56 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
   } finally {
     if (!local) await fsp.rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * regenerateRecovery rebuilds the damaged or missing PAR2 files of every unit whose volumes are
+ * intact. par2 create is deterministic — the same files, block size and counts give the same bytes
+ * (par2cmdline 0.8.1, measured) — so a rebuilt file must hash exactly as the descriptor records; if
+ * one does not, the rebuilt files are dropped and the old ones put back. Returns, per damaged file,
+ * undefined when rebuilt or the reason it was not.
+ */
+async function regenerateRecovery(d: Descriptor, dir: string, states: Map<string, ObjectState>, parity: ParityEngine, signal: AbortSignal): Promise<Map<string, string | undefined>> {
+  const outcome = new Map<string, string | undefined>();
+  const units: { unit: ProtectionUnit; names: string[] }[] = (d.protection?.units ?? []).map((unit) => ({ unit, names: d.volumes.map((o) => o.name) }));
+  if (d.manifestProtection !== undefined && d.manifestProtection !== null) units.push({ unit: d.manifestProtection, names: [d.manifest.name] });
+  for (const { unit, names } of units) {
+    const pattern = unitFilePattern(unit.name);
+    const prefix = unit.dir === '' ? '' : `${unit.dir.split(path.sep).join('/')}/`;
+    const files = d.recovery.filter((r) => r.name.startsWith(prefix) && pattern.test(r.name.slice(prefix.length)));
+    const bad = files.filter((f) => states.get(f.name) !== 'ok');
+    if (bad.length === 0) continue;
+    if (unit.volumes.some((i) => states.get(names[i] ?? '') !== 'ok')) {
+      for (const f of bad) outcome.set(f.name, `the volumes of ${unit.name} are not all intact`);
+      continue;
+    }
+    const aside = async (from: string, to: string): Promise<void> => {
+      await fsp.rename(path.join(dir, from), path.join(dir, to)).catch((e: unknown) => {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      });
+    };
+    for (const f of files) await aside(f.name, `${f.name}.old`);
+    let reason: string | undefined;
+    try {
+      await parity.create(unit, dir, names, { signal });
+      const rebuilt = await checkObjects(dir, files);
+      const wrong = files.filter((f) => rebuilt.get(f.name) !== 'ok');
+      if (wrong.length > 0) reason = `par2 made different bytes (${wrong.map((f) => f.name).join(', ')})`;
+    } catch (e) {
+      if (isStrataError(e, 'CANCELLED')) throw e;
+      reason = errorMessage(e);
+    }
+    for (const f of files) {
+      if (reason === undefined) await fsp.rm(path.join(dir, `${f.name}.old`), { force: true });
+      else {
+        await fsp.rm(path.join(dir, f.name), { force: true });
+        await aside(`${f.name}.old`, f.name);
+      }
+    }
+    for (const f of bad) {
+      outcome.set(f.name, reason);
+      if (reason === undefined) states.set(f.name, 'ok');
+    }
+  }
+  return outcome;
 }

@@ -25,6 +25,8 @@ test('makePathFilter: no argument selects all; a path selects itself and what is
   assert.deepEqual(selected(['./docs/deep/']), ['docs/deep', 'docs/deep/x.txt']);
   assert.deepEqual(selected(['docs/a.txt', 'b.md']), ['b.md', 'docs/a.txt']);
   assert.deepEqual(selected(['nothing']), []);
+  assert.deepEqual(selected(['.']), PATHS, '. is the whole source');
+  assert.deepEqual(selected(['./']), PATHS);
 });
 
 test('makePathFilter: * and ? stay within a segment, ** crosses segments; regex characters are literal', () => {
