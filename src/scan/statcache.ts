@@ -120,9 +120,12 @@ export class StatCacheReader {
   }
 
   /** trusted tells whether a matching record may be believed without reading the file: not when the
-   * file's mtime was within RACY_MARGIN_NS of that scan's start (a same-tick write would not show). */
+   * file's mtime or ctime was within RACY_MARGIN_NS of that scan's start (a same-tick write would not
+   * show). ctime counts too: a file with an old mtime (cp -p, rsync -t, a restore) rewritten in the
+   * scan's tick with its mtime put back would otherwise match forever. */
   trusted(r: StatRecord): boolean {
-    return this.scanStartNs >= 0n && r.mtimeNs < this.scanStartNs - RACY_MARGIN_NS;
+    const limit = this.scanStartNs - RACY_MARGIN_NS;
+    return this.scanStartNs >= 0n && r.mtimeNs < limit && r.ctimeNs < limit;
   }
 
   /** close stops reading early. */

@@ -8,6 +8,7 @@ import { pathCompare } from '../../src/core/manifest.js';
 import { tempDir } from '../helpers/tmp.js';
 import { byPath, Harness } from './helpers.js';
 import { statsAhead } from '../../src/scan/scan.js';
+import { RACY_MARGIN_NS } from '../../src/scan/statcache.js';
 
 async function setup(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; state: string; h: Harness }> {
   const dir = await tempDir(t);
@@ -21,6 +22,11 @@ async function setup(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; 
 /** old sets an mtime far from "now", so that the racy rule does not force re-reading. */
 async function old(p: string, secs = 1_600_000_000): Promise<void> {
   await utimes(p, secs, secs);
+}
+
+/** settle waits until ctimes set now are older than the racy margin of a scan started after it. */
+async function settle(): Promise<void> {
+  await new Promise((r) => setTimeout(r, Number(RACY_MARGIN_NS / 1_000_000n) + 100));
 }
 
 test('first scan records files, folders and links in pathCompare order and archives them', async (t) => {
@@ -53,6 +59,7 @@ test('a second scan with no change hashes nothing and archives nothing', async (
   for (let i = 0; i < 20; i++) await writeFile(path.join(root, 'd', `f${i}`), `content ${i}`);
   for (let i = 0; i < 20; i++) await old(path.join(root, 'd', `f${i}`));
   await old(path.join(root, 'd'));
+  await settle();
   const first = await h.scan('full');
   assert.equal(first.result.hashedFiles, 20);
   const second = await h.scan();
@@ -80,6 +87,7 @@ test('add, modify, delete and rename are classified against the previous set', a
   await writeFile(path.join(root, 'gone-dir', 'x'), 'x');
   for (const n of ['keep', 'mod', 'del', 'old-name', 'gone-dir/x', 'gone-dir']) await old(path.join(root, n));
   await old(root);
+  await settle();
   await h.scan('full');
   await writeFile(path.join(root, 'mod'), 'two');
   await rm(path.join(root, 'del'));
@@ -172,25 +180,46 @@ test('racy timestamps: a same-size write with the mtime put back right after a s
   assert.deepEqual(s2.list, ['f']);
 });
 
-test('control for the racy rule: the same forged exact stat match on an old file is trusted', async (t) => {
+/** forgeCache gives f's cache record the file's current ctime and a forged hash, and optionally moves the cached scan start. */
+async function forgeCache(statCache: string, f: string, hash: string, scanStartNs?: bigint): Promise<void> {
+  const now = await lstat(f, { bigint: true });
+  const lines = (await readFile(statCache, 'utf8')).split('\n').map((line) => {
+    const o = line === '' ? undefined : (JSON.parse(line) as Record<string, unknown>);
+    if (o?.['strata'] === 'statcache' && scanStartNs !== undefined) o['scanStartNs'] = scanStartNs.toString();
+    else if (o?.['p'] === 'f') {
+      o['c'] = now.ctimeNs.toString();
+      o['h'] = hash;
+    }
+    return o === undefined ? line : JSON.stringify(o);
+  });
+  await writeFile(statCache, lines.join('\n'));
+}
+
+test('control for the racy rule: the same forged exact stat match on a file older than the scan (mtime and ctime) is trusted', async (t) => {
   const { root, h } = await setup(t);
   const f = path.join(root, 'f');
   await writeFile(f, 'aaaa');
   await old(f);
   await h.scan('full');
-  const now = await lstat(f, { bigint: true });
-  const lines = (await readFile(h.statCache, 'utf8')).split('\n').map((line) => {
-    if (!line.startsWith('{"p":"f"')) return line;
-    const o = JSON.parse(line) as Record<string, unknown>;
-    o['c'] = now.ctimeNs.toString();
-    o['h'] = 'f'.repeat(64);
-    return JSON.stringify(o);
-  });
-  await writeFile(h.statCache, lines.join('\n'));
+  // The cached scan started 10 s after the file's ctime: both the mtime and the ctime are well before it.
+  await forgeCache(h.statCache, f, 'f'.repeat(64), (await lstat(f, { bigint: true })).ctimeNs + 10_000_000_000n);
   const s = await h.scan();
-  // The mtime is far older than the cached scan start: the cache is believed (and so its forged hash).
+  // The cache is believed (and so its forged hash).
   assert.equal(s.result.hashedFiles, 0);
   assert.equal(byPath(s, 'f')?.sha256, 'f'.repeat(64));
+});
+
+test('racy rule by ctime: an old mtime (cp -p) with a ctime in the scan\'s tick is not trusted', async (t) => {
+  const { root, h } = await setup(t);
+  const f = path.join(root, 'f');
+  await writeFile(f, 'aaaa');
+  await old(f);
+  await h.scan('full');
+  // The file's ctime (set by utimes just before the scan) is within the margin of the cached scan start.
+  await forgeCache(h.statCache, f, 'f'.repeat(64));
+  const s = await h.scan();
+  assert.equal(s.result.hashedFiles, 1, 'read again despite an old mtime and a matching stat');
+  assert.notEqual(byPath(s, 'f')?.sha256, 'f'.repeat(64));
 });
 
 test('excludes: files, folders (never entered), negation', async (t) => {
