@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.js';
 import { childEnv, lastLines } from '../exec/run.js';
+import { redact } from '../core/destination.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 import { validateKey } from './keys.js';
 import { HashingCounter } from './wrappers.js';
@@ -65,12 +66,12 @@ export class RcloneBackend implements Backend {
   private readonly globalArgs: string[];
 
   constructor(options: RcloneBackendOptions) {
-    if (!options.target.includes(':')) throw new StrataError('USAGE', `rclone path ${JSON.stringify(options.target)} has no remote`, { hint: 'Write it as REMOTE:PATH.' });
+    if (!options.target.includes(':')) throw new StrataError('USAGE', `rclone path ${JSON.stringify(redact(options.target))} has no remote`, { hint: 'Write it as REMOTE:PATH.' });
     this.target = options.target;
     this.binary = options.binary ?? 'rclone';
     this.env = options.env ?? process.env;
     this.globalArgs = ['--retries', '1', '--low-level-retries', '3', '--log-level', 'ERROR', ...(options.args ?? [])];
-    this.description = options.description ?? `rclone:${options.target}`;
+    this.description = options.description ?? redact(`rclone:${options.target}`);
   }
 
   private path(rel: string): string {
@@ -131,7 +132,8 @@ export class RcloneBackend implements Backend {
 
   /** fail classifies a failed rclone run by its exit code and messages. */
   private fail(r: RcloneResult, action: string): StrataError {
-    const text = lastLines(r.stderr, 3) || `exit code ${r.code}`;
+    // rclone echoes connection strings in its messages (pass=…, secret_access_key=…, url="http://u:p@h").
+    const text = redact(lastLines(r.stderr, 3)) || `exit code ${r.code}`;
     const msg = `${action} on ${this.description}: ${text}`;
     if (/didn't find section in config|couldn't find .*remote|config file .* not found|unknown backend|NOTICE: Config file/i.test(r.stderr) && /Failed to create file system/i.test(r.stderr)) {
       return new StrataError('CONFIG', msg, { hint: 'Check the remote name ("rclone listremotes") or configure it with "rclone config".' });

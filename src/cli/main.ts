@@ -3,7 +3,9 @@
  */
 import { parseArgs } from 'node:util';
 import { clockFromEnv } from '../clock.js';
-import { ExitCode, StrataError, isStrataError } from '../errors.js';
+import * as path from 'node:path';
+import { stateDir } from '../config/paths.js';
+import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '../errors.js';
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from './context.js';
 import { commands } from './registry.js';
@@ -31,8 +33,13 @@ function splitGlobals(argv: string[]): { globals: string[]; rest: string[] } {
       break;
     }
     if (name === 'config' || name === 'state') {
-      globals.push(a);
-      if (!a.includes('=')) globals.push(argv[++i] ?? '');
+      // A missing value (last argument, "--state=", or another option next) must not silently
+      // mean "the default": that would read another config, or write state somewhere else.
+      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (value === undefined || value === '' || (!a.includes('=') && value.startsWith('-'))) {
+        throw new StrataError('USAGE', `--${name} needs a value`, { hint: `Write --${name} ${name === 'config' ? 'FILE' : 'DIR'} (or --${name}=VALUE for a value that starts with "-").` });
+      }
+      globals.push(`--${name}=${value}`);
     } else if (name === 'json' || name === 'quiet' || name === 'verbose' || a === '-q' || a === '-v') {
       globals.push(a);
     } else {
@@ -62,6 +69,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let json = argv.includes('--json');
+  let state: string | undefined;
   try {
     const { globals, rest } = splitGlobals(argv);
     let parsed;
@@ -75,10 +83,15 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     const global: GlobalOptions = { json: v.json, quiet: v.quiet, verbose: v.verbose };
     if (v.config !== undefined) global.config = v.config;
     if (v.state !== undefined) global.state = v.state;
+    state = stateDir(v.state, env);
     const [name, ...args] = rest;
     if (name === '--version' || name === 'version') {
       process.stdout.write(`strata ${await strataVersion()}\n`);
       return ExitCode.ok;
+    }
+    if (name === undefined && json) {
+      // --json promises one JSON document on stdout: the usage error, not the plain-text usage.
+      throw new StrataError('USAGE', 'no command given', { hint: `Run "strata --help"; commands: ${commands.map((c) => c.name).join(', ')}.` });
     }
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       process.stdout.write(usage() + '\n');
@@ -101,11 +114,32 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (controller.signal.aborted && !isStrataError(e, 'CANCELLED')) {
       return report(new StrataError('CANCELLED', 'cancelled (interrupted)', { cause: e }), json);
     }
-    return report(e, json);
+    return report(stateFolderError(e, state), json);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+}
+
+const STATE_FOLDER_ERRNOS = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ELOOP', 'ENAMETOOLONG']);
+
+/**
+ * stateFolderError turns a filesystem failure inside the state folder (not a folder, read-only,
+ * no permission, full: it surfaces wherever a command first touches it, e.g. the job lock or a
+ * work folder) into a user error naming the folder, instead of an internal error with a stack.
+ */
+function stateFolderError(e: unknown, dir: string | undefined): unknown {
+  // Only what the folder's owner can fix; anything else (ENOENT of a file strata made) stays a bug report.
+  if (isStrataError(e) || !STATE_FOLDER_ERRNOS.has(errnoCode(e) ?? '')) return e;
+  const failed = (e as NodeJS.ErrnoException).path;
+  if (typeof failed !== 'string' || dir === undefined) return e;
+  const rel = path.relative(dir, path.resolve(failed));
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return e;
+  const err = fromFsError(e, `cannot use the state folder ${dir}`);
+  return new StrataError(err.code, err.message, {
+    hint: err.code === 'DISK_FULL' ? err.hint : 'Point --state at a folder you can write to (default: $XDG_STATE_HOME/strata or ~/.local/state/strata), or fix its permissions.',
+    cause: e,
+  });
 }
 
 /** report prints an error (as text or JSON) and returns its exit code. */

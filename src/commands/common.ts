@@ -8,11 +8,12 @@ import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/open.js';
 import { parseDestination } from '../core/destination.js';
 import type { CommandContext } from '../cli/context.js';
-import { applyOverrides, configFromFlags, findConfig, loadConfig } from '../config/load.js';
+import { stat } from 'node:fs/promises';
+import { applyOverrides, configFromFlags, findConfig, loadConfig, sourceOrigin } from '../config/load.js';
 import { resolvePassword } from '../config/password.js';
 import { jobStateDir, stateDir } from '../config/paths.js';
 import type { StrataConfig } from '../config/schema.js';
-import { StrataError } from '../errors.js';
+import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
 import type { Tools } from '../pipeline/backup.js';
 
@@ -46,7 +47,29 @@ export async function loadJob(ctx: CommandContext, flags: JobFlags, needSources:
     if (sources.length === 0) config = { ...config, sources: [] };
   }
   if (file !== undefined && flags.dest !== undefined) config = { ...config, destination: flags.dest };
+  if (needSources) await checkSourceFolders(config);
   return applyOverrides(config, { volumeSize: flags.volumeSize, level: flags.level });
+}
+
+/**
+ * checkSourceFolders refuses, before anything runs, a source whose folder is missing or not a
+ * folder, naming the `path:` key and its line when the source comes from a config file.
+ */
+async function checkSourceFolders(config: StrataConfig): Promise<void> {
+  for (const [i, source] of config.sources.entries()) {
+    let why: string | undefined;
+    try {
+      if (!(await stat(source.path)).isDirectory()) why = 'is not a folder';
+    } catch (e) {
+      why = errnoCode(e) === 'ENOENT' ? 'does not exist' : `cannot be read (${errorMessage(e)})`;
+    }
+    if (why === undefined) continue;
+    const origin = sourceOrigin(source);
+    const where = origin === undefined ? `--source ${JSON.stringify(source.path)}: ` : `${origin}: sources[${i}].path: `;
+    throw new StrataError('CONFIG', `${where}the source folder ${source.path} ${why}`, {
+      hint: origin === undefined ? 'Check the folder name.' : 'Fix the path in the config (or mount the drive it is on).',
+    });
+  }
 }
 
 /** openDestination opens the configured destination's backend. */
@@ -76,11 +99,45 @@ export async function getPassword(ctx: CommandContext, config: StrataConfig, con
   return resolvePassword({ config, env: ctx.env, confirm, isTTY: process.stdin.isTTY });
 }
 
+const WHEN_HINT = 'Use ISO 8601: 2026-11-29 (the end of that day), 2026-11-29T14:30, 2026-11-29 14:30:00 (local time) or 2026-11-29T14:30:00Z / +01:00.';
+
+/**
+ * WHEN is the ISO 8601 subset --at accepts: a date, or a date and time (seconds and fraction
+ * optional) with "T" or a space, and an optional Z or ±HH:MM zone. new Date() alone is lenient
+ * ("2026-11-31" becomes 1 December, "banana 2026-12-01" and "1" are dates), which would silently
+ * restore the wrong moment.
+ */
+const WHEN = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
 /** parseWhen reads a --at value: ISO 8601 date or date-time (local time when no zone is given). */
 export function parseWhen(text: string): Date {
-  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T23:59:59.999` : text);
-  if (Number.isNaN(d.getTime())) {
-    throw new StrataError('USAGE', `--at: not a date: ${JSON.stringify(text)}`, { hint: 'Use ISO 8601, e.g. 2026-11-29 or 2026-11-29T14:30:00Z.' });
+  const bad = (why: string): StrataError => new StrataError('USAGE', `--at: ${why}: ${JSON.stringify(text)}`, { hint: WHEN_HINT });
+  const m = WHEN.exec(text.trim());
+  if (m === null) throw bad('not an ISO 8601 date or date-time');
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // A date alone means the end of that day: every set made that day counts.
+  const timeGiven = m[4] !== undefined;
+  const [h, mi, sec] = timeGiven ? [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)] : [23, 59, 59];
+  const ms = timeGiven ? Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3)) : 999;
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth) throw bad('no such day');
+  if (h > 23 || mi > 59 || sec > 59) throw bad('no such time of day');
+  const zone = m[8];
+  if (zone === undefined) {
+    // setFullYear keeps years 0–99 as written (the Date constructor would read them as 1900–1999).
+    const local = new Date(2000, 0, 1);
+    local.setFullYear(y, mo - 1, d);
+    local.setHours(h, mi, sec, ms);
+    return local;
   }
-  return d;
+  let offsetMinutes = 0;
+  if (zone !== 'Z') {
+    const [oh, om] = [Number(zone.slice(1, 3)), Number(zone.slice(4, 6))];
+    if (oh > 23 || om > 59) throw bad('no such time zone offset');
+    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om);
+  }
+  const utc = new Date(0);
+  utc.setUTCFullYear(y, mo - 1, d);
+  utc.setUTCHours(h, mi, sec, ms);
+  return new Date(utc.getTime() - offsetMinutes * 60_000);
 }

@@ -3,7 +3,7 @@
  * default. It never overwrites an existing file unless told to (--force): a config is the one
  * file that says what is being backed up, and losing edits to it silently would be bad.
  */
-import { writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
@@ -36,8 +36,15 @@ export const initCommand: Command = {
     // The written file must load; checking before writing means a bad flag never leaves a broken file.
     parseConfigText(text, shown, { baseDir: path.dirname(file), env: ctx.env });
     try {
-      // 0600: a config may hold a password command or destination credentials.
-      await writeFile(file, text, { flag: values.force ? 'w' : 'wx', mode: 0o600 });
+      // 0600: a config may hold a password command or destination credentials. The mode only
+      // applies to a new file, so a replaced one (--force) is made private before it is written.
+      const handle = await open(file, values.force ? 'w' : 'wx', 0o600);
+      try {
+        await handle.chmod(0o600);
+        await handle.writeFile(text);
+      } finally {
+        await handle.close();
+      }
     } catch (e) {
       const code = errnoCode(e);
       if (code === 'EEXIST') {

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { parseSize } from '../core/size.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
-import { keysAt, validateConfig, type ConfigIssue, type StrataConfig, type ValidateOptions } from './schema.js';
+import { hideFromChildren } from '../exec/run.js';
+import { keysAt, validateConfig, type ConfigIssue, type SourceConfig, type StrataConfig, type ValidateOptions } from './schema.js';
 
 /** CONFIG_FILE_NAME is the file strata looks for in the current folder. */
 export const CONFIG_FILE_NAME = 'strata.yaml';
@@ -67,6 +68,17 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   return parseConfigText(text, shown, { baseDir: path.dirname(abs), env });
 }
 
+/**
+ * sourceOrigins remembers where in its file each source's `path:` key is, for errors found after
+ * loading (a source folder that does not exist); a WeakMap keeps StrataConfig plain data.
+ */
+const sourceOrigins = new WeakMap<SourceConfig, string>();
+
+/** sourceOrigin is "strata.yaml:4:7" for a source loaded from a file, else undefined (--source flags). */
+export function sourceOrigin(source: SourceConfig): string | undefined {
+  return sourceOrigins.get(source);
+}
+
 /** parseConfigText validates config text; `shown` names the file in messages, baseDir anchors relative paths. */
 export function parseConfigText(text: string, shown: string, options: { baseDir: string; env: NodeJS.ProcessEnv }): StrataConfig {
   const lineCounter = new LineCounter();
@@ -85,7 +97,18 @@ export function parseConfigText(text: string, shown: string, options: { baseDir:
   const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
   const validateOptions: ValidateOptions = { baseDir: options.baseDir, env: options.env, nameClash: 'error' };
   const result = validateConfig(raw, validateOptions);
-  if (result.ok) return result.config;
+  if (result.ok) {
+    // The variable holding the password must not reach any child process, and some run before
+    // (tool version probes) or without (verify --no-password, list) the password being resolved.
+    const password = result.config.password;
+    if (password !== undefined && 'env' in password) hideFromChildren(password.env);
+    result.config.sources.forEach((source, i) => {
+      const { offset, found } = locate(doc, { path: ['sources', i, 'path'], message: '' });
+      const { line, col } = lineCounter.linePos(offset);
+      if (found) sourceOrigins.set(source, `${shown}:${line}:${col}`);
+    });
+    return result.config;
+  }
   const lines = result.issues.map((issue) => {
     const { offset, found } = locate(doc, issue);
     const { line, col } = lineCounter.linePos(offset);
@@ -114,7 +137,7 @@ function issueText(issue: ConfigIssue, present: boolean): string {
   const last = issue.path[issue.path.length - 1];
   if (issue.unknownKey === true && typeof last === 'string') {
     const where = parent.length === 0 ? 'at the top level' : `in ${formatPath(parent)}`;
-    const allowed = keysAt(parent) ?? [];
+    const allowed = issue.allowed ?? keysAt(parent) ?? [];
     const guess = suggest(last, allowed);
     const tail = guess !== undefined ? ` (did you mean "${guess}"?)` : allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : '';
     return `unknown key "${last}" ${where}${tail}`;

@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection.js';
+import { parseDestination } from '../core/destination.js';
 import { parseSize } from '../core/size.js';
 import { errorMessage, isStrataError } from '../errors.js';
 import { resolveUserPath } from './paths.js';
@@ -79,6 +80,8 @@ export interface ConfigIssue {
   message: string;
   /** Set when the problem is a key that is not allowed there (the key is the last path element). */
   unknownKey?: boolean;
+  /** The keys allowed beside an unknown one, where the schema cannot tell (the destination block). */
+  allowed?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -86,10 +89,14 @@ export interface ConfigIssue {
 
 type ZodErrorFn = (iss: { code?: string; input?: unknown }) => string | undefined;
 
-/** describe names the kind of a YAML value for "expected X, got Y" messages. */
-function describe(v: unknown): string {
+/**
+ * describe names the kind of a YAML value for "expected X, got Y" messages. A secret (a password
+ * written inline where a password block belongs) is only named by kind, never shown.
+ */
+function describe(v: unknown, secret = false): string {
   if (v === undefined || v === null) return 'nothing';
-  if (typeof v === 'string') return v === '' ? 'an empty string' : `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'string') return v === '' ? 'an empty string' : secret ? 'a string' : `the string ${JSON.stringify(v)}`;
+  if (secret && (typeof v === 'number' || typeof v === 'boolean')) return `a ${typeof v}`;
   if (typeof v === 'number') return `the number ${v}`;
   if (typeof v === 'boolean') return `${v}`;
   if (Array.isArray(v)) return 'a list';
@@ -97,12 +104,15 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** expected builds a zod error function: "is required" when absent, else "expected X, got Y". */
-function expected(what: string): { error: ZodErrorFn } {
+/**
+ * expected builds a zod error function: "is required" when absent, else "expected X, got Y";
+ * `secret` keeps the value out of the message (see describe).
+ */
+function expected(what: string, secret = false): { error: ZodErrorFn } {
   return {
     error: (iss) => {
       if (iss.input === undefined) return 'is required';
-      return `expected ${what}, got ${describe(iss.input)}`;
+      return `expected ${what}, got ${describe(iss.input, secret)}`;
     },
   };
 }
@@ -150,14 +160,14 @@ const sourceSchema = z.strictObject(
 const passwordSchema = z
   .strictObject(
     {
-      command: z.string(expected('a shell command')).min(1, { error: 'must not be empty' }).optional(),
-      file: z.string(expected('a file path')).min(1, { error: 'must not be empty' }).optional(),
+      command: z.string(expected('a shell command', true)).min(1, { error: 'must not be empty' }).optional(),
+      file: z.string(expected('a file path', true)).min(1, { error: 'must not be empty' }).optional(),
       env: z
-        .string(expected('an environment variable name'))
+        .string(expected('an environment variable name', true))
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name (letters, digits, "_")' })
         .optional(),
     },
-    expected('a mapping with one of command, file or env'),
+    expected('a mapping with one of command, file or env', true),
   )
   .superRefine((v, ctx) => {
     const given = Object.values(v).filter((x) => x !== undefined).length;
@@ -414,6 +424,50 @@ function resolveDestination(dest: string, options: ValidateOptions): string {
   return resolveUserPath(dest, options.baseDir, options.env);
 }
 
+/** DESTINATION_KEYS are the keys of a structured destination block, by its type (none: url only). */
+const DESTINATION_KEYS: Record<string, readonly string[]> = {
+  local: ['type', 'path'],
+  s3: ['type', 'bucket', 'prefix', 'endpoint', 'region', 'pathStyle', 'forcePathStyle', 'profile', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'storageClass', 'storageClasses'],
+  webdav: ['type', 'url', 'username', 'user', 'password'],
+  rclone: ['type', 'remote', 'path'],
+};
+
+/**
+ * checkDestinationBlock makes a structured destination as strict as the rest of the config: an
+ * unknown key (a misspelt "endpiont" would silently mean the AWS default) or a block the backend
+ * layer refuses is a ConfigIssue, so it is reported with its line, before anything runs. A local
+ * path is made absolute against the config's folder, like every other path in the file. Values
+ * are never quoted in messages: the block may hold keys and passwords.
+ */
+function checkDestinationBlock(block: Record<string, unknown>, options: ValidateOptions): { block: Record<string, unknown>; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const typeKey = 'type' in block || !('kind' in block) ? 'type' : 'kind';
+  const type = block[typeKey];
+  let allowed: readonly string[];
+  if (type === undefined || type === null) allowed = ['type', 'url'];
+  else if (typeof type === 'string' && DESTINATION_KEYS[type] !== undefined) allowed = DESTINATION_KEYS[type];
+  else return { block, issues: [{ path: ['destination', typeKey], message: `expected one of local, s3, webdav or rclone, got ${describe(type)}` }] };
+  const allowedHere = allowed.map((k) => (k === 'type' ? typeKey : k));
+  for (const key of Object.keys(block)) {
+    if (!allowedHere.includes(key)) issues.push({ path: ['destination', key], message: `unknown key "${key}"`, unknownKey: true, allowed: [...allowedHere] });
+  }
+  if (issues.length > 0) return { block, issues };
+  let dest;
+  try {
+    dest = parseDestination(block);
+  } catch (e) {
+    if (!isStrataError(e)) throw e;
+    // Point at the key the message names ('s3 destination needs "bucket"'), else at the block.
+    const named = [...e.message.matchAll(/"([A-Za-z]+)"/g)].map((m) => m[1] ?? '').find((k) => k in block);
+    return { block, issues: [{ path: named === undefined ? ['destination'] : ['destination', named], message: e.message.replace(/^destination: /, '') }] };
+  }
+  if (dest.kind === 'local') {
+    const key = typeof block['path'] === 'string' ? 'path' : 'url';
+    return { block: { ...block, [key]: resolveUserPath(dest.path, options.baseDir, options.env) }, issues };
+  }
+  return { block, issues };
+}
+
 /**
  * nameSources settles every source's name: explicit names must be unique; derived names come
  * from the folder and are made unique or reported, as options.nameClash says. It reads the raw
@@ -476,7 +530,9 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
   const input = stripNulls(raw);
   const parsed = configSchema.safeParse(input);
   const named = nameSources(input, options);
-  const issues: ConfigIssue[] = [...(parsed.success ? [] : parsed.error.issues.flatMap(issuesFromZod)), ...named.issues];
+  const rawDest = input !== null && typeof input === 'object' ? (input as { destination?: unknown }).destination : undefined;
+  const destBlock = rawDest !== null && typeof rawDest === 'object' && !Array.isArray(rawDest) ? checkDestinationBlock(rawDest as Record<string, unknown>, options) : undefined;
+  const issues: ConfigIssue[] = [...(parsed.success ? [] : parsed.error.issues.flatMap(issuesFromZod)), ...named.issues, ...(destBlock?.issues ?? [])];
   if (!parsed.success || issues.length > 0) return { ok: false, issues };
   const c = parsed.data;
   const config: StrataConfig = {
@@ -486,7 +542,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
       path: resolveUserPath(s.path, options.baseDir, options.env),
       exclude: s.exclude,
     })),
-    destination: typeof c.destination === 'string' ? resolveDestination(c.destination, options) : c.destination,
+    destination: typeof c.destination === 'string' ? resolveDestination(c.destination, options) : (destBlock?.block ?? c.destination),
     archive: c.archive,
     schedule: c.schedule,
     staging: c.staging,

@@ -296,16 +296,53 @@ export function storageClassFor(dest: S3Destination, tier?: string): string | un
 const SECRET_PARAM = /(secret|token|pass(word)?|pwd|key|signature|sig|credential|auth)/i;
 
 /**
+ * SECRET_OPTION finds `name=value` options whose name suggests a secret, in rclone connection
+ * strings (`:s3,secret_access_key=…:bucket`) and in rclone's own messages, which echo them. Names
+ * may hold digits and "_" (sse_customer_key_base64); a value runs to the next separator unless quoted.
+ */
+const SECRET_OPTION = /((?:^|[,:\s"'({])[a-z0-9_-]*(?:pass|secret|token|key|pwd|credential|auth)[a-z0-9_-]*\s*=\s*)("[^"]*"|'[^']*'|[^,:\s"')}]*)/gi;
+
+/**
+ * EMBEDDED_USERINFO finds `scheme://user:secret@` inside other text (an rclone `url="…"` option, a
+ * tool's message). The secret may hold "/", "?" or "#" (AWS secret keys hold "/"), so it runs to
+ * the last "@" before a space or quote rather than stopping at the first "/".
+ */
+const EMBEDDED_USERINFO = /([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^\s/?#@:"']*):[^\s"']*@/g;
+
+/** redactFreeText applies the option and embedded-URL rules to text that is not one URL. */
+function redactFreeText(text: string): string {
+  return text.replace(EMBEDDED_USERINFO, '$1$2:***@').replace(SECRET_OPTION, '$1***');
+}
+
+/**
+ * splitUserinfo separates `scheme://` and its user-info from the rest of a URL. A URL parser ends
+ * the user-info at the first "/", "?" or "#", but a secret may contain them (which makes the URL
+ * invalid, and exactly then it is printed in the error): when the text starts like user:secret, the
+ * user-info runs to the last "@". Over-redacting an "@" in a path is harmless; leaking a key is not.
+ */
+function splitUserinfo(text: string): { scheme: string; userinfo: string; rest: string } | undefined {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)(.*)$/s.exec(text);
+  if (m === null) return undefined;
+  const scheme = m[1] ?? '';
+  const after = m[2] ?? '';
+  // user:secret… runs to the last "@"; a bare user name ends at the "@" within the authority.
+  const at = /^[^/?#@:]*:/.test(after) ? after.lastIndexOf('@') : (/^[^/?#]*@/.exec(after)?.[0].length ?? 0) - 1;
+  if (at < 0) return { scheme, userinfo: '', rest: after };
+  const end = at + 1;
+  return { scheme, userinfo: after.slice(0, end), rest: after.slice(end) };
+}
+
+/**
  * redact hides the credentials in a destination URL or rclone path: the password (and for s3:// also
  * the access key) of the user-info part, and query or rclone connection-string values whose name
- * suggests a secret. Text that is not a URL is returned with the same rules applied where they fit.
+ * suggests a secret. Text that is not a URL (an rclone path, a tool's message) gets the rules that
+ * fit free text: secret-named options and user-info of URLs inside it.
  */
 export function redact(text: string): string {
-  if (text.startsWith('rclone:')) return text.replace(/([,:]\s*[a-z_]*(pass|password|secret|token|key)[a-z_]*\s*=)("[^"]*"|'[^']*'|[^,:]*)/gi, '$1***');
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$/.exec(text);
-  if (m === null) return text;
-  const scheme = m[1] ?? '';
-  let userinfo = m[2] ?? '';
+  const parts = splitUserinfo(text);
+  if (parts === undefined) return redactFreeText(text);
+  const { scheme } = parts;
+  let userinfo = parts.userinfo;
   if (userinfo !== '') {
     const info = userinfo.slice(0, -1);
     const colon = info.indexOf(':');
@@ -313,7 +350,8 @@ export function redact(text: string): string {
     if (scheme.toLowerCase() === 's3://') userinfo = '***@';
     else userinfo = colon < 0 ? `${user}@` : `${user}:***@`;
   }
-  let query = m[4] ?? '';
+  const m = /^([^?#]*)(\?[^#]*)?(#.*)?$/s.exec(parts.rest);
+  let query = m?.[2] ?? '';
   if (query !== '') {
     query =
       '?' +
@@ -327,7 +365,7 @@ export function redact(text: string): string {
         })
         .join('&');
   }
-  return `${scheme}${userinfo}${m[3] ?? ''}${query}${m[5] ?? ''}`;
+  return `${scheme}${userinfo}${m?.[1] ?? ''}${query}${m?.[3] ?? ''}`;
 }
 
 /** describeDestination gives a one-line description of a destination that is safe to print. */

@@ -50,6 +50,26 @@ describe('redact and describeDestination', () => {
     assert.equal(redact('/plain/path'), '/plain/path');
   });
 
+  it('hides user-info secrets that hold "/", "?", "#" or "@" (they make the URL invalid, and then it is printed)', () => {
+    assert.equal(redact('s3://AKID:wJal/K7MD@bucket/p'), 's3://***@bucket/p');
+    assert.equal(redact('s3://AKID:wJal/K7MD+q?x#y@bucket/p?region=r'), 's3://***@bucket/p?region=r');
+    assert.equal(redact('webdav+http://alice:pa#ss@host/x'), 'webdav+http://alice:***@host/x');
+    assert.equal(redact('webdav+https://alice:p/a?s@s@host/x'), 'webdav+https://alice:***@host/x');
+    // A bare user name is not a secret; an "@" in a query is not user-info.
+    assert.equal(redact('webdav+https://alice@host/x'), 'webdav+https://alice@host/x');
+    assert.equal(redact('s3://bucket/p?region=a@b'), 's3://bucket/p?region=a@b');
+  });
+
+  it('hides rclone option values with digits or "_" in their names, URLs inside options, and secrets in rclone messages', () => {
+    assert.equal(redact('rclone::webdav,url="http://u:SECRET@h/dav":dir'), 'rclone::webdav,url="http://u:***@h/dav":dir');
+    assert.equal(redact('rclone::s3,sse_customer_key_base64=QUJDRA,region=x:b'), 'rclone::s3,sse_customer_key_base64=***,region=x:b');
+    assert.equal(redact('rclone::s3,secret_access_key="wJal/K7:MD":b'), 'rclone::s3,secret_access_key=***:b');
+    const stderr = 'ERROR : Failed to create file system for ":s3,secret_access_key=wJal/K7MD,env_auth=false:b": pass=0bScUr3d rejected';
+    const shown = redact(stderr);
+    for (const s of ['wJal', 'K7MD', '0bScUr3d']) assert.ok(!shown.includes(s), `${shown} shows ${s}`);
+    assert.ok(shown.includes('Failed to create file system'), shown);
+  });
+
   it('prints no credentials for any destination', () => {
     const secrets = ['hunter2', 'SECRETKEY', 'AKIDEXAMPLE', 'tok123'];
     const dests = [

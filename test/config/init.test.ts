@@ -1,6 +1,6 @@
 /** Tests for config/template and `strata init`: the file documents every key, loads, and is not overwritten by accident. */
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { CommandContext } from '../../src/cli/context.js';
@@ -93,6 +93,17 @@ describe('strata init', () => {
     assert.equal(await readFile(file, 'utf8'), '# my edits\n');
 
     assert.equal(await initCommand.run(ctx, ['--force']), 0);
+    assert.match(await readFile(file, 'utf8'), /^# strata\.yaml/);
+  });
+
+  it('init --force over a world-readable file leaves it private (0600)', async (t) => {
+    const dir = await tempDir(t);
+    const file = path.join(dir, 'strata.yaml');
+    await writeFile(file, 'destination: s3://AKID:SECRET@bucket/p\n', { mode: 0o644 });
+    await chmod(file, 0o644);
+    const { ctx } = fakeContext({ config: file }, { HOME: '/home/me' });
+    assert.equal(await initCommand.run(ctx, ['--force', '--dest', 's3://AKID:SECRET@bucket/p']), 0);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.match(await readFile(file, 'utf8'), /^# strata\.yaml/);
   });
 

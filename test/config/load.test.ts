@@ -180,8 +180,15 @@ describe('loadConfig: valid files', () => {
       const { dir, file } = await writeConfig(t, `sources: [{path: /a}]\ndestination: ${JSON.stringify(dest)}\n`);
       assert.equal((await loadConfig(file, {}, dir)).destination, dest);
     }
-    const { dir, file } = await writeConfig(t, 'sources: [{path: /a}]\ndestination:\n  type: s3\n  bucket: b\n  anything: [1, 2]\n');
-    assert.deepEqual((await loadConfig(file, {}, dir)).destination, { type: 's3', bucket: 'b', anything: [1, 2] });
+    const { dir, file } = await writeConfig(t, 'sources: [{path: /a}]\ndestination:\n  type: s3\n  bucket: b\n  endpoint: https://h\n');
+    assert.deepEqual((await loadConfig(file, {}, dir)).destination, { type: 's3', bucket: 'b', endpoint: 'https://h' });
+  });
+
+  it('resolves a relative local path of a destination block against the config folder', async (t) => {
+    const { dir, file } = await writeConfig(t, 'sources: [{path: /a}]\ndestination:\n  type: local\n  path: backups/here\n');
+    assert.deepEqual((await loadConfig(file, { HOME: '/home/tester' }, '/')).destination, { type: 'local', path: path.join(dir, 'backups/here') });
+    const home = await writeConfig(t, 'sources: [{path: /a}]\ndestination:\n  url: ~/bk\n');
+    assert.deepEqual((await loadConfig(home.file, { HOME: '/home/tester' }, '/')).destination, { url: '/home/tester/bk' });
   });
 
   it('accepts sizes as plain byte counts and decimal units', async (t) => {
@@ -284,7 +291,31 @@ describe('loadConfig: errors name the key and the line', () => {
     let e = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\npassword:\n  command: x\n  env: Y\n');
     assert.match(e.message, /^strata\.yaml:3:1: password: give exactly one of command, file or env \(found 2\)/);
     e = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\npassword: hunter2\n');
-    assert.match(e.message, /^strata\.yaml:3:1: password: expected a mapping with one of command, file or env, got the string/);
+    assert.match(e.message, /^strata\.yaml:3:1: password: expected a mapping with one of command, file or env, got a string$/);
+  });
+
+  it('never shows a password written inline, or any value of the password block', async (t) => {
+    for (const value of ['Hunter2-inline-secret', '"Hunter2: inline secret"', '31337424242']) {
+      const e = await loadError(t, `sources: [{path: /a}]\ndestination: /b\npassword: ${value}\n`);
+      assert.match(e.message, /^strata\.yaml:3:1: password: expected a mapping with one of command, file or env, got a (string|number)$/);
+      assert.ok(!/Hunter2|31337/.test(e.message), e.message);
+    }
+    const e = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\npassword:\n  env: 4Hunter2\n');
+    assert.ok(!e.message.includes('Hunter2'), e.message);
+  });
+
+  it('a structured destination is strict: unknown keys and refused blocks name the key and the line, never a secret', async (t) => {
+    let e = await loadError(t, 'sources: [{path: /a}]\ndestination:\n  type: s3\n  bucket: b\n  endpiont: https://h\n');
+    assert.match(e.message, /^strata\.yaml:5:3: unknown key "endpiont" in destination \(did you mean "endpoint"\?\)$/);
+    e = await loadError(t, 'sources: [{path: /a}]\ndestination:\n  type: s3\n  accessKeyId: AKIDEXAMPLE\n');
+    assert.match(e.message, /^strata\.yaml:2:1: destination: s3 destination needs "bucket"$/);
+    e = await loadError(t, 'sources: [{path: /a}]\ndestination:\n  type: s3\n  bucket: b\n  secretAccessKey: wJalr/K7MDENG\n');
+    assert.match(e.message, /^strata\.yaml:2:1: destination: .*give both accessKeyId and secretAccessKey/);
+    assert.ok(!e.message.includes('wJalr'), e.message);
+    e = await loadError(t, 'sources: [{path: /a}]\ndestination:\n  type: ftp\n');
+    assert.match(e.message, /^strata\.yaml:3:3: destination\.type: expected one of local, s3, webdav or rclone/);
+    e = await loadError(t, 'sources: [{path: /a}]\ndestination:\n  type: local\n');
+    assert.match(e.message, /^strata\.yaml:2:1: destination: local destination needs "path"$/);
   });
 
   it('bad destination and staging', async (t) => {
