@@ -512,6 +512,19 @@ export function streamingUnit(setId: string, layout: StreamingLayout, j: number,
   return makeUnit(setId, layout.strategy, first, last, sizes, layout.blockSize, layout.rule.redundancyPercent, config);
 }
 
+/**
+ * protectionShortfall compares the plan a set was made with (a streamed layout is fixed from an
+ * estimate of the size, while 7-Zip still writes) with the plan its final volume sizes call for,
+ * and returns the latter when the set got less: a lower redundancy, or no sliding windows where
+ * they are due. Otherwise null.
+ */
+export function protectionShortfall(got: ProtectionPlan, input: PlanInput, config: ProtectionConfig = defaultProtectionConfig): ProtectionPlan | null {
+  if (input.volumeSizes.length === 0) return null;
+  const ideal = planProtection(input, config);
+  if (ideal.redundancyPercent <= got.redundancyPercent && (ideal.strategy !== 'sliding' || got.strategy === 'sliding')) return null;
+  return ideal;
+}
+
 /** planStreaming is the plan of a streamed set over its real volume sizes: the units it made, with their guarantees. */
 export function planStreaming(input: PlanInput, layout: StreamingLayout, config: ProtectionConfig = defaultProtectionConfig): ProtectionPlan {
   const sizes = [...input.volumeSizes];

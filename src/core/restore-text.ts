@@ -36,6 +36,13 @@ export function restoreText(s: RestoreTextInput): string {
   for (const c of s.par2Commands) lines.push(`  ${c}`);
   lines.push('  "All files are correct" means nothing needs repair. A "repair" line rebuilds damaged or missing');
   lines.push('  volumes in place (par2 keeps the damaged original as NAME.1; you may delete it afterwards).');
+  if (s.par2Commands.filter((c) => c.startsWith('par2 repair ')).length > 2) {
+    // The manifest has its own PAR2 set; more than one other repair line means groups or windows.
+    lines.push('  The volumes are protected in several PAR2 sets (groups, or windows that overlap). If a repair');
+    lines.push('  line says it needs more recovery blocks, run the other repair lines, then that one again;');
+    lines.push('  repeat the repair lines until each says "Repair complete" or a whole round repairs nothing.');
+    lines.push('  Windows share volumes: once a neighbour has rebuilt the shared ones, a window often can finish.');
+  }
   lines.push('');
   lines.push('Step 2 - open the archive (7-Zip asks for the password):');
   if (first === undefined) {
@@ -56,8 +63,9 @@ export function restoreText(s: RestoreTextInput): string {
     const older = s.depends.filter((d) => d !== s.id);
     lines.push('');
     lines.push('To rebuild the complete state of this moment by hand: extract the sets this one depends on');
-    lines.push('into the same folder, oldest first, then this one, then delete the files the manifest lists');
-    lines.push('as deleted. Sets needed (each has its own folder and RESTORE.txt beside this one):');
+    lines.push('into ONE folder, oldest first, then this one (run Step 2 in each set\'s folder with the same');
+    lines.push('-o folder, e.g. -o../restored, and let 7-Zip overwrite), then delete the files this set\'s');
+    lines.push('manifest lists as deleted. Sets needed (each has its own folder and RESTORE.txt beside this one):');
     for (const d of [...older].sort()) lines.push(`  ${d}`);
     if (s.volumes.length > 0) lines.push(`  ${s.id} (this set, last)`);
   }

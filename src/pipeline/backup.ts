@@ -27,6 +27,7 @@ import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.
 import {
   manifestUnit,
   planProtection,
+  protectionShortfall,
   planStreaming,
   streamingOpenFrom,
   streamingReadyAt,
@@ -452,6 +453,8 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       }
       streamed = await completeArchive(ctx, j);
       result.protection = `${streamed.plan.strategy} ${streamed.plan.redundancyPercent}%`;
+      const short = shortfallWarning(setId, tier, streamed, req.config.protection);
+      if (short !== null) result.warnings.push(short);
       lap('completing the archive (PAR2, uploads)');
     }
     // 2. Files that changed while 7-Zip read them are not trusted: the manifest reverts them.
@@ -554,6 +557,23 @@ interface CompleteContext {
   overwrite: boolean;
   onEvent: ((e: PipelineEvent) => void) | undefined;
   out: Output;
+}
+
+/**
+ * shortfallWarning says when a streamed set got less protection than the table asks for its
+ * final size. Its layout and redundancy were fixed while 7-Zip was still writing, from an estimate
+ * of the size (7-Zip's output so far over its progress); data that compresses unevenly can move
+ * the final size into another size class. The recovery data already made and uploaded cannot be
+ * changed, so the set keeps what it got (its guarantees, from what was made, are in strata list
+ * --protection), and the user is told rather than left to believe the table.
+ */
+function shortfallWarning(setId: string, tier: Tier, streamed: StreamResult, config: ProtectionConfig): string | null {
+  const volumeSizes = streamed.volumes.map((v) => v.size);
+  const ideal = protectionShortfall(streamed.plan, { setId, tier, volumeSizes }, config);
+  if (ideal === null) return null;
+  const got = streamed.plan;
+  const total = volumeSizes.reduce((a, b) => a + b, 0);
+  return `PAR2 was planned while 7-Zip was writing, from an estimated size: for the final ${formatBytes(total)} the table asks ${ideal.strategy} ${ideal.redundancyPercent}% (size class ${ideal.sizeClass}), the set got ${got.strategy} ${got.redundancyPercent}% (size class ${got.sizeClass}); strata list --protection --set ${setId} shows what it survives`;
 }
 
 /** planFor plans the journaled archive's PAR2 protection exactly as the streaming run would. */

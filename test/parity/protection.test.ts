@@ -10,6 +10,7 @@ import {
   groupedReadyAt,
   planProtection,
   planStreaming,
+  protectionShortfall,
   simulateRepair,
   streamingLayout,
   streamingOpenFrom,
@@ -302,4 +303,29 @@ test('parseSize and formatSize', () => {
   assert.equal(formatSize(100 * MiB), '100 MiB');
   assert.equal(formatSize(1536 * MiB), '1.50 GiB');
   assert.equal(formatSize(12), '12 B');
+});
+
+test('protectionShortfall: a streamed set fixed from an underestimate is caught; an accurate one is not', () => {
+  // Sizes of the reviewer's case: tiny ≤ 1 MiB at 15 %, big above at 40 %; grouped ≤ 1 MiB, sliding above.
+  const cfg: ProtectionConfig = {
+    ...defaultProtectionConfig, directMaxBytes: 256 * KiB, groupedMaxBytes: MiB, groupSize: 4, windowSize: 4, windowSlide: 2,
+    tiers: { ...defaultProtectionConfig.tiers, weekly: [{ name: 'tiny', upTo: MiB, redundancyPercent: 15 }, { name: 'big', upTo: null, redundancyPercent: 40 }] },
+  };
+  const input = { setId: 'S', tier: 'weekly' as const, volumeSizes: volumesOf(1_404_816, 64 * KiB) };
+  const under = streamingLayout('weekly', 969.7 * KiB, 64 * KiB, cfg);
+  assert.ok(under !== null && under.strategy === 'grouped');
+  const got = planStreaming(input, under, cfg);
+  assert.deepEqual([got.strategy, got.redundancyPercent], ['grouped', 15]);
+  const ideal = protectionShortfall(got, input, cfg);
+  assert.deepEqual([ideal?.strategy, ideal?.redundancyPercent, ideal?.sizeClass], ['sliding', 40, 'big']);
+  const accurate = streamingLayout('weekly', 1_404_816, 64 * KiB, cfg);
+  assert.ok(accurate !== null);
+  assert.equal(protectionShortfall(planStreaming(input, accurate, cfg), input, cfg), null);
+  // Monthly percentages fall as sets grow: an overestimate gives less than the table, and is caught too.
+  const monthly = { ...input, tier: 'monthly' as const, volumeSizes: volumesOf(3 * GiB, 100 * MiB) };
+  const over = streamingLayout('monthly', 300 * GiB, 100 * MiB);
+  assert.ok(over !== null);
+  const overPlan = planStreaming(monthly, over);
+  assert.ok(overPlan.redundancyPercent < planProtection(monthly).redundancyPercent, `${overPlan.redundancyPercent} < table`);
+  assert.notEqual(protectionShortfall(overPlan, monthly), null);
 });
