@@ -69,6 +69,8 @@ export async function materializeSet(repo: Repository, d: Descriptor, workDir: s
       // Damaged objects are kept: par2 uses their intact blocks.
       await repo.download(`${d.id}/${o.name}`, file);
     } catch (e) {
+      // Credentials, a cancel or this machine's full disk are not damage PAR2 could help with.
+      if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL')) throw e;
       if (!isStrataError(e, 'NOT_FOUND')) onInfo(`${d.id}/${o.name}: ${errorMessage(e)}`);
     }
   }

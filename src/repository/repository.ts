@@ -17,7 +17,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Backend, BodySource, ObjectInfo, PutOptions } from '../backend/backend.js';
 import { bufferSource } from '../backend/local.js';
-import { StrataError, errorMessage, isStrataError } from '../errors.js';
+import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
 import { parseDescriptor, type Descriptor } from '../core/descriptor.js';
 import { isProcessAlive } from './lock.js';
 
@@ -82,6 +82,11 @@ export class Repository {
         try {
           result.complete.push(await this.readDescriptor(id));
         } catch (e) {
+          // A descriptor that cannot be fetched (network, credentials) is not one that is broken:
+          // the command fails rather than act on a catalog with a set missing from it.
+          if (isStrataError(e) && (e.code === 'BACKEND' || e.code === 'AUTH' || e.code === 'CANCELLED')) throw e;
+          // Gone since the listing (a set being removed): not a set any more, and not a broken one.
+          if (isStrataError(e, 'NOT_FOUND')) continue;
           result.problems.push({ id, message: errorMessage(e) });
         }
         if (keys.includes(pendingKey(id))) result.leftoverPending.push({ id, pending });
@@ -111,15 +116,23 @@ export class Repository {
 
   /** readSmall reads a small object (descriptor, marker) into memory. */
   async readSmall(key: string, limit = 16 << 20): Promise<Buffer> {
-    const stream = await this.backend.get(key);
-    const chunks: Buffer[] = [];
-    let n = 0;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      n += chunk.length;
-      if (n > limit) throw new StrataError('DAMAGED', `${key} is larger than expected (${n} bytes)`);
-      chunks.push(chunk);
+    for (let attempt = 1; ; attempt++) {
+      const stream = await this.backend.get(key);
+      const chunks: Buffer[] = [];
+      let n = 0;
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          n += chunk.length;
+          if (n > limit) throw new StrataError('DAMAGED', `${key} is larger than expected (${n} bytes)`);
+          chunks.push(chunk);
+        }
+        return Buffer.concat(chunks);
+      } catch (e) {
+        // A read cut off midway is tried again, as in download: it is not an unreadable object.
+        if ((isStrataError(e) && !e.retriable) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
+        await retryPause(attempt);
+      }
     }
-    return Buffer.concat(chunks);
   }
 
   /** put stores one object of a set. */
@@ -157,8 +170,27 @@ export class Repository {
     return now.getTime() - Date.parse(pending.started) > STALE_PENDING_MS;
   }
 
-  /** download copies an object to a local file, checking its size and SHA-256 when given. */
+  /**
+   * download copies an object into a local file, checking it against `expect` when given. A
+   * download cut off midway (a dropped connection, a stream that ends early) is tried again — up to
+   * DOWNLOAD_ATTEMPTS in all — so that a network hiccup never passes for a damaged or missing
+   * object (which would spend PAR2 redundancy, or lose files). An object that arrives whole but
+   * with other bytes is damage: not retried.
+   */
   async download(key: string, file: string, expect?: { size: number; sha256: string }): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.downloadOnce(key, file, expect);
+        return;
+      } catch (e) {
+        // Only a transfer cut off after it started: failures to start one were retried by the backend's wrapper.
+        if (attempt >= DOWNLOAD_ATTEMPTS || !(e instanceof TransferCut)) throw e instanceof ShortDownload ? e.damaged : e;
+        await retryPause(attempt);
+      }
+    }
+  }
+
+  private async downloadOnce(key: string, file: string, expect?: { size: number; sha256: string }): Promise<void> {
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const hash = createHash('sha256');
     let size = 0;
@@ -169,21 +201,54 @@ export class Repository {
         cb(null, chunk);
       },
     });
+    const body = await this.backend.get(key);
     try {
-      await pipeline(await this.backend.get(key), counter, createWriteStream(file));
+      await pipeline(body, counter, createWriteStream(file));
     } catch (e) {
       await fsp.rm(file, { force: true });
-      if (isStrataError(e)) throw e;
-      throw new StrataError('BACKEND', `downloading ${key}: ${errorMessage(e)}`, { cause: e });
+      // This machine's disk (full, read-only, no permission) is not the network: no retry.
+      if (LOCAL_ERRNOS.has(errnoCode(e) ?? '')) throw fromFsError(e, `writing ${file}`);
+      if (isStrataError(e) && !e.retriable) throw e;
+      throw new TransferCut(`downloading ${key}: ${errorMessage(e)}`, e);
     }
     if (expect !== undefined) {
       const sha = hash.digest('hex');
       if (size !== expect.size || sha !== expect.sha256) {
-        throw new StrataError('DAMAGED', `${key} is damaged (size ${size}, expected ${expect.size}; sha256 ${sha.slice(0, 12)}…, expected ${expect.sha256.slice(0, 12)}…)`);
+        const damaged = new StrataError('DAMAGED', `${key} is damaged (size ${size}, expected ${expect.size}; sha256 ${sha.slice(0, 12)}…, expected ${expect.sha256.slice(0, 12)}…)`);
+        // Fewer bytes than recorded may be a transfer cut short without an error: try again first.
+        if (size < expect.size) throw new ShortDownload(`downloading ${key}: ${size} of ${expect.size} bytes arrived`, damaged);
+        throw damaged;
       }
     }
   }
 }
+
+/** TransferCut is a download that failed after it had started (a dropped connection): retried. */
+class TransferCut extends StrataError {
+  constructor(message: string, cause?: unknown) {
+    super('BACKEND', message, { retriable: true, cause });
+  }
+}
+
+/** ShortDownload is a transfer that ended early without an error: retried, and damage if it persists. */
+class ShortDownload extends TransferCut {
+  constructor(
+    message: string,
+    readonly damaged: StrataError,
+  ) {
+    super(message);
+  }
+}
+
+/** retryPause waits before another try: exponential, with jitter. */
+function retryPause(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
+}
+
+/** DOWNLOAD_ATTEMPTS is how often download tries an object whose transfer was cut off. */
+const DOWNLOAD_ATTEMPTS = 4;
+
+const LOCAL_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR']);
 
 /** hashFile computes a local file's SHA-256 and size, streaming. */
 export async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
