@@ -669,8 +669,12 @@ async function makeManifest(req: BackupRequest, ctx: CompleteContext, work: stri
   return jm;
 }
 
-/** destinationHas tells whether an object is on the destination intact, as far as can be told without reading it remotely. */
-async function destinationHas(backend: Backend, key: string, o: StoredObject): Promise<boolean> {
+/**
+ * destinationHas tells whether an object is on the destination intact. Size alone never proves it:
+ * without a SHA-256 from the provider (rclone, WebDAV without properties), an object kept here
+ * intact is simply stored again, and one that is not is read back and hashed.
+ */
+async function destinationHas(backend: Backend, key: string, o: StoredObject, keptHere: () => Promise<boolean>): Promise<boolean> {
   let info;
   try {
     info = await backend.stat(key);
@@ -689,7 +693,15 @@ async function destinationHas(backend: Backend, key: string, o: StoredObject): P
       return false;
     }
   }
-  return true;
+  if (await keptHere()) return false;
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of (await backend.get(key)) as AsyncIterable<Buffer>) hash.update(chunk);
+  } catch (e) {
+    if (isStrataError(e, 'NOT_FOUND')) return false;
+    throw e;
+  }
+  return hash.digest('hex') === o.sha256;
 }
 
 /**
@@ -722,7 +734,7 @@ async function checkResumable(req: BackupRequest, c: ResumeCandidate, want: { ti
   };
   for (const o of [...b.volumes, ...b.units.flatMap((u) => u.files)]) {
     if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
-    o.uploaded = await destinationHas(req.backend, `${b.setId}/${o.name}`, o);
+    o.uploaded = await destinationHas(req.backend, `${b.setId}/${o.name}`, o, () => hereIntact(o));
     if (!o.uploaded && !(await hereIntact(o))) return `${o.name} is neither on the destination intact nor kept here`;
   }
   // Units still to be made are made from local volumes (volumes released while archiving are
@@ -737,7 +749,7 @@ async function checkResumable(req: BackupRequest, c: ResumeCandidate, want: { ti
   // The manifest is cheap to make again: a part that is lost means a new one, not a new set.
   if (b.manifest !== null) {
     for (const o of [b.manifest.object, ...b.manifest.recovery]) {
-      o.uploaded = await destinationHas(req.backend, `${b.setId}/${o.name}`, o);
+      o.uploaded = await destinationHas(req.backend, `${b.setId}/${o.name}`, o, () => hereIntact(o));
       if (!o.uploaded && !(await hereIntact(o))) {
         b.manifest = null;
         break;

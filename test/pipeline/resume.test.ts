@@ -15,6 +15,7 @@ import { FaultyBackend } from '../../src/backend/wrappers.js';
 import type { ProtectionConfig } from '../../src/core/protection.js';
 import { jobPaths } from '../../src/pipeline/backup.js';
 import { runRestore } from '../../src/pipeline/restore.js';
+import { allObjects, checkObjects } from '../../src/pipeline/setfiles.js';
 import { Repository } from '../../src/repository/repository.js';
 import { strata } from '../helpers/cli.js';
 import { PASSWORD, backup, configFor, makeFixture, realTools, silentOutput, type Fixture } from './helpers.js';
@@ -47,6 +48,13 @@ class PutLog implements Backend {
   }
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/** AsRemote hides that a backend is a local folder: no in-place reads, no hashing by path. */
+class AsRemote extends PutLog {
+  override localPath(): undefined {
+    return undefined;
   }
 }
 
@@ -172,6 +180,29 @@ describe('resuming an unfinished set', () => {
     assert.equal(log.puts.get(victim), 1, 'the damaged volume is not trusted: it is stored again');
     for (const k of untouched) assert.equal(log.puts.get(k) ?? 0, 0, `${k} is intact and not stored again`);
     await assertRestores(f, 'repaired');
+  });
+
+  it('a provider that reports no SHA-256 (rclone, plain WebDAV): an object of the right size but other bytes is never trusted', async (t) => {
+    const f = await makeFixture(t, 1280);
+    const config = configFor(f);
+    // A local folder seen as a remote: stat gives sizes only and there is no local path, like rclone.
+    await assert.rejects(backup(f, new FaultyBackend(new AsRemote(new LocalBackend(f.dest))).fail('put', { after: 8 }), config), /injected put fault/);
+    const setId = (await new Repository(new LocalBackend(f.dest)).catalog()).incomplete[0]?.id ?? '';
+    const file = path.join(f.dest, setId, `${setId}.7z.002`);
+    const size = (await fsp.stat(file)).size;
+    const fh = await fsp.open(file, 'r+');
+    await fh.write(Buffer.alloc(8, 0x5a), 0, 8, Math.floor(size / 2)); // same size, other bytes
+    await fh.close();
+
+    await backup(f, new AsRemote(new LocalBackend(f.dest)), config, undefined, LATER);
+    const repo = new Repository(new LocalBackend(f.dest));
+    const catalog = await repo.catalog();
+    assert.equal(catalog.complete.length, 1);
+    const d = catalog.complete[0];
+    assert.ok(d !== undefined);
+    const states = await checkObjects(path.join(f.dest, d.id), allObjects(d));
+    assert.deepEqual([...states.entries()].filter(([, st]) => st !== 'ok'), [], 'every object of the complete set is intact on the destination');
+    await assertRestores(f, 'nohash');
   });
 
   it('resumes a run that was killed (SIGKILL) after the archive was written', async (t) => {
