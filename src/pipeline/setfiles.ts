@@ -11,7 +11,6 @@ import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { repairSetFolder } from '../parity/repair.js';
 import { hashFile, type Repository } from '../repository/repository.js';
-import { repairManifest } from './manifests.js';
 
 /** ObjectState is what a check found for one object of a set. */
 export type ObjectState = 'ok' | 'damaged' | 'missing';
@@ -52,37 +51,40 @@ export interface MaterializedSet {
   copy: boolean;
 }
 
-/** materializeSet makes a set readable locally: in place when intact on a local destination, else in `workDir`. */
+/**
+ * materializeSet makes a set's volumes readable locally: in place when they are intact on a local
+ * destination, else in `workDir`. Only what is needed is fetched: the volumes (the manifest is
+ * fetched and checked on its own), and the recovery files only when a volume needs repair.
+ */
 export async function materializeSet(repo: Repository, d: Descriptor, workDir: string, parity: ParityEngine, onInfo: (line: string) => void): Promise<MaterializedSet> {
-  const objects = allObjects(d);
   const inPlace = localSetDir(repo, d.id);
   if (inPlace !== undefined) {
-    const dir = inPlace;
-    const states = await checkObjects(dir, objects);
-    if ([...states.values()].every((s) => s === 'ok')) return { dir, lostVolumes: [], repaired: [], copy: false };
+    const states = await checkObjects(inPlace, d.volumes);
+    if ([...states.values()].every((s) => s === 'ok')) return { dir: inPlace, lostVolumes: [], repaired: [], copy: false };
   }
   const dir = path.join(workDir, d.id);
   await fsp.mkdir(dir, { recursive: true });
-  for (const o of objects) {
-    const file = path.join(dir, o.name);
-    try {
-      // Damaged objects are kept: par2 uses their intact blocks.
-      await repo.download(`${d.id}/${o.name}`, file);
-    } catch (e) {
-      // Credentials, a cancel or this machine's full disk are not damage PAR2 could help with.
-      if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL')) throw e;
-      if (!isStrataError(e, 'NOT_FOUND')) onInfo(`${d.id}/${o.name}: ${errorMessage(e)}`);
+  const fetch = async (objects: readonly StoredObject[]): Promise<void> => {
+    for (const o of objects) {
+      try {
+        // Damaged objects are kept: par2 uses their intact blocks.
+        await repo.download(`${d.id}/${o.name}`, path.join(dir, o.name));
+      } catch (e) {
+        // Credentials, a cancel or this machine's full disk are not damage PAR2 could help with.
+        if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL')) throw e;
+        if (!isStrataError(e, 'NOT_FOUND')) onInfo(`${d.id}/${o.name}: ${errorMessage(e)}`);
+      }
     }
-  }
-  const states = await checkObjects(dir, objects);
+  };
+  await fetch(d.volumes);
+  const states = await checkObjects(dir, d.volumes);
   const bad = [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
   if (bad.length === 0) return { dir, lostVolumes: [], repaired: [], copy: true };
   onInfo(`set ${d.id}: ${bad.map((b) => `${b} ${states.get(b) ?? ''}`).join(', ')}; repairing with PAR2`);
+  await fetch(d.recovery);
   await repairSetFolder(d, dir, parity);
   const after = await checkObjects(dir, d.volumes);
-  // The manifest has its own PAR2 set (sets made before it have none: it then stays damaged).
-  if (states.get(d.manifest.name) !== 'ok' && (await repairManifest(d, dir, parity))) after.set(d.manifest.name, 'ok');
-  const lostVolumes = [...after.entries()].filter(([n, s]) => s !== 'ok' && n !== d.manifest.name).map(([n]) => n);
+  const lostVolumes = [...after.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
   const repaired = bad.filter((b) => after.get(b) === 'ok');
   if (repaired.length > 0) onInfo(`set ${d.id}: repaired ${repaired.join(', ')}`);
   return { dir, lostVolumes, repaired, copy: true };

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import type { Backend } from '../../src/backend/backend.js';
 import { LocalBackend, bufferSource } from '../../src/backend/local.js';
 import { FaultyBackend } from '../../src/backend/wrappers.js';
 import { isStrataError } from '../../src/errors.js';
@@ -75,4 +76,32 @@ test('a restore through a destination whose transfers break now and then needs n
     const from = path.join(f.src, name);
     if ((await fsp.stat(from)).isFile()) assert.deepEqual(await fsp.readFile(path.join(f.root, 'restored', name)), await fsp.readFile(from), name);
   }
+});
+
+test('a restore from a remote reads the descriptor, the manifest and the volumes — no recovery file while the volumes are intact', async (t) => {
+  const f = await makeFixture(t, 512);
+  await backup(f, new LocalBackend(f.dest), configFor(f));
+  const local = new LocalBackend(f.dest);
+  const fetched: string[] = [];
+  // The destination seen as a remote: every read is a get (no local path), and each is logged.
+  const remote: Backend = {
+    description: 'remote view',
+    put: (k, b, o) => local.put(k, b, o),
+    get: (k, r) => {
+      fetched.push(k);
+      return local.get(k, r);
+    },
+    stat: (k) => local.stat(k),
+    list: (p) => local.list(p),
+    delete: (k) => local.delete(k),
+    close: () => local.close(),
+  };
+  await fsp.mkdir(path.join(f.root, 'work'));
+  await runRestore({
+    repo: new Repository(remote), tools: await realTools(), password: PASSWORD, to: path.join(f.root, 'restored'), paths: [], overwrite: false,
+    workDir: path.join(f.root, 'work'), out: silentOutput(), signal: new AbortController().signal,
+  });
+  assert.deepEqual(fetched.filter((k) => k.endsWith('.par2')), [], `no recovery file: ${fetched.join(', ')}`);
+  assert.equal(new Set(fetched).size, fetched.length, `each object once: ${fetched.join(', ')}`);
+  assert.ok(fetched.some((k) => k.endsWith('.7z.001')) && fetched.some((k) => k.endsWith('.manifest.7z')) && fetched.some((k) => k.endsWith('.strata.json')));
 });
