@@ -9,6 +9,13 @@
  *   rejects (the source stream failed, the checksum did not match, the connection dropped) no
  *   object, partial or whole, is visible under the key afterwards.
  * - put() refuses to replace an existing object (ALREADY_EXISTS) unless `overwrite` is true.
+ *   Storing the very bytes a key already holds replaces nothing, and that is what a retried put
+ *   meets when an earlier attempt stored the object but its reply was lost: RetryingBackend then
+ *   resolves the retry when the object has the body's size and SHA-256 (stat()'s hash where the
+ *   backend keeps one, else the object read back and hashed; expected: `sha256`, else the source
+ *   hashed), and S3 resolves any such put itself from its stored SHA-256, setting the put's `tags`
+ *   on the object so that it ends tagged like any other. Other bytes keep ALREADY_EXISTS; a put
+ *   that meets the same bytes and still fails (tagging) leaves the object as it was.
  * - put() with `sha256` set verifies the bytes it stored against it and rejects with CHECKSUM on a
  *   mismatch (leaving nothing visible). The source may be opened more than once (for hashing or
  *   retries); each open must yield the same bytes.
@@ -74,6 +81,15 @@ export interface Backend {
    * the backend keeps objects as local files (the local backend); wrappers pass it through.
    */
   localPath?(key: string): string | undefined;
+  /**
+   * removeFolder removes the folder of a prefix (`a/b/`) once nothing is stored under it, on
+   * backends that keep folders of their own that outlive their last object (WebDAV collections,
+   * rclone remotes with directories). It resolves when the folder is missing, and leaves a folder
+   * that still holds anything. Meant for a prefix no one else writes to (check-destination's probe
+   * folder). Backends without such folders (S3) or whose delete() removes emptied folders (local)
+   * omit it; wrappers pass it through.
+   */
+  removeFolder?(prefix: string): Promise<void>;
   /** Releases connections; the backend is not used afterwards. */
   close(): Promise<void>;
 }

@@ -29,6 +29,28 @@ import { HashingCounter } from './wrappers.js';
 const TMP_PREFIX = '.strata-tmp-';
 const INSTALL_HINT = 'Install rclone (sudo apt-get install rclone, or see https://rclone.org/install/) and configure the remote with "rclone config".';
 
+/**
+ * An HTTP status in the phrasings rclone's backends print — "401 Unauthorized" (WebDAV, OneDrive,
+ * Dropbox), "status code: 403" (S3), "Error 403:" (Google), "HTTP error 401", "(503)" — never a
+ * number that is part of a name (`set.7z.401`): a bare code must not follow a word character, '.',
+ * '/' or '-', and must be followed by its reason phrase.
+ */
+function httpStatus(codes: string, reasons: string): RegExp {
+  return new RegExp(
+    `(?<![\\w./-])(?:${codes})\\s+(?:${reasons})\\b|(?:status(?:\\s*code)?|http(?:\\s*(?:error|status))?|error)\\s*[:=]?\\s*(?:${codes})(?![\\w.])|\\((?:${codes})\\)`,
+    'i',
+  );
+}
+const AUTH_STATUS = httpStatus('401|403', 'unauthori[sz]ed|forbidden|bad_auth_token|expired_auth_token|unauthenticated');
+// A server error with any reason phrase ("502 Bad Gateway", B2's "503 service_unavailable").
+const TRANSIENT_STATUS = httpStatus('5\\d\\d|429|408', '[a-z_]+');
+
+/** withoutNames drops what in rclone's messages names an object rather than describes the problem:
+ * quoted paths and URLs (Go's %q), and the `ERROR : <path>: ` prefix of per-object log lines. */
+function withoutNames(stderr: string): string {
+  return stderr.replace(/"[^"\s]*"/g, '""').replace(/\b(ERROR|NOTICE|INFO|DEBUG)\s+: [^\n]*?: /g, '$1 : ');
+}
+
 /** RcloneBackendOptions configure one rclone path. */
 export interface RcloneBackendOptions {
   /** The rclone path, e.g. `myremote:backups`. */
@@ -138,12 +160,15 @@ export class RcloneBackend implements Backend {
     if (/didn't find section in config|couldn't find .*remote|config file .* not found|unknown backend|NOTICE: Config file/i.test(r.stderr) && /Failed to create file system/i.test(r.stderr)) {
       return new StrataError('CONFIG', msg, { hint: 'Check the remote name ("rclone listremotes") or configure it with "rclone config".' });
     }
-    if (/\b(401|403)\b|unauthori[sz]ed|forbidden|access ?denied|InvalidAccessKeyId|SignatureDoesNotMatch|invalid_grant|token (has )?expired|authentication failed|permission denied/i.test(r.stderr)) {
+    // Object names and URLs (`set.7z.401`, `"https://h/dav/set.7z.403"`) are not evidence of
+    // anything: classify the messages with them taken out, and status codes only in HTTP phrasing.
+    const said = withoutNames(r.stderr);
+    if (AUTH_STATUS.test(said) || /unauthori[sz]ed|forbidden|access ?denied|InvalidAccessKeyId|SignatureDoesNotMatch|invalid_grant|token (has )?expired|authentication failed|permission denied|bad_auth_token/i.test(said)) {
       return new StrataError('AUTH', msg, { hint: 'Check the remote\'s credentials ("rclone config reconnect REMOTE:" for OAuth remotes).' });
     }
-    if (r.code === 3 || r.code === 4 || /not found|doesn't exist|no such file/i.test(r.stderr)) return new StrataError('NOT_FOUND', `${action}: does not exist`);
-    if (/insufficient storage|quota|no space left|storage.*full/i.test(r.stderr)) return new StrataError('DISK_FULL', msg, { hint: 'Free space or raise the quota on the remote.' });
-    const retriable = r.code === 5 || /\b5\d\d\b|timeout|timed out|connection reset|connection refused|broken pipe|unexpected EOF|TLS handshake|temporary|rate ?limit|too many requests|\b429\b/i.test(r.stderr);
+    if (r.code === 3 || r.code === 4 || /not found|doesn't exist|no such file/i.test(said)) return new StrataError('NOT_FOUND', `${action}: does not exist`);
+    if (/insufficient storage|quota|no space left|storage.*full/i.test(said)) return new StrataError('DISK_FULL', msg, { hint: 'Free space or raise the quota on the remote.' });
+    const retriable = r.code === 5 || TRANSIENT_STATUS.test(said) || /timeout|timed out|connection reset|connection refused|broken pipe|unexpected EOF|TLS handshake|temporary|rate ?limit|too many requests/i.test(said);
     return new StrataError('BACKEND', msg, { retriable });
   }
 
@@ -289,6 +314,16 @@ export class RcloneBackend implements Backend {
     const r = await this.rc(['deletefile', this.path(key)]);
     if (r.code === 0) return;
     const err = this.fail(r, `deleting ${key}`);
+    if (err.code !== 'NOT_FOUND') throw err;
+  }
+
+  /** removeFolder runs `rclone rmdir` on the prefix's folder, which removes only an empty folder
+   * (a folder that is not empty, or missing, is left as it is). */
+  async removeFolder(prefix: string): Promise<void> {
+    const dir = validateKey(prefix.replace(/\/+$/, ''));
+    const r = await this.rc(['rmdir', this.path(dir)]);
+    if (r.code === 0 || /directory not empty|not empty/i.test(r.stderr)) return;
+    const err = this.fail(r, `removing folder ${dir}`);
     if (err.code !== 'NOT_FOUND') throw err;
   }
 

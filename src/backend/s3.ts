@@ -14,6 +14,9 @@
  * - The storage class of an object is PutOptions.storageClass, else the class configured for the
  *   put's `tier` tag (`storageClass.<tier>=` on the destination; never for a `.strata.json`
  *   descriptor, which every command reads), else the destination's default.
+ * - A put (without overwrite) of the bytes a key already holds — same size and stored SHA-256 —
+ *   replaces nothing and resolves, setting the put's tags on the object: a retried upload whose
+ *   first reply was lost must not end as ALREADY_EXISTS, nor leave the object untagged.
  * - Overwrite refusal is a HeadObject before the upload. S3 has no portable conditional put
  *   (If-None-Match is recent on AWS and missing elsewhere), so two writers racing on one new key can
  *   both succeed; strata avoids this by giving every set unique keys and holding a repository lock.
@@ -156,8 +159,13 @@ export class S3Backend implements Backend {
   async put(key: string, body: BodySource, options: PutOptions = {}): Promise<ObjectInfo> {
     const k = this.objectKey(key);
     const signal = options.signal;
-    if (options.overwrite !== true && (await this.exists(k, key))) {
-      throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
+    if (options.overwrite !== true) {
+      const existing = await this.head(k, key);
+      if (existing !== undefined) {
+        const same = await this.sameBytes(existing, key, body, options);
+        if (same === undefined) throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
+        return same;
+      }
     }
     // Descriptors are read by every command (the catalog): a tier's archive class (GLACIER needs a
     // restore request before a GET) must never apply to them.
@@ -270,8 +278,9 @@ export class S3Backend implements Backend {
   }
 
   /** setTags tags an uploaded object; returns false when the provider has no tagging. On another
-   * failure the object is removed, so that a rejected put leaves nothing. */
-  private async setTags(k: string, key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+   * failure the object is removed (unless `removeOnFailure` is false: an object this put did not
+   * upload), so that a rejected put leaves nothing. */
+  private async setTags(k: string, key: string, tags: Record<string, string>, signal?: AbortSignal, removeOnFailure = true): Promise<boolean> {
     if (this.tagging === false) return false;
     try {
       await this.client.send(
@@ -285,7 +294,7 @@ export class S3Backend implements Backend {
         this.noTagging();
         return false;
       }
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k })).catch(() => undefined);
+      if (removeOnFailure) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k })).catch(() => undefined);
       throw this.mapError(e, `tagging ${key}`);
     }
   }
@@ -296,15 +305,35 @@ export class S3Backend implements Backend {
     this.options.onWarning?.(`${this.description}: the provider does not support object tags; lifecycle rules that use tags will not apply (uploads continue without tags)`);
   }
 
-  private async exists(k: string, key: string): Promise<boolean> {
+  /** head returns the size and stored SHA-256 of an object, or undefined when it does not exist. */
+  private async head(k: string, key: string): Promise<{ size: number; sha256: string | undefined } | undefined> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
-      return true;
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
+      const sha = head.Metadata?.['sha256'];
+      return { size: head.ContentLength ?? 0, sha256: sha !== undefined && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined };
     } catch (e) {
       const err = this.mapError(e, `checking ${key}`);
-      if (err.code === 'NOT_FOUND') return false;
+      if (err.code === 'NOT_FOUND') return undefined;
       throw err;
     }
+  }
+
+  /**
+   * sameBytes handles a put (without overwrite) onto a key that already exists: when the object
+   * holds exactly the body's bytes — same size, and a stored SHA-256 equal to `options.sha256` or to
+   * the source's — nothing needs replacing (typically an earlier attempt of this very put stored it
+   * and its reply was lost), so the put's tags are set on it and the put resolves. Otherwise it
+   * returns undefined (ALREADY_EXISTS). A tagging failure here leaves the object as it was.
+   */
+  private async sameBytes(existing: { size: number; sha256: string | undefined }, key: string, body: BodySource, options: PutOptions): Promise<ObjectInfo | undefined> {
+    if (existing.sha256 === undefined || existing.size !== body.size) return undefined;
+    const sha256 = options.sha256 ?? (await hashSource(body, key, options.signal));
+    if (sha256 !== existing.sha256) return undefined;
+    const info: ObjectInfo = { key, size: body.size, sha256 };
+    if (options.tags !== undefined && Object.keys(options.tags).length > 0) {
+      if (await this.setTags(this.objectKey(key), key, options.tags, options.signal, false)) info.tags = { ...options.tags };
+    }
+    return info;
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

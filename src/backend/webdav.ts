@@ -337,6 +337,32 @@ export class WebDavBackend implements Backend {
     throw this.statusError(res, `deleting ${key}`);
   }
 
+  /** removeFolder deletes the collection of a prefix when a PROPFIND shows it empty (DELETE of a
+   * collection is recursive, so a folder holding anything, hidden uploads included, is left). */
+  async removeFolder(prefix: string): Promise<void> {
+    const dir = validateKey(prefix.replace(/\/+$/, ''));
+    const url = this.url(`${dir}/`);
+    const res = await this.request('PROPFIND', url, { Depth: 1 }, PROPFIND_BODY);
+    if (res.status === 404) {
+      res.body.resume();
+      this.forgetDirs(dir);
+      return;
+    }
+    if (res.status !== 207) throw this.statusError(res, `listing ${dir}`);
+    const self = safeDecode(url.pathname).replace(/\/+$/, '');
+    if (parseMultistatus(await readText(res.body)).some((e) => e.path.replace(/\/+$/, '') !== self)) return;
+    const del = await this.request('DELETE', url);
+    del.body.resume();
+    this.forgetDirs(dir);
+    if (del.status === 404 || del.status === 204 || del.status === 200) return;
+    throw this.statusError(del, `removing folder ${dir}`);
+  }
+
+  /** forgetDirs drops a removed folder (and its subfolders) from the created-folders cache. */
+  private forgetDirs(dir: string): void {
+    for (const d of [...this.dirs.keys()]) if (d === dir || d.startsWith(`${dir}/`)) this.dirs.delete(d);
+  }
+
   async close(): Promise<void> {
     this.agent.destroy();
   }

@@ -6,7 +6,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { StrataError, isStrataError } from '../errors.js';
+import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 
 /** HashingCounter passes bytes through while hashing (SHA-256) and counting them; it fails the
@@ -47,6 +47,23 @@ export class HashingCounter extends Transform {
   }
 }
 
+/** hashStream reads a stream to its end and returns its SHA-256 (hex). A failure that is not a
+ * StrataError becomes a BACKEND error, retriable as asked (a remote read is, a local source is not). */
+export async function hashStream(stream: Readable, what: string, retriable: boolean, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of stream) {
+      if (signal?.aborted === true) throw new StrataError('CANCELLED', `${what}: cancelled`);
+      hash.update(chunk as Buffer);
+    }
+  } catch (e) {
+    throw isStrataError(e) ? e : new StrataError('BACKEND', `${what}: ${errorMessage(e)}`, { cause: e, retriable });
+  } finally {
+    stream.destroy();
+  }
+  return hash.digest('hex');
+}
+
 // ------------------------------------------------------------------------------------------ retry
 
 /** RetryOptions tune RetryingBackend. */
@@ -85,7 +102,9 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * RetryingBackend retries operations that failed with a `retriable` StrataError, with exponential
  * backoff and full jitter (so that parallel uploads that failed together do not retry together).
- * Bodies are re-opened for each attempt. A get() is retried until its stream is returned; a list()
+ * Bodies are re-opened for each attempt. A retried put() that meets ALREADY_EXISTS resolves when
+ * the object under the key holds exactly the body's bytes (an earlier attempt stored it and its
+ * reply was lost); otherwise ALREADY_EXISTS stands. A get() is retried until its stream is returned; a list()
  * restarts and skips keys it already yielded, so each key is still yielded once.
  */
 export class RetryingBackend implements Backend {
@@ -126,16 +145,38 @@ export class RetryingBackend implements Backend {
         try {
           return await this.inner.put(key, body, options);
         } catch (e) {
-          // An earlier attempt may have succeeded with its answer lost: same bytes are success.
-          if (attempt > 1 && isStrataError(e, 'ALREADY_EXISTS') && options.sha256 !== undefined) {
-            const info = await this.inner.stat(key).catch(() => undefined);
-            if (info?.sha256 === options.sha256 && info.size === body.size) return info;
+          // An earlier attempt may have stored the object with its reply lost (the final MOVE,
+          // PutObject or moveto completed, the answer never came): the same bytes under the key are
+          // that attempt's success, not a conflict.
+          if (attempt > 1 && isStrataError(e, 'ALREADY_EXISTS') && options.overwrite !== true) {
+            const info = await this.storedAlready(key, body, options);
+            if (info !== undefined) return info;
           }
           throw e;
         }
       },
       options.signal,
     );
+  }
+
+  /**
+   * storedAlready returns the object under `key` when it holds exactly the body's bytes: the same
+   * size and SHA-256. The stored hash is stat()'s where the backend keeps one, else the object is
+   * read back and hashed; the expected hash is `options.sha256`, else the source is hashed.
+   */
+  private async storedAlready(key: string, body: BodySource, options: PutOptions): Promise<ObjectInfo | undefined> {
+    let info: ObjectInfo;
+    try {
+      info = await this.inner.stat(key);
+    } catch (e) {
+      if (isStrataError(e, 'NOT_FOUND')) return undefined;
+      throw e;
+    }
+    if (info.size !== body.size) return undefined;
+    const expected = options.sha256 ?? (await hashStream(body.open(), `reading the source of ${key}`, false, options.signal));
+    const stored = info.sha256 ?? (await hashStream(await this.inner.get(key), `reading back ${key} from ${this.description}`, true, options.signal));
+    if (expected !== stored) return undefined;
+    return { ...info, key, size: body.size, sha256: expected };
   }
 
   get(key: string, range?: ByteRange): Promise<Readable> {
@@ -167,6 +208,10 @@ export class RetryingBackend implements Backend {
 
   delete(key: string): Promise<void> {
     return this.retry('delete', key, () => this.inner.delete(key));
+  }
+
+  removeFolder(prefix: string): Promise<void> {
+    return this.retry('removeFolder', prefix, async () => this.inner.removeFolder?.(prefix));
   }
 
   localPath(key: string): string | undefined {
@@ -263,6 +308,10 @@ export class LimitedBackend implements Backend {
     return this.limited(() => this.inner.delete(key));
   }
 
+  removeFolder(prefix: string): Promise<void> {
+    return this.limited(async () => this.inner.removeFolder?.(prefix));
+  }
+
   localPath(key: string): string | undefined {
     return this.inner.localPath?.(key);
   }
@@ -334,6 +383,10 @@ export class LoggingBackend implements Backend {
     return this.logged(`delete ${key}`, () => this.inner.delete(key));
   }
 
+  removeFolder(prefix: string): Promise<void> {
+    return this.logged(`removeFolder ${prefix}`, async () => this.inner.removeFolder?.(prefix));
+  }
+
   localPath(key: string): string | undefined {
     return this.inner.localPath?.(key);
   }
@@ -359,6 +412,9 @@ export interface FaultSpec {
   /** put: the source stream fails after this many bytes (the backend sees a failing source);
    * get: the returned stream fails after this many bytes. Omitted: the call fails before starting. */
   afterBytes?: number;
+  /** put: the inner put runs to completion, then the call fails anyway — the object is stored but
+   * its reply was lost (a dropped connection after the final MOVE/PutObject/moveto). */
+  lostReply?: boolean;
 }
 
 interface Fault {
@@ -367,6 +423,7 @@ interface Fault {
   skip: number;
   error: () => Error;
   afterBytes: number | undefined;
+  lostReply: boolean;
 }
 
 /** injectedError is the default error of a FaultyBackend: transient, so retries apply. */
@@ -411,7 +468,8 @@ export function failAfter(source: Readable, limit: number, error: Error): Readab
 
 /**
  * FaultyBackend injects failures into an inner backend for tests: `fail('put', { after: 2, afterBytes: n })`
- * makes the third put's source stream break after n bytes. Rules are consumed in the order given.
+ * makes the third put's source stream break after n bytes, `fail('put', { lostReply: true })` makes
+ * the next put store its object and then fail. Rules are consumed in the order given.
  */
 export class FaultyBackend implements Backend {
   readonly description: string;
@@ -434,6 +492,7 @@ export class FaultyBackend implements Backend {
       skip: spec.after ?? 0,
       error: () => err ?? injectedError(method),
       afterBytes: spec.afterBytes,
+      lostReply: spec.lostReply === true,
     });
     return this;
   }
@@ -462,6 +521,10 @@ export class FaultyBackend implements Backend {
       options = rest;
     }
     if (fault === undefined) return this.inner.put(key, body, options);
+    if (fault.lostReply) {
+      await this.inner.put(key, body, options);
+      throw fault.error();
+    }
     if (fault.afterBytes === undefined) throw fault.error();
     const limit = fault.afterBytes;
     const broken: BodySource = { size: body.size, open: () => failAfter(body.open(), limit, fault.error()) };
@@ -497,6 +560,10 @@ export class FaultyBackend implements Backend {
     const fault = this.take('delete');
     if (fault !== undefined) throw fault.error();
     return this.inner.delete(key);
+  }
+
+  async removeFolder(prefix: string): Promise<void> {
+    return this.inner.removeFolder?.(prefix);
   }
 
   localPath(key: string): string | undefined {

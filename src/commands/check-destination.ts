@@ -145,6 +145,8 @@ async function runChecks(b: Backend, prefix: string, kind: string, warnings: str
     }
     await Promise.all(left.map((k) => b.delete(k).catch(() => undefined)));
     await b.delete(key).catch(() => undefined);
+    // WebDAV and rclone remotes keep the emptied folder itself: remove it too (only if empty).
+    await b.removeFolder?.(prefix).catch(() => undefined);
   }
 }
 
