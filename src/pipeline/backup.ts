@@ -20,6 +20,7 @@ import { isListFileSafe } from '../core/sevenzip.js';
 import { AuditTrail } from '../audit/audit.js';
 import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
+import { hashStream } from '../backend/wrappers.js';
 import { latestFor } from '../core/catalog.js';
 import { canonicalJson, checkDescriptorAsync, defaultKdf, deriveKeysAsync, type DescriptorCheck, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
@@ -694,14 +695,12 @@ async function destinationHas(backend: Backend, key: string, o: StoredObject, ke
     }
   }
   if (await keptHere()) return false;
-  const hash = createHash('sha256');
   try {
-    for await (const chunk of (await backend.get(key)) as AsyncIterable<Buffer>) hash.update(chunk);
+    return (await hashStream(await backend.get(key), `reading back ${key}`, true)) === o.sha256;
   } catch (e) {
     if (isStrataError(e, 'NOT_FOUND')) return false;
     throw e;
   }
-  return hash.digest('hex') === o.sha256;
 }
 
 /**
