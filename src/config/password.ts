@@ -48,6 +48,15 @@ function firstLine(text: string): string {
 
 /** resolvePassword returns the password from the first source that is set (see the module comment). */
 export async function resolvePassword(req: PasswordRequest): Promise<string> {
+  const password = await fromFirstSource(req);
+  // 7-Zip reads the password from stdin as one line: refuse a line break now, before anything runs.
+  if (/[\r\n]/.test(password)) {
+    throw new StrataError('USAGE', 'the password contains a line break, which 7-Zip cannot read from stdin', { hint: 'Use a password without line breaks.' });
+  }
+  return password;
+}
+
+async function fromFirstSource(req: PasswordRequest): Promise<string> {
   const { env } = req;
   const direct = env['STRATA_PASSWORD'];
   if (direct !== undefined) {

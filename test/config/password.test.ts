@@ -26,6 +26,11 @@ describe('resolvePassword', () => {
     assert.equal(pw, 's3cret');
   });
 
+  it('refuses a password with a line break at once (7-Zip reads one line from stdin)', async () => {
+    await assert.rejects(resolvePassword({ ...base, env: { STRATA_PASSWORD: 'first\nsecond' } }), rejectsWith('USAGE', /line break/));
+    await assert.rejects(resolvePassword({ ...base, env: { STRATA_PASSWORD: 'first\r' } }), rejectsWith('USAGE', /line break/));
+  });
+
   it('refuses an empty STRATA_PASSWORD', async () => {
     await assert.rejects(resolvePassword({ ...base, env: { STRATA_PASSWORD: '' } }), rejectsWith('NO_PASSWORD', /empty password is refused/));
   });
