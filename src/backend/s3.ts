@@ -309,8 +309,7 @@ export class S3Backend implements Backend {
   private async head(k: string, key: string): Promise<{ size: number; sha256: string | undefined } | undefined> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
-      const sha = head.Metadata?.['sha256'];
-      return { size: head.ContentLength ?? 0, sha256: sha !== undefined && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined };
+      return { size: head.ContentLength ?? 0, sha256: storedSha256(head.Metadata) };
     } catch (e) {
       const err = this.mapError(e, `checking ${key}`);
       if (err.code === 'NOT_FOUND') return undefined;
@@ -360,8 +359,8 @@ export class S3Backend implements Backend {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
       info = { key, size: head.ContentLength ?? 0 };
-      const sha = head.Metadata?.['sha256'];
-      if (sha !== undefined && /^[0-9a-f]{64}$/.test(sha)) info.sha256 = sha;
+      const sha = storedSha256(head.Metadata);
+      if (sha !== undefined) info.sha256 = sha;
     } catch (e) {
       throw this.mapError(e, `reading ${key}`);
     }
@@ -495,6 +494,12 @@ async function readExactly(stream: Readable, size: number, key: string, signal?:
 }
 
 /** hashSource reads a body once to learn its SHA-256 (needed before a multipart upload starts). */
+/** storedSha256 is the SHA-256 strata stored as user metadata with an object, when it is one. */
+function storedSha256(metadata: Record<string, string> | undefined): string | undefined {
+  const sha = metadata?.['sha256'];
+  return sha !== undefined && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined;
+}
+
 async function hashSource(body: BodySource, key: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
   let n = 0;

@@ -83,6 +83,15 @@ export function jobDirFor(ctx: CommandContext, config: StrataConfig): string {
   return jobStateDir(stateDir(ctx.global.state, ctx.env), config.job);
 }
 
+/**
+ * jobOfConfigFile is the job a config file names, or undefined for a config-free command (its
+ * config has no sources: sources come only from a file, or from --source for a backup). Restore
+ * and verify then consider only that job's sets.
+ */
+export function jobOfConfigFile(config: StrataConfig): string | undefined {
+  return config.sources.length > 0 ? config.job : undefined;
+}
+
 /** workDirFor returns a scratch folder for commands that run without a job (restore on a fresh machine). */
 export function workDirFor(ctx: CommandContext, config: StrataConfig): string {
   return path.join(jobDirFor(ctx, config), 'work');

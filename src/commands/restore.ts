@@ -6,7 +6,7 @@ import { ExitCode, StrataError } from '../errors.js';
 import { runRestore } from '../pipeline/restore.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, loadJob, openDestination, parseWhen, workDirFor } from './common.js';
+import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, parseWhen, workDirFor } from './common.js';
 import * as fsp from 'node:fs/promises';
 
 /** restoreCommand restores the state of a moment, or of one set, into a folder. */
@@ -36,8 +36,7 @@ export const restoreCommand: Command = {
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,
-        // Only a config file names a job (config-free commands have no sources): then only its sets count.
-        source: values.source, job: config.sources.length > 0 ? config.job : undefined, to, paths: positionals, overwrite: values.overwrite, workDir, out: ctx.out, signal: ctx.signal,
+        source: values.source, job: jobOfConfigFile(config), to, paths: positionals, overwrite: values.overwrite, workDir, out: ctx.out, signal: ctx.signal,
       });
       let lost = 0;
       const lostVolumes: string[] = [];

@@ -4,14 +4,14 @@ import * as fsp from 'node:fs/promises';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
-import { latestFor, sourcesOf } from '../core/catalog.js';
+import { newestOfEachSource } from '../core/catalog.js';
 import { runVerify } from '../pipeline/verify.js';
 import { parseReadPercent, runRemoteVerify } from '../pipeline/remote-verify.js';
 import { resolvePassword } from '../config/password.js';
 import type { StrataConfig } from '../config/schema.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { Repository } from '../repository/repository.js';
-import { findTools, getPassword, loadJob, openDestination, workDirFor } from './common.js';
+import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, workDirFor } from './common.js';
 
 /** verifyCommand checks (and with --repair, repairs) sets on the destination. */
 export const verifyCommand: Command = {
@@ -41,15 +41,9 @@ export const verifyCommand: Command = {
         if (sets.length === 0) throw new StrataError('NOT_FOUND', `no complete set ${values.set}`, { hint: 'strata list shows the sets.' });
       } else {
         // A config file names its job: only its sets. Without one, every job's sets on the destination.
-        if (config.sources.length > 0) sets = sets.filter((d) => d.job === config.job);
-        if (!values.all) {
-          // The newest set of each source of each job (jobs may share source names).
-          const jobs = [...new Set(sets.map((d) => d.job))].sort();
-          sets = jobs.flatMap((job) => {
-            const ofJob = sets.filter((d) => d.job === job);
-            return sourcesOf(ofJob).map((s) => latestFor(ofJob, s)).filter((d) => d !== undefined);
-          });
-        }
+        const job = jobOfConfigFile(config);
+        if (job !== undefined) sets = sets.filter((d) => d.job === job);
+        if (!values.all) sets = newestOfEachSource(sets);
       }
       if (sets.length === 0) throw new StrataError('NO_REPOSITORY', 'the destination holds no complete set', { hint: 'Check --dest; run a backup first.' });
       if (values.remote || values['read-data'] !== undefined) {

@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection.js';
-import { parseDestination } from '../core/destination.js';
+import { DESTINATION_BLOCK_KEYS, parseDestination } from '../core/destination.js';
 import { parseSize } from '../core/size.js';
 import { errorMessage, isStrataError } from '../errors.js';
 import { resolveUserPath } from './paths.js';
@@ -424,14 +424,6 @@ function resolveDestination(dest: string, options: ValidateOptions): string {
   return resolveUserPath(dest, options.baseDir, options.env);
 }
 
-/** DESTINATION_KEYS are the keys of a structured destination block, by its type (none: url only). */
-const DESTINATION_KEYS: Record<string, readonly string[]> = {
-  local: ['type', 'path'],
-  s3: ['type', 'bucket', 'prefix', 'endpoint', 'region', 'pathStyle', 'forcePathStyle', 'profile', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'storageClass', 'storageClasses'],
-  webdav: ['type', 'url', 'username', 'user', 'password'],
-  rclone: ['type', 'remote', 'path'],
-};
-
 /**
  * checkDestinationBlock makes a structured destination as strict as the rest of the config: an
  * unknown key (a misspelt "endpiont" would silently mean the AWS default) or a block the backend
@@ -445,7 +437,7 @@ function checkDestinationBlock(block: Record<string, unknown>, options: Validate
   const type = block[typeKey];
   let allowed: readonly string[];
   if (type === undefined || type === null) allowed = ['type', 'url'];
-  else if (typeof type === 'string' && DESTINATION_KEYS[type] !== undefined) allowed = DESTINATION_KEYS[type];
+  else if (typeof type === 'string' && DESTINATION_BLOCK_KEYS[type] !== undefined) allowed = DESTINATION_BLOCK_KEYS[type];
   else return { block, issues: [{ path: ['destination', typeKey], message: `expected one of local, s3, webdav or rclone, got ${describe(type)}` }] };
   const allowedHere = allowed.map((k) => (k === 'type' ? typeKey : k));
   for (const key of Object.keys(block)) {

@@ -30,6 +30,15 @@ export function sourcesOf(sets: readonly SetSummary[]): string[] {
   return [...new Set(sets.map((s) => s.source))].sort();
 }
 
+/** newestOfEachSource returns the newest set of each source of each job (jobs may share source names). */
+export function newestOfEachSource<T extends SetSummary>(sets: readonly T[]): T[] {
+  const jobs = [...new Set(sets.map((s) => s.job))].sort();
+  return jobs.flatMap((job) => {
+    const ofJob = sets.filter((s) => s.job === job);
+    return sourcesOf(ofJob).map((src) => latestFor(ofJob, src)).filter((s) => s !== undefined);
+  });
+}
+
 /** missingDependencies returns the ids a set depends on that are not in the catalog. */
 export function missingDependencies(set: SetSummary, sets: readonly SetSummary[]): string[] {
   const have = new Set(sets.map((s) => s.id));

@@ -183,6 +183,17 @@ function parseWebDavUrl(url: URL, protocol: 'http:' | 'https:'): WebDavDestinati
   return dest;
 }
 
+/**
+ * DESTINATION_BLOCK_KEYS are the keys parseDestinationBlock reads, by the block's type (the config
+ * schema refuses any other key, so keep the two together).
+ */
+export const DESTINATION_BLOCK_KEYS: Readonly<Record<string, readonly string[]>> = {
+  local: ['type', 'path'],
+  s3: ['type', 'bucket', 'prefix', 'endpoint', 'region', 'pathStyle', 'forcePathStyle', 'profile', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'storageClass', 'storageClasses'],
+  webdav: ['type', 'url', 'username', 'user', 'password'],
+  rclone: ['type', 'remote', 'path'],
+};
+
 function parseDestinationBlock(block: Record<string, unknown>): Destination {
   const type = str(block, 'type') ?? str(block, 'kind');
   if (type === undefined) {

@@ -55,12 +55,7 @@ export async function isManifestCached(cacheDir: string, desc: Pick<Descriptor, 
  */
 export async function ensureLocalManifest(repo: Repository, desc: Descriptor, sevenZip: SevenZip, password: string, cacheDir: string, parity?: ParityEngine): Promise<string> {
   const cached = path.join(cacheDir, cachedManifestName(desc));
-  try {
-    await fsp.access(cached);
-    return cached;
-  } catch {
-    // not cached: fetch below
-  }
+  if (await isManifestCached(cacheDir, desc)) return cached;
   await fsp.mkdir(cacheDir, { recursive: true });
   const work = await fsp.mkdtemp(path.join(cacheDir, '.fetch-'));
   try {

@@ -128,7 +128,7 @@ export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]>
     // <to>/<source> is strata's to create: a link already there is never followed out of --to.
     if (chosen.length > 1) {
       await fsp.mkdir(req.to, { recursive: true });
-      await ensureRealFolder(target, d.source, req.overwrite);
+      ensureRealFolder(target, d.source, req.overwrite);
     }
     results.push(await restoreOne(req, catalog.complete, d, target));
   }
@@ -261,7 +261,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
     }
     for (const e of dirs) {
       const dest = await safeParent(root, e.path, created, undefined, req.overwrite);
-      await ensureRealFolder(dest, e.path, req.overwrite);
+      ensureRealFolder(dest, e.path, req.overwrite);
       result.dirs++;
     }
     // Folders this restore created above a subset (`restore docs/a/x.txt` makes docs and docs/a)
@@ -389,34 +389,20 @@ const SMALL_FILE = 1 << 20;
 async function safeParent(root: string, rel: string, created?: Set<string>, checked?: Set<string>, overwrite = false): Promise<string> {
   for (const a of ancestors(rel)) {
     if (checked?.has(a) === true) continue;
-    const p = path.join(root, a);
-    let st = fs.lstatSync(p, { throwIfNoEntry: false });
-    if (st !== undefined && !st.isDirectory()) {
-      if (!overwrite) {
-        throw new StrataError('RESTORE_CONFLICT', `cannot restore ${JSON.stringify(rel)}: ${JSON.stringify(a)} in the target is not a folder${st.isSymbolicLink() ? ' (a symlink)' : ''}`, {
-          hint: 'Restore into an empty folder (--to DIR), or pass --overwrite to replace it with the folder (a link is removed, never followed).',
-        });
-      }
-      // --overwrite: the set has a folder here; a file or a link in its way goes (unlink never follows a link).
-      fs.unlinkSync(p);
-      st = undefined;
-    }
-    if (st === undefined) {
-      fs.mkdirSync(p, { mode: 0o700 });
-      created?.add(a);
-    }
+    if (ensureRealFolder(path.join(root, a), a, overwrite, 0o700)) created?.add(a);
     checked?.add(a);
   }
   return path.join(root, rel);
 }
 
 /**
- * ensureRealFolder makes `dir` a real folder: creates it, keeps a folder that is there, and
- * replaces a file or a link with it only with --overwrite (a link is removed, never followed).
+ * ensureRealFolder makes `dir` a real folder: keeps a folder that is there, creates a missing one
+ * (with `mode`), and replaces a file or a link only with --overwrite (a link is removed, never
+ * followed). Returns whether it created the folder.
  */
-async function ensureRealFolder(dir: string, rel: string, overwrite: boolean): Promise<void> {
+function ensureRealFolder(dir: string, rel: string, overwrite: boolean, mode?: number): boolean {
   const st = fs.lstatSync(dir, { throwIfNoEntry: false });
-  if (st?.isDirectory() === true) return;
+  if (st?.isDirectory() === true) return false;
   if (st !== undefined) {
     if (!overwrite) {
       throw new StrataError('RESTORE_CONFLICT', `${JSON.stringify(rel)} exists in the target and is not a folder${st.isSymbolicLink() ? ' (a symlink)' : ''}`, {
@@ -425,7 +411,8 @@ async function ensureRealFolder(dir: string, rel: string, overwrite: boolean): P
     }
     fs.unlinkSync(dir);
   }
-  fs.mkdirSync(dir);
+  fs.mkdirSync(dir, { mode });
+  return true;
 }
 
 /** isFolderOrAbsent tells whether a path is free for a folder: nothing there, or a real folder. */

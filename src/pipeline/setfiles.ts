@@ -52,6 +52,23 @@ export interface MaterializedSet {
 }
 
 /**
+ * fetchObjects downloads objects of a set into `dir` to be checked there. What arrives damaged is
+ * kept (par2 uses its intact blocks) and a missing object is skipped: the check that follows finds
+ * both. Other failures go to onProblem, except credentials, a cancel or this machine's full disk,
+ * which stop it: no PAR2 repair can help with those.
+ */
+export async function fetchObjects(repo: Repository, setId: string, objects: readonly StoredObject[], dir: string, onProblem: (name: string, message: string) => void): Promise<void> {
+  for (const o of objects) {
+    try {
+      await repo.download(`${setId}/${o.name}`, path.join(dir, o.name));
+    } catch (e) {
+      if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL')) throw e;
+      if (!isStrataError(e, 'NOT_FOUND')) onProblem(o.name, errorMessage(e));
+    }
+  }
+}
+
+/**
  * materializeSet makes a set's volumes readable locally: in place when they are intact on a local
  * destination, else in `workDir`. Only what is needed is fetched: the volumes (the manifest is
  * fetched and checked on its own), and the recovery files only when a volume needs repair.
@@ -64,18 +81,7 @@ export async function materializeSet(repo: Repository, d: Descriptor, workDir: s
   }
   const dir = path.join(workDir, d.id);
   await fsp.mkdir(dir, { recursive: true });
-  const fetch = async (objects: readonly StoredObject[]): Promise<void> => {
-    for (const o of objects) {
-      try {
-        // Damaged objects are kept: par2 uses their intact blocks.
-        await repo.download(`${d.id}/${o.name}`, path.join(dir, o.name));
-      } catch (e) {
-        // Credentials, a cancel or this machine's full disk are not damage PAR2 could help with.
-        if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL')) throw e;
-        if (!isStrataError(e, 'NOT_FOUND')) onInfo(`${d.id}/${o.name}: ${errorMessage(e)}`);
-      }
-    }
-  };
+  const fetch = (objects: readonly StoredObject[]): Promise<void> => fetchObjects(repo, d.id, objects, dir, (name, message) => onInfo(`${d.id}/${name}: ${message}`));
   await fetch(d.volumes);
   const states = await checkObjects(dir, d.volumes);
   const bad = [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);

@@ -17,7 +17,7 @@ import { repairSetFolder, verifySet } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import type { Tools } from './backup.js';
-import { allObjects, checkObjects, localSetDir, type ObjectState } from './setfiles.js';
+import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState } from './setfiles.js';
 import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore.js';
 
@@ -71,13 +71,7 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
       // Never a copy a killed earlier run left: an object now missing on the destination must show as missing.
       await fsp.rm(dir, { recursive: true, force: true });
       await fsp.mkdir(dir, { recursive: true });
-      for (const o of allObjects(d)) {
-        try {
-          await req.repo.download(`${d.id}/${o.name}`, path.join(dir, o.name));
-        } catch (e) {
-          if (!isStrataError(e, 'NOT_FOUND')) v.messages.push(`${o.name}: ${errorMessage(e)}`);
-        }
-      }
+      await fetchObjects(req.repo, d.id, allObjects(d), dir, (name, message) => v.messages.push(`${name}: ${message}`));
     }
     let states = await checkObjects(dir, allObjects(d));
     const bad = () => [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);

@@ -116,23 +116,25 @@ export class Repository {
 
   /** readSmall reads a small object (descriptor, marker) into memory. */
   async readSmall(key: string, limit = 16 << 20): Promise<Buffer> {
-    for (let attempt = 1; ; attempt++) {
-      const stream = await this.backend.get(key);
-      const chunks: Buffer[] = [];
-      let n = 0;
-      try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          n += chunk.length;
-          if (n > limit) throw new StrataError('DAMAGED', `${key} is larger than expected (${n} bytes)`);
-          chunks.push(chunk);
-        }
-        return Buffer.concat(chunks);
-      } catch (e) {
-        // A read cut off midway is tried again, as in download: it is not an unreadable object.
-        if ((isStrataError(e) && !e.retriable) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
-        await retryPause(attempt);
+    return retryCut(() => this.readSmallOnce(key, limit));
+  }
+
+  private async readSmallOnce(key: string, limit: number): Promise<Buffer> {
+    const stream = await this.backend.get(key);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        n += chunk.length;
+        if (n > limit) throw new StrataError('DAMAGED', `${key} is larger than expected (${n} bytes)`);
+        chunks.push(chunk);
       }
+    } catch (e) {
+      // A read cut off midway is tried again, as in download: it is not an unreadable object.
+      if (isStrataError(e) && !e.retriable) throw e;
+      throw new TransferCut(`reading ${key}: ${errorMessage(e)}`, e);
     }
+    return Buffer.concat(chunks);
   }
 
   /** put stores one object of a set. */
@@ -178,16 +180,7 @@ export class Repository {
    * with other bytes is damage: not retried.
    */
   async download(key: string, file: string, expect?: { size: number; sha256: string }): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.downloadOnce(key, file, expect);
-        return;
-      } catch (e) {
-        // Only a transfer cut off after it started: failures to start one were retried by the backend's wrapper.
-        if (attempt >= DOWNLOAD_ATTEMPTS || !(e instanceof TransferCut)) throw e instanceof ShortDownload ? e.damaged : e;
-        await retryPause(attempt);
-      }
-    }
+    await retryCut(() => this.downloadOnce(key, file, expect));
   }
 
   private async downloadOnce(key: string, file: string, expect?: { size: number; sha256: string }): Promise<void> {
@@ -240,12 +233,23 @@ class ShortDownload extends TransferCut {
   }
 }
 
-/** retryPause waits before another try: exponential, with jitter. */
-function retryPause(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
+/**
+ * retryCut runs a transfer and tries it again — DOWNLOAD_ATTEMPTS in all, with exponential backoff
+ * and jitter — when it was cut off after it started (TransferCut). Failures to start one were
+ * already retried by the backend's wrapper; a transfer that keeps arriving short ends as damage.
+ */
+async function retryCut<T>(transfer: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transfer();
+    } catch (e) {
+      if (attempt >= DOWNLOAD_ATTEMPTS || !(e instanceof TransferCut)) throw e instanceof ShortDownload ? e.damaged : e;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
+    }
+  }
 }
 
-/** DOWNLOAD_ATTEMPTS is how often download tries an object whose transfer was cut off. */
+/** DOWNLOAD_ATTEMPTS is how often an object whose transfer was cut off is tried. */
 const DOWNLOAD_ATTEMPTS = 4;
 
 const LOCAL_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR']);
