@@ -9,7 +9,6 @@ import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '..
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from './context.js';
 import { commands } from './registry.js';
-import { strataVersion } from '../version.js';
 
 const globalSpec = {
   config: { type: 'string' },
@@ -84,11 +83,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (v.config !== undefined) global.config = v.config;
     if (v.state !== undefined) global.state = v.state;
     state = stateDir(v.state, env);
-    const [name, ...args] = rest;
-    if (name === '--version' || name === 'version') {
-      process.stdout.write(`strata ${await strataVersion()}\n`);
-      return ExitCode.ok;
-    }
+    const [first, ...args] = rest;
+    // `strata --version` is the version command (strata's version and the tools it found).
+    const name = first === '--version' || first === '-V' ? 'version' : first;
     if (name === undefined && json) {
       // --json promises one JSON document on stdout: the usage error, not the plain-text usage.
       throw new StrataError('USAGE', 'no command given', { hint: `Run "strata --help"; commands: ${commands.map((c) => c.name).join(', ')}.` });

@@ -8,6 +8,7 @@ import { verifyCommand } from '../commands/verify.js';
 import { historyCommand, logCommand } from '../commands/history.js';
 import { planCommand } from '../commands/plan.js';
 import { checkDestinationCommand } from '../commands/check-destination.js';
+import { versionCommand } from '../commands/version.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
-export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, historyCommand, logCommand, planCommand, checkDestinationCommand];
+export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, versionCommand];
