@@ -8,13 +8,12 @@
 import type { Command, CommandContext } from '../cli/context.js';
 import { parseCommandArgs } from '../cli/args.js';
 import { findConfig, loadConfig } from '../config/load.js';
+import { DEFAULTS } from '../config/schema.js';
 import { defaultProtectionConfig, formatPlan, planProtection } from '../core/protection.js';
 import { TIERS } from '../core/naming.js';
 import { parseSize } from '../core/size.js';
 import { ExitCode, StrataError } from '../errors.js';
 
-/** 7-Zip volume size strata uses unless told otherwise (as measured in the facts file: -v100m). */
-const DEFAULT_VOLUME_SIZE = 100 * 1024 * 1024;
 const MAX_VOLUMES = 100_000;
 
 /** splitIntoVolumes gives the sizes 7-Zip's -v<volume> makes of `total` bytes: full volumes, then the rest. */
@@ -47,7 +46,7 @@ export const planCommand: Command = {
     const total = parseSize(values.size);
     const configFile = await findConfig(ctx.global.config, ctx.env);
     const config = configFile === undefined ? undefined : await loadConfig(configFile, ctx.env);
-    const volume = values['volume-size'] !== undefined ? parseSize(values['volume-size']) : (config?.archive[tier].volumeSize ?? DEFAULT_VOLUME_SIZE);
+    const volume = values['volume-size'] !== undefined ? parseSize(values['volume-size']) : (config?.archive[tier].volumeSize ?? DEFAULTS.volumeSize[tier]);
     if (total <= 0) throw new StrataError('USAGE', 'plan: --size must be more than 0 bytes', { hint: 'Example: --size 5GiB' });
     if (volume <= 0) throw new StrataError('USAGE', 'plan: --volume-size must be more than 0 bytes', { hint: 'Example: --volume-size 100MiB' });
     if (Math.ceil(total / volume) > MAX_VOLUMES) {

@@ -50,3 +50,14 @@ test('strata plan rejects bad sizes and tiers with hints', async () => {
     await assert.rejects(planCommand.run(ctx, args), (e: unknown) => isStrataError(e, 'USAGE') && e.hint !== undefined, args.join(' '));
   }
 });
+
+test('strata plan without a config uses the volume size backups of that tier use (daily 50MiB, weekly 100MiB)', async () => {
+  const sizes: Record<string, number[]> = {};
+  for (const tier of ['daily', 'weekly']) {
+    const { ctx, data } = context(true);
+    await planCommand.run(ctx, ['--size', '700MiB', '--tier', tier]);
+    sizes[tier] = (data[0] as ProtectionPlan).volumeSizes;
+  }
+  assert.deepEqual(sizes['daily'], new Array<number>(14).fill(50 * 1024 * 1024));
+  assert.deepEqual(sizes['weekly'], new Array<number>(7).fill(100 * 1024 * 1024));
+});
