@@ -69,6 +69,9 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     '# destination: where the backup sets go (required). A folder, or a URL:',
     '#   /mnt/nas/backups',
     '#   s3://bucket/prefix?endpoint=https://s3.example.com',
+    '#     (options: region=…, pathStyle=true, profile=…, storageClass=CLASS for every object,',
+    '#      storageClass.<tier>=CLASS per tier: daily, weekly, monthly or yearly, e.g.',
+    '#      storageClass.yearly=DEEP_ARCHIVE)',
     '#   webdav+https://host/path',
     '#   rclone:remote:path',
   );

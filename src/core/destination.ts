@@ -13,6 +13,7 @@
  * - rclone: `rclone:remote:path` (any remote the user's rclone knows, incl. `:backend,opt=…:path`)
  */
 import { StrataError } from '../errors.js';
+import { TIERS, type Tier } from './naming.js';
 
 /** LocalDestination is a folder on this machine (or a synced/mounted folder). */
 export interface LocalDestination {
@@ -124,6 +125,13 @@ export function parseDestinationUrl(raw: string): Destination {
   }
 }
 
+/** checkTier accepts a tier name of a per-tier storage class; a misspelt tier would never apply. */
+function checkTier(tier: string, key: string): Tier {
+  const known = TIERS.find((t) => t === tier);
+  if (known === undefined) throw usage(`s3 destination: "${key}" names no tier`, `Tiers: ${TIERS.join(', ')} (e.g. storageClass.monthly=GLACIER_IR).`);
+  return known;
+}
+
 function parseS3Url(url: URL): S3Destination {
   const bucket = decodeURIComponent(url.hostname);
   if (bucket === '') throw usage('s3:// destination has no bucket', 'Write it as s3://BUCKET/prefix.');
@@ -132,8 +140,7 @@ function parseS3Url(url: URL): S3Destination {
   if (url.password !== '') dest.secretAccessKey = decodeURIComponent(url.password);
   for (const [k, v] of url.searchParams) {
     if (k.startsWith('storageClass.')) {
-      const tier = k.slice('storageClass.'.length);
-      if (tier === '') throw usage(`s3 destination: empty tier in "${k}"`);
+      const tier = checkTier(k.slice('storageClass.'.length), k);
       dest.storageClasses = { ...dest.storageClasses, [tier]: v };
       continue;
     }
@@ -233,6 +240,7 @@ function parseDestinationBlock(block: Record<string, unknown>): Destination {
         if (typeof classes !== 'object' || classes === null || Array.isArray(classes)) throw usage('s3 destination: "storageClasses" must map tier names to storage classes');
         const out: Record<string, string> = {};
         for (const [tier, cls] of Object.entries(classes)) {
+          checkTier(tier, `storageClasses.${tier}`);
           if (typeof cls !== 'string') throw usage(`s3 destination: storage class of tier "${tier}" must be a string`);
           out[tier] = cls;
         }

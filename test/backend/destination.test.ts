@@ -12,17 +12,24 @@ describe('parseDestination', () => {
   });
 
   it('parses s3 URLs with options and per-tier storage classes', () => {
-    const d = parseDestination('s3://bkt/a/b/?endpoint=127.0.0.1:7480&region=eu-1&pathStyle=true&profile=work&storageClass=STANDARD_IA&storageClass.cold=GLACIER');
-    assert.deepEqual(d, { kind: 's3', bucket: 'bkt', prefix: 'a/b', endpoint: 'https://127.0.0.1:7480', region: 'eu-1', pathStyle: true, profile: 'work', storageClass: 'STANDARD_IA', storageClasses: { cold: 'GLACIER' } });
-    assert.equal(d.kind === 's3' ? storageClassFor(d, 'cold') : '', 'GLACIER');
-    assert.equal(d.kind === 's3' ? storageClassFor(d, 'hot') : '', 'STANDARD_IA');
+    const d = parseDestination('s3://bkt/a/b/?endpoint=127.0.0.1:7480&region=eu-1&pathStyle=true&profile=work&storageClass=STANDARD_IA&storageClass.yearly=GLACIER');
+    assert.deepEqual(d, { kind: 's3', bucket: 'bkt', prefix: 'a/b', endpoint: 'https://127.0.0.1:7480', region: 'eu-1', pathStyle: true, profile: 'work', storageClass: 'STANDARD_IA', storageClasses: { yearly: 'GLACIER' } });
+    assert.equal(d.kind === 's3' ? storageClassFor(d, 'yearly') : '', 'GLACIER');
+    assert.equal(d.kind === 's3' ? storageClassFor(d, 'daily') : '', 'STANDARD_IA');
     assert.deepEqual(parseDestination('s3://bkt'), { kind: 's3', bucket: 'bkt', prefix: '' });
     assert.throws(() => parseDestination('s3://bkt/x?endpont=x'), (e) => isStrataError(e, 'USAGE'));
   });
 
+  it('refuses a per-tier storage class for a tier that does not exist (a misspelt tier would never apply)', () => {
+    for (const bad of ['s3://bkt/x?storageClass.montly=GLACIER', 's3://bkt/x?storageClass.=GLACIER', 's3://bkt/x?storageClass.cold=GLACIER']) {
+      assert.throws(() => parseDestination(bad), (e) => isStrataError(e, 'USAGE') && /names no tier/.test(e.message) && /monthly/.test(e.hint ?? ''), bad);
+    }
+    assert.throws(() => parseDestination({ type: 's3', bucket: 'b', storageClasses: { weekley: 'GLACIER' } }), (e) => isStrataError(e, 'USAGE') && /names no tier/.test(e.message));
+  });
+
   it('parses the structured s3 block with keys', () => {
-    const d = parseDestination({ type: 's3', bucket: 'b', prefix: '/p/', endpoint: 'http://h:9000', pathStyle: true, accessKeyId: 'AK', secretAccessKey: 'SK', storageClasses: { cold: 'DEEP_ARCHIVE' } });
-    assert.deepEqual(d, { kind: 's3', bucket: 'b', prefix: 'p', endpoint: 'http://h:9000', pathStyle: true, accessKeyId: 'AK', secretAccessKey: 'SK', storageClasses: { cold: 'DEEP_ARCHIVE' } });
+    const d = parseDestination({ type: 's3', bucket: 'b', prefix: '/p/', endpoint: 'http://h:9000', pathStyle: true, accessKeyId: 'AK', secretAccessKey: 'SK', storageClasses: { monthly: 'DEEP_ARCHIVE' } });
+    assert.deepEqual(d, { kind: 's3', bucket: 'b', prefix: 'p', endpoint: 'http://h:9000', pathStyle: true, accessKeyId: 'AK', secretAccessKey: 'SK', storageClasses: { monthly: 'DEEP_ARCHIVE' } });
     assert.throws(() => parseDestination({ type: 's3', bucket: 'b', accessKeyId: 'AK' }), (e) => isStrataError(e, 'USAGE'));
   });
 
