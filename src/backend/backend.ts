@@ -16,6 +16,7 @@
  *   hashed), and S3 resolves any such put itself from its stored SHA-256, setting the put's `tags`
  *   on the object so that it ends tagged like any other. Other bytes keep ALREADY_EXISTS; a put
  *   that meets the same bytes and still fails (tagging) leaves the object as it was.
+ * - put() resolves with the key, size and SHA-256 of the bytes it stored.
  * - put() with `sha256` set verifies the bytes it stored against it and rejects with CHECKSUM on a
  *   mismatch (leaving nothing visible). The source may be opened more than once (for hashing or
  *   retries); each open must yield the same bytes.
