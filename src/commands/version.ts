@@ -18,6 +18,20 @@ export interface VersionReport {
   node: string;
   '7zz': ToolVersion;
   par2: ToolVersion;
+  /** Things worth knowing about this setup (e.g. the AWS SDK's Node.js support). */
+  notes: string[];
+}
+
+/** SDK_NODE_MAJOR: releases of the AWS SDK after January 2027 need this Node.js major version. */
+const SDK_NODE_MAJOR = 22;
+
+/** nodeNotes says, once and here rather than on every S3 run, what the Node.js version means. */
+export function nodeNotes(nodeVersion: string): string[] {
+  const major = Number(/^v(\d+)\./.exec(nodeVersion)?.[1] ?? '0');
+  if (major >= SDK_NODE_MAJOR) return [];
+  return [
+    `Node.js ${nodeVersion} is supported by strata (Node.js ≥ 20); the AWS SDK strata pins for S3 works on it, but SDK releases after January 2027 need Node.js ≥ ${SDK_NODE_MAJOR}: upgrade Node.js before upgrading strata past them.`,
+  ];
 }
 
 /** versionReport probes the tools strata needs. */
@@ -33,7 +47,7 @@ export async function versionReport(env: NodeJS.ProcessEnv): Promise<VersionRepo
       (e: unknown): ToolVersion => ({ error: errorMessage(e) }),
     ),
   ]);
-  return { strata, node: process.version, '7zz': sevenZip, par2 };
+  return { strata, node: process.version, '7zz': sevenZip, par2, notes: nodeNotes(process.version) };
 }
 
 function toolLine(name: string, t: ToolVersion): string {
@@ -54,6 +68,7 @@ export const versionCommand: Command = {
       ctx.out.result(toolLine('7zz', r['7zz']));
       ctx.out.result(toolLine('par2', r.par2));
       ctx.out.result(`${'node'.padEnd(6)} ${r.node}`);
+      for (const n of r.notes) ctx.out.result(`note: ${n}`);
     }
     return 0;
   },
