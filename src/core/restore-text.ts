@@ -49,9 +49,13 @@ export function restoreText(s: RestoreTextInput): string {
     lines.push('  This set has no archive volumes: nothing changed in file contents since its base set;');
     lines.push('  only the file list below changed (deletions, permissions or times).');
   } else {
-    lines.push(`  7zz x ${first} -o../restored-${s.id}`);
+    lines.push(`  7zz x ${first} -o../restored-${s.id} -snld`);
     lines.push('  This extracts into the folder restored-' + s.id + ' beside this one; 7-Zip finds the');
-    lines.push('  other volumes (.002, .003, ...) by itself. Symbolic links are stored as links.');
+    lines.push('  other volumes (.002, .003, ...) by itself. Symbolic links are stored as links: -snld lets');
+    lines.push('  7-Zip create links whose target goes up a folder (link -> ../other/file), which 7-Zip 25.01');
+    lines.push('  and newer otherwise leave out ("Dangerous link path was ignored"). 7-Zip 20 and newer know');
+    lines.push('  -snld. 7-Zip rewrites an absolute link target to point inside the output folder');
+    lines.push('  (/etc/hosts becomes <output folder>/etc/hosts); the file list of step 3 has the original.');
   }
   lines.push('');
   lines.push('Step 3 - the file list (optional): every file of the source at this moment, with its size,');

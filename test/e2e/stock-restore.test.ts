@@ -10,10 +10,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { tempDir } from '../helpers/tmp.js';
 import * as path from 'node:path';
 import {
-  PASSWORD, assertSameTree, copyCase, deleteVolumes, flipBlocks, makeFixture, merge, predict, treeHashes,
+  PASSWORD, assertSameTree, cli, copyCase, show, deleteVolumes, flipBlocks, makeFixture, merge, predict, treeHashes,
   type Fixture, type StrategyName,
 } from './damage.js';
 
@@ -150,4 +151,31 @@ describe('RESTORE.txt followed literally with par2 and 7zz alone', { concurrency
       process.stderr.write(`# stock restore ${strategy}: ${Math.round(performance.now() - started)} ms (backup ${Math.round(fx.backupMs)} ms)\n`);
     });
   }
+});
+
+test('RESTORE.txt extraction line restores links that go up a folder, dangling links, and absolute ones as 7-Zip documents', async (t) => {
+  const root = await tempDir(t, 'strata-stock-links-');
+  const source = path.join(root, 'docs');
+  await mkdir(path.join(source, 'a'), { recursive: true });
+  await mkdir(path.join(source, 'other'));
+  await writeFile(path.join(source, 'other', 'file'), 'linked\n');
+  await symlink('../other/file', path.join(source, 'a', 'up'));
+  await symlink('nowhere/x', path.join(source, 'dangling'));
+  await symlink('/etc/hostname', path.join(source, 'abs'));
+  const dest = path.join(root, 'dest');
+  await mkdir(dest);
+  const r = await cli(['--state', path.join(root, 'state'), 'backup', '--source', source, '--dest', dest, '--tier', 'weekly']);
+  assert.equal(r.code, 0, show(r));
+  const [setId] = (await readdir(dest)).filter((n) => /^\d{6}_FULL_docs/.test(n));
+  assert.ok(setId !== undefined, 'the set folder');
+  const setDir = path.join(dest, setId);
+  const steps = parseRestoreText(await readFile(path.join(setDir, 'RESTORE.txt'), 'utf8'));
+  const x = await sh(steps.extract, setDir, `${PASSWORD}\n`);
+  assert.equal(x.code, 0, `${steps.extract}\n${x.out}`);
+  const out = path.resolve(setDir, /-o(\S+)/.exec(steps.extract)?.[1] ?? '');
+  assert.equal(await readlink(path.join(out, 'a', 'up')), '../other/file');
+  assert.equal(await readFile(path.join(out, 'a', 'up'), 'utf8'), 'linked\n');
+  assert.equal(await readlink(path.join(out, 'dangling')), 'nowhere/x');
+  // As RESTORE.txt says: 7-Zip re-roots an absolute target under the output folder.
+  assert.equal(await readlink(path.join(out, 'abs')), path.join(out, 'etc', 'hostname'));
 });
