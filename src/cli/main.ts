@@ -9,6 +9,8 @@ import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '..
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from './context.js';
 import { commands } from './registry.js';
+import { parseError } from './args.js';
+import { closest } from './suggest.js';
 
 const globalSpec = {
   config: { type: 'string' },
@@ -75,7 +77,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     try {
       parsed = parseArgs({ args: globals, options: globalSpec, strict: true, allowPositionals: false });
     } catch (e) {
-      throw new StrataError('USAGE', e instanceof Error ? e.message : String(e), { hint: 'Run "strata --help".' });
+      throw parseError('', e, Object.keys(globalSpec));
     }
     const v = parsed.values;
     json = v.json;
@@ -96,7 +98,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     const command: Command | undefined = commands.find((c) => c.name === name);
     if (command === undefined) {
-      throw new StrataError('USAGE', `unknown command "${name}"`, { hint: `Commands: ${commands.map((c) => c.name).join(', ')}.` });
+      const near = closest(name, commands.map((c) => c.name));
+      const list = `Commands: ${commands.map((c) => c.name).join(', ')}.`;
+      throw new StrataError('USAGE', `unknown command "${name}"`, { hint: near === undefined ? list : `Did you mean "strata ${near}"? ${list}` });
     }
     if (args.includes('--help') || args.includes('-h')) {
       process.stdout.write(`usage: strata ${command.usage}\n\n${command.summary}\n`);
