@@ -1,7 +1,7 @@
 /** cli/args: flag parsing for commands, with bad flags reported as USAGE errors. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StrataError } from '../errors.js';
-import { closest } from './suggest.js';
+import { suggest } from '../core/suggest.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -36,7 +36,7 @@ export function parseError(command: string, e: unknown, known: readonly string[]
   const where = command === '' ? '' : `${command}: `;
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-      const near = closest(flag.replace(/^-+/, ''), known);
+      const near = suggest(flag.replace(/^-+/, ''), known);
       return new StrataError('USAGE', `${where}unknown option ${flag}`, { hint: near === undefined ? help : `Did you mean --${near}? ${help}` });
     }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':

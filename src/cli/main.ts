@@ -10,7 +10,7 @@ import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from './context.js';
 import { commands } from './registry.js';
 import { parseError } from './args.js';
-import { closest } from './suggest.js';
+import { suggest } from '../core/suggest.js';
 
 const globalSpec = {
   config: { type: 'string' },
@@ -98,7 +98,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     const command: Command | undefined = commands.find((c) => c.name === name);
     if (command === undefined) {
-      const near = closest(name, commands.map((c) => c.name));
+      const near = suggest(name, commands.map((c) => c.name));
       const list = `Commands: ${commands.map((c) => c.name).join(', ')}.`;
       throw new StrataError('USAGE', `unknown command "${name}"`, { hint: near === undefined ? list : `Did you mean "strata ${near}"? ${list}` });
     }

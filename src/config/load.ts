@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { parseSize } from '../core/size.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
+import { suggest } from '../core/suggest.js';
 import { hideFromChildren } from '../exec/run.js';
 import { keysAt, validateConfig, type ConfigIssue, type SourceConfig, type StrataConfig, type ValidateOptions } from './schema.js';
 
@@ -148,41 +149,6 @@ function issueText(issue: ConfigIssue, present: boolean): string {
     return `${where}missing required key "${String(last)}"`;
   }
   return issue.path.length === 0 ? issue.message : `${formatPath(issue.path)}: ${issue.message}`;
-}
-
-/** suggest finds the allowed key a misspelt one most likely meant (case, "_"/"-" and up to two edits). */
-export function suggest(key: string, allowed: readonly string[]): string | undefined {
-  const norm = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
-  const exact = allowed.find((a) => norm(a) === norm(key));
-  if (exact !== undefined) return exact;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const a of allowed) {
-    const d = editDistance(norm(key), norm(a));
-    if (d < bestDistance) {
-      best = a;
-      bestDistance = d;
-    }
-  }
-  const limit = Math.min(2, Math.max(1, Math.floor(key.length / 3)));
-  return bestDistance <= limit ? best : undefined;
-}
-
-/** editDistance is the Damerau–Levenshtein distance (adjacent swaps count as one edit). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  const at = (i: number, j: number): number => d[i]?.[j] ?? Infinity;
-  for (let i = 1; i <= a.length; i++) {
-    const row = d[i];
-    if (row === undefined) continue;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
-      row[j] = v;
-    }
-  }
-  return at(a.length, b.length);
 }
 
 /**

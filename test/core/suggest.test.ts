@@ -1,7 +1,7 @@
 /** Mistakes on the command line: did-you-mean for commands and flags, and no raw parser text. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closest, editDistance } from '../../src/cli/suggest.js';
+import { editDistance, suggest } from '../../src/core/suggest.js';
 import { strata } from '../helpers/cli.js';
 
 test('editDistance counts edits and neighbour swaps', () => {
@@ -12,14 +12,14 @@ test('editDistance counts edits and neighbour swaps', () => {
   assert.equal(editDistance('kitten', 'sitting'), 3);
 });
 
-test('closest suggests near names only', () => {
+test('suggest proposes near names only', () => {
   const commands = ['init', 'backup', 'list', 'restore', 'verify', 'history', 'log', 'plan', 'check-destination'];
-  assert.equal(closest('restor', commands), 'restore');
-  assert.equal(closest('verfy', commands), 'verify');
-  assert.equal(closest('bakcup', commands), 'backup');
-  assert.equal(closest('check', commands), 'check-destination');
-  assert.equal(closest('xyzzy', commands), undefined);
-  assert.equal(closest('ls', ['list', 'log']), undefined, 'two equally near: no guess');
+  assert.equal(suggest('restor', commands), 'restore');
+  assert.equal(suggest('verfy', commands), 'verify');
+  assert.equal(suggest('bakcup', commands), 'backup');
+  assert.equal(suggest('check', commands), 'check-destination');
+  assert.equal(suggest('xyzzy', commands), undefined);
+  assert.equal(suggest('ls', ['list', 'log']), undefined, 'two equally near: no guess');
 });
 
 test('a mistyped command or flag gets a suggestion; parser wording never reaches the user', async () => {
