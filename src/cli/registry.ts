@@ -9,6 +9,7 @@ import { historyCommand, logCommand } from '../commands/history.js';
 import { planCommand } from '../commands/plan.js';
 import { checkDestinationCommand } from '../commands/check-destination.js';
 import { versionCommand } from '../commands/version.js';
+import { configCommand } from '../commands/config.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
-export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, versionCommand];
+export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, configCommand, versionCommand];

@@ -88,9 +88,11 @@ export function parseConfigText(text: string, shown: string, options: { baseDir:
     const lines = doc.errors.map((e) => {
       const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
       const what = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-      return { offset: e.pos[0], text: `${shown}:${pos.line}:${pos.col}: YAML syntax error: ${what}` };
+      return { offset: e.pos[0], text: `${shown}:${pos.line}:${pos.col}: YAML syntax error: ${what}${snippet(text, pos.line, pos.col)}` };
     });
-    throw configError(shown, lines);
+    // One mistake often confuses the parser about what follows: the first problem is the one to fix.
+    const first = lines.sort((a, b) => a.offset - b.offset).slice(0, 1);
+    throw configError(shown, first);
   }
   if (doc.contents === null) {
     throw configError(shown, [{ offset: 0, text: `${shown}:1:1: the file has no settings (sources and destination are required)` }]);
@@ -113,12 +115,29 @@ export function parseConfigText(text: string, shown: string, options: { baseDir:
   const lines = result.issues.map((issue) => {
     const { offset, found } = locate(doc, issue);
     const { line, col } = lineCounter.linePos(offset);
-    return { offset, text: `${shown}:${line}:${col}: ${issueText(issue, found)}` };
+    return { offset, text: `${shown}:${line}:${col}: ${issueText(issue, found)}${colonHint(issue.message)}` };
   });
   throw configError(shown, lines);
 }
 
 /** configError lists every problem, in file order; one problem is the whole message. */
+/** snippet shows a line of the file with a caret under the column, and a hint for `key:value`. */
+export function snippet(text: string, line: number, col: number): string {
+  const src = (text.split(/\r?\n/)[line - 1] ?? '').replace(/\t/g, ' ');
+  if (src.trim() === '') return '';
+  const gutter = String(line);
+  const shown = src.length > 120 ? `${src.slice(0, 117)}...` : src;
+  const m = /^(\s*)([A-Za-z_][\w.-]*):(\S.*)$/.exec(src);
+  const fix = m === null ? '' : `\n    (a key needs a space after its colon: "${m[2] ?? ''}: ${m[3] ?? ''}")`;
+  return `\n    ${gutter} | ${shown}\n    ${' '.repeat(gutter.length)} | ${' '.repeat(Math.max(0, Math.min(col - 1, 117)))}^${fix}`;
+}
+
+/** colonHint: a value such as "level:3" is almost always a key written without the space after its colon. */
+function colonHint(message: string): string {
+  const m = /got the string "([A-Za-z_][\w.-]*):(\S[^"]*)"/.exec(message);
+  return m === null ? '' : ` (a key needs a space after its colon: "${m[1] ?? ''}: ${m[2] ?? ''}")`;
+}
+
 function configError(shown: string, lines: { offset: number; text: string }[]): StrataError {
   const sorted = lines.map((l, i) => ({ ...l, i })).sort((a, b) => a.offset - b.offset || a.i - b.i);
   const message = sorted.length === 1 ? (sorted[0]?.text ?? '') : `${sorted.length} problems in ${shown}:\n  ${sorted.map((l) => l.text).join('\n  ')}`;

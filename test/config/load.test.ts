@@ -358,6 +358,19 @@ describe('loadConfig: errors name the key and the line', () => {
     assert.match(e.message, /^strata\.yaml:4:1: YAML syntax error: Flow sequence/);
   });
 
+  it('a key without the space after its colon: one problem, at its own line, with a snippet and the fix', async (t) => {
+    const text = 'sources:\n  - path: /a\n    name: a\njob:default\ndestination: /b\narchive:\n  weekly:\n    level: 3\n';
+    const e = await loadError(t, text);
+    const lines = e.message.split('\n');
+    assert.match(lines[0] ?? '', /^strata\.yaml:4:1: YAML syntax error: /);
+    assert.equal(lines[1], '    4 | job:default');
+    assert.equal(lines[2], '      | ^');
+    assert.equal(lines[3], '    (a key needs a space after its colon: "job: default")');
+    assert.equal(lines.length, 4, e.message);
+    const e2 = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\narchive:\n  weekly:\n    level:3\n');
+    assert.match(e2.message, /^strata\.yaml:4:3: archive\.weekly: .*got the string "level:3" \(a key needs a space after its colon: "level: 3"\)$/);
+  });
+
   it('duplicate YAML key', async (t) => {
     const e = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\ndestination: /c\n');
     assert.match(e.message, /^strata\.yaml:3:1: YAML syntax error: Map keys must be unique/);
