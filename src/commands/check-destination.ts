@@ -11,7 +11,8 @@ import type { Backend, BodySource } from '../backend/backend.js';
 import { openBackend } from '../backend/open.js';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
-import { describeDestination, parseDestination } from '../core/destination.js';
+import { describeDestination, parseDestination, type DestinationConfig } from '../core/destination.js';
+import { findConfig, loadConfig } from '../config/load.js';
 import { ExitCode, StrataError, errorMessage, isStrataError } from '../errors.js';
 
 /** CheckResult is the outcome of one live check. */
@@ -154,13 +155,21 @@ async function runChecks(b: Backend, prefix: string, kind: string, warnings: str
 export const checkDestinationCommand: Command = {
   name: 'check-destination',
   summary: 'Try a destination for real (write, read, list, delete under a temporary prefix) and show what it supports',
-  usage: 'check-destination --dest URL',
+  usage: 'check-destination [--dest URL]   (default: the config file\'s destination)',
   async run(ctx: CommandContext, args: string[]): Promise<number> {
     const { values } = parseCommandArgs('check-destination', args, { dest: { type: 'string' } });
-    if (values.dest === undefined || values.dest === '') {
-      throw new StrataError('USAGE', 'check-destination: --dest is required', { hint: 'For example: strata check-destination --dest s3://bucket/backups?region=eu-central-1' });
+    let input: DestinationConfig | undefined = values.dest;
+    if (input === undefined) {
+      // No --dest: the config's destination (--config, $STRATA_CONFIG, ./strata.yaml).
+      const file = await findConfig(ctx.global.config, ctx.env);
+      if (file === undefined) {
+        throw new StrataError('USAGE', 'check-destination: no --dest and no config file', {
+          hint: 'Pass --dest (e.g. strata check-destination --dest s3://bucket/backups?region=eu-central-1) or --config FILE.',
+        });
+      }
+      input = (await loadConfig(file, ctx.env)).destination;
     }
-    const dest = parseDestination(values.dest);
+    const dest = parseDestination(input);
     const description = describeDestination(dest);
     const warnings: string[] = [];
     const backend = await openBackend(dest, {

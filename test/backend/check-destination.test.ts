@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Readable } from 'node:stream';
@@ -126,4 +126,25 @@ describe('check-destination leaves no folder behind', () => {
       await removeFolderChecks(b, () => entries(path.join(env.STRATA_TEST_WEBDAV_ROOT, folder)));
     });
   }
+});
+
+describe('check-destination without --dest', () => {
+  it("checks the config file's destination", async (t) => {
+    const dir = await tempDir(t, 'strata-check-config-');
+    const dest = path.join(dir, 'dest');
+    await mkdir(dest);
+    await mkdir(path.join(dir, 'src'));
+    const config = path.join(dir, 'strata.yaml');
+    await writeFile(config, `sources:\n  - path: src\ndestination: dest\n`);
+    const r = await strata(['--config', config, 'check-destination']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, new RegExp(`checking ${dest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.deepEqual(await readdir(dest), [], 'its probe folder removed afterwards');
+    const none = await strata(['check-destination'], { cwd: dir, env: { STRATA_CONFIG: undefined } });
+    assert.equal(none.code, 0, 'cwd has strata.yaml: that config is used');
+    const empty = await tempDir(t, 'strata-check-noconfig-');
+    const missing = await strata(['check-destination'], { cwd: empty });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no --dest and no config file/);
+  });
 });
