@@ -28,6 +28,12 @@ interface Machine {
   states: Map<number, Snapshot>;
 }
 
+function stateOf(m: Machine, n: number): Snapshot {
+  const s = m.states.get(n);
+  assert.ok(s !== undefined, `machine ${m.name} ran on day ${n}`);
+  return s;
+}
+
 interface ListRow {
   id: string;
   job: string;
@@ -99,7 +105,7 @@ describe('one destination shared by two machines', () => {
       await cli(['restore', '--quiet', '--at', day(2, '23:00:00'), '--dest', dest, '--state', m.state, '--to', toAt]);
       for (const [dir, n] of [[to, 9], [toAt, 2]] as const) {
         try {
-          assertSameTree(await snapshot(dir), m.states.get(n) ?? new Map());
+          assertSameTree(await snapshot(dir), stateOf(m, n));
         } catch (e) {
           mixed.push(`machine ${m.name} restored another state than its own of day ${n}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${JSON.stringify([...(await snapshot(dir)).keys()])}`);
         }
@@ -145,7 +151,7 @@ describe('one destination shared by two machines', () => {
     // The host name is the same for both here, so it does not decide; the machine id does.
     await cli(['restore', '--dest', dest, '--state', fresh, '--to', rx, '--host', hostname()], { expect: 2 });
     await cli(['restore', '--quiet', '--dest', dest, '--state', fresh, '--to', rx, '--job', 'default', '--host', idB.slice(0, 8)]);
-    assertSameTree(await snapshot(rx), B.states.get(9) ?? new Map());
+    assertSameTree(await snapshot(rx), stateOf(B, 9));
     const listA = jsonOf<{ sets: ListRow[] }>(await cli(['list', '--json', '--dest', dest, '--state', fresh, '--host', idA.slice(0, 8)])).sets;
     assert.deepEqual(new Set(listA.map((r) => r.id)), A.made);
     await cli(['restore', '--dest', dest, '--state', fresh, '--to', rx, '--job', 'nosuchjob'], { expect: 10 });
