@@ -219,7 +219,11 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     const tier = resolveTier(req.tier, now, req.config.schedule.weeklyOn);
     const type: SetType = tier === 'daily' && prev !== undefined ? 'INCR' : 'FULL';
     const fullBecauseNoBase = tier === 'daily' && prev === undefined;
-    if (fullBecauseNoBase) out.info(`${source.name}: no complete set yet, so this daily run makes a FULL set`);
+    if (fullBecauseNoBase) {
+      // Sets of the same name by another machine (or an older version, unproven) are never a base: say so.
+      const others = catalog.complete.filter((d) => d.job === req.config.job && d.source === source.name).length;
+      out.info(`${source.name}: no complete set yet${others > 0 ? ` from this machine (the ${others} set(s) of that job and source on the destination were made by another machine, or by an older strata without a record of this one)` : ''}, so this daily run makes a FULL set`);
+    }
     const r = await backupSource(req, { source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword, kdf });
     r.fullBecauseNoBase = fullBecauseNoBase;
     results.push(r);

@@ -13,8 +13,9 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { sealDescriptor, type Descriptor } from '../../src/core/descriptor.js';
 import { tempDir } from '../helpers/tmp.js';
-import { assertSameTree, cli, day, jsonOf, snapshot, type Snapshot } from './util.js';
+import { assertSameTree, cli, day, jsonOf, PASSWORD, snapshot, type Snapshot } from './util.js';
 
 const execFileP = promisify(execFile);
 
@@ -166,5 +167,60 @@ describe('one destination shared by two machines', () => {
     );
     await backup(A, 11, 'daily', '09:00:00');
     assert.deepEqual((await fsp.readdir(path.join(dest, foreign))).sort(), [`${foreign}.7z.001`, `${foreign}.pending`]);
+  });
+
+  it('sets of an older strata (no machine recorded): chained onto only by the machine whose state made them; the machine field is sealed', async (t) => {
+    const root = await tempDir(t, 'strata-legacy-');
+    const dest = path.join(root, 'dest');
+    await fsp.mkdir(dest);
+    const srcA = path.join(root, 'A', 'docs');
+    const srcB = path.join(root, 'B', 'docs');
+    for (const [src, who] of [[srcA, 'A'], [srcB, 'B']] as const) {
+      await fsp.mkdir(src, { recursive: true });
+      await fsp.writeFile(path.join(src, `${who}.txt`), `${who} v1\n`);
+    }
+    const run = (src: string, state: string, tier: string, now: string): Promise<{ sources: { setId: string; type: string }[] }> =>
+      cli(['backup', '--json', '--tier', tier, '--source', src, '--dest', dest, '--state', state], { now }).then((r) => jsonOf(r));
+    const stateA = path.join(root, 'stateA');
+    const stateB = path.join(root, 'stateB');
+    const full = (await run(srcA, stateA, 'weekly', day(0))).sources[0]?.setId ?? '';
+    const day0 = await snapshot(srcA);
+    // Make it a set of an older strata: no machine in the descriptor, sealed again with the password.
+    const file = path.join(dest, full, `${full}.strata.json`);
+    const { machine, check: _c, hmac: _h, ...rest } = JSON.parse(await fsp.readFile(file, 'utf8')) as Descriptor;
+    assert.ok(machine !== undefined, 'a new set records its machine');
+    await fsp.writeFile(file, JSON.stringify(sealDescriptor(rest, PASSWORD), null, 2));
+    // Machine A's state holds the set's manifest: it made the set, and chains onto it.
+    await fsp.writeFile(path.join(srcA, 'A.txt'), 'A v2\n');
+    const incr = (await run(srcA, stateA, 'daily', day(1))).sources[0];
+    assert.equal(incr?.type, 'INCR');
+    // Machine B (same job, same source name) cannot prove it: a FULL, and it says why.
+    const bRun = await cli(['backup', '--tier', 'daily', '--source', srcB, '--dest', dest, '--state', stateB], { now: day(1, '10:00:00') });
+    assert.match(bRun.stderr, /no complete set yet from this machine \(the 2 set\(s\) of that job and source on the destination were made by another machine/);
+    const rows = jsonOf<{ sets: ListRow[] }>(await cli(['list', '--json', '--dest', dest, '--state', stateB])).sets;
+    assert.deepEqual(rows.map((r) => [r.type, r.base, r.machine === null ? 'legacy' : r.machine.id === machine.id ? 'A' : 'B']), [
+      ['FULL', null, 'legacy'],
+      ['INCR', full, 'A'],
+      ['FULL', null, 'B'],
+    ]);
+    // Each machine restores its own newest state; A reaches back to the legacy set by --at.
+    for (const [state, src] of [[stateA, srcA], [stateB, srcB]] as const) {
+      const to = path.join(root, `r-${path.basename(state)}`);
+      await cli(['restore', '--quiet', '--dest', dest, '--state', state, '--to', to]);
+      assertSameTree(await snapshot(to), await snapshot(src));
+    }
+    const toA0 = path.join(root, 'rA0');
+    await cli(['restore', '--quiet', '--at', day(0, '23:00:00'), '--dest', dest, '--state', stateA, '--to', toA0]);
+    assertSameTree(await snapshot(toA0), day0);
+    // A fresh machine is offered both machines (and the legacy set) and restores none by itself.
+    const amb = await cli(['restore', '--dest', dest, '--state', path.join(root, 'fresh'), '--to', path.join(root, 'rx')], { expect: 2 });
+    assert.match(amb.stderr, /host unknown \(sets made before strata recorded the machine\)/);
+    // The machine is part of the sealed content: a descriptor whose machine was changed is tampered.
+    const bSet = rows[2]?.id ?? '';
+    const bFile = path.join(dest, bSet, `${bSet}.strata.json`);
+    const d = JSON.parse(await fsp.readFile(bFile, 'utf8')) as Descriptor;
+    await fsp.writeFile(bFile, JSON.stringify({ ...d, machine: { ...machine } }, null, 2));
+    const v = await cli(['verify', '--set', bSet, '--dest', dest, '--state', stateB], { expect: 13 });
+    assert.match(v.stderr + v.stdout, /tamper|HMAC/i);
   });
 });
