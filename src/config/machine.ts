@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { MachineRef } from '../core/descriptor.js';
-import { errnoCode, fromFsError, StrataError } from '../errors.js';
+import { errnoCode, StrataError } from '../errors.js';
 
 /** MACHINE_ID_FILE is the file in the state folder that holds the machine id. */
 export const MACHINE_ID_FILE = 'machine-id';
@@ -33,7 +33,7 @@ export async function readMachineId(stateDir: string): Promise<string | undefine
     text = await fsp.readFile(file, 'utf8');
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
-    throw fromFsError(e, `reading ${file}`);
+    throw e; // cli/main names the state folder (not a folder, no permission…)
   }
   const id = text.trim();
   if (!ID.test(id)) {
@@ -60,7 +60,7 @@ export async function machineIdentity(stateDir: string): Promise<MachineRef> {
     // link fails if another run made the file meanwhile: then its id is the machine's.
     await fsp.link(tmp, machineIdFile(stateDir));
   } catch (e) {
-    if (errnoCode(e) !== 'EEXIST') throw fromFsError(e, `writing ${machineIdFile(stateDir)}`);
+    if (errnoCode(e) !== 'EEXIST') throw e;
   } finally {
     await fsp.rm(tmp, { force: true });
   }
