@@ -130,12 +130,13 @@ export type ScopeResult<T extends SetSummary> =
  * returned so that the person can pick one.
  */
 export function restoreScope<T extends SetSummary>(all: readonly T[], req: ScopeRequest): ScopeResult<T> {
-  let sets = all.filter((d) => (req.job === undefined || d.job === req.job) && (req.source === undefined || d.source === req.source));
+  let sets = all.filter((d) => req.job === undefined || d.job === req.job);
   if (req.host !== undefined) {
     const host = req.host;
     sets = sets.filter((d) => matchesHost(d.machine, host));
   }
-  if (sets.length === 0) return { ok: false, why: 'none', found: identitiesOf(all) };
+  // This machine's own sets win, before --source narrows: a source this machine does not have is
+  // not silently taken from another machine (that takes --host).
   if (req.host === undefined && req.machineId !== undefined) {
     const own = sets.filter((d) => d.machine?.id === req.machineId);
     if (own.length > 0) {
@@ -143,6 +144,8 @@ export function restoreScope<T extends SetSummary>(all: readonly T[], req: Scope
       sets = sets.filter((d) => d.machine?.id === req.machineId || (d.machine === undefined && jobs.has(d.job)));
     }
   }
+  if (req.source !== undefined) sets = sets.filter((d) => d.source === req.source);
+  if (sets.length === 0) return { ok: false, why: 'none', found: identitiesOf(all) };
   // Legacy sets of a job that also has sets of a recorded machine go with that machine.
   const withMachine = new Set(sets.filter((d) => d.machine !== undefined).map((d) => d.job));
   const identities = identitiesOf(sets.filter((d) => d.machine !== undefined || !withMachine.has(d.job)));

@@ -122,7 +122,10 @@ export function describeIdentity(i: JobIdentity): string {
 function scopeError(scope: Exclude<ReturnType<typeof restoreScope<Descriptor>>, { ok: true }>, req: Pick<RestoreRequest, 'job' | 'host' | 'source'>): StrataError {
   const pick = 'Pick one with --host HOST (a host name or the first digits of a machine id) and/or --job NAME, or a set with --set ID; strata list shows every set with its job and host.';
   if (scope.why === 'none' && req.job === undefined && req.host === undefined) {
-    return new StrataError('NOT_FOUND', `no complete set of source ${req.source ?? '?'}`, { hint: 'strata list shows the sets and their sources.' });
+    const elsewhere = scope.found.filter((i) => i.sources.includes(req.source ?? ''));
+    return new StrataError('NOT_FOUND', `no complete set of source ${req.source ?? '?'}${elsewhere.length > 0 ? ` of this machine; other machines have one:\n  ${elsewhere.map(describeIdentity).join('\n  ')}` : ''}`, {
+      hint: elsewhere.length > 0 ? 'Pick the machine with --host HOST (a host name or the first digits of its machine id).' : 'strata list shows the sets and their sources.',
+    });
   }
   if (scope.why === 'none') {
     const asked = [req.job === undefined ? '' : `job ${req.job}`, req.host === undefined ? '' : `host ${req.host}`, req.source === undefined ? '' : `source ${req.source}`].filter((x) => x !== '').join(', ');

@@ -91,6 +91,10 @@ test('restoreScope: own machine first; several machines refused with candidates;
   assert.deepEqual(ids(restoreScope(SHARED, { host: 'legacy' })), ['261122_FULL_docs']);
   // A machine of another state folder restores nothing by preference: it has no sets here.
   assert.deepEqual(ids(restoreScope(SHARED, { machineId: 'cccc0000000000000000000000000003' })), ['refused: machines']);
+  // A source this machine does not have is not taken from another machine without --host.
+  const withMail = [...SHARED, on(set('261129_FULL_mail', 'default', 'mail', '2026-11-29T11:00:00Z'), B)];
+  assert.deepEqual(ids(restoreScope(withMail, { machineId: A.id, source: 'mail' })), ['refused: none']);
+  assert.deepEqual(ids(restoreScope(withMail, { machineId: A.id, source: 'mail', host: 'bbbb' })), ['261129_FULL_mail']);
   // Nothing matches: the sets found are returned for the message.
   const none = restoreScope(SHARED, { job: 'nosuch' });
   assert.ok(!none.ok && none.why === 'none' && none.found.length === 3);
