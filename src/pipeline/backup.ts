@@ -22,7 +22,7 @@ import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
 import { hashStream } from '../backend/wrappers.js';
 import { latestFor, ownSets } from '../core/catalog.js';
-import { canonicalJson, checkDescriptorAsync, defaultKdf, deriveKeysAsync, type DescriptorCheck, sealDescriptor, type Descriptor, type KdfParams, type MachineRef, type StoredObject } from '../core/descriptor.js';
+import { canonicalJson, checkDescriptorAsync, defaultKdf, deriveKeysAsync, type DescriptorCheck, isMachineRef, sealDescriptor, type Descriptor, type KdfParams, type MachineRef, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
 import {
@@ -151,7 +151,8 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   for (const inc of catalog.incomplete) {
     // Another machine's unfinished set is that machine's to resume or remove, never this one's.
     if (Repository.isOtherMachine(inc.pending, req.machine)) {
-      out.info(`set ${inc.id} is an unfinished set of another machine (${inc.pending?.machine?.host ?? '?'}, ${inc.pending?.machine?.id.slice(0, 8) ?? '?'}); leaving it alone`);
+      const m = inc.pending?.machine;
+      out.info(`set ${inc.id} is an unfinished set of another machine (${isMachineRef(m) ? `${m.host}, ${m.id.slice(0, 8)}` : 'unreadable machine'}); leaving it alone`);
       continue;
     }
     if (!Repository.isDebris(inc.pending, now)) {

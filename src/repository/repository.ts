@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Backend, BodySource, ObjectInfo, PutOptions } from '../backend/backend.js';
 import { bufferSource } from '../backend/local.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
-import { parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
+import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
 import { isProcessAlive } from './lock.js';
 
 /** PendingInfo is the content of a `.pending` marker. */
@@ -173,7 +173,9 @@ export class Repository {
    * machine) falls back to the host name and process checks of isDebris.
    */
   static isOtherMachine(pending: PendingInfo | undefined, machine: MachineRef): boolean {
-    return pending?.machine !== undefined && pending.machine.id !== machine.id;
+    // A machine field that is not a machine (edited, torn) does not prove the set is this machine's.
+    const m: unknown = pending?.machine;
+    return m !== undefined && !(isMachineRef(m) && m.id === machine.id);
   }
 
   /** isDebris tells whether an incomplete set folder was left by a run that is gone. */
