@@ -12,6 +12,8 @@ import { stat } from 'node:fs/promises';
 import { applyOverrides, configFromFlags, findConfig, loadConfig, sourceOrigin } from '../config/load.js';
 import { resolvePassword } from '../config/password.js';
 import { jobStateDir, stateDir } from '../config/paths.js';
+import { machineIdentity, readMachineId } from '../config/machine.js';
+import type { MachineRef } from '../core/descriptor.js';
 import type { StrataConfig } from '../config/schema.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
@@ -81,6 +83,16 @@ export async function openDestination(ctx: CommandContext, config: StrataConfig)
 /** jobDirFor returns the job's state folder. */
 export function jobDirFor(ctx: CommandContext, config: StrataConfig): string {
   return jobStateDir(stateDir(ctx.global.state, ctx.env), config.job);
+}
+
+/** machineFor returns this machine's identity, making its id in the state folder on first use. */
+export async function machineFor(ctx: CommandContext): Promise<MachineRef> {
+  return machineIdentity(stateDir(ctx.global.state, ctx.env));
+}
+
+/** ownMachineId is this machine's id if its state folder has one yet (never made by reading commands). */
+export async function ownMachineId(ctx: CommandContext): Promise<string | undefined> {
+  return readMachineId(stateDir(ctx.global.state, ctx.env));
 }
 
 /**

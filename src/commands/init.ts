@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
 import { configFilePath, configFromFlags, parseConfigText } from '../config/load.js';
+import { newJobName } from '../config/machine.js';
 import { PLACEHOLDER_DESTINATION, renderTemplate, type TemplateOptions } from '../config/template.js';
 import { errnoCode, fromFsError, StrataError } from '../errors.js';
 
@@ -21,7 +22,7 @@ export const initCommand: Command = {
     const cwd = process.cwd();
     const file = configFilePath(ctx.global.config, ctx.env, cwd);
     const sources = values.source ?? [];
-    const options: TemplateOptions = {};
+    const options: TemplateOptions = { job: newJobName() };
     if (sources.length > 0 || values.dest !== undefined) {
       // Validate and name the flags exactly as a config-less backup would, then write the
       // results out explicitly: absolute paths and fixed names do not change if the file moves

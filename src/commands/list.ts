@@ -2,45 +2,57 @@
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
-import { byCreated, chainOf } from '../core/catalog.js';
+import { byCreated, chainOf, identitiesOf, matchesHost } from '../core/catalog.js';
 import { planOf, setBytes } from '../core/descriptor.js';
 import { formatPlan } from '../core/protection.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
+import { describeIdentity } from '../pipeline/restore.js';
 import { loadJob, openDestination } from './common.js';
 
 /** listCommand prints the sets: id, tier, type, size, chain. */
 export const listCommand: Command = {
   name: 'list',
   summary: 'list the complete sets on the destination: tier, type, size, chain, protection',
-  usage: 'list [--dest DEST] [--source NAME] [--set ID] [--protection] [--json]',
+  usage: 'list [--dest DEST] [--source NAME] [--job NAME] [--host HOST] [--set ID] [--protection] [--json]',
   async run(ctx, args) {
-    const { values } = parseCommandArgs('list', args, { dest: { type: 'string' }, source: { type: 'string' }, set: { type: 'string' }, protection: { type: 'boolean' } });
+    const { values } = parseCommandArgs('list', args, { dest: { type: 'string' }, source: { type: 'string' }, job: { type: 'string' }, host: { type: 'string' }, set: { type: 'string' }, protection: { type: 'boolean' } });
     const config = await loadJob(ctx, { dest: values.dest }, false);
     const backend = await openDestination(ctx, config);
     try {
       const catalog = await new Repository(backend).catalog();
-      const all = catalog.complete.filter((d) => values.source === undefined || d.source === values.source).sort(byCreated);
+      // Every job and machine on the destination is shown (a fresh machine picks one for restore);
+      // --job and --host narrow the list.
+      const host = values.host;
+      const all = catalog.complete
+        .filter((d) => (values.source === undefined || d.source === values.source) && (values.job === undefined || d.job === values.job) && (host === undefined || matchesHost(d.machine, host)))
+        .sort(byCreated);
       const sets = values.set === undefined ? all : all.filter((d) => d.id === values.set);
       if (values.set !== undefined && sets.length === 0) {
         throw new StrataError('NOT_FOUND', `no complete set ${values.set} on ${backend.description}`, { hint: 'Run "strata list" to see the sets.' });
       }
       const rows = sets.map((d) => ({
-        id: d.id, source: d.source, tier: d.tier, type: d.type, created: d.created, bytes: setBytes(d), volumes: d.volumes.length,
+        id: d.id, job: d.job, machine: d.machine ?? null, source: d.source, tier: d.tier, type: d.type, created: d.created, bytes: setBytes(d), volumes: d.volumes.length,
         files: d.stats.files, sourceBytes: d.stats.bytes, base: d.base, chain: chainOf(d, all).map((s) => s.id), depends: d.depends,
         protection: d.protection === null ? null : { strategy: d.protection.strategy, redundancyPercent: d.protection.redundancyPercent, units: d.protection.units.length, guarantees: d.protection.guarantees },
         // The layout as made, with what it is guaranteed to survive (computed from the arithmetic).
         plan: values.protection === true ? planOf(d) : undefined,
       }));
-      ctx.out.data({ sets: rows, incomplete: catalog.incomplete.map((i) => i.id), problems: catalog.problems });
+      const identities = identitiesOf(all);
+      ctx.out.data({ sets: rows, machines: identities.map((i) => ({ job: i.job, machine: i.machine, sources: i.sources, newest: i.newest.id, sets: i.sets })), incomplete: catalog.incomplete.map((i) => i.id), problems: catalog.problems });
       if (rows.length === 0) ctx.out.result('no complete sets');
       else {
-        ctx.out.result(`${'SET'.padEnd(34)} ${'TIER'.padEnd(8)} ${'TYPE'.padEnd(5)} ${'CREATED'.padEnd(20)} ${'SIZE'.padStart(10)} ${'FILES'.padStart(7)}  PROTECTION  CHAIN`);
+        ctx.out.result(`${'SET'.padEnd(34)} ${'JOB'.padEnd(16)} ${'HOST'.padEnd(21)} ${'TIER'.padEnd(8)} ${'TYPE'.padEnd(5)} ${'CREATED'.padEnd(20)} ${'SIZE'.padStart(10)} ${'FILES'.padStart(7)}  PROTECTION  CHAIN`);
         for (const r of rows) {
           ctx.out.result(
-            `${r.id.padEnd(34)} ${r.tier.padEnd(8)} ${r.type.padEnd(5)} ${r.created.slice(0, 19).replace('T', ' ').padEnd(20)} ${formatBytes(r.bytes).padStart(10)} ${String(r.files).padStart(7)}  ` +
+            `${r.id.padEnd(34)} ${r.job.padEnd(16)} ${hostColumn(r.machine).padEnd(21)} ${r.tier.padEnd(8)} ${r.type.padEnd(5)} ${r.created.slice(0, 19).replace('T', ' ').padEnd(20)} ${formatBytes(r.bytes).padStart(10)} ${String(r.files).padStart(7)}  ` +
               `${(r.protection === null ? '-' : `${r.protection.strategy} ${r.protection.redundancyPercent}%`).padEnd(10)}  ${r.chain.length > 1 ? r.chain.slice(1).join(' <- ') : '-'}`,
           );
+        }
+        if (identities.length > 1) {
+          ctx.out.result('');
+          ctx.out.result(`${identities.length} jobs/machines on this destination (restore reads one: --job NAME, --host HOST or machine id):`);
+          for (const i of identities) ctx.out.result(`  ${describeIdentity(i)}`);
         }
         if (values.protection === true) {
           for (const r of rows) {
@@ -57,3 +69,8 @@ export const listCommand: Command = {
     }
   },
 };
+
+/** hostColumn shows a set's machine: host name (12 characters at most) and the first digits of its id. */
+function hostColumn(m: { id: string; host: string } | null): string {
+  return m === null ? '(legacy)' : `${m.host.slice(0, 12)} ${m.id.slice(0, 8)}`;
+}

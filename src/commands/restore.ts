@@ -6,19 +6,21 @@ import { ExitCode, StrataError } from '../errors.js';
 import { runRestore } from '../pipeline/restore.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, parseWhen, workDirFor } from './common.js';
+import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, workDirFor } from './common.js';
 import * as fsp from 'node:fs/promises';
 
 /** restoreCommand restores the state of a moment, or of one set, into a folder. */
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore the state at a moment (default: the newest) into a folder, checking every file',
-  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--to DIR] [--overwrite] [--dest DEST] [PATH-OR-GLOB ...]',
+  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--dest DEST] [PATH-OR-GLOB ...]',
   async run(ctx, args) {
     const { values, positionals } = parseCommandArgs('restore', args, {
       at: { type: 'string' },
       set: { type: 'string' },
       source: { type: 'string' },
+      job: { type: 'string' },
+      host: { type: 'string' },
       to: { type: 'string' },
       overwrite: { type: 'boolean', default: false },
       dest: { type: 'string' },
@@ -36,7 +38,7 @@ export const restoreCommand: Command = {
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,
-        source: values.source, job: jobOfConfigFile(config), to, paths: positionals, overwrite: values.overwrite, workDir, out: ctx.out, signal: ctx.signal,
+        source: values.source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths: positionals, overwrite: values.overwrite, workDir, out: ctx.out, signal: ctx.signal,
       });
       let lost = 0;
       const lostVolumes: string[] = [];

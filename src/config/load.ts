@@ -217,8 +217,10 @@ export interface FlagConfig {
 }
 
 /**
- * configFromFlags builds a StrataConfig without a file: job "default", one source per --source
- * named after its folder (made unique: docs, docs-2), every default applied, then the overrides.
+ * configFromFlags builds a StrataConfig without a file: job "default" (machines are told apart by
+ * their machine id, config/machine), one source per --source named after its folder (folders of
+ * the same name: docs-<hash of the absolute path>, whatever the flag order), every default
+ * applied, then the overrides.
  * Relative paths are resolved against cwd. Problems are USAGE errors naming the flag.
  */
 export function configFromFlags(flags: FlagConfig, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): StrataConfig {

@@ -7,6 +7,7 @@
  * position of the key it concerns. New sections (retention, protection) are added in one place:
  * see `sections` below.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection.js';
@@ -386,7 +387,8 @@ export interface ValidateOptions {
   /**
    * 'error': two sources may not end up with the same name (config files: a name derived from
    * the folder must not change when another source is added, so a clash asks for an explicit
-   * name). 'suffix': make derived names unique with -2, -3 (config-less use with --source).
+   * name). 'suffix': derived names that clash get a hash of their absolute path, `docs-3f9a2c`
+   * (config-less use with --source: the same folder gets the same name whatever the flag order).
    */
   nameClash: 'error' | 'suffix';
 }
@@ -480,27 +482,46 @@ function nameSources(raw: unknown, options: ValidateOptions): { names: Map<numbe
     else owner.set(name, i);
     names.set(i, name);
   });
+  const derived: { i: number; abs: string; name: string }[] = [];
   sources.forEach((s, i) => {
     if (explicit(s) !== undefined || s === null || typeof s !== 'object') return;
     const p = (s as { path?: unknown }).path;
     if (typeof p !== 'string' || p === '') return;
-    let name = defaultName(resolveUserPath(p, options.baseDir, options.env));
+    const abs = resolveUserPath(p, options.baseDir, options.env);
+    derived.push({ i, abs, name: defaultName(abs) });
+  });
+  if (options.nameClash === 'suffix') {
+    // Config-free names must not depend on the order of the --source flags: every source whose
+    // folder name is shared (with another source or an explicit name) is named after its whole
+    // path instead, `<folder>-<first 6 hex digits of SHA-256 of the absolute path>`.
+    const seen = new Map<string, number>();
+    for (const d of derived) {
+      const twice = seen.get(d.abs);
+      if (twice !== undefined) issues.push({ path: ['sources', d.i, 'path'], message: `the folder ${d.abs} is given twice (also sources[${twice}])` });
+      else seen.set(d.abs, d.i);
+    }
+    const count = new Map<string, number>();
+    for (const d of derived) count.set(d.name, (count.get(d.name) ?? 0) + 1);
+    for (const d of derived) {
+      const clash = (count.get(d.name) ?? 0) > 1 || owner.has(d.name);
+      const name = clash ? `${d.name}-${createHash('sha256').update(d.abs).digest('hex').slice(0, 6)}` : d.name;
+      owner.set(name, d.i);
+      names.set(d.i, name);
+    }
+    return { names, issues };
+  }
+  for (const { i, name } of derived) {
     const first = owner.get(name);
     if (first !== undefined) {
-      if (options.nameClash === 'error') {
-        issues.push({
-          path: ['sources', i, 'path'],
-          message: `this source would be named "${name}" after its folder, like sources[${first}]; give one of them an explicit name:`,
-        });
-        return;
-      }
-      let n = 2;
-      while (owner.has(`${name}-${n}`)) n++;
-      name = `${name}-${n}`;
+      issues.push({
+        path: ['sources', i, 'path'],
+        message: `this source would be named "${name}" after its folder, like sources[${first}]; give one of them an explicit name:`,
+      });
+      continue;
     }
     owner.set(name, i);
     names.set(i, name);
-  });
+  }
   return { names, issues };
 }
 

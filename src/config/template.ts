@@ -16,6 +16,8 @@ export interface TemplateSource {
 
 /** TemplateOptions fills in the template; without sources or destination, placeholders are written. */
 export interface TemplateOptions {
+  /** The job's name (strata init gives each new job a unique one); default: DEFAULTS.job. */
+  job?: string;
   sources?: TemplateSource[];
   destination?: string;
 }
@@ -49,8 +51,10 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     '# Sizes: 123 (bytes), 64KiB, 100MiB, 1.5GiB (1024-based) or 100MB, 2GB (1000-based).',
     '',
     '# job: the name of this job (letters, digits, ".", "_", "-"). It keeps the local state of',
-    `# several jobs apart when they share a state folder. Default: ${DEFAULTS.job}`,
-    `job: ${DEFAULTS.job}`,
+    '# several jobs apart when they share a state folder, and every set records it (with this',
+    '# machine), so that jobs and machines sharing a destination never mix. strata init makes a',
+    '# unique name; keep it once backups exist. Default when left out: ' + DEFAULTS.job,
+    `job: ${scalar(options.job ?? DEFAULTS.job)}`,
     '',
     '# sources: the folders to back up (required, at least one). For each:',
     '#   path:    the folder (required).',

@@ -29,12 +29,26 @@ export interface KdfParams {
  * verify and repair work from what was made, not from today's configuration. */
 export type ProtectionSummary = Omit<ProtectionPlan, 'setId' | 'tier' | 'volumeSizes'>;
 
+/**
+ * MachineRef names the machine that made a set: `id` is random, made once per state folder
+ * (`<state>/machine-id`), and is what tells machines apart; `host` is the host name, for display.
+ */
+export interface MachineRef {
+  id: string;
+  host: string;
+}
+
 /** Descriptor is the content of `<set>/<set>.strata.json`. */
 export interface Descriptor {
   format: 'strata-set';
   version: 1;
   id: string;
   job: string;
+  /**
+   * The machine that made the set (sealed by the HMAC like every field). Absent in sets made
+   * before strata recorded it ("legacy" sets; core/catalog says how they are treated).
+   */
+  machine?: MachineRef;
   source: string;
   tier: Tier;
   type: SetType;
@@ -177,7 +191,15 @@ export function parseDescriptor(text: string, key: string): Descriptor {
   if (d.format !== 'strata-set' || d.version !== 1 || typeof d.id !== 'string' || !Array.isArray(d.volumes) || typeof d.manifest !== 'object' || typeof d.hmac !== 'string' || typeof d.kdf !== 'object') {
     throw new Error(`${key} is not a strata set descriptor`);
   }
+  if (d.machine !== undefined && !isMachineRef(d.machine)) throw new Error(`${key} has an invalid machine field`);
   return d as Descriptor;
+}
+
+/** isMachineRef checks the shape of a recorded machine: a hex id and a host name of sane length. */
+export function isMachineRef(m: unknown): m is MachineRef {
+  if (m === null || typeof m !== 'object') return false;
+  const { id, host } = m as { id?: unknown; host?: unknown };
+  return typeof id === 'string' && /^[0-9a-f]{8,64}$/.test(id) && typeof host === 'string' && host.length <= 255;
 }
 
 /** setBytes is the stored size of a set: volumes, manifest and recovery files. */

@@ -21,8 +21,8 @@ import { AuditTrail } from '../audit/audit.js';
 import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
 import { hashStream } from '../backend/wrappers.js';
-import { latestFor } from '../core/catalog.js';
-import { canonicalJson, checkDescriptorAsync, defaultKdf, deriveKeysAsync, type DescriptorCheck, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
+import { latestFor, ownSets } from '../core/catalog.js';
+import { canonicalJson, checkDescriptorAsync, defaultKdf, deriveKeysAsync, type DescriptorCheck, isMachineRef, sealDescriptor, type Descriptor, type KdfParams, type MachineRef, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
 import {
@@ -47,7 +47,7 @@ import { stockRepairCommands } from '../parity/repair.js';
 import type { StrataConfig, SourceConfig } from '../config/schema.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError, type ErrorCode } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
-import { Repository, hashFile } from '../repository/repository.js';
+import { Repository, hashFile, type PendingInfo } from '../repository/repository.js';
 import { scanSource, finalizeAfterArchive, commitStatCache, type ScanResult } from '../scan/index.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
@@ -69,6 +69,8 @@ export interface BackupRequest {
   backend: Backend;
   /** The job's own state folder (lock, stat caches, manifests, audit trail, staging). */
   jobDir: string;
+  /** This machine (config/machine): recorded in every set and marker; chains follow only its sets. */
+  machine: MachineRef;
   password: string;
   tools: Tools;
   out: Output;
@@ -147,6 +149,12 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   const sourceNames = new Set(req.config.sources.map((s) => s.name));
   const candidates = new Map<string, ResumeCandidate>();
   for (const inc of catalog.incomplete) {
+    // Another machine's unfinished set is that machine's to resume or remove, never this one's.
+    if (Repository.isOtherMachine(inc.pending, req.machine)) {
+      const m = inc.pending?.machine;
+      out.info(`set ${inc.id} is an unfinished set of another machine (${isMachineRef(m) ? `${m.host}, ${m.id.slice(0, 8)}` : 'unreadable machine'}); leaving it alone`);
+      continue;
+    }
     if (!Repository.isDebris(inc.pending, now)) {
       out.warn(`set ${inc.id} is being written by another run (${inc.pending?.host ?? '?'} pid ${inc.pending?.pid ?? '?'}); leaving it alone`);
       continue;
@@ -154,7 +162,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     // Resumed only when this host wrote it (a dead pid of ours) and the source is still configured.
     const journal = journals.get(inc.id);
     const b = journal?.body;
-    if (journal !== undefined && b !== undefined && inc.pending?.host === hostname() && b.job === req.config.job && sourceNames.has(b.source) && !candidates.has(b.source)) {
+    if (journal !== undefined && b !== undefined && isOwnMarker(inc.pending, req.machine) && b.job === req.config.job && sourceNames.has(b.source) && !candidates.has(b.source)) {
       candidates.set(b.source, { journal, keys: inc.keys });
       journals.delete(inc.id);
       continue;
@@ -171,10 +179,16 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     await discardLocal(paths.staging, journal);
   }
   for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
-  const jobSets = catalog.complete.filter((d) => d.job === req.config.job);
+  // Chains follow only this job's sets made by this machine: another machine's set of the same job
+  // and source name is never a base (nor its manifest read into this machine's audit trail). A
+  // legacy set (made before sets recorded their machine) is this machine's when its manifest is
+  // in this job's state folder, where only this machine's backups put it.
+  const legacyOwn = new Set<string>();
+  for (const d of catalog.complete) if (d.job === req.config.job && d.machine === undefined && (await isManifestCached(paths.manifests, d))) legacyOwn.add(d.id);
+  const jobSets = ownSets(catalog.complete, req.config.job, req.machine.id, (d) => legacyOwn.has(d.id));
   // A set whose run was killed after its descriptor but before its marker was removed: complete,
   // and its marker is only a leftover.
-  for (const l of catalog.leftoverPending) if (Repository.isDebris(l.pending, now)) await repo.clearPending(l.id);
+  for (const l of catalog.leftoverPending) if (!Repository.isOtherMachine(l.pending, req.machine) && Repository.isDebris(l.pending, now)) await repo.clearPending(l.id);
   // One destination, one password: refuse to mix. Checked once per run against the newest set;
   // scrypt (~0.15 s) runs on the thread pool from here, overlapping the scan, and the run waits for
   // it before it reads a set (manifest), writes one, or says that nothing changed.
@@ -206,12 +220,25 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     const tier = resolveTier(req.tier, now, req.config.schedule.weeklyOn);
     const type: SetType = tier === 'daily' && prev !== undefined ? 'INCR' : 'FULL';
     const fullBecauseNoBase = tier === 'daily' && prev === undefined;
-    if (fullBecauseNoBase) out.info(`${source.name}: no complete set yet, so this daily run makes a FULL set`);
+    if (fullBecauseNoBase) {
+      // Sets of the same name by another machine (or an older version, unproven) are never a base: say so.
+      const others = catalog.complete.filter((d) => d.job === req.config.job && d.source === source.name).length;
+      out.info(`${source.name}: no complete set yet${others > 0 ? ` from this machine (the ${others} set(s) of that job and source on the destination were made by another machine, or by an older strata without a record of this one)` : ''}, so this daily run makes a FULL set`);
+    }
     const r = await backupSource(req, { source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword, kdf });
     r.fullBecauseNoBase = fullBecauseNoBase;
     results.push(r);
   }
   return { sources: results, removedDebris, partial: results.some((r) => r.errors.length > 0) };
+}
+
+/**
+ * isOwnMarker tells whether a `.pending` marker was written on this machine: by its machine id, or
+ * for a marker of an older version (no machine), by the host name.
+ */
+function isOwnMarker(pending: PendingInfo | undefined, machine: MachineRef): boolean {
+  if (pending === undefined) return false;
+  return pending.machine !== undefined ? pending.machine.id === machine.id : pending.host === hostname();
 }
 
 /** ResumeCandidate is a journaled set whose unfinished folder on the destination is ours. */
@@ -388,7 +415,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     }
     // Written again on resume: the marker now names this (live) process.
     await job.checkPassword();
-    await repo.markPending(setId, now);
+    await repo.markPending(setId, now, req.machine);
     const resuming = journal !== null;
     const ctx: CompleteContext = { setId, tier, setDir, repo, parity: tools.parity, protection: req.config.protection, tags, signal: req.signal, overwrite: resuming, onEvent: req.onEvent, out };
     // 1. The archive, streamed: volumes are uploaded and protected while 7-Zip writes later ones.
@@ -505,7 +532,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     // 6. The descriptor, last: now the set is complete.
     const descriptor = sealDescriptor(
       {
-        format: 'strata-set', version: 1, job: req.config.job, ...summary,
+        format: 'strata-set', version: 1, job: req.config.job, machine: req.machine, ...summary,
         protection: plan === null ? null : protectionSummary(plan),
         manifestProtection: mUnit,
         recovery,

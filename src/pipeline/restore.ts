@@ -14,7 +14,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { isListFileSafe } from '../core/sevenzip.js';
-import { latestFor, missingDependencies, sourcesOf } from '../core/catalog.js';
+import { latestFor, missingDependencies, restoreScope, sourcesOf, type JobIdentity } from '../core/catalog.js';
 import { checkDescriptor, type Descriptor } from '../core/descriptor.js';
 import { pathCompare, type ManifestEntry } from '../core/manifest.js';
 import { ancestors, isSafeRelativePath, makePathFilter } from '../core/pathfilter.js';
@@ -37,10 +37,18 @@ export interface RestoreRequest {
   /** Only this source (default: all sources on the destination). */
   source?: string;
   /**
-   * Only sets of this job (a config file names it). Without it, a source name that sets of several
-   * jobs share on the destination is ambiguous and refused, never silently resolved.
+   * Only sets of this job (--job, or the config file's). Without it, a source name that sets of
+   * several jobs share on the destination is ambiguous and refused, never silently resolved.
    */
-  job?: string;
+  job?: string | undefined;
+  /** Only sets of this machine: host name or machine id prefix (--host). */
+  host?: string | undefined;
+  /**
+   * This machine's id (its state folder's), if it has one: without --host its own sets are
+   * restored. Sets of several machines are never mixed: without one of these, or with a host name
+   * two machines share, the restore is refused and the candidates listed.
+   */
+  machineId?: string | undefined;
   to: string;
   paths: string[];
   overwrite: boolean;
@@ -78,25 +86,17 @@ export function checkPassword(d: Descriptor, password: string): void {
 }
 
 /** chooseSets picks, per source, the set to restore. */
-export function chooseSets(all: readonly Descriptor[], req: Pick<RestoreRequest, 'setId' | 'at' | 'source' | 'job'>): Descriptor[] {
+export function chooseSets(all: readonly Descriptor[], req: Pick<RestoreRequest, 'setId' | 'at' | 'source' | 'job' | 'host' | 'machineId'>): Descriptor[] {
   if (req.setId !== undefined) {
     const s = all.find((d) => d.id === req.setId);
     if (s === undefined) throw new StrataError('NOT_FOUND', `no complete set ${req.setId} on the destination`, { hint: 'strata list shows the sets there.' });
     return [s];
   }
-  const complete = req.job === undefined ? all : all.filter((d) => d.job === req.job);
+  if (all.length === 0) throw new StrataError('NO_REPOSITORY', 'the destination holds no complete set', { hint: 'Check --dest; run a backup first.' });
+  const scope = restoreScope(all, { job: req.job, host: req.host, source: req.source, machineId: req.machineId });
+  if (!scope.ok) throw scopeError(scope, req);
+  const complete = scope.sets;
   const sources = req.source !== undefined ? [req.source] : sourcesOf(complete);
-  if (req.job === undefined) {
-    for (const src of sources) {
-      const jobs = [...new Set(complete.filter((d) => d.source === src).map((d) => d.job))].sort();
-      if (jobs.length > 1) {
-        throw new StrataError('USAGE', `the destination holds sets of a source named ${src} from several jobs (${jobs.join(', ')})`, {
-          hint: 'Pick one set with --set ID (strata list shows them), or use the job\'s config file (--config), which names its job.',
-        });
-      }
-    }
-  }
-  if (sources.length === 0) throw new StrataError('NO_REPOSITORY', 'the destination holds no complete set', { hint: 'Check --dest; run a backup first.' });
   const chosen: Descriptor[] = [];
   for (const src of sources) {
     const s = latestFor(complete, src, req.at);
@@ -110,6 +110,36 @@ export function chooseSets(all: readonly Descriptor[], req: Pick<RestoreRequest,
   }
   if (chosen.length === 0) throw new StrataError('NOT_FOUND', `no complete set at or before ${req.at?.toISOString() ?? 'now'}`, { hint: 'strata list shows the sets and their times.' });
   return chosen;
+}
+
+/** describeIdentity is one line naming a job of a machine: job, host, machine id, sources, newest set. */
+export function describeIdentity(i: JobIdentity): string {
+  const machine = i.machine === null ? 'host unknown (sets made before strata recorded the machine)' : `host ${i.machine.host}, machine ${i.machine.id.slice(0, 8)}`;
+  return `job ${i.job}, ${machine}: sources ${i.sources.join(', ')}; newest set ${i.newest.id} (${i.newest.created.slice(0, 16).replace('T', ' ')} UTC)`;
+}
+
+/** scopeError explains why there is no single job and machine to restore from, listing what there is. */
+function scopeError(scope: Exclude<ReturnType<typeof restoreScope<Descriptor>>, { ok: true }>, req: Pick<RestoreRequest, 'job' | 'host' | 'source'>): StrataError {
+  const pick = 'Pick one with --host HOST (a host name or the first digits of a machine id) and/or --job NAME, or a set with --set ID; strata list shows every set with its job and host.';
+  if (scope.why === 'none' && req.job === undefined && req.host === undefined) {
+    const elsewhere = scope.found.filter((i) => i.sources.includes(req.source ?? ''));
+    return new StrataError('NOT_FOUND', `no complete set of source ${req.source ?? '?'}${elsewhere.length > 0 ? ` of this machine; other machines have one:\n  ${elsewhere.map(describeIdentity).join('\n  ')}` : ''}`, {
+      hint: elsewhere.length > 0 ? 'Pick the machine with --host HOST (a host name or the first digits of its machine id).' : 'strata list shows the sets and their sources.',
+    });
+  }
+  if (scope.why === 'none') {
+    const asked = [req.job === undefined ? '' : `job ${req.job}`, req.host === undefined ? '' : `host ${req.host}`, req.source === undefined ? '' : `source ${req.source}`].filter((x) => x !== '').join(', ');
+    const found = scope.found.length === 0 ? '' : `; the destination holds:\n  ${scope.found.map(describeIdentity).join('\n  ')}`;
+    return new StrataError('NO_REPOSITORY', `no complete set of ${asked} on the destination${found}`, { hint: pick });
+  }
+  const list = scope.candidates.map(describeIdentity).join('\n  ');
+  if (scope.why === 'machines') {
+    return new StrataError('USAGE', `the destination holds sets of several machines; strata restores the sets of one:\n  ${list}`, { hint: pick });
+  }
+  const jobs = [...new Set(scope.candidates.map((c) => c.job))].sort();
+  return new StrataError('USAGE', `the destination holds sets of a source named ${scope.source ?? '?'} from several jobs (${jobs.join(', ')}):\n  ${list}`, {
+    hint: 'Pick the job with --job NAME or its config file (--config), or one set with --set ID (strata list shows them).',
+  });
 }
 
 /** runRestore restores the chosen sets into the target folder. */

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Backend, BodySource, ObjectInfo, PutOptions } from '../backend/backend.js';
 import { bufferSource } from '../backend/local.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
-import { parseDescriptor, type Descriptor } from '../core/descriptor.js';
+import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
 import { isProcessAlive } from './lock.js';
 
 /** PendingInfo is the content of a `.pending` marker. */
@@ -26,6 +26,8 @@ export interface PendingInfo {
   host: string;
   pid: number;
   started: string;
+  /** The machine writing the set (config/machine); absent in markers of older versions. */
+  machine?: MachineRef;
 }
 
 /** CatalogProblem is a set folder whose descriptor could not be read. */
@@ -143,8 +145,8 @@ export class Repository {
   }
 
   /** markPending records that this process is writing a set. */
-  async markPending(setId: string, now: Date): Promise<void> {
-    const info: PendingInfo = { host: hostname(), pid: process.pid, started: now.toISOString() };
+  async markPending(setId: string, now: Date, machine?: MachineRef): Promise<void> {
+    const info: PendingInfo = { host: hostname(), pid: process.pid, started: now.toISOString(), machine };
     await this.backend.put(pendingKey(setId), bufferSource(JSON.stringify(info)), { overwrite: true });
   }
 
@@ -163,6 +165,17 @@ export class Repository {
     // The descriptor first would make a half-deleted set look complete-but-damaged; it goes last instead.
     const ordered = [...keys].sort((a, b) => Number(a.endsWith('.strata.json')) - Number(b.endsWith('.strata.json')));
     for (const k of ordered) await this.backend.delete(k);
+  }
+
+  /**
+   * isOtherMachine tells whether a marker names another machine than this one: its set is that
+   * machine's to finish, resume or remove, never this one's. A marker of an older version (no
+   * machine) falls back to the host name and process checks of isDebris.
+   */
+  static isOtherMachine(pending: PendingInfo | undefined, machine: MachineRef): boolean {
+    // A machine field that is not a machine (edited, torn) does not prove the set is this machine's.
+    const m: unknown = pending?.machine;
+    return m !== undefined && !(isMachineRef(m) && m.id === machine.id);
   }
 
   /** isDebris tells whether an incomplete set folder was left by a run that is gone. */

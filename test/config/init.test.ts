@@ -1,5 +1,7 @@
 /** Tests for config/template and `strata init`: the file documents every key, loads, and is not overwritten by accident. */
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { createHash } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -117,13 +119,30 @@ describe('strata init', () => {
     assert.deepEqual(
       c.sources.map((s) => [s.name, s.path]),
       [
-        ['docs', '/srv/docs'],
-        ['docs-2', '/home/me/docs'],
+        [`docs-${createHash('sha256').update('/srv/docs').digest('hex').slice(0, 6)}`, '/srv/docs'],
+        [`docs-${createHash('sha256').update('/home/me/docs').digest('hex').slice(0, 6)}`, '/home/me/docs'],
         ['music', '/home/me/music'],
       ],
     );
     assert.equal(c.destination, 'rclone:nas:backups');
     assert.doesNotMatch(await readFile(file, 'utf8'), /CHANGE THIS/);
+  });
+
+  it('gives a new job a unique name, never "default" (issue 7: two machines shared job default)', async (t) => {
+    const dir = await tempDir(t);
+    const jobs: string[] = [];
+    for (const name of ['a.yaml', 'b.yaml']) {
+      const file = path.join(dir, name);
+      const { ctx } = fakeContext({ config: file }, { HOME: '/home/me' });
+      assert.equal(await initCommand.run(ctx, ['--source', '/srv/docs', '--dest', '/mnt/backup']), 0);
+      jobs.push((await loadConfig(file, {})).job);
+    }
+    for (const job of jobs) {
+      assert.notEqual(job, 'default');
+      assert.match(job, /^[A-Za-z0-9._-]+-[0-9a-f]{6}$/);
+      assert.ok(job.startsWith(hostname().replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 40)), `${job} is derived from the host name`);
+    }
+    assert.notEqual(jobs[0], jobs[1]);
   });
 
   it('reports a bad flag or a missing folder as USAGE', async (t) => {

@@ -1,5 +1,6 @@
 /** Tests for config/load and config/schema: valid files, defaults, every class of error, flags. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -413,15 +414,16 @@ describe('suggest and keysAt', () => {
 });
 
 describe('configFromFlags and applyOverrides', () => {
-  it('builds a config without a file: names from folders, made unique', () => {
+  it('builds a config without a file: names from folders, made unique by a hash of the path', () => {
     const c = configFromFlags({ sources: ['/x/docs', 'docs', '/y/docs/', '/z/my photos'], dest: 'out' }, { HOME: '/h' }, '/work');
     assert.equal(c.job, 'default');
+    const h = (p: string): string => createHash('sha256').update(p).digest('hex').slice(0, 6);
     assert.deepEqual(
       c.sources.map((s) => [s.name, s.path]),
       [
-        ['docs', '/x/docs'],
-        ['docs-2', '/work/docs'],
-        ['docs-3', '/y/docs'],
+        [`docs-${h('/x/docs')}`, '/x/docs'],
+        [`docs-${h('/work/docs')}`, '/work/docs'],
+        [`docs-${h('/y/docs')}`, '/y/docs'],
         ['my-photos', '/z/my photos'],
       ],
     );
@@ -429,6 +431,19 @@ describe('configFromFlags and applyOverrides', () => {
     assert.deepEqual(c.archive.daily, { level: 5, volumeSize: 50 * MiB });
     assert.deepEqual(c.schedule, { weeklyOn: 'sunday' });
     assert.deepEqual(c.staging, { maxVolumes: 4 });
+  });
+
+  it('source names do not depend on the order of --source (issue 7: work/docs and home/docs swapped names)', () => {
+    const names = (sources: string[]): Map<string, string> => new Map(configFromFlags({ sources, dest: 'out' }, { HOME: '/h' }, '/u').sources.map((s) => [s.path, s.name]));
+    const one = names(['work/docs', 'home/docs', 'music']);
+    const other = names(['music', 'home/docs', 'work/docs']);
+    assert.deepEqual(one, other);
+    assert.notEqual(one.get('/u/work/docs'), one.get('/u/home/docs'));
+    assert.equal(one.get('/u/music'), 'music');
+    // Stable: the same folder gets the same name on every run, from any working folder.
+    assert.equal(names(['/u/work/docs', '/u/home/docs']).get('/u/work/docs'), one.get('/u/work/docs'));
+    // The same folder twice is a mistake, not two sources.
+    assert.throws(() => configFromFlags({ sources: ['docs', '/u/docs/'], dest: 'out' }, {}, '/u'), (e: unknown) => isStrataError(e, 'USAGE') && /given twice/.test(e.message));
   });
 
   it('applies --volume-size and --level', () => {

@@ -2,8 +2,8 @@
  * Restore and verify read the right sets, and say so when they cannot:
  * - a set made again under an id this machine has seen before (wiped destination) is read from
  *   its own manifest, not from the local copy of the earlier set's (restore and the next INCR);
- * - a config file's job restores only its own sets; without one, a source name that two jobs
- *   share on one destination is refused as ambiguous;
+ * - a config file's job restores only its own sets; without one, sets of two jobs (of two
+ *   machines) sharing a source name on one destination are refused as ambiguous;
  * - a set whose descriptor cannot be read makes verify fail (exit 13) and restore warn.
  */
 import assert from 'node:assert/strict';
@@ -57,7 +57,10 @@ describe('restore picks the right sets', { concurrency: 3 }, () => {
     assert.deepEqual(v.sets.map((s) => s.id), ['261129_FULL_docs']);
     // Without a config: ambiguous, exit 2, nothing restored; --set picks one.
     const amb = await cli(['restore', '--dest', dest, '--state', path.join(root, 'sx'), '--to', path.join(root, 'rx')], { expect: 2 });
-    assert.match(amb.stderr, /sets of a source named docs from several jobs \(desktop, laptop\)/);
+    // (Two state folders are two machines: the candidates are listed with their job and machine.)
+    assert.match(amb.stderr, /sets of several machines/);
+    assert.match(amb.stderr, /job desktop, host .*: sources docs; newest set 261129_FULL_docs_110000/);
+    assert.match(amb.stderr, /job laptop, host .*: sources docs; newest set 261129_FULL_docs /);
     await assert.rejects(fsp.access(path.join(root, 'rx', 'laptop.txt')));
     const sets = jsonOf<{ sets: { id: string; job?: string }[] }>(await cli(['list', '--json', '--dest', dest, '--state', path.join(root, 'sx')])).sets;
     const desktopSet = sets.map((s) => s.id).find((id) => id !== '261129_FULL_docs');

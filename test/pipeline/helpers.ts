@@ -9,6 +9,7 @@ import { fixedClock } from '../../src/clock.js';
 import { configFromFlags } from '../../src/config/load.js';
 import type { StrataConfig } from '../../src/config/schema.js';
 import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
+import { machineIdentity } from '../../src/config/machine.js';
 import { runBackup, type BackupResult, type PipelineEvent, type Tools } from '../../src/pipeline/backup.js';
 import type { Output, Progress } from '../../src/ui/output.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -69,6 +70,7 @@ export async function backup(f: Fixture, backend: Backend, config: StrataConfig,
     tier: 'weekly',
     backend,
     jobDir: f.jobDir,
+    machine: await machineIdentity(path.dirname(path.dirname(f.jobDir))),
     password: PASSWORD,
     tools: await realTools(),
     out: silentOutput(),
