@@ -81,6 +81,8 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     '#   2. the file named by STRATA_PASSWORD_FILE (it must be private: chmod 600);',
     '#   3. this block, with exactly one of:',
     '#        command: pass show backup        # run with sh -c; the first line it prints',
+    '#          (with timeout: 60s — how long it may run, default 60s; it gets no input, its',
+    '#          error output is shown, and a failure or timeout ends the run with exit 12)',
     '#        file: ~/.config/strata/password  # its first line; the file must be chmod 600',
     '#        env: BACKUP_PASSWORD             # another environment variable',
     '#   4. a prompt on the terminal.',
