@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { clockFromEnv } from '../clock.js';
 import * as path from 'node:path';
 import { stateDir } from '../config/paths.js';
-import { makeStatePrivate, usePrivateUmask } from '../config/private-state.js';
+import { usePrivateUmask } from '../config/private-state.js';
 import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '../errors.js';
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from './context.js';
@@ -107,9 +107,6 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (v.config !== undefined) global.config = v.config;
     if (v.state !== undefined) global.state = v.state;
     state = stateDir(v.state, env);
-    // Not being able to fix an old folder's permissions (not ours, read-only) is no reason to stop:
-    // the command reports a state folder it cannot use when it uses it.
-    await makeStatePrivate(state).catch(() => undefined);
     const [name, ...args] = rest;
     if (name === '--version' || name === 'version') {
       process.stdout.write(`strata ${await strataVersion()}\n`);

@@ -5,7 +5,7 @@ import { ExitCode, StrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { runBackup } from '../pipeline/backup.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobDirFor, loadJob, openDestination } from './common.js';
+import { findTools, getPassword, jobDirFor, loadJob, openDestination, privateStateFolder } from './common.js';
 import { strataVersion } from '../version.js';
 import { Repository } from '../repository/repository.js';
 
@@ -43,6 +43,7 @@ export const backupCommand: Command = {
     try {
       const hasSets = (await new Repository(backend).catalog()).complete.length > 0;
       const password = await getPassword(ctx, config, !hasSets);
+      await privateStateFolder(ctx);
       const result = await runBackup({
         config, tier: tier as Tier | 'auto', backend, jobDir: jobDirFor(ctx, config), password, tools,
         out: ctx.out, clock: ctx.clock, signal: ctx.signal, version: await strataVersion(),

@@ -12,6 +12,7 @@ import { stat } from 'node:fs/promises';
 import { applyOverrides, configFromFlags, findConfig, loadConfig, sourceOrigin } from '../config/load.js';
 import { resolvePassword } from '../config/password.js';
 import { jobStateDir, stateDir } from '../config/paths.js';
+import { makeStatePrivate } from '../config/private-state.js';
 import type { StrataConfig } from '../config/schema.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
@@ -115,6 +116,16 @@ export function jobDirFor(ctx: CommandContext, config: StrataConfig): string {
  */
 export function jobOfConfigFile(config: StrataConfig): string | undefined {
   return config.sources.length > 0 ? config.job : undefined;
+}
+
+/**
+ * privateStateFolder makes an existing state folder private (config/private-state), once a command
+ * is about to write to it: a run refused for a config error leaves the state folder untouched.
+ * Not being able to (a folder of another user, read-only) is no reason to stop: the command reports
+ * a state folder it cannot use when it uses it.
+ */
+export async function privateStateFolder(ctx: CommandContext): Promise<void> {
+  await makeStatePrivate(stateDir(ctx.global.state, ctx.env)).catch(() => undefined);
 }
 
 /** workDirFor returns a scratch folder for commands that run without a job (restore on a fresh machine). */

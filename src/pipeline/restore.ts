@@ -154,10 +154,12 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
 async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[], set: Descriptor, target: string): Promise<RestoredSource> {
   await mkdirForUser(target);
   const root = await fsp.realpath(target);
-  await sweepStaging(root, req.out);
+  await sweepStaging(root, STAGING_NAME, `the work folder left in ${root} by an interrupted restore`, req.out);
+  await sweepStaging(req.workDir, WORK_NAME, `the download folder left in the state folder by an interrupted restore`, req.out);
   // Into an empty folder nothing can conflict (a file appearing meanwhile is still caught by placeFile).
   const emptyTarget = (await fsp.readdir(root)).length === 0;
   const work = await fsp.mkdtemp(path.join(req.workDir, 'restore-'));
+  await writeOwnerMarker(work);
   const staging = path.join(root, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
   const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, lost: [], repairedVolumes: [], lostVolumes: [] };
   try {
@@ -390,19 +392,28 @@ const STAGING_PREFIX = '.strata-restore-';
 const STAGING_MARKER = '.strata-restore-owner.json';
 const STAGING_SIGNATURE = 'strata restore work folder';
 
-/** makeStaging creates restore's work folder with its marker (signature, host, pid, boot id, start time). */
+/** STAGING_NAME and WORK_NAME match the names of restore's folders in the target and in the state folder. */
+const STAGING_NAME = /^\.strata-restore-[0-9a-f]{12}$/;
+const WORK_NAME = /^restore-[A-Za-z0-9]{6}$/;
+
+/** makeStaging creates restore's work folder in the target, with its marker. */
 async function makeStaging(dir: string): Promise<void> {
   await fsp.mkdir(dir, { mode: 0o700 });
+  await writeOwnerMarker(dir);
+}
+
+/** writeOwnerMarker marks a folder as this restore's (signature, host, pid, boot id, start time). */
+async function writeOwnerMarker(dir: string): Promise<void> {
   const marker = { signature: STAGING_SIGNATURE, ...currentStamp(), host: hostname(), started: new Date().toISOString() };
   await fsp.writeFile(path.join(dir, STAGING_MARKER), JSON.stringify(marker) + '\n', { mode: 0o600, flag: 'wx' });
 }
 
 /**
- * sweepStaging removes work folders that a killed restore (kill -9, power loss) left in the target:
- * only folders named like strata's, holding strata's marker, whose process on this host is gone.
- * Anything else of that name is left alone.
+ * sweepStaging removes work folders that a killed restore (kill -9, power loss) left in `root` (the
+ * target, or the state folder's work folder): only folders named like strata's, holding strata's
+ * marker, whose process on this host is gone. Anything else of that name is left alone.
  */
-async function sweepStaging(root: string, out: Output): Promise<void> {
+async function sweepStaging(root: string, pattern: RegExp, what: string, out: Output): Promise<void> {
   let names: string[];
   try {
     names = await fsp.readdir(root);
@@ -410,7 +421,7 @@ async function sweepStaging(root: string, out: Output): Promise<void> {
     return;
   }
   for (const name of names) {
-    if (!/^\.strata-restore-[0-9a-f]{12}$/.test(name)) continue;
+    if (!pattern.test(name)) continue;
     const dir = path.join(root, name);
     const st = fs.lstatSync(dir, { throwIfNoEntry: false });
     if (st?.isDirectory() !== true) continue;
@@ -428,7 +439,7 @@ async function sweepStaging(root: string, out: Output): Promise<void> {
     if (typeof m['procStart'] === 'string') stamp.procStart = m['procStart'];
     if (isStampAlive(stamp)) continue; // a restore into the same target still running
     await fsp.rm(dir, { recursive: true, force: true });
-    out.info(`removed ${name}, the work folder left in ${root} by an interrupted restore (pid ${stamp.pid})`);
+    out.info(`removed ${name}, ${what} (pid ${stamp.pid})`);
   }
 }
 

@@ -243,10 +243,14 @@ test('the work folder a killed restore left in its target is swept by the next r
   const k = await killed;
   assert.equal(k.signal, 'SIGKILL', show(k));
   assert.ok(fs.existsSync(path.join(to, staging)), 'the killed restore left its work folder');
+  const stateWork = path.join(rig.state, 'jobs', 'default', 'work');
+  const downloads = fs.readdirSync(stateWork).filter((n) => n.startsWith('restore-'));
+  assert.equal(downloads.length, 1, 'and its download folder in the state folder');
   const again = await rig.restore(to, ['--overwrite']);
   assert.equal(again.code, 0, show(again));
   assert.match(again.stderr + again.stdout, new RegExp(`removed .*${staging}.*interrupted restore`), show(again));
   assert.equal(fs.existsSync(path.join(to, staging)), false, 'the leftover work folder is gone');
+  assert.deepEqual(fs.readdirSync(stateWork).filter((n) => n.startsWith('restore-')), [], 'the leftover download folder is gone');
   assert.equal(await fsp.readFile(path.join(foreign, 'mine.txt'), 'utf8'), 'keep me', 'a folder without strata\'s marker is kept');
   assert.deepEqual((await fsp.readdir(to)).filter((n) => n.startsWith('.strata-restore-')), [path.basename(foreign)]);
 });
