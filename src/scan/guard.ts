@@ -102,5 +102,6 @@ export function sourceSkips(source: string, inside: { destination?: string | und
   if (inside.destination !== undefined) add(realOrResolved(inside.destination), 'destination');
   add(realOrResolved(inside.state), 'state folder');
   for (const m of mounts) if (PSEUDO_FS_TYPES.has(m.type)) add(m.point, 'pseudo filesystem', m.type);
-  return skips;
+  // A mount below a skipped folder (/sys/kernel/security below /sys) is left out with it.
+  return skips.filter((s) => !skips.some((o) => o !== s && s.rel.startsWith(`${o.rel}/`)));
 }
