@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { clockFromEnv } from '../clock.js';
 import * as path from 'node:path';
 import { stateDir } from '../config/paths.js';
+import { usePrivateUmask } from '../config/private-state.js';
 import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '../errors.js';
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from './context.js';
@@ -59,8 +60,30 @@ function usage(): string {
 
 /** main runs strata with the given arguments and exits the process with the right code. */
 export async function main(argv: string[]): Promise<void> {
+  // The state folder (and the staging of sets) holds every file name and hash: what strata and
+  // its children (git, 7zz, par2) create is private to the user. Restore sets the recorded modes
+  // of what it restores explicitly (see pipeline/restore).
+  usePrivateUmask();
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   const code = await runCli(argv);
   process.exitCode = code;
+}
+
+/**
+ * quietOnClosedPipe keeps a reader that went away (`strata log | head -1`: EPIPE) from crashing
+ * strata with a stack trace: what is still written is dropped, and the command finishes as it
+ * would have — a backup piped into head is still completed, not left half-written.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: unknown) => {
+    const code = errnoCode(e);
+    if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') return;
+    // Anything else on stdout/stderr is unexpected: fail as Node would without this listener.
+    setImmediate(() => {
+      throw e;
+    });
+  });
 }
 
 /** runCli runs one command and returns its exit code; every error is reported here. */

@@ -2,10 +2,10 @@
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
-import { TIERS, type Tier } from '../core/naming.js';
+import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { runBackup } from '../pipeline/backup.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobDirFor, loadJob, machineFor, openDestination } from './common.js';
+import { findTools, getPassword, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
 import { strataVersion } from '../version.js';
 import { Repository } from '../repository/repository.js';
 
@@ -27,12 +27,23 @@ export const backupCommand: Command = {
     if (tier !== 'auto' && !(TIERS as readonly string[]).includes(tier)) {
       throw new StrataError('USAGE', `unknown tier ${JSON.stringify(tier)}`, { hint: 'Use --tier daily, weekly, monthly, yearly or auto.' });
     }
+    // Set ids carry a two-digit year: a clock before 2000 (a dead RTC battery says 1970) or after
+    // 2099 would name sets that sort wrongly (and git refuses dates before 1970). Refused before
+    // anything is read or written.
+    const now = ctx.clock.now();
+    if (!isNameableDate(now)) {
+      const pinned = ctx.env['STRATA_NOW'] !== undefined && ctx.env['STRATA_NOW'] !== '';
+      throw new StrataError('USAGE', `the ${pinned ? 'STRATA_NOW' : 'system'} clock says ${now.toISOString()}, outside the years 2000–2099 that set names can order`, {
+        hint: pinned ? 'Set STRATA_NOW to a moment between 2000-01-01 and 2099-12-31, or unset it.' : 'Set the system clock right (date, timedatectl, NTP) and run again; nothing was written.',
+      });
+    }
     const config = await loadJob(ctx, { source: values.source, dest: values.dest, volumeSize: values['volume-size'], level: values.level }, true);
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {
       const hasSets = (await new Repository(backend).catalog()).complete.length > 0;
       const password = await getPassword(ctx, config, !hasSets);
+      await privateStateFolder(ctx);
       const result = await runBackup({
         config, tier: tier as Tier | 'auto', backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, tools,
         out: ctx.out, clock: ctx.clock, signal: ctx.signal, version: await strataVersion(),

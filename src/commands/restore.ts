@@ -6,7 +6,7 @@ import { ExitCode, StrataError } from '../errors.js';
 import { runRestore } from '../pipeline/restore.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, workDirFor } from './common.js';
+import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
 import * as fsp from 'node:fs/promises';
 
 /** restoreCommand restores the state of a moment, or of one set, into a folder. */
@@ -35,6 +35,7 @@ export const restoreCommand: Command = {
       const password = await getPassword(ctx, config, false);
       const to = path.resolve(values.to ?? 'restored');
       const workDir = workDirFor(ctx, config);
+      await privateStateFolder(ctx);
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,

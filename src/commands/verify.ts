@@ -11,7 +11,7 @@ import { resolvePassword } from '../config/password.js';
 import type { StrataConfig } from '../config/schema.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { Repository } from '../repository/repository.js';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, workDirFor } from './common.js';
+import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, privateStateFolder, workDirFor } from './common.js';
 
 /** verifyCommand checks (and with --repair, repairs) sets on the destination. */
 export const verifyCommand: Command = {
@@ -53,6 +53,7 @@ export const verifyCommand: Command = {
       const tools = await findTools(ctx);
       const password = values['no-password'] ? null : await getPassword(ctx, config, false);
       const workDir = workDirFor(ctx, config);
+      await privateStateFolder(ctx);
       await fsp.mkdir(workDir, { recursive: true });
       const verdicts = await runVerify({ repo, tools, password, sets, repair: values.repair, workDir, out: ctx.out, signal: ctx.signal });
       for (const v of verdicts) {

@@ -6,7 +6,7 @@
 import { access, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { parseSize } from '../core/size.js';
+import { formatSize, MIN_VOLUME_SIZE, parseSize, volumeSizeProblem } from '../core/size.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { suggest } from '../core/suggest.js';
 import { hideFromChildren } from '../exec/run.js';
@@ -97,7 +97,14 @@ export function parseConfigText(text: string, shown: string, options: { baseDir:
   if (doc.contents === null) {
     throw configError(shown, [{ offset: 0, text: `${shown}:1:1: the file has no settings (sources and destination are required)` }]);
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // The yaml package stops an alias that expands too often ("billion laughs"): a config error.
+    if (!(e instanceof ReferenceError)) throw e;
+    throw configError(shown, [{ offset: 0, text: `${shown}: YAML aliases expand too much (${e.message}); a config needs no such aliases` }]);
+  }
   const validateOptions: ValidateOptions = { baseDir: options.baseDir, env: options.env, nameClash: 'error' };
   const result = validateConfig(raw, validateOptions);
   if (result.ok) {
@@ -262,15 +269,15 @@ export function applyOverrides(config: StrataConfig, overrides: Overrides): Stra
 }
 
 function flagSize(v: string | number): number {
+  const hint = `Write a size of at least ${formatSize(MIN_VOLUME_SIZE)}, like 50MiB, 1.5GiB or 100MB.`;
   let bytes: number;
   try {
     bytes = typeof v === 'number' ? v : parseSize(v);
   } catch (e) {
-    throw new StrataError('USAGE', `--volume-size: ${errorMessage(e)}`, { hint: 'Write a size like 50MiB, 1.5GiB or 100MB.' });
+    throw new StrataError('USAGE', `--volume-size: ${errorMessage(e)}`, { hint });
   }
-  if (!Number.isSafeInteger(bytes) || bytes < 1) {
-    throw new StrataError('USAGE', `--volume-size: expected a size of at least 1 byte, got ${JSON.stringify(v)}`, { hint: 'Write a size like 50MiB, 1.5GiB or 100MB.' });
-  }
+  const problem = volumeSizeProblem(bytes);
+  if (problem !== undefined) throw new StrataError('USAGE', `--volume-size ${JSON.stringify(String(v))}: ${problem}`, { hint });
   return bytes;
 }
 

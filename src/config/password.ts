@@ -6,8 +6,10 @@
  *   4. a prompt on the terminal, without echo (asked twice when a first set is created)
  * The first source that is set is used; if it fails, that is an error (strata does not quietly
  * fall through to the next one, which would hide a broken setup). The password is returned to
- * the caller and never written to any log or message; a password command's output is not shown
- * either, since it may contain the password.
+ * the caller and never written to any log or message; a password command's standard output is
+ * not shown either, since it holds the password. Its error output is shown (prefixed), it gets no
+ * input (stdin is empty), and it is stopped after password.timeout (default 60 s), so a password
+ * manager waiting for someone to unlock it can never hang a scheduled backup: exit 12 instead.
  */
 import { closeSync, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -16,7 +18,7 @@ import * as tty from 'node:tty';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { expandHome } from './paths.js';
-import type { PasswordConfig } from './schema.js';
+import { PASSWORD_COMMAND_TIMEOUT_S, type PasswordConfig } from './schema.js';
 import { hideFromChildren } from '../exec/run.js';
 
 /** PasswordRequest says where a password may come from for one command. */
@@ -31,6 +33,8 @@ export interface PasswordRequest {
   /** Reads one line without echo; defaults to promptHidden (tests inject a fake). */
   prompt?: (question: string) => Promise<string>;
   signal?: AbortSignal;
+  /** Receives each line a password command writes to stderr (default: printed to stderr, prefixed). */
+  onCommandStderr?: (line: string) => void;
 }
 
 const NO_PASSWORD_HINT =
@@ -67,7 +71,7 @@ async function fromFirstSource(req: PasswordRequest): Promise<string> {
   if (file !== undefined && file !== '') return readPasswordFile(path.resolve(expandHome(file, env)), 'STRATA_PASSWORD_FILE');
   const block = req.config?.password;
   if (block !== undefined) {
-    if ('command' in block) return passwordFromCommand(block.command, env, req.signal);
+    if ('command' in block) return passwordFromCommand(block.command, block.timeoutSeconds ?? PASSWORD_COMMAND_TIMEOUT_S, req);
     if ('file' in block) return readPasswordFile(path.resolve(expandHome(block.file, env)), 'password.file in the config');
     hideFromChildren(block.env);
     const value = env[block.env];
@@ -118,13 +122,43 @@ async function readPasswordFile(file: string, what: string): Promise<string> {
   }
 }
 
-/** passwordFromCommand runs the config's command with sh -c and takes the first line of its stdout. */
-async function passwordFromCommand(command: string, env: NodeJS.ProcessEnv, signal: AbortSignal | undefined): Promise<string> {
-  const result = await run('sh', ['-c', command], signal === undefined ? { env } : { env, signal });
+/**
+ * passwordFromCommand runs the config's command with sh -c and takes the first line of its stdout.
+ * Its stderr goes to the user line by line (a password manager says why it failed there); a command
+ * still running after `timeoutSeconds` is killed, with its whole process group.
+ */
+async function passwordFromCommand(command: string, timeoutSeconds: number, req: PasswordRequest): Promise<string> {
+  const show = req.onCommandStderr ?? ((line: string) => process.stderr.write(`password command: ${line}\n`));
+  let pending = '';
+  const onStderr = (chunk: string): void => {
+    pending += chunk;
+    for (let i = pending.indexOf('\n'); i !== -1; i = pending.indexOf('\n')) {
+      show(pending.slice(0, i).replace(/\r$/, ''));
+      pending = pending.slice(i + 1);
+    }
+  };
+  const timer = new AbortController();
+  const timeout = setTimeout(() => timer.abort(), timeoutSeconds * 1000);
+  const signal = req.signal === undefined ? timer.signal : AbortSignal.any([timer.signal, req.signal]);
+  let result;
+  try {
+    result = await run('sh', ['-c', command], { env: req.env, signal, onStderr, killGroup: true });
+  } catch (e) {
+    if (timer.signal.aborted && req.signal?.aborted !== true) {
+      throw new StrataError('NO_PASSWORD', `the password command did not finish within ${timeoutSeconds} s and was stopped`, {
+        hint: 'A password manager may be waiting to be unlocked: unlock it, or raise password.timeout in strata.yaml (e.g. timeout: 120s).',
+        cause: e,
+      });
+    }
+    throw e;
+  } finally {
+    clearTimeout(timeout);
+    if (pending !== '') show(pending);
+  }
   if (result.exitCode !== 0 || result.signal !== null) {
     const how = result.signal !== null ? `was killed by ${result.signal}` : `exited with status ${result.exitCode}`;
-    throw new StrataError('CONFIG', `the password command ${how}`, {
-      hint: 'Run the password command from strata.yaml yourself to see why; strata does not show its output, which may hold the password.',
+    throw new StrataError('NO_PASSWORD', `the password command ${how}`, {
+      hint: 'Its error output, if any, is shown above (prefixed "password command:"); run the command from strata.yaml yourself to check it.',
     });
   }
   const password = firstLine(result.stdout);

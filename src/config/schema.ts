@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection.js';
 import { DESTINATION_BLOCK_KEYS, parseDestination } from '../core/destination.js';
-import { parseSize } from '../core/size.js';
+import { parseSize, volumeSizeProblem } from '../core/size.js';
 import { errorMessage, isStrataError } from '../errors.js';
 import { resolveUserPath } from './paths.js';
 
@@ -51,7 +51,19 @@ export interface SourceConfig {
 }
 
 /** PasswordConfig says where the password comes from when neither environment variable is set. */
-export type PasswordConfig = { command: string } | { file: string } | { env: string };
+export type PasswordConfig = { command: string; timeoutSeconds?: number } | { file: string } | { env: string };
+
+/** PASSWORD_COMMAND_TIMEOUT_S is how long a password command may run when the config sets no password.timeout. */
+export const PASSWORD_COMMAND_TIMEOUT_S = 60;
+
+/** parseSeconds reads a duration such as 60, "60", "45s", "2m" or "1h" as whole seconds; undefined when it is none. */
+export function parseSeconds(v: number | string): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v : undefined;
+  const m = /^\s*(\d+)\s*(s|sec|m|min|h)?\s*$/.exec(v);
+  if (m === null) return undefined;
+  const n = Number(m[1]) * (m[2] === undefined || m[2].startsWith('s') ? 1 : m[2].startsWith('m') ? 60 : 3600);
+  return n > 0 && n <= 86_400 ? n : undefined;
+}
 
 /** ArchiveTierConfig holds the 7-Zip settings of one tier. */
 export interface ArchiveTierConfig {
@@ -149,6 +161,12 @@ const sizeSchema = z.union([z.number(), z.string()], expected('a size such as 10
   return bytes;
 });
 
+/** volumeSizeSchema is a size that 7-Zip and the PAR2 planning can use as a volume (core/size MIN_VOLUME_SIZE). */
+const volumeSizeSchema = sizeSchema.superRefine((bytes, ctx) => {
+  const problem = volumeSizeProblem(bytes);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', input: bytes, message: problem });
+});
+
 const sourceSchema = z.strictObject(
   {
     path: z.string(expected('a folder path')).min(1, { error: 'must not be empty' }),
@@ -167,22 +185,27 @@ const passwordSchema = z
         .string(expected('an environment variable name', true))
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name (letters, digits, "_")' })
         .optional(),
+      timeout: z
+        .union([z.number(), z.string()], expected('a duration such as 60s or 2m'))
+        .refine((t) => parseSeconds(t) !== undefined, { error: 'must be a duration from 1 second to 24 hours, such as 60s or 2m' })
+        .optional(),
     },
     expected('a mapping with one of command, file or env', true),
   )
   .superRefine((v, ctx) => {
-    const given = Object.values(v).filter((x) => x !== undefined).length;
+    const given = [v.command, v.file, v.env].filter((x) => x !== undefined).length;
     if (given !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of command, file or env (found ${given})` });
+    else if (v.timeout !== undefined && v.command === undefined) ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'applies to password.command only' });
   })
   .transform((v): PasswordConfig => {
-    if (v.command !== undefined) return { command: v.command };
+    if (v.command !== undefined) return v.timeout === undefined ? { command: v.command } : { command: v.command, timeoutSeconds: parseSeconds(v.timeout) ?? PASSWORD_COMMAND_TIMEOUT_S };
     if (v.file !== undefined) return { file: v.file };
     return { env: v.env ?? '' };
   });
 
 function tierSchema(tier: Tier) {
   return z
-    .strictObject({ level: levelSchema.default(DEFAULTS.level), volumeSize: sizeSchema.default(DEFAULTS.volumeSize[tier]) }, expected('a mapping with level and volumeSize'))
+    .strictObject({ level: levelSchema.default(DEFAULTS.level), volumeSize: volumeSizeSchema.default(DEFAULTS.volumeSize[tier]) }, expected('a mapping with level and volumeSize'))
     .prefault({});
 }
 

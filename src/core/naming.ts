@@ -59,3 +59,13 @@ export function resolveTier(requested: Tier | 'auto', at: Date, weeklyOn: string
   if (requested !== 'auto') return requested;
   return weekdayName(at) === weeklyOn.toLowerCase() ? 'weekly' : 'daily';
 }
+
+/** SET_DATE_MIN and SET_DATE_MAX bound the moments a set id can name: its two-digit year orders 2000–2099 only. */
+export const SET_DATE_MIN = Date.UTC(2000, 0, 1);
+export const SET_DATE_MAX = Date.UTC(2100, 0, 1) - 1;
+
+/** isNameableDate tells whether a set made at this moment gets an id that sorts with the others (2000-01-01 … 2099-12-31 UTC). */
+export function isNameableDate(at: Date): boolean {
+  const t = at.getTime();
+  return Number.isFinite(t) && t >= SET_DATE_MIN && t <= SET_DATE_MAX;
+}

@@ -39,7 +39,29 @@ export function parseSize(text: string): number {
   if (!Number.isFinite(value) || value > Number.MAX_SAFE_INTEGER) {
     throw new StrataError('USAGE', `size too large: ${JSON.stringify(text)}`, { hint: 'Sizes up to 8 PiB are supported.' });
   }
-  return Math.round(value);
+  // "1.5" bytes used to become 2: a size is a whole number of bytes (1.5GiB is one; 0.1KiB is not).
+  if (!Number.isInteger(value)) {
+    throw new StrataError('USAGE', `not a whole number of bytes: ${JSON.stringify(text)} is ${value} bytes`, {
+      hint: 'Write a whole byte count, or a size in a unit that makes one (1.5GiB, 512KiB).',
+    });
+  }
+  return value;
+}
+
+/**
+ * MIN_VOLUME_SIZE is the smallest archive volume strata accepts, checked when the config or the
+ * flag is read. 7-Zip refuses volumes under 1 KiB (the run then failed half-way, leaving an
+ * unfinished set); from 1 KiB up, 7-Zip and the PAR2 planning work (odd sizes included), but
+ * every volume is an object with its own upload and PAR2 files: 64 KiB keeps a margin over what
+ * breaks and the object count of a small backup sane.
+ */
+export const MIN_VOLUME_SIZE = 64 * KiB;
+
+/** volumeSizeProblem says why a byte count cannot be a volume size, or undefined when it can. */
+export function volumeSizeProblem(bytes: number): string | undefined {
+  if (!Number.isSafeInteger(bytes)) return `expected a whole number of bytes, got ${bytes}`;
+  if (bytes < MIN_VOLUME_SIZE) return `a volume must be at least ${formatSize(MIN_VOLUME_SIZE)}, got ${formatSize(bytes)}`;
+  return undefined;
 }
 
 /** formatSize prints a byte count with binary units, exact when it is a whole number of a unit

@@ -20,6 +20,11 @@ export interface RunOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** Keep at most this many bytes of stdout/stderr in the result (default 1 MiB each). */
   maxCapture?: number;
+  /**
+   * Run the child in its own process group and stop the whole group on abort (a shell command:
+   * killing only `sh` would leave its children holding stdout open, and the run would not end).
+   */
+  killGroup?: boolean;
 }
 
 /** RunResult is what a finished child left behind. */
@@ -58,13 +63,25 @@ export function run(program: string, args: readonly string[], options: RunOption
       cwd: options.cwd,
       env: childEnv(options.env ?? process.env),
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: options.killGroup === true,
     });
     let stdout = '';
     let stderr = '';
     let settled = false;
+    const kill = (sig: NodeJS.Signals): void => {
+      if (options.killGroup === true && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, sig);
+          return;
+        } catch {
+          // the group is gone already: fall back to the child itself
+        }
+      }
+      child.kill(sig);
+    };
     const onAbort = (): void => {
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      kill('SIGTERM');
+      setTimeout(() => kill('SIGKILL'), 5000).unref();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.setEncoding('utf8');

@@ -45,10 +45,11 @@ import { restoreText } from '../core/restore-text.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { stockRepairCommands } from '../parity/repair.js';
 import type { StrataConfig, SourceConfig } from '../config/schema.js';
+import { parseDestination } from '../core/destination.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError, type ErrorCode } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
 import { Repository, hashFile, type PendingInfo } from '../repository/repository.js';
-import { scanSource, finalizeAfterArchive, commitStatCache, type ScanResult } from '../scan/index.js';
+import { scanSource, finalizeAfterArchive, commitStatCache, sourceSkips, type ScanResult } from '../scan/index.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
 import type { Clock } from '../clock.js';
@@ -121,6 +122,16 @@ export function jobPaths(jobDir: string): { manifests: string; staging: string; 
     cache: path.join(jobDir, 'cache'),
     audit: path.join(jobDir, 'audit'),
   };
+}
+
+/** localDestinationPath is the folder of a local destination, undefined for remote ones. */
+function localDestinationPath(config: StrataConfig['destination']): string | undefined {
+  try {
+    const dest = parseDestination(config);
+    return dest.kind === 'local' ? dest.path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** runBackup performs one backup run under the job lock. */
@@ -322,6 +333,15 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     throw new StrataError('CONFIG', `source ${source.name}: ${source.path} cannot be read (${errorMessage(e)})`, { hint: 'Check the source path in the configuration.' });
   });
 
+  // The destination and the state folder inside the source, and pseudo filesystems mounted in it,
+  // are never backed up (each run would take in its own output; /proc files never end).
+  const skip = new Set<string>();
+  for (const sk of sourceSkips(source.path, { destination: localDestinationPath(req.config.destination), state: path.dirname(path.dirname(req.jobDir)) })) {
+    skip.add(sk.rel);
+    if (sk.why === 'pseudo filesystem') out.warn(`${source.name}: skipping ${JSON.stringify(sk.rel)}: a pseudo filesystem (${sk.type ?? '?'}) is mounted there; its files are not data`);
+    else out.info(`${source.name}: not backing up ${JSON.stringify(sk.rel)}: it is the ${sk.why === 'destination' ? 'destination' : 'state folder'}, inside the source`);
+  }
+
   // A journaled set of this source: resumed if everything still matches, else discarded.
   let journal: Journal | null = null;
   const discard = async (c: ResumeCandidate, reason: string): Promise<void> => {
@@ -370,6 +390,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       const scan = await scanSource({
         root: source.path,
         excludes: source.exclude,
+        skip,
         mode: type === 'FULL' ? 'full' : 'incremental',
         setId: id,
         previousManifest,

@@ -18,7 +18,10 @@ import { latestFor, missingDependencies, restoreScope, sourcesOf, type JobIdenti
 import { checkDescriptor, type Descriptor } from '../core/descriptor.js';
 import { pathCompare, type ManifestEntry } from '../core/manifest.js';
 import { ancestors, isSafeRelativePath, makePathFilter } from '../core/pathfilter.js';
-import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.js';
+import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
+import { currentStamp, isStampAlive, type ProcessStamp } from '../repository/process.js';
+import { hostname } from 'node:os';
+import { callerUmask } from '../config/private-state.js';
 import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import type { Tools } from './backup.js';
@@ -152,13 +155,14 @@ export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]>
     req.out.warn(`set ${p.id} is skipped: its descriptor cannot be read (${p.message}); what is restored may be older than that set — run strata verify --all`);
   }
   for (const d of chosen) checkPassword(d, req.password);
+  checkTarget(req.to);
   const results: RestoredSource[] = [];
   for (const d of chosen) {
     const target = chosen.length > 1 ? path.join(req.to, d.source) : req.to;
     // <to>/<source> is strata's to create: a link already there is never followed out of --to.
     if (chosen.length > 1) {
-      await fsp.mkdir(req.to, { recursive: true });
-      ensureRealFolder(target, d.source, req.overwrite);
+      await mkdirForUser(req.to);
+      if (ensureRealFolder(target, d.source, req.overwrite)) await fsp.chmod(target, 0o777 & ~callerUmask());
     }
     results.push(await restoreOne(req, catalog.complete, d, target));
   }
@@ -170,12 +174,23 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
   if (missing.length > 0) {
     throw new StrataError('DAMAGED', `set ${set.id} needs sets that are not on the destination: ${missing.join(', ')}`, { hint: 'Restore an earlier or later FULL set instead (strata list).' });
   }
-  await fsp.mkdir(target, { recursive: true });
+  try {
+    return await restoreInto(req, complete, set, target);
+  } catch (e) {
+    throw targetFsError(e, target);
+  }
+}
+
+async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[], set: Descriptor, target: string): Promise<RestoredSource> {
+  await mkdirForUser(target);
   const root = await fsp.realpath(target);
+  await sweepStaging(root, STAGING_NAME, `the work folder left in ${root} by an interrupted restore`, req.out);
+  await sweepStaging(req.workDir, WORK_NAME, `the download folder left in the state folder by an interrupted restore`, req.out);
   // Into an empty folder nothing can conflict (a file appearing meanwhile is still caught by placeFile).
   const emptyTarget = (await fsp.readdir(root)).length === 0;
   const work = await fsp.mkdtemp(path.join(req.workDir, 'restore-'));
-  const staging = path.join(root, `.strata-restore-${randomBytes(6).toString('hex')}`);
+  await writeOwnerMarker(work);
+  const staging = path.join(root, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
   const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, lost: [], repairedVolumes: [], lostVolumes: [] };
   try {
     const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, path.join(req.workDir, 'manifests'));
@@ -224,7 +239,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
         hint: 'Restore into an empty folder (--to DIR) or pass --overwrite to replace them.',
       });
     }
-    await fsp.mkdir(staging);
+    await makeStaging(staging);
     // Pass 2: per holding set, extract its files and move each into place after its hash matches.
     for (const [holder, l] of lists) {
       const hd = complete.find((d) => d.id === holder);
@@ -310,6 +325,151 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
   } finally {
     await fsp.rm(staging, { recursive: true, force: true });
     await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * checkTarget refuses a --to that cannot become a folder, before anything is read or written: a
+ * file, a path through a file, a dangling symlink. (A symlink to a folder is used as that folder.)
+ */
+function checkTarget(to: string): void {
+  const abs = path.resolve(to);
+  const st = statOrUndefined(abs, fs.lstatSync);
+  if (st?.isSymbolicLink() === true) {
+    const followed = statOrUndefined(abs, fs.statSync);
+    if (followed === undefined) {
+      throw new StrataError('RESTORE_CONFLICT', `--to ${abs} is a dangling symlink (it points to ${fs.readlinkSync(abs)}, which does not exist)`, {
+        hint: 'Create the folder it points to, remove the link, or restore somewhere else (--to DIR).',
+      });
+    }
+    if (!followed.isDirectory()) throw notAFolder(abs, abs);
+    return;
+  }
+  if (st !== undefined) {
+    if (!st.isDirectory()) throw notAFolder(abs, abs);
+    return;
+  }
+  // Missing: the nearest existing path above must be a folder (--to file/sub would fail with ENOTDIR).
+  for (let dir = path.dirname(abs); ; dir = path.dirname(dir)) {
+    const up = statOrUndefined(dir, fs.statSync);
+    if (up !== undefined) {
+      if (!up.isDirectory()) throw notAFolder(abs, dir);
+      return;
+    }
+    if (path.dirname(dir) === dir) return;
+  }
+}
+
+/** statOrUndefined is (l)stat, or undefined when nothing is there (ENOENT) or a file is on the way (ENOTDIR). */
+function statOrUndefined(p: string, how: (p: string) => fs.Stats): fs.Stats | undefined {
+  try {
+    return how(p);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+function notAFolder(to: string, what: string): StrataError {
+  return new StrataError('RESTORE_CONFLICT', `cannot restore into ${to}: ${what} exists and is not a folder`, {
+    hint: 'Restore into a folder (--to DIR): an empty or new one, or an existing one with --overwrite.',
+  });
+}
+
+const TARGET_ERRNOS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOENT', 'ENOSPC', 'EDQUOT', 'ENAMETOOLONG', 'ELOOP']);
+
+/**
+ * targetFsError turns a filesystem failure in the restore target (a read-only folder, a full disk,
+ * a path changed under the restore) into an error naming the path, instead of a stack trace.
+ */
+function targetFsError(e: unknown, target: string): unknown {
+  const code = errnoCode(e);
+  if (isStrataError(e) || code === undefined || !TARGET_ERRNOS.has(code)) return e;
+  const err = e as NodeJS.ErrnoException & { dest?: string };
+  const where = err.dest ?? err.path;
+  if (typeof where !== 'string') return e;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return fromFsError(e, `restoring into ${target}`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new StrataError('RESTORE_CONFLICT', `cannot write ${where}: permission denied${code === 'EROFS' ? ' (read-only filesystem)' : ''} in the folder ${path.dirname(where)}`, {
+      hint: 'Restore as a user who may write there, make the folder writable (chmod u+w), or restore into an empty folder (--to DIR).',
+      cause: e,
+    });
+  }
+  return new StrataError('RESTORE_CONFLICT', `cannot write ${where} in the target (${code}): it changed during the restore`, {
+    hint: 'Restore into an empty folder (--to DIR) that nothing else writes to.',
+    cause: e,
+  });
+}
+
+/**
+ * mkdirForUser creates a missing target folder (and those above it) with the mode the user's own
+ * umask gives: strata runs under a private umask for its state folder (config/private-state).
+ */
+async function mkdirForUser(target: string): Promise<void> {
+  const first = await fsp.mkdir(target, { recursive: true });
+  if (first === undefined) return;
+  const mode = 0o777 & ~callerUmask();
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    await fsp.chmod(dir, mode);
+    if (dir === path.resolve(first) || path.dirname(dir) === dir) break;
+  }
+}
+
+/** STAGING_PREFIX starts the name of restore's work folder inside the target. */
+const STAGING_PREFIX = '.strata-restore-';
+/** STAGING_MARKER is the file inside that folder that says strata made it, and which process. */
+const STAGING_MARKER = '.strata-restore-owner.json';
+const STAGING_SIGNATURE = 'strata restore work folder';
+
+/** STAGING_NAME and WORK_NAME match the names of restore's folders in the target and in the state folder. */
+const STAGING_NAME = /^\.strata-restore-[0-9a-f]{12}$/;
+const WORK_NAME = /^restore-[A-Za-z0-9]{6}$/;
+
+/** makeStaging creates restore's work folder in the target, with its marker. */
+async function makeStaging(dir: string): Promise<void> {
+  await fsp.mkdir(dir, { mode: 0o700 });
+  await writeOwnerMarker(dir);
+}
+
+/** writeOwnerMarker marks a folder as this restore's (signature, host, pid, boot id, start time). */
+async function writeOwnerMarker(dir: string): Promise<void> {
+  const marker = { signature: STAGING_SIGNATURE, ...currentStamp(), host: hostname(), started: new Date().toISOString() };
+  await fsp.writeFile(path.join(dir, STAGING_MARKER), JSON.stringify(marker) + '\n', { mode: 0o600, flag: 'wx' });
+}
+
+/**
+ * sweepStaging removes work folders that a killed restore (kill -9, power loss) left in `root` (the
+ * target, or the state folder's work folder): only folders named like strata's, holding strata's
+ * marker, whose process on this host is gone. Anything else of that name is left alone.
+ */
+async function sweepStaging(root: string, pattern: RegExp, what: string, out: Output): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!pattern.test(name)) continue;
+    const dir = path.join(root, name);
+    const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (st?.isDirectory() !== true) continue;
+    let marker: unknown;
+    try {
+      marker = JSON.parse(await fsp.readFile(path.join(dir, STAGING_MARKER), 'utf8'));
+    } catch {
+      continue; // no marker: not provably strata's
+    }
+    if (typeof marker !== 'object' || marker === null) continue;
+    const m = marker as Record<string, unknown>;
+    if (m['signature'] !== STAGING_SIGNATURE || typeof m['pid'] !== 'number' || m['host'] !== hostname()) continue;
+    const stamp: ProcessStamp = { pid: m['pid'] };
+    if (typeof m['bootId'] === 'string') stamp.bootId = m['bootId'];
+    if (typeof m['procStart'] === 'string') stamp.procStart = m['procStart'];
+    if (isStampAlive(stamp)) continue; // a restore into the same target still running
+    await fsp.rm(dir, { recursive: true, force: true });
+    out.info(`removed ${name}, ${what} (pid ${stamp.pid})`);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * repository/lock: one run at a time per job. The lock is a file in the job's state folder
- * holding the owner's host and pid; a lock whose process is gone (same host) is taken over,
- * so a killed run never blocks the next one forever.
+ * holding the owner's host, pid, boot id and process start time; a lock whose process is gone
+ * (same host) is taken over, so a killed run never blocks the next one forever — also after a
+ * reboot, when another process may have been given the holder's pid (see repository/process).
  *
  * The lock appears whole or not at all: it is written under a private name and hard-linked into
  * place (link fails when the lock exists), so no contender ever reads a half-written lock. Taking
@@ -14,23 +15,18 @@ import { hostname } from 'node:os';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { StrataError, errnoCode } from '../errors.js';
+import { currentStamp, isPidAlive, isStampAlive, type ProcessStamp } from './process.js';
 
-/** LockInfo is what a lock file records. */
-export interface LockInfo {
-  pid: number;
+/** LockInfo is what a lock file records (bootId and procStart: see repository/process). */
+export interface LockInfo extends ProcessStamp {
   host: string;
   started: string;
   command: string;
 }
 
-/** isProcessAlive tells whether a pid on this host still runs. */
+/** isProcessAlive tells whether a pid on this host still runs (pid only: prefer isStampAlive). */
 export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
-  }
+  return isPidAlive(pid);
 }
 
 /** Lock is a held lock; release() removes it. */
@@ -42,7 +38,7 @@ export interface Lock {
 export async function acquireLock(dir: string, command: string, now: Date): Promise<Lock> {
   await fsp.mkdir(dir, { recursive: true });
   const file = path.join(dir, 'lock');
-  const info: LockInfo = { pid: process.pid, host: hostname(), started: now.toISOString(), command };
+  const info: LockInfo = { ...currentStamp(), host: hostname(), started: now.toISOString(), command };
   const mine = path.join(dir, `lock.${process.pid}.${randomBytes(4).toString('hex')}`);
   const fh = await fsp.open(mine, 'wx', 0o600);
   try {
@@ -79,7 +75,7 @@ export async function acquireLock(dir: string, command: string, now: Date): Prom
       } catch {
         holder = undefined; // not a lock strata writes (it links whole files): stale
       }
-      const stale = holder === undefined || (holder.host === info.host && !isProcessAlive(holder.pid));
+      const stale = holder === undefined || typeof holder.pid !== 'number' || (holder.host === info.host && !isStampAlive(holder));
       if (!stale && holder !== undefined) {
         throw new StrataError('LOCKED', `another strata run holds the lock (${holder.command}, pid ${holder.pid} on ${holder.host}, since ${holder.started})`, {
           hint: `Wait for it to finish. If that process is really gone, delete ${file}.`,

@@ -19,15 +19,19 @@ import type { Backend, BodySource, ObjectInfo, PutOptions } from '../backend/bac
 import { bufferSource } from '../backend/local.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
 import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
-import { isProcessAlive } from './lock.js';
+import { currentStamp, isStampAlive } from './process.js';
 
-/** PendingInfo is the content of a `.pending` marker. */
+/** PendingInfo is the content of a `.pending` marker (bootId and procStart: see repository/process). */
 export interface PendingInfo {
   host: string;
   pid: number;
   started: string;
   /** The machine writing the set (config/machine); absent in markers of older versions. */
   machine?: MachineRef;
+  /** The writer's boot id, when known (a marker of an older strata has none). */
+  bootId?: string;
+  /** The writer's start time in clock ticks after boot, when known. */
+  procStart?: string;
 }
 
 /** CatalogProblem is a set folder whose descriptor could not be read. */
@@ -146,7 +150,7 @@ export class Repository {
 
   /** markPending records that this process is writing a set. */
   async markPending(setId: string, now: Date, machine?: MachineRef): Promise<void> {
-    const info: PendingInfo = { host: hostname(), pid: process.pid, started: now.toISOString(), machine };
+    const info: PendingInfo = { ...currentStamp(), host: hostname(), started: now.toISOString(), machine };
     await this.backend.put(pendingKey(setId), bufferSource(JSON.stringify(info)), { overwrite: true });
   }
 
@@ -181,7 +185,7 @@ export class Repository {
   /** isDebris tells whether an incomplete set folder was left by a run that is gone. */
   static isDebris(pending: PendingInfo | undefined, now: Date): boolean {
     if (pending === undefined) return true;
-    if (pending.host === hostname()) return !isProcessAlive(pending.pid) || pending.pid === process.pid;
+    if (pending.host === hostname()) return !isStampAlive(pending) || pending.pid === process.pid;
     return now.getTime() - Date.parse(pending.started) > STALE_PENDING_MS;
   }
 

@@ -30,6 +30,8 @@ export interface ScanOptions {
   root: string;
   /** gitignore-syntax patterns, relative to root. */
   excludes: string[];
+  /** Paths relative to root left out whole, like excludes (scan/guard: the destination, the state folder, pseudo filesystems). */
+  skip?: ReadonlySet<string>;
   /** full: every entry is archived in this set; incremental: only what changed since the previous set. */
   mode: 'full' | 'incremental';
   /** This set's id; written as `set` on every entry this set archives. */
@@ -189,6 +191,7 @@ class Scanner {
   }
 
   private excluded(rel: string, isDir: boolean): boolean {
+    if (this.opts.skip?.has(rel) === true) return true;
     return this.excluder.excluded(rel, isDir);
   }
 

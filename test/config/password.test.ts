@@ -85,12 +85,23 @@ describe('resolvePassword', () => {
     assert.equal(pw, 'via env');
   });
 
-  it('reports a failing command without showing its output', async () => {
-    await assert.rejects(resolvePassword({ ...base, config: { password: { command: 'echo leaked-secret; echo oops >&2; exit 3' } } }), (e: unknown) => {
-      rejectsWith('CONFIG', /password command exited with status 3/)(e);
+  it('reports a failing command (NO_PASSWORD, exit 12) with its stderr shown, never its stdout', async () => {
+    const shown: string[] = [];
+    await assert.rejects(resolvePassword({ ...base, config: { password: { command: 'echo leaked-secret; echo oops >&2; exit 3' } }, onCommandStderr: (l) => shown.push(l) }), (e: unknown) => {
+      rejectsWith('NO_PASSWORD', /password command exited with status 3/)(e);
       assert.doesNotMatch(`${(e as Error).message} ${(e as Error & { hint: string }).hint}`, /leaked-secret|oops/);
       return true;
     });
+    assert.deepEqual(shown, ['oops']);
+  });
+
+  it('stops a password command after its timeout, with the processes it started', async () => {
+    const started = performance.now();
+    await assert.rejects(
+      resolvePassword({ ...base, config: { password: { command: 'sleep 300; echo late', timeoutSeconds: 1 } } }),
+      rejectsWith('NO_PASSWORD', /did not finish within 1 s/),
+    );
+    assert.ok(performance.now() - started < 10_000, 'the run did not wait for the sleep');
   });
 
   it('refuses a command that prints nothing', async () => {
