@@ -52,6 +52,9 @@ export function restoreText(s: RestoreTextInput): string {
     lines.push(`  7zz x ${first} -o../restored-${s.id}`);
     lines.push('  This extracts into the folder restored-' + s.id + ' beside this one; 7-Zip finds the');
     lines.push('  other volumes (.002, .003, ...) by itself. Symbolic links are stored as links.');
+    lines.push('  Each hard-linked file is stored once, under the first of its names; the file list (Step 3)');
+    lines.push('  names the others ("link") and each file\'s owner, extended attributes and ACLs, which');
+    lines.push('  strata restore sets and 7-Zip does not.');
   }
   lines.push('');
   lines.push('Step 3 - the file list (optional): every file of the source at this moment, with its size,');
