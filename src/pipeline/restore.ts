@@ -276,7 +276,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
     for (const e of hardLinks) {
       const holder = asFirst.get(e.link ?? '') ?? { path: e.link ?? '' };
       if (holder.path === e.path) continue; // it got the bytes itself
-      if (lostPaths.has(holder.path) || !fs.existsSync(path.join(root, holder.path))) {
+      if (lostPaths.has(holder.path) || fs.lstatSync(path.join(root, holder.path), { throwIfNoEntry: false })?.isFile() !== true) {
         result.lost.push({ path: e.path, reason: `a hard link to ${JSON.stringify(e.link)}, which could not be restored` });
         lostPaths.add(e.path);
         continue;

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseLine, serializeEntry } from '../../src/core/manifest.js';
 import { dumpBlock, parseDump, quoteDumpName, unquoteDumpName } from '../../src/core/xattrdump.js';
+import { finalizeAfterArchive } from '../../src/scan/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { byPath, Harness } from './helpers.js';
 
@@ -118,4 +119,24 @@ test('xattrs are read again only for paths whose ctime moved (getfattr is not ru
   const calls = (await readFile(log, 'utf8')).split('\n').filter((l) => !l.includes('--version') && l !== '');
   assert.equal(calls.length, 1);
   assert.match(calls[0] ?? '', /-- d\/f3$/);
+});
+
+test('a hard link whose first member changed while the archiver read it is taken out of the set with it', async (t) => {
+  const { root, h } = await setup(t);
+  await writeFile(path.join(root, 'a'), 'one');
+  const first = await h.scan('full');
+  await writeFile(path.join(root, 'a'), 'two');
+  await link(path.join(root, 'a'), path.join(root, 'b'));
+  let errors: string[] = [];
+  const s = await h.scan('incremental', {}, false, {
+    afterScan: async (r, lines) => {
+      assert.deepEqual(r.filesToArchive, 1);
+      await writeFile(path.join(root, 'a'), 'three, meanwhile');
+      const fin = await finalizeAfterArchive({ root, manifest: lines, previousManifest: first.manifestFile, newStatCache: r.newStatCache });
+      errors = fin.errors.map((e) => e.path);
+    },
+  });
+  assert.deepEqual(errors, ['a', 'b']);
+  // a is the previous set's again; b (new) is left out rather than pointing at bytes the set lacks.
+  assert.deepEqual(s.entries.map((e) => `${e.path}@${e.set ?? ''}${e.link !== undefined ? `->${e.link}` : ''}`), ['a@set1']);
 });
