@@ -82,7 +82,7 @@ export async function restoreMetadata(o: RestoreMetadataOptions): Promise<NotSet
   if (withXattrs > 0) {
     try {
       const r = await run('setfattr', ['--no-dereference', `--restore=${dumpFile}`], { cwd: o.root, signal: o.signal });
-      for (const line of r.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '')) note(xattrs, line);
+      for (const line of r.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '')) note(xattrs, line.replace(/^setfattr: /, ''));
       if (r.exitCode !== 0 && xattrs.count === 0) note(xattrs, `setfattr exited with ${r.exitCode}`);
     } catch (err) {
       if (!isStrataError(err) || err.code !== 'MISSING_TOOL') throw err;

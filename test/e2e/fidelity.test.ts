@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { tempDir } from '../helpers/tmp.js';
+import { strataAs } from './robust-util.js';
 import { PASSWORD, cli, day, jsonOf } from './util.js';
 
 const execFileP = promisify(execFile);
@@ -185,5 +186,27 @@ describe('full fidelity: holes, hard links, owners, xattrs and ACLs', () => {
     // The audit trail shows the metadata change.
     const hist = await cli(['history', '--json', '--state', b.state, 'xattred']);
     assert.match(hist.stdout, /user\.v/);
+  });
+
+  it('restoring where some metadata cannot be set (as user nobody): the contents and what can be set are restored, the rest is a warning with counts, exit 0', async (t) => {
+    const b = await box(t);
+    const NOBODY = 65534;
+    await fsp.writeFile(path.join(b.src, 'f'), 'contents');
+    await sh('setfattr', '-n', 'user.ok', '-v', 'yes', path.join(b.src, 'f'));
+    // trusted.* needs CAP_SYS_ADMIN to be set: root backs it up, nobody cannot restore it.
+    await sh('setfattr', '-n', 'trusted.secret', '-v', 'root only', path.join(b.src, 'f'));
+    await fsp.writeFile(path.join(b.src, 'owned'), 'x');
+    await fsp.chown(path.join(b.src, 'owned'), 1234, 1234);
+    await backup(b, 'weekly', day(1));
+    for (const p of [b.root, b.dest, b.state]) await sh('chown', '-R', `${NOBODY}:${NOBODY}`, p);
+    const to = path.join(b.root, 'as-nobody');
+    const r = await strataAs(NOBODY, NOBODY, ['restore', '--dest', b.dest, '--state', b.state, '--to', to], { STRATA_PASSWORD: PASSWORD, HOME: b.root }, b.root);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /extended attributes\/ACLs not restored on 1 path\(s\), e\.g\. .*f: Operation not permitted/);
+    assert.equal(await fsp.readFile(path.join(to, 'f'), 'utf8'), 'contents');
+    assert.equal(await xattr(path.join(to, 'f'), 'user.ok'), 'yes');
+    // Not root: the files belong to the user who restored them, without a warning (as with every tool).
+    assert.equal(fs.statSync(path.join(to, 'owned')).uid, NOBODY);
+    assert.doesNotMatch(r.stderr, /owner not restored/);
   });
 });
