@@ -53,9 +53,6 @@ export interface ScanOptions {
   /** How the walk calls lstat: `auto` (default) by the source's filesystem type, `ahead` (several
    *  in flight on the thread pool) or `sync`. The results are the same; only the speed differs. */
   statMode?: StatMode;
-  /** Record owners, hard links, holes and extended attributes/ACLs (default true; false only to
-   *  measure what they cost). Extended attributes need `getfattr` (package attr). */
-  metadata?: boolean;
 }
 
 /** ScanError is one path the scan could not take as it is; the caller reports a partial backup. */
@@ -195,7 +192,7 @@ class Scanner {
   private probes = 0;
   /** dev:ino → the first path of a hard-link group seen in this walk, its hash and the set holding it. */
   private readonly links = new Map<string, { path: string; sha256: string; set: string | undefined }>();
-  private readonly names: IdNames | undefined;
+  private readonly names = new IdNames();
 
   constructor(
     private readonly opts: ScanOptions,
@@ -209,11 +206,10 @@ class Scanner {
     newStatCache: string,
     /** lstat runs ahead on the thread pool (network filesystems), else synchronously. */
     private readonly statAhead: boolean,
-    /** Extended attributes are read (metadata on and getfattr installed). */
+    /** Extended attributes are read (getfattr is installed). */
     private readonly xattrs: boolean,
   ) {
     this.excluder = new Excluder(opts.excludes);
-    this.names = opts.metadata === false ? undefined : new IdNames();
     this.result = {
       added: 0, modified: 0, deleted: 0, unchanged: 0, metadataOnly: 0, filesToArchive: 0, bytesToArchive: 0,
       totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache, hardLinks: 0, xattrsRecorded: xattrs,
@@ -350,7 +346,7 @@ class Scanner {
       const size = Number(st.size);
       this.seenBytes += size;
       // A later member of a hard-link group: same bytes as the first one, which the archive holds.
-      const linkKey = this.names !== undefined && st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+      const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
       const first = linkKey === undefined ? undefined : this.links.get(linkKey);
       if (first !== undefined) {
         this.result.hardLinks++;
@@ -372,7 +368,7 @@ class Scanner {
       }
       const e: ManifestEntry = { path: rel, type: 'file', size, mtimeNs: st.mtimeNs, mode, sha256 };
       // Holes: at least one block fewer allocated than the size needs (restore writes zero blocks as holes).
-      if (this.names !== undefined && st.blocks * 512n + 4096n <= st.size) e.sparse = true;
+      if (st.blocks * 512n + 4096n <= st.size) e.sparse = true;
       await this.emit(e, prevEntry, st, false, cached);
       if (linkKey !== undefined) this.links.set(linkKey, { path: rel, sha256, set: e.set });
     } else if (st.isSymbolicLink()) {
@@ -413,21 +409,19 @@ class Scanner {
   private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean, cached: StatRecord | undefined): Promise<void> {
     const r = this.result;
     let probe = false;
-    if (this.names !== undefined) {
-      e.uid = Number(st.uid);
-      e.gid = Number(st.gid);
-      const user = this.names.user(e.uid);
-      const group = this.names.group(e.gid);
-      if (user !== undefined) e.user = user;
-      if (group !== undefined) e.group = group;
-      // Setting an xattr or an ACL changes the ctime: with the same ctime as when they were last
-      // read, the previous entry's attributes still hold.
-      if (this.xattrs) {
-        const known = prevEntry !== undefined && cached?.xattrs === true && statMatches(cached, Number(st.size), st.mtimeNs, st.ctimeNs, st.ino) && this.cache.trusted(cached);
-        // Probed paths keep the previous attributes until flush() has read them (for the counts below).
-        if (prevEntry?.xattrs !== undefined) e.xattrs = prevEntry.xattrs;
-        probe = !known;
-      }
+    e.uid = Number(st.uid);
+    e.gid = Number(st.gid);
+    const user = this.names.user(e.uid);
+    const group = this.names.group(e.gid);
+    if (user !== undefined) e.user = user;
+    if (group !== undefined) e.group = group;
+    // Setting an xattr or an ACL changes the ctime: with the same ctime as when they were last
+    // read, the previous entry's attributes still hold.
+    if (this.xattrs) {
+      const known = prevEntry !== undefined && cached?.xattrs === true && statMatches(cached, Number(st.size), st.mtimeNs, st.ctimeNs, st.ino) && this.cache.trusted(cached);
+      // Probed paths keep the previous attributes until flush() has read them (for the counts below).
+      if (prevEntry?.xattrs !== undefined) e.xattrs = prevEntry.xattrs;
+      probe = !known;
     }
     let changed = true;
     let unchanged = false;
@@ -586,7 +580,7 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     writers.push(deletedOut);
     const listOut = await LineWriter.create(opts.outArchiveList);
     writers.push(listOut);
-    const xattrs = opts.metadata !== false && (await xattrToolAvailable());
+    const xattrs = await xattrToolAvailable();
     const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache, await statsAhead(rootAbs, opts.statMode ?? 'auto'), xattrs);
     await s.walk(rootAbs, '', rootChildren);
     await s.flush();
