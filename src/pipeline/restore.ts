@@ -381,7 +381,7 @@ async function verifyExtracted(file: string, e: ManifestEntry): Promise<Extracte
     found = { file, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
     if (e.sparse === true) {
       // Recorded with holes: copied while hashed, leaving every all-zero block out (a hole).
-      const holes = writeWithHoles(fd, `${file}.holes`, hash);
+      const holes = writeWithHoles(fd, `${file}.${randomBytes(6).toString('hex')}.strata-holes`, hash);
       if (holes !== undefined) found = { file: holes, mode: -1, mtimeNs: -1n };
     } else if (size <= SMALL_FILE) {
       hash.update(fs.readFileSync(fd));
