@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system programs strata drives: 7-Zip (7zz >= 22), par2cmdline and git.
+# Installs the system programs strata drives: 7-Zip (7zz >= 22), par2cmdline, git, and attr
+# (getfattr/setfattr: extended attributes and ACLs); acl (getfacl/setfacl) is for the tests.
 # Debian 12+ / Ubuntu 22.04+. Idempotent; uses sudo when not root.
 set -euo pipefail
 SUDO=""
@@ -8,6 +9,8 @@ need=()
 command -v 7zz >/dev/null 2>&1 || need+=(7zip)
 command -v par2 >/dev/null 2>&1 || need+=(par2)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v getfattr >/dev/null 2>&1 || need+=(attr)
+command -v setfacl >/dev/null 2>&1 || need+=(acl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   $SUDO apt-get update -qq
@@ -16,3 +19,4 @@ fi
 7zz | sed -n 2p
 par2 --version 2>&1 | head -1
 git --version
+getfattr --version | head -1

@@ -4,6 +4,7 @@ import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { runRestore } from '../pipeline/restore.js';
+import { describeNotSet } from '../pipeline/restore-metadata.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
@@ -13,7 +14,7 @@ import * as fsp from 'node:fs/promises';
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore the state at a moment (default: the newest) into a folder, checking every file',
-  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--dest DEST] [PATH-OR-GLOB ...]',
+  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--no-owner] [--dest DEST] [PATH-OR-GLOB ...]',
   async run(ctx, args) {
     const { values, positionals } = parseCommandArgs('restore', args, {
       at: { type: 'string' },
@@ -23,6 +24,7 @@ export const restoreCommand: Command = {
       host: { type: 'string' },
       to: { type: 'string' },
       overwrite: { type: 'boolean', default: false },
+      'no-owner': { type: 'boolean', default: false },
       dest: { type: 'string' },
     }, true);
     if (values.at !== undefined && values.set !== undefined) throw new StrataError('USAGE', '--at and --set cannot be used together', { hint: 'Pick a moment (--at) or a set (--set).' });
@@ -39,12 +41,13 @@ export const restoreCommand: Command = {
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,
-        source: values.source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths: positionals, overwrite: values.overwrite, workDir, out: ctx.out, signal: ctx.signal,
+        source: values.source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths: positionals, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal,
       });
       let lost = 0;
       const lostVolumes: string[] = [];
       for (const r of results) {
-        ctx.out.result(`${r.source}: restored ${r.files} files (${formatBytes(r.bytes)}), ${r.dirs} folders, ${r.symlinks} symlinks from ${r.setId} into ${r.target}`);
+        ctx.out.result(`${r.source}: restored ${r.files} files (${formatBytes(r.bytes)}${r.hardLinks > 0 ? `; ${r.hardLinks} of them hard links` : ''}), ${r.dirs} folders, ${r.symlinks} symlinks from ${r.setId} into ${r.target}`);
+        for (const n of r.notSet) ctx.out.warn(`${r.source}: ${describeNotSet(n)}`);
         if (r.repairedVolumes.length > 0) ctx.out.info(`${r.source}: repaired with PAR2 on the way: ${r.repairedVolumes.join(', ')}`);
         for (const l of r.lost) ctx.out.warn(`${r.source}: NOT restored (lost): ${JSON.stringify(l.path)}: ${l.reason}`);
         lost += r.lost.length;

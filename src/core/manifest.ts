@@ -5,7 +5,9 @@
  * Text form, one JSON object per line (also what the git audit trail stores, without `set`):
  *   line 1: the header            {"strata":"manifest","version":1,"set":...,"source":...,...}
  *   then:   live entries          {"path":"docs/a.txt","type":"file","size":12,"mtime":"2026-...Z","mode":"0644","sha256":"...","set":"261129_FULL_docs"}
- *           in pathCompare order
+ *           in pathCompare order; since 2026-12 also "uid","gid","user","group" (owner), "xattrs"
+ *           ({name: base64}, POSIX ACLs included), "link" (hard link: the group's first path, whose
+ *           bytes it shares) and "sparse":true (the file had holes). Older manifests lack them.
  *   then:   deletions (INCR only) {"deleted":"docs/old.txt"}  — gone since the base set, in pathCompare order
  * Paths are relative to the source root, '/'-separated, any Unicode (JSON-escaped: newlines survive).
  */
@@ -29,6 +31,20 @@ export interface ManifestEntry {
   target?: string;
   /** The set whose archive holds this entry (omitted in the audit-trail form). */
   set?: string;
+  /** Owner and group ids (absent in manifests made before they were recorded). */
+  uid?: number;
+  gid?: number;
+  /** Owner and group names on the machine of the backup, when it knows the ids. */
+  user?: string;
+  group?: string;
+  /** Extended attributes (every namespace the backup could read, POSIX ACLs included as
+   *  system.posix_acl_access / system.posix_acl_default): name → value in base64. Absent when none. */
+  xattrs?: Record<string, string>;
+  /** Hard link (files only): the path of the first member of this file's hard-link group, which holds
+   *  the bytes in the archive; this entry has the same size, hash and `set`, and is never archived. */
+  link?: string;
+  /** The file had fewer blocks allocated than its size (holes): restore writes its zero blocks as holes. */
+  sparse?: boolean;
 }
 
 /** ManifestHeader is the first line of a manifest. */
@@ -92,6 +108,13 @@ interface EntryJson {
   sha256?: string;
   target?: string;
   set?: string;
+  uid?: number;
+  gid?: number;
+  user?: string;
+  group?: string;
+  xattrs?: Record<string, string>;
+  link?: string;
+  sparse?: true;
 }
 
 /** serializeEntry renders one entry as a JSON line (without newline). `withSet` false gives the audit form. */
@@ -100,6 +123,13 @@ export function serializeEntry(e: ManifestEntry, withSet = true): string {
   if (e.sha256 !== undefined) j.sha256 = e.sha256;
   if (e.target !== undefined) j.target = e.target;
   if (withSet && e.set !== undefined) j.set = e.set;
+  if (e.uid !== undefined) j.uid = e.uid;
+  if (e.gid !== undefined) j.gid = e.gid;
+  if (e.user !== undefined) j.user = e.user;
+  if (e.group !== undefined) j.group = e.group;
+  if (e.link !== undefined) j.link = e.link;
+  if (e.sparse === true) j.sparse = true;
+  if (e.xattrs !== undefined) j.xattrs = e.xattrs;
   return JSON.stringify(j);
 }
 
@@ -116,7 +146,7 @@ export function parseLine(line: string): ManifestLine {
   const o = raw as Record<string, unknown>;
   if (o['strata'] === 'manifest') return { kind: 'header', header: o as unknown as ManifestHeader };
   if (typeof o['deleted'] === 'string') return { kind: 'deleted', path: o['deleted'] };
-  const { path, type, size, mtime, mode, sha256, target, set } = o;
+  const { path, type, size, mtime, mode, sha256, target, set, uid, gid, user, group, xattrs, link, sparse } = o;
   if (typeof path !== 'string' || (type !== 'file' && type !== 'dir' && type !== 'symlink') || typeof size !== 'number' || typeof mtime !== 'string' || typeof mode !== 'string') {
     throw new Error(`malformed manifest entry: ${line.slice(0, 200)}`);
   }
@@ -124,7 +154,24 @@ export function parseLine(line: string): ManifestLine {
   if (typeof sha256 === 'string') entry.sha256 = sha256;
   if (typeof target === 'string') entry.target = target;
   if (typeof set === 'string') entry.set = set;
+  // Fields added later (owner, hard links, sparse, xattrs): absent in older manifests, which stay valid.
+  if (isId(uid)) entry.uid = uid;
+  if (isId(gid)) entry.gid = gid;
+  if (typeof user === 'string') entry.user = user;
+  if (typeof group === 'string') entry.group = group;
+  if (typeof link === 'string' && type === 'file') entry.link = link;
+  if (sparse === true) entry.sparse = true;
+  if (xattrs !== undefined) {
+    if (typeof xattrs !== 'object' || xattrs === null || Array.isArray(xattrs) || Object.values(xattrs).some((v) => typeof v !== 'string')) {
+      throw new Error(`malformed xattrs in manifest entry: ${line.slice(0, 200)}`);
+    }
+    entry.xattrs = xattrs as Record<string, string>;
+  }
   return { kind: 'entry', entry };
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
 
 /** serializeHeader renders the header line. */
@@ -140,12 +187,22 @@ export function serializeDeleted(path: string): string {
 /** sameContent tells whether two entries describe the same bytes/link/folder (metadata aside). */
 export function sameContent(a: ManifestEntry, b: ManifestEntry): boolean {
   if (a.type !== b.type) return false;
-  if (a.type === 'file') return a.size === b.size && a.sha256 === b.sha256;
+  if (a.type === 'file') return a.size === b.size && a.sha256 === b.sha256 && a.link === b.link;
   if (a.type === 'symlink') return a.target === b.target;
   return true;
 }
 
-/** sameMetadata tells whether two entries agree on everything restore sets (contents, mtime, mode). */
+/** sameMetadata tells whether two entries agree on everything restore sets (contents, mtime, mode,
+ * owner, extended attributes and ACLs, holes). */
 export function sameMetadata(a: ManifestEntry, b: ManifestEntry): boolean {
-  return sameContent(a, b) && a.mtimeNs === b.mtimeNs && a.mode === b.mode;
+  return sameContent(a, b) && a.mtimeNs === b.mtimeNs && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid &&
+    a.user === b.user && a.group === b.group && a.sparse === b.sparse && sameXattrs(a.xattrs, b.xattrs);
+}
+
+/** sameXattrs compares two sets of extended attributes (absent = none). */
+export function sameXattrs(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ak = Object.keys(a ?? {});
+  const bk = Object.keys(b ?? {});
+  if (ak.length !== bk.length) return false;
+  return ak.every((k) => b?.[k] === a?.[k]);
 }

@@ -56,6 +56,9 @@ export function restoreText(s: RestoreTextInput): string {
     lines.push('  and newer otherwise leave out ("Dangerous link path was ignored"). 7-Zip 20 and newer know');
     lines.push('  -snld. 7-Zip rewrites an absolute link target to point inside the output folder');
     lines.push('  (/etc/hosts becomes <output folder>/etc/hosts); the file list of step 3 has the original.');
+    lines.push('  Each hard-linked file is stored once, under the first of its names; the file list (Step 3)');
+    lines.push('  names the others ("link") and each file\'s owner, extended attributes and ACLs, which');
+    lines.push('  strata restore sets and 7-Zip does not.');
   }
   lines.push('');
   lines.push('Step 3 - the file list (optional): every file of the source at this moment, with its size,');

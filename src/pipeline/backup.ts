@@ -425,6 +425,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     result.setId = setId;
     Object.assign(result, { added: scan.added, modified: scan.modified, deleted: scan.deleted, files: scan.totalFiles, bytes: scan.totalBytes });
     result.errors.push(...scan.errors);
+    if (!scan.xattrsRecorded) out.warn(`${source.name}: extended attributes and ACLs are not recorded: getfattr is not installed (Debian/Ubuntu: apt-get install attr)`);
     const nothingChanged = type === 'INCR' && scan.filesToArchive === 0 && scan.deleted === 0 && scan.metadataOnly === 0 && scan.added === 0 && scan.modified === 0;
     if (nothingChanged && scan.errors.length === 0) {
       // Nothing to encrypt, but a wrong password must not go unnoticed until the next change.

@@ -26,6 +26,7 @@ import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import type { Tools } from './backup.js';
 import { ensureLocalManifest, readEntries } from './manifests.js';
+import { restoreMetadata, type NotSet } from './restore-metadata.js';
 import { materializeSet } from './setfiles.js';
 
 /** RestoreRequest selects what to restore and where. */
@@ -55,6 +56,8 @@ export interface RestoreRequest {
   to: string;
   paths: string[];
   overwrite: boolean;
+  /** Leave owners alone (else, as root, files get their recorded owner and group). */
+  noOwner?: boolean;
   /** Local folder for downloads and manifests. */
   workDir: string;
   out: Output;
@@ -70,6 +73,10 @@ export interface RestoredSource {
   bytes: number;
   dirs: number;
   symlinks: number;
+  /** Files restored as hard links to another restored file (their bytes counted once). */
+  hardLinks: number;
+  /** Metadata that could not be set (owner, extended attributes/ACLs), with counts and first examples. */
+  notSet: NotSet[];
   /** Files that could not be restored intact (damage beyond repair), with the reason. */
   lost: { path: string; reason: string }[];
   repairedVolumes: string[];
@@ -191,7 +198,7 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
   const work = await fsp.mkdtemp(path.join(req.workDir, 'restore-'));
   await writeOwnerMarker(work);
   const staging = path.join(root, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
-  const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, lost: [], repairedVolumes: [], lostVolumes: [] };
+  const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardLinks: 0, notSet: [], lost: [], repairedVolumes: [], lostVolumes: [] };
   try {
     const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, path.join(req.workDir, 'manifests'));
     const filter = makePathFilter(req.paths);
@@ -203,6 +210,11 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
     const checked = new Set<string>();
     let selected = 0;
     const holders = new Set([set.id, ...set.depends]);
+    // Hard links: a later member is made as a link to its group's first member once that is placed.
+    // When the first member is not selected, its bytes are still extracted and placed at the first
+    // selected member's path instead (`asFirst`: group's first path → that member).
+    const hardLinks: ManifestEntry[] = [];
+    const asFirst = new Map<string, ManifestEntry>();
     for await (const e of readEntries(manifest)) {
       if (!filter(e.path)) continue;
       if (!isSafeRelativePath(e.path)) throw new StrataError('UNSAFE_PATH', `the manifest of ${set.id} contains an unsafe path ${JSON.stringify(e.path)}`, { hint: 'The set was tampered with; nothing was written.' });
@@ -218,14 +230,21 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
         const holder = e.set ?? set.id;
         // The holder names a set whose volumes are read: only the sets the (HMAC-sealed) descriptor depends on.
         if (!holders.has(holder)) throw new StrataError('UNSAFE_PATH', `the manifest of ${set.id} refers to set ${JSON.stringify(holder)}, which the set does not depend on`, { hint: 'The set was tampered with; nothing was written.' });
+        if (e.link !== undefined) {
+          if (!isSafeRelativePath(e.link) || pathCompare(e.link, e.path) >= 0) throw new StrataError('UNSAFE_PATH', `the manifest of ${set.id} contains an unsafe hard link ${JSON.stringify(e.path)}`, { hint: 'The set was tampered with; nothing was written.' });
+          hardLinks.push(e);
+          if (filter(e.link) || asFirst.has(e.link)) continue;
+          asFirst.set(e.link, e);
+        }
+        const member = e.link ?? e.path;
         let l = lists.get(holder);
         if (l === undefined) {
           const file = path.join(work, `${lists.size}.list`);
           l = { file, extra: [], count: 0, stream: createWriteStream(file) };
           lists.set(holder, l);
         }
-        if (isListFileSafe(e.path)) l.stream.write(e.path + '\n');
-        else l.extra.push(e.path);
+        if (isListFileSafe(member)) l.stream.write(member + '\n');
+        else l.extra.push(member);
         l.count++;
       }
     }
@@ -280,9 +299,12 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
       }
       if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
       const stagedDirs = new Set<string>();
-      for await (const e of readEntries(manifest)) {
-        if (e.type !== 'file' || (e.set ?? set.id) !== holder || !filter(e.path)) continue;
-        const src = stagedFile(out, e.path, stagedDirs);
+      for await (const found of readEntries(manifest)) {
+        if (found.type !== 'file' || found.link !== undefined || (found.set ?? set.id) !== holder) continue;
+        // An unselected first member of a hard-link group gives its bytes to the first selected member.
+        const e = filter(found.path) ? found : asFirst.get(found.path);
+        if (e === undefined) continue;
+        const src = stagedFile(out, found.path, stagedDirs);
         const ok = src === undefined ? 'the archive holds a link or a file where a folder above it belongs' : await verifyExtracted(src, e);
         if (typeof ok === 'string') {
           result.lost.push({ path: e.path, reason: extractError ?? ok });
@@ -293,6 +315,26 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
         result.bytes += e.size;
       }
       await fsp.rm(out, { recursive: true, force: true });
+    }
+    // Hard links, to the member placed with the bytes (counted once).
+    const lostPaths = new Set(result.lost.map((l) => l.path));
+    for (const e of hardLinks) {
+      const holder = asFirst.get(e.link ?? '') ?? { path: e.link ?? '' };
+      if (holder.path === e.path) continue; // it got the bytes itself
+      if (lostPaths.has(holder.path) || fs.lstatSync(path.join(root, holder.path), { throwIfNoEntry: false })?.isFile() !== true) {
+        result.lost.push({ path: e.path, reason: `a hard link to ${JSON.stringify(e.link)}, which could not be restored` });
+        lostPaths.add(e.path);
+        continue;
+      }
+      const dest = await safeParent(root, e.path, created, checked, req.overwrite);
+      const existing = fs.lstatSync(dest, { throwIfNoEntry: false });
+      if (existing !== undefined) {
+        if (!req.overwrite) throw new StrataError('RESTORE_CONFLICT', `${e.path} appeared in the target during the restore`, { hint: 'Restore into an empty folder or pass --overwrite.' });
+        fs.rmSync(dest, { recursive: true, force: true });
+      }
+      fs.linkSync(path.join(root, holder.path), dest);
+      result.files++;
+      result.hardLinks++;
     }
     // Pass 3: symlinks, then folders (deepest first, so setting a folder's mtime is not undone).
     for await (const e of readEntries(manifest)) {
@@ -316,6 +358,12 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
     if ([...created].some((c) => !selectedDirs.has(c))) {
       for await (const e of readEntries(manifest)) if (e.type === 'dir' && created.has(e.path) && !selectedDirs.has(e.path)) parents.push(e);
     }
+    // Owners, extended attributes and ACLs, where the target's filesystem and privileges allow;
+    // what cannot be set is reported, not fatal. Before the folders' mtimes, which it would not
+    // change, but after every path exists.
+    result.notSet = await restoreMetadata({
+      root, manifest, work, filter, skip: lostPaths, owner: req.noOwner !== true && process.getuid?.() === 0, signal: req.signal,
+    });
     for (const e of [...dirs, ...parents].sort((a, b) => pathCompare(a.path, b.path)).reverse()) {
       const dest = path.join(root, e.path);
       await fsp.chmod(dest, e.mode);
@@ -521,7 +569,11 @@ async function verifyExtracted(file: string, e: ManifestEntry): Promise<Extracte
     if (!st.isFile()) return 'the archive holds something other than a regular file there';
     size = Number(st.size);
     found = { file, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
-    if (size <= SMALL_FILE) {
+    if (e.sparse === true) {
+      // Recorded with holes: copied while hashed, leaving every all-zero block out (a hole).
+      const holes = writeWithHoles(fd, `${file}.${randomBytes(6).toString('hex')}.strata-holes`, hash);
+      if (holes !== undefined) found = { file: holes, mode: -1, mtimeNs: -1n };
+    } else if (size <= SMALL_FILE) {
       hash.update(fs.readFileSync(fd));
     } else {
       for await (const chunk of createReadStream('', { fd, autoClose: false }) as AsyncIterable<Buffer>) hash.update(chunk);
@@ -530,8 +582,55 @@ async function verifyExtracted(file: string, e: ManifestEntry): Promise<Extracte
     fs.closeSync(fd);
   }
   const sha = hash.digest('hex');
-  if (sha !== e.sha256 || size !== e.size) return `SHA-256 mismatch (archive ${sha.slice(0, 12)}…, manifest ${(e.sha256 ?? '').slice(0, 12)}…)`;
+  const bad = sha !== e.sha256 || size !== e.size;
+  // With holes written, only one of the two copies stays (the original takes full space).
+  if (found.file !== file) fs.rmSync(bad ? found.file : file, { force: true });
+  if (bad) return `SHA-256 mismatch (archive ${sha.slice(0, 12)}…, manifest ${(e.sha256 ?? '').slice(0, 12)}…)`;
   return found;
+}
+
+/** HOLE_BLOCK is the unit of zero detection when writing holes (the usual filesystem block). */
+const HOLE_BLOCK = 4096;
+const ZEROS = Buffer.alloc(1 << 20);
+
+/**
+ * writeWithHoles reads the file open at `fd` to its end, hashing it, and writes a copy at `out`
+ * that skips every all-zero HOLE_BLOCK (left as a hole: the filesystem allocates nothing there), then
+ * sets the copy's length. Returns `out`, or undefined when no block was all zeros (the original is
+ * kept; the copy is removed).
+ */
+function writeWithHoles(fd: number, out: string, hash: ReturnType<typeof createHash>): string | undefined {
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const wfd = fs.openSync(out, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  let pos = 0;
+  let skipped = 0;
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      hash.update(chunk);
+      if (chunk.equals(ZEROS.subarray(0, n))) {
+        skipped += n;
+      } else {
+        for (let o = 0; o < n; o += HOLE_BLOCK) {
+          const len = Math.min(HOLE_BLOCK, n - o);
+          const block = chunk.subarray(o, o + len);
+          if (block.equals(ZEROS.subarray(0, len))) skipped += len;
+          else fs.writeSync(wfd, block, 0, len, pos + o);
+        }
+      }
+      pos += n;
+    }
+    fs.ftruncateSync(wfd, pos);
+  } finally {
+    fs.closeSync(wfd);
+  }
+  if (skipped < HOLE_BLOCK) {
+    fs.rmSync(out, { force: true });
+    return undefined;
+  }
+  return out;
 }
 
 /**

@@ -75,12 +75,20 @@ export async function finalizeAfterArchive(opts: FinalizeOptions): Promise<Final
   const manifestTmp = `${opts.manifest}.tmp`;
   const prev = new ManifestReader(opts.previousManifest);
   const out = await LineWriter.create(manifestTmp);
+  // A hard link to a reverted file would name bytes the set does not hold: it reverts with it
+  // (its first member sorts before it, so it is known by then).
+  const revertedSet = new Set(reverted);
   try {
     let i = 0;
     for await (const line of readLines(opts.manifest)) {
       const parsed = parseLine(line);
-      if (parsed.kind === 'entry' && parsed.entry.path === reverted[i]) {
-        i++;
+      const viaLink = parsed.kind === 'entry' && parsed.entry.link !== undefined && revertedSet.has(parsed.entry.link);
+      if (parsed.kind === 'entry' && (parsed.entry.path === reverted[i] || viaLink)) {
+        if (parsed.entry.path === reverted[i]) i++;
+        else {
+          revertedSet.add(parsed.entry.path);
+          errors.push({ path: parsed.entry.path, message: `a hard link to ${parsed.entry.link ?? ''}, which changed while the backup was running; it is left out of this set` });
+        }
         const before = await prev.until(parsed.entry.path, async () => undefined);
         if (before !== undefined) await out.line(serializeEntry(before));
         continue;

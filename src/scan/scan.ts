@@ -15,6 +15,7 @@ import {
   nameCompare,
   sameContent,
   sameMetadata,
+  sameXattrs,
   serializeDeleted,
   serializeEntry,
   type ManifestEntry,
@@ -23,6 +24,8 @@ import { StrataError, errnoCode, errorMessage, fromFsError } from '../errors.js'
 import { LineWriter, readLines } from './lines.js';
 import { ManifestReader } from './manifest-reader.js';
 import { StatCacheReader, StatCacheWriter, statMatches, type StatRecord } from './statcache.js';
+import { quoteDumpName } from '../core/xattrdump.js';
+import { IdNames, readXattrs, xattrToolAvailable } from './metadata.js';
 
 /** ScanOptions describes one scan of one source. */
 export interface ScanOptions {
@@ -83,6 +86,10 @@ export interface ScanResult {
   errors: ScanError[];
   /** The new stat cache; make it current with commitStatCache() once the set is complete. */
   newStatCache: string;
+  /** Files recorded as hard links to a file earlier in the walk (their bytes are archived once). */
+  hardLinks: number;
+  /** False when extended attributes and ACLs could not be recorded because getfattr is missing. */
+  xattrsRecorded: boolean;
 }
 
 /** newStatCachePath is where a scan writes the next stat cache (same folder, for an atomic rename). */
@@ -143,6 +150,20 @@ type StatOutcome = { st: BigIntStats } | { err: unknown };
 
 type Outcome = { ok: true; sha256: string } | { ok: false; message: string };
 
+/** Queued is a manifest line (and its stat cache record) held back until its extended attributes are read. */
+interface Queued {
+  e: ManifestEntry;
+  rec?: StatRecord;
+  /** Read this path's attributes (its ctime moved, or nothing is known of them). */
+  probe: boolean;
+  /** Counted as unchanged: becomes metadataOnly if the attributes turn out to differ from prevX. */
+  unchanged: boolean;
+  prevX?: Record<string, string>;
+}
+
+/** Lines held back at most before the attributes of the probed ones are read in one getfattr run. */
+const QUEUE_MAX = 4096;
+
 /** Excluder matches gitignore-style excludes. The `ignore` package memoizes every path it is asked
  * about (and its parents) for the life of the instance, which would grow with the number of files;
  * the walk never asks about anything inside an excluded folder, so that memo buys nothing here and the
@@ -169,6 +190,11 @@ class Scanner {
   private readonly buf = Buffer.allocUnsafe(1 << 20);
   private seenFiles = 0;
   private seenBytes = 0;
+  private queue: Queued[] = [];
+  private probes = 0;
+  /** dev:ino → the first path of a hard-link group seen in this walk, its hash and the set holding it. */
+  private readonly links = new Map<string, { path: string; sha256: string; set: string | undefined }>();
+  private readonly names = new IdNames();
 
   constructor(
     private readonly opts: ScanOptions,
@@ -182,11 +208,13 @@ class Scanner {
     newStatCache: string,
     /** lstat runs ahead on the thread pool (network filesystems), else synchronously. */
     private readonly statAhead: boolean,
+    /** Extended attributes are read (getfattr is installed). */
+    private readonly xattrs: boolean,
   ) {
     this.excluder = new Excluder(opts.excludes);
     this.result = {
       added: 0, modified: 0, deleted: 0, unchanged: 0, metadataOnly: 0, filesToArchive: 0, bytesToArchive: 0,
-      totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache,
+      totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache, hardLinks: 0, xattrsRecorded: xattrs,
     };
   }
 
@@ -210,10 +238,45 @@ class Scanner {
     await this.writeEntry(e);
   };
 
-  private async writeEntry(e: ManifestEntry): Promise<void> {
+  private async writeEntry(e: ManifestEntry, q: Omit<Queued, 'e'> = { probe: false, unchanged: false }): Promise<void> {
     this.result.totalFiles++;
     if (e.type === 'file') this.result.totalBytes += e.size;
-    await this.manifestOut.line(serializeEntry(e));
+    this.queue.push({ e, ...q });
+    if (q.probe) this.probes++;
+    if (this.queue.length >= QUEUE_MAX) await this.flush();
+  }
+
+  /** flush reads the extended attributes of the queued paths that need it (one getfattr run for
+   *  thousands of paths) and writes the queued manifest lines and stat cache records, in order. */
+  async flush(): Promise<void> {
+    const queue = this.queue;
+    this.queue = [];
+    if (this.probes > 0) {
+      this.probes = 0;
+      const probed = queue.filter((q) => q.probe);
+      const got = await readXattrs(this.rootAbs, probed.map((q) => q.e.path), this.opts.signal);
+      const failed = new Set<string>();
+      for (const line of got.errors) {
+        // getfattr: NAME: message — the name as getfattr quotes it.
+        const q = probed.find((p) => line.startsWith(`getfattr: ${quoteDumpName(p.e.path)}: `));
+        if (q !== undefined) failed.add(q.e.path);
+        this.result.errors.push({ path: q?.e.path ?? '(extended attributes)', message: `cannot read extended attributes/ACLs: ${line}` });
+      }
+      for (const q of probed) {
+        const x = got.xattrs.get(q.e.path);
+        if (x !== undefined) q.e.xattrs = x;
+        else delete q.e.xattrs;
+        if (q.rec !== undefined) q.rec.xattrs = !failed.has(q.e.path);
+        if (q.unchanged && !sameXattrs(q.prevX, q.e.xattrs)) {
+          this.result.unchanged--;
+          this.result.metadataOnly++;
+        }
+      }
+    }
+    for (const q of queue) {
+      await this.manifestOut.line(serializeEntry(q.e));
+      if (q.rec !== undefined) await this.cacheOut.add(q.rec);
+    }
   }
 
   /** fail reports a path that cannot be backed up as it is now; the previous entry (and, for a folder,
@@ -285,6 +348,15 @@ class Scanner {
     if (st.isFile()) {
       const size = Number(st.size);
       this.seenBytes += size;
+      // A later member of a hard-link group: same bytes as the first one, which the archive holds.
+      const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+      const first = linkKey === undefined ? undefined : this.links.get(linkKey);
+      if (first !== undefined) {
+        this.result.hardLinks++;
+        await this.emit({ path: rel, type: 'file', size, mtimeNs: st.mtimeNs, mode, sha256: first.sha256, link: first.path, ...(first.set !== undefined ? { set: first.set } : {}) }, prevEntry, st, false, cached);
+        this.opts.onProgress?.({ files: this.seenFiles, bytes: this.seenBytes, path: rel });
+        return;
+      }
       let sha256: string;
       if (cached !== undefined && cached.type === 'f' && cached.sha256 !== undefined && statMatches(cached, size, st.mtimeNs, st.ctimeNs, st.ino) && this.cache.trusted(cached)) {
         sha256 = cached.sha256;
@@ -297,7 +369,11 @@ class Scanner {
         }
         sha256 = h.sha256;
       }
-      await this.emit({ path: rel, type: 'file', size, mtimeNs: st.mtimeNs, mode, sha256 }, prevEntry, st, false);
+      const e: ManifestEntry = { path: rel, type: 'file', size, mtimeNs: st.mtimeNs, mode, sha256 };
+      // Holes: at least one block fewer allocated than the size needs (restore writes zero blocks as holes).
+      if (st.blocks * 512n + 4096n <= st.size) e.sparse = true;
+      await this.emit(e, prevEntry, st, false, cached);
+      if (linkKey !== undefined) this.links.set(linkKey, { path: rel, sha256, set: e.set });
     } else if (st.isSymbolicLink()) {
       let target: string | undefined;
       try {
@@ -310,7 +386,7 @@ class Scanner {
         await this.fail(rel, 'skipped: the link target is not valid UTF-8 and cannot be recorded', prevEntry, false);
         return;
       }
-      await this.emit({ path: rel, type: 'symlink', size: 0, mtimeNs: st.mtimeNs, mode, target }, prevEntry, st, false);
+      await this.emit({ path: rel, type: 'symlink', size: 0, mtimeNs: st.mtimeNs, mode, target }, prevEntry, st, false, cached);
     } else if (isDir) {
       let children: Buffer[];
       try {
@@ -321,7 +397,7 @@ class Scanner {
       }
       // Non-empty folders are never put in the archive list: 7-Zip would recurse into them and take
       // excluded and unchanged files along. Their files are listed one by one instead.
-      await this.emit({ path: rel, type: 'dir', size: 0, mtimeNs: st.mtimeNs, mode }, prevEntry, st, children.length === 0);
+      await this.emit({ path: rel, type: 'dir', size: 0, mtimeNs: st.mtimeNs, mode }, prevEntry, st, children.length === 0, cached);
       // Whatever the previous set had below a path that is no longer a folder is handled by until():
       // those paths sort right after it and are consumed as gone by the next visit.
       await this.walk(abs, rel, children);
@@ -333,37 +409,56 @@ class Scanner {
   }
 
   /** emit classifies one live entry against the previous set and writes the manifest, list and cache lines. */
-  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean): Promise<void> {
+  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean, cached: StatRecord | undefined): Promise<void> {
     const r = this.result;
+    let probe = false;
+    e.uid = Number(st.uid);
+    e.gid = Number(st.gid);
+    const user = this.names.user(e.uid);
+    const group = this.names.group(e.gid);
+    if (user !== undefined) e.user = user;
+    if (group !== undefined) e.group = group;
+    // Setting an xattr or an ACL changes the ctime: with the same ctime as when they were last
+    // read, the previous entry's attributes still hold.
+    if (this.xattrs) {
+      const known = prevEntry !== undefined && cached?.xattrs === true && statMatches(cached, Number(st.size), st.mtimeNs, st.ctimeNs, st.ino) && this.cache.trusted(cached);
+      // Probed paths keep the previous attributes until flush() has read them (for the counts below).
+      if (prevEntry?.xattrs !== undefined) e.xattrs = prevEntry.xattrs;
+      probe = !known;
+    }
     let changed = true;
+    let unchanged = false;
     if (prevEntry === undefined) r.added++;
     else if (!sameContent(prevEntry, e)) r.modified++;
     else {
       changed = false;
-      if (sameMetadata(prevEntry, e)) r.unchanged++;
+      unchanged = sameMetadata(prevEntry, e);
+      if (unchanged) r.unchanged++;
       else r.metadataOnly++;
     }
     let archive: boolean;
-    if (this.opts.mode === 'full' || changed || prevEntry?.set === undefined) {
+    if (e.link !== undefined) {
+      archive = false; // its bytes are the first member's (e.set already names the set holding them)
+    } else if (this.opts.mode === 'full' || changed || prevEntry?.set === undefined) {
       e.set = this.opts.setId;
       archive = e.type !== 'dir' || emptyDir;
     } else {
       e.set = prevEntry.set;
       archive = false;
     }
-    await this.writeEntry(e);
+    const rec: StatRecord = {
+      path: e.path, type: e.type === 'file' ? 'f' : e.type === 'dir' ? 'd' : 'l', size: Number(st.size),
+      mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, archived: archive,
+    };
+    if (e.sha256 !== undefined) rec.sha256 = e.sha256;
+    if (this.xattrs && !probe) rec.xattrs = true;
+    await this.writeEntry(e, { rec, probe, unchanged, ...(prevEntry?.xattrs !== undefined ? { prevX: prevEntry.xattrs } : {}) });
     if (archive) {
       r.filesToArchive++;
       r.bytesToArchive += e.size;
       if (this.opts.isListFileSafe(e.path)) await this.listOut.line(e.path);
       else r.extraPaths.push(e.path);
     }
-    const rec: StatRecord = {
-      path: e.path, type: e.type === 'file' ? 'f' : e.type === 'dir' ? 'd' : 'l', size: Number(st.size),
-      mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, archived: archive,
-    };
-    if (e.sha256 !== undefined) rec.sha256 = e.sha256;
-    await this.cacheOut.add(rec);
   }
 
   /** hash reads a file through a handle opened without following links or blocking (a path swapped for a
@@ -488,8 +583,10 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     writers.push(deletedOut);
     const listOut = await LineWriter.create(opts.outArchiveList);
     writers.push(listOut);
-    const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache, await statsAhead(rootAbs, opts.statMode ?? 'auto'));
+    const xattrs = await xattrToolAvailable();
+    const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache, await statsAhead(rootAbs, opts.statMode ?? 'auto'), xattrs);
     await s.walk(rootAbs, '', rootChildren);
+    await s.flush();
     await prev.rest(s.gone);
     // Deletions follow the live entries in a manifest; they were collected aside in path order.
     await deletedOut.close();

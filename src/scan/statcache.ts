@@ -5,7 +5,7 @@
  *   line 1: {"strata":"statcache","version":1,"scanStartNs":"...","created":"..."}
  *   then:   {"p":"docs/a.txt","t":"f","s":12,"m":"<mtimeNs>","c":"<ctimeNs>","i":"<ino>","h":"<sha256>","a":1}
  * `t` is f (file), d (folder) or l (symlink); bigints are decimal strings; `a` marks paths the scan
- * put in the archive. Folders and links are kept
+ * put in the archive; `x` that the manifest entry holds the path's extended attributes for this ctime. Folders and links are kept
  * too, so the after-archive check knows what the scan saw of every archived path.
  * It is only a cache: anything unreadable or out of order just means "hash again".
  */
@@ -30,6 +30,10 @@ export interface StatRecord {
   sha256?: string;
   /** Whether this scan put the path in the set's archive (the after-archive check looks at those). */
   archived?: boolean;
+  /** Whether the manifest entry made with this stat holds the path's extended attributes as they were
+   *  (read by that scan, or carried over with an unchanged ctime): if the ctime still matches, they
+   *  need not be read again. */
+  xattrs?: boolean;
 }
 
 interface StatCacheHeader {
@@ -48,6 +52,7 @@ interface RecordJson {
   i: string;
   h?: string;
   a?: 1;
+  x?: 1;
 }
 
 /** serializeStat renders one record as a cache line. */
@@ -55,6 +60,7 @@ export function serializeStat(r: StatRecord): string {
   const j: RecordJson = { p: r.path, t: r.type, s: r.size, m: r.mtimeNs.toString(), c: r.ctimeNs.toString(), i: r.ino.toString() };
   if (r.sha256 !== undefined) j.h = r.sha256;
   if (r.archived === true) j.a = 1;
+  if (r.xattrs === true) j.x = 1;
   return JSON.stringify(j);
 }
 
@@ -66,6 +72,7 @@ function parseStat(line: string): StatRecord | undefined {
   const r: StatRecord = { path: o.p, type: o.t, size: o.s, mtimeNs: BigInt(o.m), ctimeNs: BigInt(o.c), ino: BigInt(o.i) };
   if (typeof o.h === 'string') r.sha256 = o.h;
   if (o.a === 1) r.archived = true;
+  if (o.x === 1) r.xattrs = true;
   return r;
 }
 
