@@ -64,7 +64,7 @@ export const kdfSchema = z
     p: z.number().int().min(1).max(KDF_BOUNDS.maxP),
     salt,
   })
-  .refine((k) => 128 * k.N * k.r <= KDF_BOUNDS.maxMemory, { message: `N·r needs more than ${KDF_BOUNDS.maxMemory >> 20} MiB of memory`, path: ['N'] });
+  .refine((k) => 128 * k.N * k.r <= KDF_BOUNDS.maxMemory, { error: `N·r needs more than ${KDF_BOUNDS.maxMemory >> 20} MiB of memory`, path: ['N'] });
 
 const unit = z.object({
   name: segment,

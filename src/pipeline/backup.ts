@@ -22,7 +22,7 @@ import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
 import { hashStream } from '../backend/wrappers.js';
 import { chainGaps, describeGap, latestFor } from '../core/catalog.js';
-import { canonicalJson, checkDescriptorAsync, defaultKdf, deriveKeysAsync, type DescriptorCheck, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
+import { canonicalJson, defaultKdf, deriveKeysAsync, type DescriptorCheck, sealDescriptor, type Descriptor, type KdfParams, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
 import {
