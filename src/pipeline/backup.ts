@@ -195,7 +195,8 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   const kdf = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : defaultKdf(randomBytes(16).toString('base64'));
   // The new sets' keys (descriptor and resume-journal HMACs) are derived meanwhile as well.
   if (kdf !== newest?.kdf) deriveKeysAsync(req.password, kdf).catch(() => undefined);
-  const taken = new Set<string>([...catalog.complete.map((d) => d.id), ...catalog.incomplete.map((i) => i.id)]);
+  // A set whose descriptor is not valid still holds its folder: its name is taken as well.
+  const taken = new Set<string>([...catalog.complete.map((d) => d.id), ...catalog.incomplete.map((i) => i.id), ...catalog.problems.map((p) => p.id)]);
   for (const id of removedDebris) taken.delete(id);
   const audit = new AuditTrail(paths.audit);
   await audit.init();

@@ -191,10 +191,10 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
       }
     });
   }
-  // 3. RESTORE.txt, against the record in the descriptor (small: read and hashed in either mode).
-  const rt = await checkRestoreFile(req.repo, d);
-  if (rt.state === 'not-covered') v.messages.push(rt.detail);
-  else if (rt.state !== 'ok') v.problems.push({ name: RESTORE_TEXT, state: rt.state === 'missing' ? 'missing' : 'hash-mismatch', detail: rt.detail });
+  // 3. RESTORE.txt, against the record in the descriptor: like the other objects (listing, the
+  //    provider's SHA-256), and read and hashed with --read-data.
+  const rt = await checkRestoreFileRemotely(req, d, v, listed.get(`${d.id}/${RESTORE_TEXT}`));
+  if (rt !== undefined) v.messages.push(rt);
   // Several checks may flag one object (a hash from the provider and from reading): keep the first.
   const first = new Map<string, RemoteObjectProblem>();
   for (const p of v.problems) if (!first.has(p.name)) first.set(p.name, p);
@@ -203,6 +203,39 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
   v.problems.sort((a, b) => (order.get(a.name) ?? objects.length) - (order.get(b.name) ?? objects.length));
   if (v.problems.length > 0) v.status = 'damaged';
   return v;
+}
+
+/**
+ * checkRestoreFileRemotely checks RESTORE.txt without downloading it (size from the listing, SHA-256
+ * from the provider where it keeps one), or by reading it with --read-data; a problem goes to the
+ * verdict, a remark is returned.
+ */
+async function checkRestoreFileRemotely(req: RemoteVerifyRequest, d: Descriptor, v: RemoteSetVerdict, info: ObjectInfo | undefined): Promise<string | undefined> {
+  const rec = d.restoreText;
+  if (rec === undefined) return `${RESTORE_TEXT}: not covered (made by an older version)`;
+  const fail = (state: RemoteObjectProblem['state'], detail: string): undefined => {
+    v.problems.push({ name: RESTORE_TEXT, state, detail });
+    return undefined;
+  };
+  if (info === undefined) return fail('missing', `${RESTORE_TEXT} is missing`);
+  if (info.size !== rec.size) return fail('size-mismatch', `${RESTORE_TEXT} has been changed or damaged (${info.size} bytes, recorded ${rec.size})`);
+  if (req.readPercent !== undefined) {
+    const rt = await checkRestoreFile(req.repo, d);
+    if (rt.state === 'missing') return fail('missing', rt.detail);
+    if (rt.state === 'changed') return fail('hash-mismatch', rt.detail);
+    return undefined;
+  }
+  let sha = info.sha256;
+  if (sha === undefined) {
+    try {
+      sha = (await req.repo.backend.stat(`${d.id}/${RESTORE_TEXT}`)).sha256;
+    } catch (e) {
+      if (isStrataError(e, 'NOT_FOUND')) return fail('missing', `${RESTORE_TEXT} vanished while it was checked`);
+      throw e;
+    }
+  }
+  if (sha !== undefined && sha !== rec.sha256) return fail('hash-mismatch', `${RESTORE_TEXT} has been changed or damaged (the provider reports SHA-256 ${sha.slice(0, 12)}…, recorded ${rec.sha256.slice(0, 12)}…)`);
+  return undefined;
 }
 
 function compareHash(v: RemoteSetVerdict, o: StoredObject, sha256: string): void {

@@ -168,14 +168,15 @@ test('§5a a descriptor with kdf.N=3, a huge N or other bad fields is TAMPERED (
     assert.equal(await fsp.readFile(path.join(root, `ok-${name}`, 'a.txt'), 'utf8'), 'alpha changed\n');
     if (name === 'n3') {
       // backup of the same source: no crash, the bad set is not a base (a FULL is made), and docs' chain still works.
-      const b = await rig.run(['backup', '--tier', 'daily', '--source', path.join(root, 'mail'), '--dest', rig.dest], { env: { STRATA_NOW: day(2) } });
+      // The same day and tier as the bad set: its name stays taken (its folder is there), so the new set gets another.
+      const b = await rig.run(['backup', '--tier', 'weekly', '--source', path.join(root, 'mail'), '--dest', rig.dest], { env: { STRATA_NOW: day(1, '12:00:00') } });
       noStackTrace(b);
       assert.equal(b.code, 0, show(b));
       assert.match(out(b), new RegExp(other), show(b));
       const after = await listJson(rig);
       const mailSets = after.sets.filter((s) => s.source === 'mail');
       assert.deepEqual(mailSets.map((s) => s.type), ['FULL'], JSON.stringify(after.sets));
-      const bd = await rig.backup('daily', [], { env: { STRATA_NOW: day(2, '11:00:00') } });
+      const bd = await rig.backup('daily', [], { env: { STRATA_NOW: day(2) } });
       assert.equal(bd.code, 0, show(bd));
       // verify of everything: exit 13 for the bad one only.
       const va = await rig.verify(['--all']);
