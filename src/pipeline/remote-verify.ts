@@ -193,7 +193,7 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
   }
   // 3. RESTORE.txt, against the record in the descriptor: like the other objects (listing, the
   //    provider's SHA-256), and read and hashed with --read-data.
-  const rt = await checkRestoreFileRemotely(req, d, v, listed.get(`${d.id}/${RESTORE_TEXT}`));
+  const rt = await checkRestoreFileRemotely(req, d, v, listed.get(`${d.id}/${RESTORE_TEXT}`), providerHashes);
   if (rt !== undefined) v.messages.push(rt);
   // Several checks may flag one object (a hash from the provider and from reading): keep the first.
   const first = new Map<string, RemoteObjectProblem>();
@@ -207,10 +207,11 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
 
 /**
  * checkRestoreFileRemotely checks RESTORE.txt without downloading it (size from the listing, SHA-256
- * from the provider where it keeps one), or by reading it with --read-data; a problem goes to the
- * verdict, a remark is returned.
+ * from the provider where it keeps one), or by reading it with --read-data (whatever the sample: it
+ * is a few KiB); a problem goes to the verdict, a remark is returned. It is not counted among the
+ * set's objects (those the descriptor lists for the archive).
  */
-async function checkRestoreFileRemotely(req: RemoteVerifyRequest, d: Descriptor, v: RemoteSetVerdict, info: ObjectInfo | undefined): Promise<string | undefined> {
+async function checkRestoreFileRemotely(req: RemoteVerifyRequest, d: Descriptor, v: RemoteSetVerdict, info: ObjectInfo | undefined, providerHashes: boolean): Promise<string | undefined> {
   const rec = d.restoreText;
   if (rec === undefined) return `${RESTORE_TEXT}: not covered (made by an older version)`;
   const fail = (state: RemoteObjectProblem['state'], detail: string): undefined => {
@@ -226,7 +227,8 @@ async function checkRestoreFileRemotely(req: RemoteVerifyRequest, d: Descriptor,
     return undefined;
   }
   let sha = info.sha256;
-  if (sha === undefined) {
+  // A provider that reported no SHA-256 for the other objects is not asked again.
+  if (sha === undefined && providerHashes) {
     try {
       sha = (await req.repo.backend.stat(`${d.id}/${RESTORE_TEXT}`)).sha256;
     } catch (e) {

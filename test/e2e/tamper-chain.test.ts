@@ -216,7 +216,16 @@ test('§5b a zeroed password check with the right password is TAMPERED, not WRON
 });
 
 test('§5c backup never builds an INCR on a tampered base: it makes a FULL and says why', { timeout: 300_000 }, async (t) => {
-  const { incr, at, copy } = await setup(t);
+  const { full, incr, at, copy } = await setup(t);
+  // A base whose own chain is broken (its FULL deleted) is not used either: an INCR on it could never be restored.
+  const chainless = at(await copy('chainless-base'));
+  await fsp.rm(path.join(chainless.dest, full), { recursive: true });
+  const bc = await chainless.backup('daily', [], { env: { STRATA_NOW: day(2) } });
+  assert.equal(bc.code, 0, show(bc));
+  assert.match(bc.stderr, new RegExp(`${incr}.*${full}.*missing.*FULL`), show(bc));
+  const lc = await listJson(chainless);
+  assert.deepEqual(lc.sets.filter((s) => s.source === 'docs').map((s) => [s.type, s.restorable]), [['INCR', false], ['FULL', true]], JSON.stringify(lc.sets));
+
   const rig = at(await copy('tampered-base'));
   await editDescriptor(rig.dest, incr, (d) => {
     (d['stats'] as Record<string, number>)['files'] = 12345;
