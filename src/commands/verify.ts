@@ -74,7 +74,8 @@ export const verifyCommand: Command = {
       const failed = verdicts.filter((v) => v.status !== 'ok' && v.status !== 'repaired');
       const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
       ctx.out.data({ sets: verdicts, unreadable: catalog.problems, exitCode: code });
-      if (failed.length > 0 && !values.repair && failed.every((v) => v.status === 'damaged')) ctx.out.info('hint: strata verify --repair rebuilds damaged volumes from PAR2');
+      // Only for damage --repair can act on (objects, RESTORE.txt), not for a set whose base is gone.
+      if (failed.length > 0 && !values.repair && failed.every((v) => v.status === 'damaged') && failed.some((v) => v.lost.length > 0)) ctx.out.info('hint: strata verify --repair rebuilds damaged volumes from PAR2');
       return code;
     } finally {
       await backend.close();
@@ -141,6 +142,6 @@ async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Rep
   const failed = verdicts.filter((v) => v.status !== 'ok');
   const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
   ctx.out.data({ unreadable: catalog.problems, mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, exitCode: code });
-  if (failed.some((v) => v.status === 'damaged')) ctx.out.info('hint: strata verify --repair rebuilds damaged or missing objects from PAR2 and uploads them again');
+  if (failed.some((v) => v.status === 'damaged' && v.problems.length > 0)) ctx.out.info('hint: strata verify --repair rebuilds damaged or missing objects from PAR2 and uploads them again');
   return code;
 }

@@ -210,7 +210,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     const prev = unusable === undefined ? newestOfSource : undefined;
     const tier = resolveTier(req.tier, now, req.config.schedule.weeklyOn);
     const type: SetType = tier === 'daily' && prev !== undefined ? 'INCR' : 'FULL';
-    const fullBecauseNoBase = tier === 'daily' && prev === undefined;
+    const fullBecauseNoBase = tier === 'daily' && newestOfSource === undefined;
     if (unusable !== undefined) out.warn(`${source.name}: set ${newestOfSource?.id ?? '?'} is not used as a base: ${unusable}; this run makes a FULL set`);
     else if (fullBecauseNoBase) out.info(`${source.name}: no complete set yet, so this daily run makes a FULL set`);
     const r = await backupSource(req, { source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword, kdf });
