@@ -183,16 +183,20 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   const passwordCheck = newest === undefined ? Promise.resolve<DescriptorCheck>('ok') : checkSetAsync(newest, req.password, catalog.complete).then((c) => c.check);
   passwordCheck.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   const checkPassword = async (): Promise<void> => {
-    if ((await passwordCheck) === 'wrong-password') {
+    const c = await passwordCheck;
+    if (c === 'wrong-password') {
       throw new StrataError('WRONG_PASSWORD', `the password does not match the sets already on ${req.backend.description}`, {
         hint: 'Use the password those sets were made with (a destination holds sets of one password).',
       });
     }
+    // An edited descriptor lends nothing to new sets, not its salt either (it may have been chosen).
+    if (c !== 'ok' && kdf === newest?.kdf) kdf = defaultKdf(randomBytes(16).toString('base64'));
   };
   // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
   // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
   // between destinations, against precomputed tables.)
-  const kdf = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : defaultKdf(randomBytes(16).toString('base64'));
+  // (Read by the sets only after checkPassword, which replaces a salt taken from an edited descriptor.)
+  let kdf = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : defaultKdf(randomBytes(16).toString('base64'));
   // The new sets' keys (descriptor and resume-journal HMACs) are derived meanwhile as well.
   if (kdf !== newest?.kdf) deriveKeysAsync(req.password, kdf).catch(() => undefined);
   // A set whose descriptor is not valid still holds its folder: its name is taken as well.
@@ -213,7 +217,12 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     const fullBecauseNoBase = tier === 'daily' && newestOfSource === undefined;
     if (unusable !== undefined) out.warn(`${source.name}: set ${newestOfSource?.id ?? '?'} is not used as a base: ${unusable}; this run makes a FULL set`);
     else if (fullBecauseNoBase) out.info(`${source.name}: no complete set yet, so this daily run makes a FULL set`);
-    const r = await backupSource(req, { source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword, kdf });
+    const r = await backupSource(req, {
+      source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword,
+      get kdf() {
+        return kdf;
+      },
+    });
     r.fullBecauseNoBase = fullBecauseNoBase;
     results.push(r);
   }
@@ -300,8 +309,8 @@ interface SourceJob {
   removedDebris: string[];
   /** Throws WRONG_PASSWORD unless the password matches the destination's sets (checked once). */
   checkPassword: () => Promise<void>;
-  /** The KDF parameters (salt) the new set's descriptor uses. */
-  kdf: KdfParams;
+  /** The KDF parameters (salt) the new set's descriptor uses (read after checkPassword). */
+  readonly kdf: KdfParams;
 }
 
 /** ScanOutput is one scan of a source into a work folder. */

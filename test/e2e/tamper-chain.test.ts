@@ -208,6 +208,16 @@ test('§5b a zeroed password check with the right password is TAMPERED, not WRON
   assert.match(out(v2), /TAMPERED/, show(v2));
   const b2 = await rig2.run(['backup', '--tier', 'daily', '--source', path.join(root, 'mail'), '--dest', rig2.dest], { env: { STRATA_NOW: day(2) } });
   assert.equal(b2.code, 0, show(b2));
+  // The salt of the edited descriptor (it may have been chosen by whoever edited it) is not reused by new sets.
+  const rig3 = at(await copy('salt-edited'));
+  const chosenSalt = Buffer.alloc(16, 0xee).toString('base64');
+  await editDescriptor(rig3.dest, other, (d) => ((d['kdf'] as Record<string, unknown>)['salt'] = chosenSalt));
+  const b3 = await rig3.run(['backup', '--tier', 'weekly', '--source', path.join(root, 'mail'), '--dest', rig3.dest], { env: { STRATA_NOW: day(2) } });
+  assert.equal(b3.code, 0, show(b3));
+  const made = (await setFolders(rig3.dest)).map((s) => s.id).filter((id) => id.startsWith('261201_FULL_mail'));
+  assert.equal(made.length, 1, JSON.stringify(made));
+  const madeDesc = JSON.parse(await fsp.readFile(descFile(rig3.dest, made[0] ?? ''), 'utf8')) as Descriptor;
+  assert.notEqual(madeDesc.kdf.salt, chosenSalt, 'the new set took its salt from an edited descriptor');
   // 3. A wrong password is still a wrong password.
   const w = await rig.verify(['--set', incr], { env: { STRATA_PASSWORD: 'not the password' } });
   assert.equal(w.code, 12, show(w));
