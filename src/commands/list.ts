@@ -2,13 +2,19 @@
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
-import { byCreated, chainOf, identitiesOf, matchesHost } from '../core/catalog.js';
-import { planOf, setBytes } from '../core/descriptor.js';
+import { byCreated, chainGaps, chainOf, describeGap, identitiesOf, matchesHost, type ChainGap } from '../core/catalog.js';
+import { planOf, setBytes, type Descriptor } from '../core/descriptor.js';
 import { formatPlan } from '../core/protection.js';
-import { Repository } from '../repository/repository.js';
+import { Repository, type CatalogProblem } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
 import { describeIdentity } from '../pipeline/restore.js';
 import { loadJob, openDestination } from './common.js';
+
+/** restorability tells whether the sets a restore of `d` needs are all present and readable. */
+function restorability(d: Descriptor, complete: readonly Descriptor[], problems: readonly CatalogProblem[]): { restorable: boolean; chainProblems: ChainGap[] } {
+  const gaps = chainGaps(d, complete, problems);
+  return { restorable: gaps.length === 0, chainProblems: gaps };
+}
 
 /** listCommand prints the sets: id, tier, type, size, chain. */
 export const listCommand: Command = {
@@ -34,6 +40,8 @@ export const listCommand: Command = {
       const rows = sets.map((d) => ({
         id: d.id, job: d.job, machine: d.machine ?? null, source: d.source, tier: d.tier, type: d.type, created: d.created, bytes: setBytes(d), volumes: d.volumes.length,
         files: d.stats.files, sourceBytes: d.stats.bytes, base: d.base, chain: chainOf(d, all).map((s) => s.id), depends: d.depends,
+        // Whether every set a restore of this one needs is there with a readable descriptor (verify checks their contents).
+        ...restorability(d, catalog.complete, catalog.problems),
         protection: d.protection === null ? null : { strategy: d.protection.strategy, redundancyPercent: d.protection.redundancyPercent, units: d.protection.units.length, guarantees: d.protection.guarantees },
         // The layout as made, with what it is guaranteed to survive (computed from the arithmetic).
         plan: values.protection === true ? planOf(d) : undefined,
@@ -46,7 +54,8 @@ export const listCommand: Command = {
         for (const r of rows) {
           ctx.out.result(
             `${r.id.padEnd(34)} ${r.job.padEnd(16)} ${hostColumn(r.machine).padEnd(21)} ${r.tier.padEnd(8)} ${r.type.padEnd(5)} ${r.created.slice(0, 19).replace('T', ' ').padEnd(20)} ${formatBytes(r.bytes).padStart(10)} ${String(r.files).padStart(7)}  ` +
-              `${(r.protection === null ? '-' : `${r.protection.strategy} ${r.protection.redundancyPercent}%`).padEnd(10)}  ${r.chain.length > 1 ? r.chain.slice(1).join(' <- ') : '-'}`,
+              `${(r.protection === null ? '-' : `${r.protection.strategy} ${r.protection.redundancyPercent}%`).padEnd(10)}  ${r.chain.length > 1 ? r.chain.slice(1).join(' <- ') : '-'}` +
+              (r.restorable ? '' : `  BROKEN: cannot be restored, needs ${r.chainProblems.map(describeGap).join('; ')}`),
           );
         }
         if (identities.length > 1) {
@@ -62,7 +71,9 @@ export const listCommand: Command = {
         }
       }
       for (const i of catalog.incomplete) ctx.out.info(`incomplete (not counted): ${i.id}`);
-      for (const p of catalog.problems) ctx.out.warn(`${p.id}: ${p.message}`);
+      for (const p of catalog.problems) ctx.out.warn(`${p.id}: ${p.tampered === true ? 'TAMPERED, not usable' : 'DAMAGED, not usable'}: ${p.message}`);
+      const broken = rows.filter((r) => !r.restorable).length;
+      if (broken > 0) ctx.out.warn(`${broken} set${broken === 1 ? '' : 's'} cannot be restored: a set ${broken === 1 ? 'it needs' : 'they need'} is missing or unreadable (strata verify tells more)`);
       return ExitCode.ok;
     } finally {
       await backend.close();

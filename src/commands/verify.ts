@@ -4,13 +4,14 @@ import * as fsp from 'node:fs/promises';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
-import { newestOfEachSource } from '../core/catalog.js';
+import { chainGaps, describeGap, newestOfEachSource, withDependencies } from '../core/catalog.js';
 import { runVerify } from '../pipeline/verify.js';
+import { RESTORE_TEXT } from '../pipeline/restore-file.js';
 import { parseReadPercent, runRemoteVerify } from '../pipeline/remote-verify.js';
 import { resolvePassword } from '../config/password.js';
 import type { StrataConfig } from '../config/schema.js';
 import type { Descriptor } from '../core/descriptor.js';
-import { Repository } from '../repository/repository.js';
+import { Repository, type Catalog, type CatalogProblem } from '../repository/repository.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, privateStateFolder, workDirFor } from './common.js';
 
 /** verifyCommand checks (and with --repair, repairs) sets on the destination. */
@@ -38,36 +39,44 @@ export const verifyCommand: Command = {
       let sets = catalog.complete;
       if (values.set !== undefined) {
         sets = sets.filter((d) => d.id === values.set);
-        if (sets.length === 0) throw new StrataError('NOT_FOUND', `no complete set ${values.set}`, { hint: 'strata list shows the sets.' });
+        // A set whose descriptor is not valid is reported below (TAMPERED or DAMAGED), not "not found".
+        if (sets.length === 0 && !catalog.problems.some((p) => p.id === values.set)) throw new StrataError('NOT_FOUND', `no complete set ${values.set}`, { hint: 'strata list shows the sets.' });
       } else {
         // A config file names its job: only its sets. Without one, every job's sets on the destination.
         const job = jobOfConfigFile(config);
         if (job !== undefined) sets = sets.filter((d) => d.job === job);
         if (!values.all) sets = newestOfEachSource(sets);
       }
-      if (sets.length === 0) throw new StrataError('NO_REPOSITORY', 'the destination holds no complete set', { hint: 'Check --dest; run a backup first.' });
+      if (sets.length === 0 && catalog.problems.length === 0) throw new StrataError('NO_REPOSITORY', 'the destination holds no complete set', { hint: 'Check --dest; run a backup first.' });
+      // A restore of a set needs every set it depends on: those are verified too.
+      const chosen = sets;
+      sets = withDependencies(chosen, catalog.complete);
       if (values.remote || values['read-data'] !== undefined) {
         if (values.repair) throw new StrataError('USAGE', '--repair cannot be combined with --remote or --read-data', { hint: 'Run strata verify --repair (it downloads the sets it repairs).' });
-        return await verifyRemote(ctx, config, repo, sets, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed });
+        return await verifyRemote(ctx, config, repo, { sets, chosen, catalog }, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed });
       }
       const tools = await findTools(ctx);
       const password = values['no-password'] ? null : await getPassword(ctx, config, false);
       const workDir = workDirFor(ctx, config);
       await privateStateFolder(ctx);
       await fsp.mkdir(workDir, { recursive: true });
-      const verdicts = await runVerify({ repo, tools, password, sets, repair: values.repair, workDir, out: ctx.out, signal: ctx.signal });
+      const verdicts = await runVerify({ repo, tools, password, sets, repair: values.repair, workDir, out: ctx.out, signal: ctx.signal, others: catalog.complete });
+      const neededBy = applyChain(verdicts, chosen, catalog, (v) => v.status === 'damaged' && v.lost.length === 1 && v.lost[0] === RESTORE_TEXT && v.archiveTest !== 'failed' && Object.values(v.objects).every((o) => o === 'ok'));
       for (const v of verdicts) {
         ctx.out.result(`${v.id}: ${v.status.toUpperCase()}  (objects ${Object.values(v.objects).filter((s) => s === 'ok').length}/${Object.keys(v.objects).length} intact, PAR2 ${v.par2}, 7-Zip test ${v.archiveTest})`);
+        const by = neededBy.get(v.id);
+        if (by !== undefined) ctx.out.result(`  needed to restore ${by.join(', ')}`);
         if (v.repaired.length > 0) ctx.out.result(`  repaired: ${v.repaired.join(', ')}`);
         for (const l of v.lost) ctx.out.result(`  damaged or missing: ${l}${values.repair ? ' (beyond repair)' : ''}`);
         for (const m of v.messages) ctx.out.result(`  ${m}`);
       }
       // A set whose descriptor cannot be read cannot be restored: that is damage, not a remark.
-      for (const p of catalog.problems) ctx.out.result(`${p.id}: DAMAGED  (its descriptor cannot be read: ${p.message})`);
+      for (const p of catalog.problems) ctx.out.result(problemLine(p));
       const failed = verdicts.filter((v) => v.status !== 'ok' && v.status !== 'repaired');
       const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
       ctx.out.data({ sets: verdicts, unreadable: catalog.problems, exitCode: code });
-      if (failed.length > 0 && !values.repair && failed.every((v) => v.status === 'damaged')) ctx.out.info('hint: strata verify --repair rebuilds damaged volumes from PAR2');
+      // Only for damage --repair can act on (objects, RESTORE.txt), not for a set whose base is gone.
+      if (failed.length > 0 && !values.repair && failed.every((v) => v.status === 'damaged') && failed.some((v) => v.lost.length > 0)) ctx.out.info('hint: strata verify --repair rebuilds damaged volumes from PAR2');
       return code;
     } finally {
       await backend.close();
@@ -75,8 +84,38 @@ export const verifyCommand: Command = {
   },
 };
 
+/** problemLine reports a set whose descriptor cannot be read (DAMAGED) or is not valid (TAMPERED): it cannot be restored. */
+function problemLine(p: CatalogProblem): string {
+  return p.tampered === true ? `${p.id}: TAMPERED  (its descriptor is not valid: ${p.message})` : `${p.id}: DAMAGED  (its descriptor cannot be read: ${p.message})`;
+}
+
+/**
+ * applyChain marks each chosen set that cannot be restored because a set it depends on is missing,
+ * unreadable or not intact (per the verdicts) as damaged, naming that set; returns, per set verified
+ * only because others need it, the sets that need it.
+ */
+function applyChain<V extends { id: string; status: string; messages: string[] }>(verdicts: V[], chosen: readonly Descriptor[], catalog: Catalog, onlyRestoreText: (v: V) => boolean): Map<string, string[]> {
+  // A base whose only fault is its RESTORE.txt still serves a restore: not a gap in the chain.
+  const statusOf = new Map(verdicts.map((v) => [v.id, onlyRestoreText(v) ? 'ok' : v.status]));
+  const chosenIds = new Set(chosen.map((d) => d.id));
+  const neededBy = new Map<string, string[]>();
+  for (const d of chosen) {
+    for (const dep of d.depends) {
+      if (dep === d.id || chosenIds.has(dep) || !statusOf.has(dep)) continue;
+      neededBy.set(dep, [...(neededBy.get(dep) ?? []), d.id]);
+    }
+    const gaps = chainGaps(d, catalog.complete, catalog.problems, statusOf);
+    const v = verdicts.find((x) => x.id === d.id);
+    if (gaps.length === 0 || v === undefined) continue;
+    if (v.status !== 'wrong-password' && v.status !== 'tampered') v.status = 'damaged';
+    v.messages.push(`cannot be restored: it needs ${gaps.map(describeGap).join('; and ')}`);
+  }
+  return neededBy;
+}
+
 /** verifyRemote runs `verify --remote` / `--read-data`: checks on the destination, no local copy. */
-async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, sets: Descriptor[], opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined }): Promise<number> {
+async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, which: { sets: Descriptor[]; chosen: Descriptor[]; catalog: Catalog }, opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined }): Promise<number> {
+  const { sets, chosen, catalog } = which;
   const readPercent = opts.readData === undefined ? undefined : parseReadPercent(opts.readData);
   const seed = opts.seed ?? randomBytes(6).toString('hex');
   // The password is optional here: used when one is configured, never prompted for.
@@ -90,16 +129,20 @@ async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Rep
     }
   }
   if (readPercent !== undefined && readPercent < 100) ctx.out.info(`reading a ${readPercent}% sample (seed ${seed}; --seed ${seed} repeats it)`);
-  const verdicts = await runRemoteVerify({ repo, sets, password, readPercent, seed, out: ctx.out, signal: ctx.signal });
+  const verdicts = await runRemoteVerify({ repo, sets, password, readPercent, seed, out: ctx.out, signal: ctx.signal, others: catalog.complete });
+  const neededBy = applyChain(verdicts, chosen, catalog, (v) => v.status === 'damaged' && v.problems.every((p) => p.name === RESTORE_TEXT));
   for (const v of verdicts) {
     const read = readPercent === undefined ? '' : `, ${v.readOk}/${v.sampled} read and hashed`;
     ctx.out.result(`${v.id}: ${v.status.toUpperCase()}  (remote: ${v.sizeOk}/${v.objects} sizes ok, ${v.providerHashOk} SHA-256 from the provider${read}, descriptor HMAC ${v.descriptor})`);
+    const by = neededBy.get(v.id);
+    if (by !== undefined) ctx.out.result(`  needed to restore ${by.join(', ')}`);
     for (const p of v.problems) ctx.out.result(`  ${p.state}: ${p.name} (${p.detail})`);
     for (const m of v.messages) ctx.out.result(`  ${m}`);
   }
+  for (const p of catalog.problems) ctx.out.result(problemLine(p));
   const failed = verdicts.filter((v) => v.status !== 'ok');
-  const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 ? ExitCode.damaged : ExitCode.ok;
-  ctx.out.data({ mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, exitCode: code });
-  if (failed.some((v) => v.status === 'damaged')) ctx.out.info('hint: strata verify --repair rebuilds damaged or missing objects from PAR2 and uploads them again');
+  const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
+  ctx.out.data({ unreadable: catalog.problems, mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, exitCode: code });
+  if (failed.some((v) => v.status === 'damaged' && v.problems.length > 0)) ctx.out.info('hint: strata verify --repair rebuilds damaged or missing objects from PAR2 and uploads them again');
   return code;
 }

@@ -181,3 +181,69 @@ export function chainOf<T extends SetSummary>(set: T, sets: readonly T[]): T[] {
   }
   return chain;
 }
+
+/** ChainGap is a set that another set needs for a restore, and why it cannot serve. */
+export interface ChainGap {
+  id: string;
+  /**
+   * missing: no such set on the destination; unreadable: its descriptor cannot be read or is not
+   * valid (tampered); otherwise the status a verify gave it (damaged, tampered, wrong-password).
+   */
+  reason: 'missing' | 'unreadable' | 'damaged' | 'tampered' | 'wrong-password';
+}
+
+/**
+ * chainGaps lists the sets a restore of `set` needs (its `depends`, itself excluded) that cannot
+ * serve: not on the destination, with a descriptor that cannot be read, or — given the verdicts of
+ * a verify — not intact. Empty: as far as is known, the chain is whole.
+ */
+export function chainGaps(
+  set: SetSummary,
+  sets: readonly SetSummary[],
+  unreadable: readonly { id: string }[] = [],
+  statusOf: ReadonlyMap<string, string> = new Map(),
+): ChainGap[] {
+  const have = new Set(sets.map((s) => s.id));
+  const broken = new Set(unreadable.map((p) => p.id));
+  const gaps: ChainGap[] = [];
+  for (const id of [...new Set(set.depends)].sort()) {
+    if (id === set.id) continue;
+    if (broken.has(id)) gaps.push({ id, reason: 'unreadable' });
+    else if (!have.has(id)) gaps.push({ id, reason: 'missing' });
+    else {
+      const status = statusOf.get(id);
+      if (status === 'damaged' || status === 'tampered' || status === 'wrong-password') gaps.push({ id, reason: status });
+    }
+  }
+  return gaps;
+}
+
+/** describeGap says in words why a needed set cannot serve. */
+export function describeGap(g: ChainGap): string {
+  switch (g.reason) {
+    case 'missing':
+      return `set ${g.id}, which is missing from the destination`;
+    case 'unreadable':
+      return `set ${g.id}, whose descriptor cannot be read or is not valid`;
+    case 'damaged':
+      return `set ${g.id}, which is DAMAGED`;
+    case 'tampered':
+      return `set ${g.id}, which has been TAMPERED with`;
+    case 'wrong-password':
+      return `set ${g.id}, which does not open with this password`;
+  }
+}
+
+/** withDependencies returns the chosen sets and every set they depend on that is present, oldest first, each once. */
+export function withDependencies<T extends SetSummary>(chosen: readonly T[], sets: readonly T[]): T[] {
+  const byId = new Map(sets.map((s) => [s.id, s]));
+  const out = new Map<string, T>();
+  for (const c of chosen) {
+    out.set(c.id, c);
+    for (const id of c.depends) {
+      const d = byId.get(id);
+      if (d !== undefined) out.set(d.id, d);
+    }
+  }
+  return [...out.values()].sort(byCreated);
+}

@@ -5,6 +5,8 @@
  * separate password check value tells a wrong password apart from damaged data.
  */
 import { createHmac, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { StrataError } from '../errors.js';
+import { descriptorIssues, kdfSchema } from './descriptor-schema.js';
 import type { SetType, Tier } from './naming.js';
 import type { ProtectionPlan, ProtectionUnit } from './protection.js';
 
@@ -71,6 +73,8 @@ export interface Descriptor {
   stats: { files: number; bytes: number; archivedFiles: number; archivedBytes: number; added: number; modified: number; deleted: number };
   tool: Record<string, string>;
   kdf: KdfParams;
+  /** Size and SHA-256 of the set's RESTORE.txt (absent in sets made before it was recorded). */
+  restoreText?: { size: number; sha256: string };
   /** HMAC(check key, "strata password check"), hex. */
   check: string;
   /** HMAC over the canonical JSON of every other field, hex. */
@@ -108,6 +112,10 @@ function keyCacheKey(password: string, kdf: KdfParams): string {
 }
 
 function scryptOptions(kdf: KdfParams): { N: number; r: number; p: number; maxmem: number } {
+  // Never scrypt with parameters from outside the bounds (a crash, or all the memory): parseDescriptor
+  // refuses such descriptors, and this keeps any other caller from getting that far.
+  const k = kdfSchema.safeParse(kdf);
+  if (!k.success) throw new StrataError('TAMPERED', `scrypt parameters out of bounds: ${k.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ')}`, { hint: 'The descriptor was edited; do not trust this set.' });
   return { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + (1 << 20) };
 }
 
@@ -175,24 +183,36 @@ export async function checkDescriptorAsync(d: Descriptor, password: string): Pro
 }
 
 function checkWithKeys(d: Descriptor, keys: SetKeys): DescriptorCheck {
-  if (!equalHex(checkValue(keys), d.check)) return 'wrong-password';
+  const check = checkValue(keys);
+  if (!equalHex(check, d.check)) {
+    // The HMAC covers the check value. When only the check value was changed, the HMAC over the value
+    // this password gives still verifies: proof that the password is right and the descriptor was
+    // edited (a wrong password cannot make the HMAC verify).
+    return equalHex(macValue(keys, { ...d, check }), d.hmac) ? 'tampered' : 'wrong-password';
+  }
   return equalHex(macValue(keys, d), d.hmac) ? 'ok' : 'tampered';
 }
 
-/** parseDescriptor validates the shape of a descriptor read from a destination. */
+/**
+ * parseDescriptor checks every field of a descriptor read from a destination (core/descriptor-schema)
+ * before anything uses it: text that is not JSON is DAMAGED (a torn or damaged object), JSON that is
+ * not a valid descriptor — a field out of bounds, a KDF parameter scrypt cannot or must not run
+ * with — is TAMPERED. The object is returned as read (the HMAC covers it as it is).
+ */
 export function parseDescriptor(text: string, key: string): Descriptor {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new Error(`${key} is not valid JSON`);
+    throw new StrataError('DAMAGED', `${key} is not valid JSON`, { hint: 'The descriptor is damaged; restore from another set (strata list), or from a copy of this one.' });
   }
-  const d = raw as Partial<Descriptor>;
-  if (d.format !== 'strata-set' || d.version !== 1 || typeof d.id !== 'string' || !Array.isArray(d.volumes) || typeof d.manifest !== 'object' || typeof d.hmac !== 'string' || typeof d.kdf !== 'object') {
-    throw new Error(`${key} is not a strata set descriptor`);
+  const issues = descriptorIssues(raw);
+  if (issues.length > 0) {
+    throw new StrataError('TAMPERED', `${key} is not a valid strata set descriptor (tampered with, or damaged): ${issues.join('; ')}`, {
+      hint: 'Do not trust this set; the other sets are not affected (strata list, strata verify --all).',
+    });
   }
-  if (d.machine !== undefined && !isMachineRef(d.machine)) throw new Error(`${key} has an invalid machine field`);
-  return d as Descriptor;
+  return raw as Descriptor;
 }
 
 /** isMachineRef checks the shape of a recorded machine: a hex id and a host name of sane length. */

@@ -21,8 +21,8 @@ import { AuditTrail } from '../audit/audit.js';
 import type { Backend } from '../backend/backend.js';
 import { fileSource, bufferSource } from '../backend/local.js';
 import { hashStream } from '../backend/wrappers.js';
-import { latestFor, ownSets } from '../core/catalog.js';
-import { canonicalJson, checkDescriptorAsync, defaultKdf, deriveKeysAsync, type DescriptorCheck, isMachineRef, sealDescriptor, type Descriptor, type KdfParams, type MachineRef, type StoredObject } from '../core/descriptor.js';
+import { chainGaps, describeGap, latestFor, ownSets } from '../core/catalog.js';
+import { canonicalJson, defaultKdf, deriveKeysAsync, type DescriptorCheck, isMachineRef, sealDescriptor, type Descriptor, type KdfParams, type MachineRef, type StoredObject } from '../core/descriptor.js';
 import { serializeHeader, type ManifestHeader } from '../core/manifest.js';
 import { makeSetId, resolveTier, type SetType, type Tier } from '../core/naming.js';
 import {
@@ -41,14 +41,12 @@ import {
   type StreamingLayout,
 } from '../core/protection.js';
 import type { ProtectionSummary } from '../core/descriptor.js';
-import { restoreText } from '../core/restore-text.js';
 import type { ParityEngine } from '../parity/engine.js';
-import { stockRepairCommands } from '../parity/repair.js';
 import type { StrataConfig, SourceConfig } from '../config/schema.js';
 import { parseDestination } from '../core/destination.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError, type ErrorCode } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
-import { Repository, hashFile, type PendingInfo } from '../repository/repository.js';
+import { Repository, hashFile, type Catalog, type PendingInfo } from '../repository/repository.js';
 import { scanSource, finalizeAfterArchive, commitStatCache, sourceSkips, type ScanResult } from '../scan/index.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
@@ -56,6 +54,8 @@ import type { Clock } from '../clock.js';
 import { cachedManifestName, ensureLocalManifest, isManifestCached, manifestArchiveName, manifestFileName, readEntries } from './manifests.js';
 import { reapOrphans } from '../exec/orphans.js';
 import { Journal, journalFile, settingsFingerprint, stored, type JournalManifest, type JournalObject, type JournalUnit } from './resume.js';
+import { RESTORE_TEXT, restoreFileRecord, restoreFileText } from './restore-file.js';
+import { checkSetAsync } from './set-check.js';
 
 /** Tools are the external programs a backup drives. */
 export interface Tools {
@@ -204,22 +204,28 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   // scrypt (~0.15 s) runs on the thread pool from here, overlapping the scan, and the run waits for
   // it before it reads a set (manifest), writes one, or says that nothing changed.
   const newest = [...catalog.complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
-  const passwordCheck = newest === undefined ? Promise.resolve<DescriptorCheck>('ok') : checkDescriptorAsync(newest, req.password);
+  // A failed check that the other sets contradict is an edited descriptor, not a wrong password.
+  const passwordCheck = newest === undefined ? Promise.resolve<DescriptorCheck>('ok') : checkSetAsync(newest, req.password, catalog.complete).then((c) => c.check);
   passwordCheck.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   const checkPassword = async (): Promise<void> => {
-    if ((await passwordCheck) === 'wrong-password') {
+    const c = await passwordCheck;
+    if (c === 'wrong-password') {
       throw new StrataError('WRONG_PASSWORD', `the password does not match the sets already on ${req.backend.description}`, {
         hint: 'Use the password those sets were made with (a destination holds sets of one password).',
       });
     }
+    // An edited descriptor lends nothing to new sets, not its salt either (it may have been chosen).
+    if (c !== 'ok' && kdf === newest?.kdf) kdf = defaultKdf(randomBytes(16).toString('base64'));
   };
   // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
   // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
   // between destinations, against precomputed tables.)
-  const kdf = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : defaultKdf(randomBytes(16).toString('base64'));
+  // (Read by the sets only after checkPassword, which replaces a salt taken from an edited descriptor.)
+  let kdf = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : defaultKdf(randomBytes(16).toString('base64'));
   // The new sets' keys (descriptor and resume-journal HMACs) are derived meanwhile as well.
   if (kdf !== newest?.kdf) deriveKeysAsync(req.password, kdf).catch(() => undefined);
-  const taken = new Set<string>([...catalog.complete.map((d) => d.id), ...catalog.incomplete.map((i) => i.id)]);
+  // A set whose descriptor is not valid still holds its folder: its name is taken as well.
+  const taken = new Set<string>([...catalog.complete.map((d) => d.id), ...catalog.incomplete.map((i) => i.id), ...catalog.problems.map((p) => p.id)]);
   for (const id of removedDebris) taken.delete(id);
   const audit = new AuditTrail(paths.audit);
   await audit.init();
@@ -227,16 +233,25 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   const results: SourceResult[] = [];
   for (const source of req.config.sources) {
     if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
-    const prev = latestFor(jobSets, source.name);
+    const newestOfSource = latestFor(jobSets, source.name);
+    // A base that fails its check is never used: neither its manifest nor its chain is trusted.
+    const unusable = newestOfSource === undefined ? undefined : await unusableBase(newestOfSource, catalog, req.password, checkPassword);
+    const prev = unusable === undefined ? newestOfSource : undefined;
     const tier = resolveTier(req.tier, now, req.config.schedule.weeklyOn);
     const type: SetType = tier === 'daily' && prev !== undefined ? 'INCR' : 'FULL';
-    const fullBecauseNoBase = tier === 'daily' && prev === undefined;
-    if (fullBecauseNoBase) {
+    const fullBecauseNoBase = tier === 'daily' && newestOfSource === undefined;
+    if (unusable !== undefined) out.warn(`${source.name}: set ${newestOfSource?.id ?? '?'} is not used as a base: ${unusable}; this run makes a FULL set`);
+    else if (fullBecauseNoBase) {
       // Sets of the same name by another machine (or an older version, unproven) are never a base: say so.
       const others = catalog.complete.filter((d) => d.job === req.config.job && d.source === source.name).length;
       out.info(`${source.name}: no complete set yet${others > 0 ? ` from this machine (the ${others} set(s) of that job and source on the destination were made by another machine, or by an older strata without a record of this one)` : ''}, so this daily run makes a FULL set`);
     }
-    const r = await backupSource(req, { source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword, kdf });
+    const r = await backupSource(req, {
+      source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword,
+      get kdf() {
+        return kdf;
+      },
+    });
     r.fullBecauseNoBase = fullBecauseNoBase;
     results.push(r);
   }
@@ -250,6 +265,33 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
 function isOwnMarker(pending: PendingInfo | undefined, machine: MachineRef): boolean {
   if (pending === undefined) return false;
   return pending.machine !== undefined ? pending.machine.id === machine.id : pending.host === hostname();
+}
+
+/**
+ * unusableBase tells why the newest set of a source must not be the base of the next one (undefined:
+ * it may): its descriptor fails its check (edited), or a set it depends on is missing or unreadable,
+ * so that an INCR on it could never be restored. A wrong password stops the run (checkPassword).
+ */
+async function unusableBase(prev: Descriptor, catalog: Catalog, password: string, checkPassword: () => Promise<void>): Promise<string | undefined> {
+  const c = await checkSetAsync(prev, password, catalog.complete);
+  if (c.check === 'wrong-password') await checkPassword();
+  if (c.check !== 'ok') return `it fails its check (${c.reason ?? c.check})`;
+  const gaps = chainGaps(prev, catalog.complete, catalog.problems);
+  if (gaps.length > 0) return `it cannot be restored: it needs ${gaps.map(describeGap).join('; and ')}`;
+  return undefined;
+}
+
+/**
+ * sameNameCollision explains an object of the set being made that is already on the destination:
+ * another run (another state folder, another machine) picked the same set name at the same moment
+ * and wrote first. Nothing of that run's set is touched.
+ */
+function sameNameCollision(e: unknown, setId: string): StrataError | undefined {
+  if (!isStrataError(e, 'ALREADY_EXISTS') || !e.message.startsWith(`${setId}/`)) return undefined;
+  return new StrataError('LOCKED', `another run is writing set ${setId} at the same moment (${e.message})`, {
+    hint: 'Two runs of this source into this destination picked the same set name (another state folder or machine); nothing of the other run was touched. Run this backup again when the other has finished: it then picks another name.',
+    cause: e,
+  });
 }
 
 /** ResumeCandidate is a journaled set whose unfinished folder on the destination is ours. */
@@ -305,8 +347,8 @@ interface SourceJob {
   removedDebris: string[];
   /** Throws WRONG_PASSWORD unless the password matches the destination's sets (checked once). */
   checkPassword: () => Promise<void>;
-  /** The KDF parameters (salt) the new set's descriptor uses. */
-  kdf: KdfParams;
+  /** The KDF parameters (salt) the new set's descriptor uses (read after checkPassword). */
+  readonly kdf: KdfParams;
 }
 
 /** ScanOutput is one scan of a source into a work folder. */
@@ -437,7 +479,8 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     }
     // Written again on resume: the marker now names this (live) process.
     await job.checkPassword();
-    await repo.markPending(setId, now, req.machine);
+    // A new set's marker never replaces another's: a run that picked the same name at the same moment wins.
+    await repo.markPending(setId, now, req.machine, { overwrite: journal !== null });
     const resuming = journal !== null;
     const ctx: CompleteContext = { setId, tier, setDir, repo, parity: tools.parity, protection: req.config.protection, tags, signal: req.signal, overwrite: resuming, onEvent: req.onEvent, out };
     // 1. The archive, streamed: volumes are uploaded and protected while 7-Zip writes later ones.
@@ -531,8 +574,9 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
       id: setId, source: source.name, tier, type, created: at.toISOString(), base, depends: [...depends].sort(),
       volumes: volumeObjects, manifest: manifestObject,
     };
-    const par2Commands = stockRepairCommands({ units: [mUnit, ...(plan?.units ?? [])], volumeNames: [] });
-    await repo.put(setId, 'RESTORE.txt', bufferSource(restoreText({ ...summary, par2Commands })), { tags, overwrite: resuming });
+    // Made from what the descriptor records (and its hash recorded there), so verify --repair can write it again.
+    const restoreTxt = restoreFileText({ ...summary, manifestProtection: mUnit, protection: plan });
+    await repo.put(setId, RESTORE_TEXT, bufferSource(restoreTxt), { tags, overwrite: resuming });
     // 5. Every object is on the destination and checked before the descriptor is written.
     const recovery = [...(streamed?.recovery ?? []), ...manifestRecovery];
     const uploads: StoredObject[] = [...volumeObjects, manifestObject, ...recovery];
@@ -561,6 +605,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
         stats: { files: scan.totalFiles, bytes: scan.totalBytes, archivedFiles: result.archivedFiles, archivedBytes: scan.bytesToArchive, added: scan.added, modified: scan.modified, deleted: scan.deleted },
         tool: { strata: req.version, '7zz': tools.sevenZip.version, par2: tools.parity.version },
         kdf: job.kdf,
+        restoreText: restoreFileRecord(restoreTxt),
       },
       password,
     );
@@ -582,6 +627,8 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     await job.audit.commit({ source: source.name, manifestFile: manifestPlain, date: at, tier, type, setId, summary: { added: scan.added, modified: scan.modified, deleted: scan.deleted } });
     lap('descriptor, local state and audit trail');
     return result;
+  } catch (e) {
+    throw sameNameCollision(e, setId) ?? e;
   } finally {
     await fsp.rm(work, { recursive: true, force: true });
     // A journaled set keeps its archive (and journal) for the next run; anything else is debris.

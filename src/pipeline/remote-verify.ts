@@ -12,10 +12,12 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { Backend, ObjectInfo } from '../backend/backend.js';
-import { checkDescriptor, type Descriptor, type StoredObject } from '../core/descriptor.js';
+import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
+import { RESTORE_TEXT, checkRestoreFile } from './restore-file.js';
+import { checkSet } from './set-check.js';
 
 /** RemoteObjectState is what a remote check found for one object. */
 export type RemoteObjectState = 'ok' | 'missing' | 'size-mismatch' | 'hash-mismatch' | 'unreadable';
@@ -63,6 +65,8 @@ export interface RemoteVerifyRequest {
   concurrency?: number;
   out: Output;
   signal: AbortSignal;
+  /** The destination's other sets: a failed password check they contradict is tampering. */
+  others?: readonly Descriptor[];
 }
 
 /** runRemoteVerify checks each set on the destination and returns a verdict per set. */
@@ -111,7 +115,8 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
     id: d.id, status: 'ok', descriptor: 'skipped', objects: objects.length, sizeOk: 0, providerHashOk: 0, readOk: 0, readBytes: 0, sampled: 0, sampledBytes: 0, problems: [], messages: [],
   };
   if (req.password !== null) {
-    v.descriptor = checkDescriptor(d, req.password);
+    const checked = checkSet(d, req.password, req.others);
+    v.descriptor = checked.check;
     if (v.descriptor === 'wrong-password') {
       v.status = 'wrong-password';
       v.messages.push(`wrong password for set ${d.id}`);
@@ -120,7 +125,7 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
     if (v.descriptor === 'tampered') {
       // A tampered descriptor's sizes and hashes cannot be trusted: comparing with them proves nothing.
       v.status = 'tampered';
-      v.messages.push(`the descriptor of set ${d.id} has been modified (its HMAC does not match)`);
+      v.messages.push(checked.reason ?? `the descriptor of set ${d.id} has been modified`);
       return v;
     }
   }
@@ -186,14 +191,53 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
       }
     });
   }
+  // 3. RESTORE.txt, against the record in the descriptor: like the other objects (listing, the
+  //    provider's SHA-256), and read and hashed with --read-data.
+  const rt = await checkRestoreFileRemotely(req, d, v, listed.get(`${d.id}/${RESTORE_TEXT}`), providerHashes);
+  if (rt !== undefined) v.messages.push(rt);
   // Several checks may flag one object (a hash from the provider and from reading): keep the first.
   const first = new Map<string, RemoteObjectProblem>();
   for (const p of v.problems) if (!first.has(p.name)) first.set(p.name, p);
   v.problems = [...first.values()];
   const order = new Map(objects.map((o, i) => [o.name, i]));
-  v.problems.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
+  v.problems.sort((a, b) => (order.get(a.name) ?? objects.length) - (order.get(b.name) ?? objects.length));
   if (v.problems.length > 0) v.status = 'damaged';
   return v;
+}
+
+/**
+ * checkRestoreFileRemotely checks RESTORE.txt without downloading it (size from the listing, SHA-256
+ * from the provider where it keeps one), or by reading it with --read-data (whatever the sample: it
+ * is a few KiB); a problem goes to the verdict, a remark is returned. It is not counted among the
+ * set's objects (those the descriptor lists for the archive).
+ */
+async function checkRestoreFileRemotely(req: RemoteVerifyRequest, d: Descriptor, v: RemoteSetVerdict, info: ObjectInfo | undefined, providerHashes: boolean): Promise<string | undefined> {
+  const rec = d.restoreText;
+  if (rec === undefined) return `${RESTORE_TEXT}: not covered (made by an older version)`;
+  const fail = (state: RemoteObjectProblem['state'], detail: string): undefined => {
+    v.problems.push({ name: RESTORE_TEXT, state, detail });
+    return undefined;
+  };
+  if (info === undefined) return fail('missing', `${RESTORE_TEXT} is missing`);
+  if (info.size !== rec.size) return fail('size-mismatch', `${RESTORE_TEXT} has been changed or damaged (${info.size} bytes, recorded ${rec.size})`);
+  if (req.readPercent !== undefined) {
+    const rt = await checkRestoreFile(req.repo, d);
+    if (rt.state === 'missing') return fail('missing', rt.detail);
+    if (rt.state === 'changed') return fail('hash-mismatch', rt.detail);
+    return undefined;
+  }
+  let sha = info.sha256;
+  // A provider that reported no SHA-256 for the other objects is not asked again.
+  if (sha === undefined && providerHashes) {
+    try {
+      sha = (await req.repo.backend.stat(`${d.id}/${RESTORE_TEXT}`)).sha256;
+    } catch (e) {
+      if (isStrataError(e, 'NOT_FOUND')) return fail('missing', `${RESTORE_TEXT} vanished while it was checked`);
+      throw e;
+    }
+  }
+  if (sha !== undefined && sha !== rec.sha256) return fail('hash-mismatch', `${RESTORE_TEXT} has been changed or damaged (the provider reports SHA-256 ${sha.slice(0, 12)}…, recorded ${rec.sha256.slice(0, 12)}…)`);
+  return undefined;
 }
 
 function compareHash(v: RemoteSetVerdict, o: StoredObject, sha256: string): void {

@@ -14,8 +14,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { isListFileSafe } from '../core/sevenzip.js';
-import { latestFor, missingDependencies, restoreScope, sourcesOf, type JobIdentity } from '../core/catalog.js';
-import { checkDescriptor, type Descriptor } from '../core/descriptor.js';
+import { chainGaps, describeGap, latestFor, restoreScope, sourcesOf, type JobIdentity } from '../core/catalog.js';
+import type { Descriptor } from '../core/descriptor.js';
 import { pathCompare, type ManifestEntry } from '../core/manifest.js';
 import { ancestors, isSafeRelativePath, makePathFilter } from '../core/pathfilter.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
@@ -28,6 +28,7 @@ import type { Tools } from './backup.js';
 import { ensureLocalManifest, readEntries } from './manifests.js';
 import { restoreMetadata, type NotSet } from './restore-metadata.js';
 import { materializeSet } from './setfiles.js';
+import { checkSet } from './set-check.js';
 
 /** RestoreRequest selects what to restore and where. */
 export interface RestoreRequest {
@@ -84,14 +85,17 @@ export interface RestoredSource {
   lostVolumes: string[];
 }
 
-/** checkPassword verifies the password against one descriptor, mapping the outcome to errors. */
-export function checkPassword(d: Descriptor, password: string): void {
-  const c = checkDescriptor(d, password);
+/**
+ * checkPassword verifies the password against one descriptor, mapping the outcome to errors. With
+ * the destination's other sets, a failed password check that they contradict is tampering.
+ */
+export function checkPassword(d: Descriptor, password: string, others: readonly Descriptor[] = []): void {
+  const { check: c, reason } = checkSet(d, password, others);
   if (c === 'wrong-password') {
     throw new StrataError('WRONG_PASSWORD', `wrong password for set ${d.id}`, { hint: 'Give the password the backups were made with (STRATA_PASSWORD, STRATA_PASSWORD_FILE, the config, or the prompt).' });
   }
   if (c === 'tampered') {
-    throw new StrataError('TAMPERED', `the descriptor of set ${d.id} has been modified (its HMAC does not match)`, { hint: 'Do not trust this set; restore from another one (strata list).' });
+    throw new StrataError('TAMPERED', reason ?? `the descriptor of set ${d.id} has been modified`, { hint: 'Do not trust this set; restore from another one (strata list).' });
   }
 }
 
@@ -155,13 +159,17 @@ function scopeError(scope: Exclude<ReturnType<typeof restoreScope<Descriptor>>, 
 /** runRestore restores the chosen sets into the target folder. */
 export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]> {
   const catalog = await req.repo.catalog();
+  const named = catalog.problems.find((p) => p.id === req.setId);
+  if (named !== undefined) {
+    throw new StrataError(named.tampered === true ? 'TAMPERED' : 'DAMAGED', `set ${named.id} cannot be restored: ${named.message}`, { hint: 'Restore another set instead (strata list shows them).' });
+  }
   const chosen = chooseSets(catalog.complete, req);
   // A set whose descriptor cannot be read is not restorable; if it is newer than what is restored,
   // the restore is older than the newest backup: say so plainly.
   for (const p of catalog.problems) {
     req.out.warn(`set ${p.id} is skipped: its descriptor cannot be read (${p.message}); what is restored may be older than that set — run strata verify --all`);
   }
-  for (const d of chosen) checkPassword(d, req.password);
+  for (const d of chosen) checkPassword(d, req.password, catalog.complete);
   checkTarget(req.to);
   const results: RestoredSource[] = [];
   for (const d of chosen) {
@@ -171,15 +179,15 @@ export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]>
       await mkdirForUser(req.to);
       if (ensureRealFolder(target, d.source, req.overwrite)) await fsp.chmod(target, 0o777 & ~callerUmask());
     }
-    results.push(await restoreOne(req, catalog.complete, d, target));
+    results.push(await restoreOne(req, catalog.complete, d, target, catalog.problems));
   }
   return results;
 }
 
-async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], set: Descriptor, target: string): Promise<RestoredSource> {
-  const missing = missingDependencies(set, complete);
-  if (missing.length > 0) {
-    throw new StrataError('DAMAGED', `set ${set.id} needs sets that are not on the destination: ${missing.join(', ')}`, { hint: 'Restore an earlier or later FULL set instead (strata list).' });
+async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], set: Descriptor, target: string, unreadable: readonly { id: string }[] = []): Promise<RestoredSource> {
+  const gaps = chainGaps(set, complete, unreadable);
+  if (gaps.length > 0) {
+    throw new StrataError('DAMAGED', `set ${set.id} cannot be restored: it needs ${gaps.map(describeGap).join('; and ')}`, { hint: 'Restore an earlier or later FULL set instead (strata list).' });
   }
   try {
     return await restoreInto(req, complete, set, target);
@@ -263,7 +271,7 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
     for (const [holder, l] of lists) {
       const hd = complete.find((d) => d.id === holder);
       if (hd === undefined) throw new StrataError('DAMAGED', `set ${holder} is missing`);
-      if (hd.id !== set.id) checkPassword(hd, req.password);
+      if (hd.id !== set.id) checkPassword(hd, req.password, complete);
       const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line));
       result.repairedVolumes.push(...mat.repaired.map((r) => `${hd.id}/${r}`));
       if (mat.lostVolumes.length > 0) {

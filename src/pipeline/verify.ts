@@ -20,6 +20,7 @@ import type { Tools } from './backup.js';
 import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState } from './setfiles.js';
 import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore.js';
+import { RESTORE_TEXT, checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
 
 /** SetVerdict is the outcome of verifying one set. */
 export interface SetVerdict {
@@ -28,6 +29,8 @@ export interface SetVerdict {
   objects: Record<string, ObjectState>;
   par2: string;
   archiveTest: 'ok' | 'failed' | 'skipped';
+  /** The set's RESTORE.txt against its descriptor's record ('repaired': written again). */
+  restoreText: RestoreFileState | 'repaired';
   repaired: string[];
   lost: string[];
   messages: string[];
@@ -43,6 +46,8 @@ export interface VerifyRequest {
   workDir: string;
   out: Output;
   signal: AbortSignal;
+  /** The destination's other sets: a failed password check they contradict is tampering. */
+  others?: readonly Descriptor[];
 }
 
 /** runVerify verifies each set and returns a verdict per set. */
@@ -53,10 +58,10 @@ export async function runVerify(req: VerifyRequest): Promise<SetVerdict[]> {
 }
 
 async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict> {
-  const v: SetVerdict = { id: d.id, status: 'ok', objects: {}, par2: 'none', archiveTest: 'skipped', repaired: [], lost: [], messages: [] };
+  const v: SetVerdict = { id: d.id, status: 'ok', objects: {}, par2: 'none', archiveTest: 'skipped', restoreText: 'ok', repaired: [], lost: [], messages: [] };
   if (req.password !== null) {
     try {
-      checkPassword(d, req.password);
+      checkPassword(d, req.password, req.others);
     } catch (e) {
       v.status = isStrataError(e, 'WRONG_PASSWORD') ? 'wrong-password' : 'tampered';
       v.messages.push(errorMessage(e));
@@ -138,7 +143,32 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
         v.messages.push(`7-Zip test: ${errorMessage(e)}`);
       }
     }
-    v.status = v.lost.length > 0 || v.archiveTest === 'failed' ? 'damaged' : v.repaired.length > 0 ? 'repaired' : initiallyBad.length > 0 ? 'damaged' : 'ok';
+    // RESTORE.txt: what a person runs without strata, so a replaced one is damage, not a remark.
+    const rt = await checkRestoreFile(req.repo, d);
+    v.restoreText = rt.state;
+    if (rt.state === 'not-covered') v.messages.push(rt.detail);
+    else if (rt.state !== 'ok') {
+      let fixed = false;
+      if (req.repair) {
+        try {
+          await rewriteRestoreFile(req.repo, d);
+          fixed = true;
+        } catch (e) {
+          if (isStrataError(e, 'CANCELLED') || isStrataError(e, 'AUTH')) throw e;
+          v.messages.push(`${RESTORE_TEXT}: could not be written again: ${errorMessage(e)}`);
+        }
+      }
+      if (fixed) {
+        v.restoreText = 'repaired';
+        v.repaired.push(RESTORE_TEXT);
+        v.messages.push(`${rt.detail}: written again from the descriptor`);
+      } else {
+        v.lost.push(RESTORE_TEXT);
+        v.messages.push(rt.detail);
+      }
+    }
+    const restoreTextBad = v.restoreText === 'missing' || v.restoreText === 'changed';
+    v.status = v.lost.length > 0 || v.archiveTest === 'failed' ? 'damaged' : v.repaired.length > 0 ? 'repaired' : initiallyBad.length > 0 || restoreTextBad ? 'damaged' : 'ok';
     return v;
   } finally {
     if (!local) await fsp.rm(dir, { recursive: true, force: true });

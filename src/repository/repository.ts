@@ -38,6 +38,8 @@ export interface PendingInfo {
 export interface CatalogProblem {
   id: string;
   message: string;
+  /** The descriptor is well-formed JSON but not a valid descriptor (a field out of bounds, edited). */
+  tampered?: boolean;
 }
 
 /** Catalog is every set found on a destination. */
@@ -93,7 +95,7 @@ export class Repository {
           if (isStrataError(e) && (e.code === 'BACKEND' || e.code === 'AUTH' || e.code === 'CANCELLED')) throw e;
           // Gone since the listing (a set being removed): not a set any more, and not a broken one.
           if (isStrataError(e, 'NOT_FOUND')) continue;
-          result.problems.push({ id, message: errorMessage(e) });
+          result.problems.push({ id, message: errorMessage(e), ...(isStrataError(e, 'TAMPERED') ? { tampered: true } : {}) });
         }
         if (keys.includes(pendingKey(id))) result.leftoverPending.push({ id, pending });
       } else {
@@ -148,10 +150,13 @@ export class Repository {
     return this.backend.put(`${setId}/${name}`, body, options);
   }
 
-  /** markPending records that this process is writing a set. */
-  async markPending(setId: string, now: Date, machine?: MachineRef): Promise<void> {
+  /**
+   * markPending records that this process is writing a set. Without `overwrite` (a new set) it fails
+   * with ALREADY_EXISTS when another run marked the same set first: two runs that picked one name.
+   */
+  async markPending(setId: string, now: Date, machine?: MachineRef, options: { overwrite?: boolean } = {}): Promise<void> {
     const info: PendingInfo = { ...currentStamp(), host: hostname(), started: now.toISOString(), machine };
-    await this.backend.put(pendingKey(setId), bufferSource(JSON.stringify(info)), { overwrite: true });
+    await this.backend.put(pendingKey(setId), bufferSource(JSON.stringify(info)), { overwrite: options.overwrite ?? true });
   }
 
   /** clearPending removes the in-progress marker once the descriptor is in place. */

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chainOf, identitiesOf, latestFor, matchesHost, missingDependencies, newestOfEachSource, ownSets, restoreScope, sourcesOf, type SetSummary } from '../../src/core/catalog.js';
+import { chainGaps, chainOf, describeGap, identitiesOf, latestFor, matchesHost, missingDependencies, newestOfEachSource, ownSets, restoreScope, sourcesOf, withDependencies, type SetSummary } from '../../src/core/catalog.js';
 
 function set(id: string, job: string, source: string, created: string, base: string | null = null): SetSummary {
   return { id, job, source, tier: base === null ? 'weekly' : 'daily', type: base === null ? 'FULL' : 'INCR', created, base, depends: base === null ? [id] : [base, id] };
@@ -107,4 +107,26 @@ test('restoreScope: own machine first; several machines refused with candidates;
   assert.deepEqual(ids(restoreScope(twoJobs, { job: 'home' })), ['261129_FULL_docs_1']);
   const distinct = [on(set('261129_FULL_docs', 'work', 'docs', '2026-11-29T09:00:00Z'), A), on(set('261129_FULL_mail', 'home', 'mail', '2026-11-29T09:30:00Z'), A)];
   assert.deepEqual(ids(restoreScope(distinct, {})), ['261129_FULL_docs', '261129_FULL_mail']);
+});
+
+test('chainGaps: every set a restore needs is present, readable and (per verify) intact; names the ones that are not', () => {
+  const full = set('261129_FULL_docs', 'laptop', 'docs', '2026-11-29T10:00:00Z');
+  const incr = set('261130_INCR_docs', 'laptop', 'docs', '2026-11-30T10:00:00Z', '261129_FULL_docs');
+  assert.deepEqual(chainGaps(incr, [full, incr]), []);
+  assert.deepEqual(chainGaps(full, [full]), []);
+  assert.deepEqual(chainGaps(incr, [incr]), [{ id: '261129_FULL_docs', reason: 'missing' }]);
+  assert.deepEqual(chainGaps(incr, [incr], [{ id: '261129_FULL_docs' }]), [{ id: '261129_FULL_docs', reason: 'unreadable' }]);
+  assert.deepEqual(chainGaps(incr, [full, incr], [], new Map([['261129_FULL_docs', 'damaged']])), [{ id: '261129_FULL_docs', reason: 'damaged' }]);
+  assert.deepEqual(chainGaps(incr, [full, incr], [], new Map([['261129_FULL_docs', 'repaired']])), []);
+  // The set's own damage is its verdict, not a gap in its chain.
+  assert.deepEqual(chainGaps(incr, [full, incr], [], new Map([['261130_INCR_docs', 'damaged']])), []);
+  assert.match(describeGap({ id: 'X', reason: 'missing' }), /set X, which is missing/);
+});
+
+test('withDependencies adds the sets the chosen ones depend on, once each, oldest first', () => {
+  const full = set('261129_FULL_docs', 'laptop', 'docs', '2026-11-29T10:00:00Z');
+  const incr = set('261130_INCR_docs', 'laptop', 'docs', '2026-11-30T10:00:00Z', '261129_FULL_docs');
+  const mail = set('261129_FULL_mail', 'laptop', 'mail', '2026-11-29T12:00:00Z');
+  assert.deepEqual(withDependencies([incr, mail], [full, incr, mail]).map((s) => s.id), ['261129_FULL_docs', '261129_FULL_mail', '261130_INCR_docs']);
+  assert.deepEqual(withDependencies([incr], [incr]).map((s) => s.id), ['261130_INCR_docs']);
 });

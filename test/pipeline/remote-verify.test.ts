@@ -141,7 +141,7 @@ describe('verify --remote / --read-data', () => {
     assert.deepEqual(read.problems.map((p) => [p.name, p.state]), [[victim.name, 'hash-mismatch']]);
     assert.equal(read.sampled, read.objects);
     assert.equal(read.readOk, read.objects - 1);
-    assert.equal(backend.gets, read.objects, 'every object read exactly once');
+    assert.equal(backend.gets, read.objects + 1, 'every object read exactly once, and RESTORE.txt');
   });
 
   it('--read-data=PERCENT reads a seeded sample of about that share', async (t) => {
@@ -152,7 +152,7 @@ describe('verify --remote / --read-data', () => {
     assert.equal(v?.status, 'ok');
     assert.ok(v.sampled > 0 && v.sampled < v.objects, `sampled ${v.sampled} of ${v.objects}`);
     assert.equal(v.readOk, v.sampled);
-    assert.equal(backend.gets, v.sampled);
+    assert.equal(backend.gets, v.sampled + 1, 'the sample, and RESTORE.txt');
     assert.ok(v.readBytes >= total * 0.3, `read ${v.readBytes} of ${total} bytes`);
     assert.deepEqual(sampleObjects(d.id, objectsOf(d), 30, 'abc').map((o) => o.size).reduce((a, b) => a + b, 0), v.readBytes);
   });
