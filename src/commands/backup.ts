@@ -3,7 +3,8 @@ import { parseCommandArgs } from '../cli/args.js';
 import type { Command } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
-import { runBackup } from '../pipeline/backup.js';
+import { checkSourcesApart, runBackup } from '../pipeline/backup.js';
+import { stateDir } from '../config/paths.js';
 import { formatBytes } from '../ui/output.js';
 import { findTools, getPassword, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
 import { strataVersion } from '../version.js';
@@ -38,6 +39,7 @@ export const backupCommand: Command = {
       });
     }
     const config = await loadJob(ctx, { source: values.source, dest: values.dest, volumeSize: values['volume-size'], level: values.level }, true);
+    checkSourcesApart(config, stateDir(ctx.global.state, ctx.env));
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {

@@ -100,6 +100,9 @@ const protection = z.object({
 });
 
 /** descriptorSchema is every field of a descriptor this version reads (unknown top-level fields pass). */
+/** machineRefSchema: the machine that made a set — a random hex id and a host name of sane length. */
+export const machineRefSchema = z.object({ id: z.string().regex(/^[0-9a-f]{8,64}$/), host: z.string().max(255) });
+
 export const descriptorSchema = z
   .looseObject({
     format: z.literal('strata-set'),
@@ -122,7 +125,7 @@ export const descriptorSchema = z
     kdf: kdfSchema,
     /** RESTORE.txt as written (sets made since it is recorded). */
     restoreText: z.object({ size: count, sha256: hex64 }).optional(),
-    machine: z.object({ id: z.string().regex(/^[0-9a-f]{8,64}$/), host: z.string().max(255) }).optional(),
+    machine: machineRefSchema.optional(),
     check: hex64,
     hmac: hex64,
   })

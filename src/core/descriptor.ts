@@ -6,7 +6,7 @@
  */
 import { createHmac, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { StrataError } from '../errors.js';
-import { descriptorIssues, kdfSchema } from './descriptor-schema.js';
+import { descriptorIssues, kdfSchema, machineRefSchema } from './descriptor-schema.js';
 import type { SetType, Tier } from './naming.js';
 import type { ProtectionPlan, ProtectionUnit } from './protection.js';
 
@@ -217,9 +217,7 @@ export function parseDescriptor(text: string, key: string): Descriptor {
 
 /** isMachineRef checks the shape of a recorded machine: a hex id and a host name of sane length. */
 export function isMachineRef(m: unknown): m is MachineRef {
-  if (m === null || typeof m !== 'object') return false;
-  const { id, host } = m as { id?: unknown; host?: unknown };
-  return typeof id === 'string' && /^[0-9a-f]{8,64}$/.test(id) && typeof host === 'string' && host.length <= 255;
+  return machineRefSchema.safeParse(m).success;
 }
 
 /** setBytes is the stored size of a set: volumes, manifest and recovery files. */

@@ -47,7 +47,7 @@ import { parseDestination } from '../core/destination.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError, type ErrorCode } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
 import { Repository, hashFile, type Catalog, type PendingInfo } from '../repository/repository.js';
-import { scanSource, finalizeAfterArchive, commitStatCache, sourceSkips, type ScanResult } from '../scan/index.js';
+import { scanSource, finalizeAfterArchive, commitStatCache, sameAsSource, sourceSkips, type ScanResult } from '../scan/index.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
 import type { Clock } from '../clock.js';
@@ -122,6 +122,22 @@ export function jobPaths(jobDir: string): { manifests: string; staging: string; 
     cache: path.join(jobDir, 'cache'),
     audit: path.join(jobDir, 'audit'),
   };
+}
+
+/**
+ * checkSourcesApart refuses a destination or state folder that is a source folder itself (a backup
+ * would take in its own output as its whole source); one inside a source is left out by the scan.
+ * Called before anything is read or written.
+ */
+export function checkSourcesApart(config: StrataConfig, stateFolder: string): void {
+  const inside = { destination: localDestinationPath(config.destination), state: stateFolder };
+  for (const source of config.sources) {
+    const clash = sameAsSource(source.path, inside);
+    if (clash === undefined) continue;
+    throw new StrataError('CONFIG', `source ${source.name}: the ${clash} ${clash === 'destination' ? inside.destination ?? '' : inside.state} is the source folder itself`, {
+      hint: `Put the ${clash} outside ${source.path} (a folder inside the source is left out of the backup).`,
+    });
+  }
 }
 
 /** localDestinationPath is the folder of a local destination, undefined for remote ones. */

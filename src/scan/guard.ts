@@ -105,3 +105,15 @@ export function sourceSkips(source: string, inside: { destination?: string | und
   // A mount below a skipped folder (/sys/kernel/security below /sys) is left out with it.
   return skips.filter((s) => !skips.some((o) => o !== s && s.rel.startsWith(`${o.rel}/`)));
 }
+
+/**
+ * sameAsSource names the destination or state folder that is the source folder itself (undefined:
+ * none is): a backup would then take in its own output as its whole source, so it is refused.
+ * One inside the source is left out instead (sourceSkips).
+ */
+export function sameAsSource(source: string, inside: { destination?: string | undefined; state: string }): 'destination' | 'state folder' | undefined {
+  const root = realOrResolved(source);
+  if (inside.destination !== undefined && realOrResolved(inside.destination) === root) return 'destination';
+  if (realOrResolved(inside.state) === root) return 'state folder';
+  return undefined;
+}

@@ -62,6 +62,22 @@ test('a destination and a state folder inside the source are not backed up, and 
   assert.deepEqual((await fsp.readdir(to)).sort(), ['docs'], 'only the source\'s own files come back, not the destination or the state folder');
 });
 
+test('a destination or state folder that is the source folder itself is refused (exit 2, nothing written)', { timeout: 120_000 }, async (t) => {
+  const root = await tempDir(t, 'strata-badinput-');
+  const src = path.join(root, 'src');
+  await fsp.mkdir(path.join(src, 'docs'), { recursive: true });
+  await fsp.writeFile(path.join(src, 'docs', 'a.txt'), 'alpha\n');
+  for (const [what, dest, state] of [['destination = source', src, path.join(root, 'state1')], ['state folder = source', path.join(root, 'dest'), src]] as const) {
+    await fsp.mkdir(dest, { recursive: true });
+    const before = (await fsp.readdir(src, { recursive: true })).sort();
+    const r = await strata(['--state', state, 'backup', '--source', src, '--dest', dest, '--tier', 'weekly'], { env: { STRATA_PASSWORD: PASSWORD } });
+    noCrash(r, what);
+    assert.equal(r.code, 2, `${what}: ${show(r)}`);
+    assert.match(r.stderr, /is the source folder itself/, what);
+    assert.deepEqual((await fsp.readdir(src, { recursive: true })).sort(), before, `${what}: nothing written into the source`);
+  }
+});
+
 test('a pseudo filesystem is refused as a source; one mounted inside a source is skipped with a warning', { timeout: 300_000 }, async (t) => {
   const root = await tempDir(t, 'strata-badinput-');
   const rig = makeRig({ src: '/proc', dest: path.join(root, 'dest'), state: path.join(root, 'state'), password: PASSWORD });
