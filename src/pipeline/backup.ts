@@ -47,7 +47,7 @@ import { stockRepairCommands } from '../parity/repair.js';
 import type { StrataConfig, SourceConfig } from '../config/schema.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError, type ErrorCode } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
-import { Repository, hashFile } from '../repository/repository.js';
+import { Repository, hashFile, type Catalog } from '../repository/repository.js';
 import { scanSource, finalizeAfterArchive, commitStatCache, type ScanResult } from '../scan/index.js';
 import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
@@ -143,41 +143,10 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   // on the destination without a descriptor.
   const journals = await keepResumable(paths.staging, req.password, out);
   const catalog = await repo.catalog();
-  const removedDebris: string[] = [];
-  const sourceNames = new Set(req.config.sources.map((s) => s.name));
-  const candidates = new Map<string, ResumeCandidate>();
-  for (const inc of catalog.incomplete) {
-    if (!Repository.isDebris(inc.pending, now)) {
-      out.warn(`set ${inc.id} is being written by another run (${inc.pending?.host ?? '?'} pid ${inc.pending?.pid ?? '?'}); leaving it alone`);
-      continue;
-    }
-    // Resumed only when this host wrote it (a dead pid of ours) and the source is still configured.
-    const journal = journals.get(inc.id);
-    const b = journal?.body;
-    if (journal !== undefined && b !== undefined && inc.pending?.host === hostname() && b.job === req.config.job && sourceNames.has(b.source) && !candidates.has(b.source)) {
-      candidates.set(b.source, { journal, keys: inc.keys });
-      journals.delete(inc.id);
-      continue;
-    }
-    await repo.removeSetObjects(inc.keys);
-    removedDebris.push(inc.id);
-    out.info(`removed the unfinished set ${inc.id} left by an interrupted run`);
-  }
-  // Journals left over: their set is complete already (killed before the journal was removed), or
-  // its folder on the destination is gone or not ours. Nothing of theirs can be resumed.
-  const complete = new Set(catalog.complete.map((d) => d.id));
-  for (const [id, journal] of journals) {
-    if (!complete.has(id)) out.info(`not resuming the unfinished set ${id}: its folder on ${req.backend.description} is missing or not this machine's`);
-    await discardLocal(paths.staging, journal);
-  }
-  for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
-  const jobSets = catalog.complete.filter((d) => d.job === req.config.job);
-  // A set whose run was killed after its descriptor but before its marker was removed: complete,
-  // and its marker is only a leftover.
-  for (const l of catalog.leftoverPending) if (Repository.isDebris(l.pending, now)) await repo.clearPending(l.id);
+  const job = req.config.job;
   // One destination, one password: refuse to mix. Checked once per run against the newest set;
   // scrypt (~0.15 s) runs on the thread pool from here, overlapping the scan, and the run waits for
-  // it before it reads a set (manifest), writes one, or says that nothing changed.
+  // it before it reads a set (manifest), writes one, removes debris, or says that nothing changed.
   const newest = [...catalog.complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
   const passwordCheck = newest === undefined ? Promise.resolve<DescriptorCheck>('ok') : checkDescriptorAsync(newest, req.password);
   passwordCheck.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
@@ -188,6 +157,44 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
       });
     }
   };
+  const removedDebris: string[] = [];
+  const sourceNames = new Set(req.config.sources.map((s) => s.name));
+  const candidates = new Map<string, ResumeCandidate>();
+  // Only folders strata can prove are this job's debris are touched: a set name, a readable
+  // `.pending` marker naming this job, its writer gone; and never before the password is checked.
+  const debris = catalog.incomplete.filter((inc) => Repository.isDebris(inc.pending, now, job));
+  const leftovers = catalog.leftoverPending.filter((l) => leftoverGone(l, catalog.complete, now, job));
+  if (debris.length > 0 || leftovers.length > 0) await checkPassword();
+  for (const inc of catalog.incomplete) {
+    if (!debris.includes(inc)) {
+      if (inc.pending?.job === job) out.warn(`set ${inc.id} is being written by another run (${inc.pending.host} pid ${inc.pending.pid}); leaving it alone`);
+      else out.verbose(`leaving ${inc.id} alone: ${inc.pending === undefined ? 'no readable marker of a strata run' : `a set of ${inc.pending.job === undefined ? 'an unnamed job' : `job ${inc.pending.job}`}`}`);
+      continue;
+    }
+    // Resumed only when this host wrote it (a dead pid of ours) and the source is still configured.
+    const journal = journals.get(inc.id);
+    const b = journal?.body;
+    if (journal !== undefined && b !== undefined && inc.pending?.host === hostname() && b.job === job && sourceNames.has(b.source) && !candidates.has(b.source)) {
+      candidates.set(b.source, { journal, keys: inc.keys });
+      journals.delete(inc.id);
+      continue;
+    }
+    const kept = await repo.removeSetObjects(inc.id, inc.keys);
+    removedDebris.push(inc.id);
+    out.info(`removed the unfinished set ${inc.id} left by an interrupted run${kept.length > 0 ? ` (kept ${kept.length} file(s) in its folder that are not strata's)` : ''}`);
+  }
+  // Journals left over: their set is complete already (killed before the journal was removed), or
+  // its folder on the destination is gone or not ours. Nothing of theirs can be resumed.
+  const complete = new Set(catalog.complete.map((d) => d.id));
+  for (const [id, journal] of journals) {
+    if (!complete.has(id)) out.info(`not resuming the unfinished set ${id}: its folder on ${req.backend.description} is missing or not this machine's`);
+    await discardLocal(paths.staging, journal);
+  }
+  for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
+  const jobSets = catalog.complete.filter((d) => d.job === job);
+  // A set whose run was killed after its descriptor but before its marker was removed: complete,
+  // and its marker is only a leftover.
+  for (const l of leftovers) await repo.clearPending(l.id);
   // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
   // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
   // between destinations, against precomputed tables.)
@@ -212,6 +219,17 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     results.push(r);
   }
   return { sources: results, removedDebris, partial: results.some((r) => r.errors.length > 0) };
+}
+
+/**
+ * leftoverGone tells whether the `.pending` marker left in a complete set of `job` may go: its
+ * writer is gone. A marker that is torn or names no job belongs to the set's own descriptor's job.
+ */
+function leftoverGone(l: Catalog['leftoverPending'][number], complete: readonly Descriptor[], now: Date, job: string): boolean {
+  if (complete.find((d) => d.id === l.id)?.job !== job) return false;
+  if (l.pending === undefined) return true;
+  if (l.pending.job !== undefined && l.pending.job !== job) return false;
+  return Repository.isDebris({ ...l.pending, job }, now, job);
 }
 
 /** ResumeCandidate is a journaled set whose unfinished folder on the destination is ours. */
@@ -300,7 +318,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
   const discard = async (c: ResumeCandidate, reason: string): Promise<void> => {
     out.info(`${source.name}: not resuming the unfinished set ${c.journal.body.setId} (${reason}); starting over`);
     await discardLocal(paths.staging, c.journal);
-    await repo.removeSetObjects(c.keys);
+    await repo.removeSetObjects(c.journal.body.setId, c.keys);
     job.removedDebris.push(c.journal.body.setId);
     job.taken.delete(c.journal.body.setId);
     journal = null;
@@ -388,7 +406,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     }
     // Written again on resume: the marker now names this (live) process.
     await job.checkPassword();
-    await repo.markPending(setId, now);
+    await repo.markPending(setId, now, req.config.job);
     const resuming = journal !== null;
     const ctx: CompleteContext = { setId, tier, setDir, repo, parity: tools.parity, protection: req.config.protection, tags, signal: req.signal, overwrite: resuming, onEvent: req.onEvent, out };
     // 1. The archive, streamed: volumes are uploaded and protected while 7-Zip writes later ones.
