@@ -5,9 +5,9 @@ import { ExitCode, StrataError } from '../errors.js';
 import { TIERS, type Tier } from '../core/naming.js';
 import { runBackup } from '../pipeline/backup.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobDirFor, loadJob, openDestination } from './common.js';
+import { findTools, jobDirFor, loadJob, openDestination } from './common.js';
+import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
-import { Repository } from '../repository/repository.js';
 
 /** backupCommand makes one set per source. */
 export const backupCommand: Command = {
@@ -31,8 +31,8 @@ export const backupCommand: Command = {
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {
-      const hasSets = (await new Repository(backend).catalog()).complete.length > 0;
-      const password = await getPassword(ctx, config, !hasSets);
+      // The destination's marker checks the password (or is written on first use) before anything there is touched.
+      const password = await unlockForBackup(ctx, config, backend);
       const result = await runBackup({
         config, tier: tier as Tier | 'auto', backend, jobDir: jobDirFor(ctx, config), password, tools,
         out: ctx.out, clock: ctx.clock, signal: ctx.signal, version: await strataVersion(),
