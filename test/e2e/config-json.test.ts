@@ -57,7 +57,7 @@ describe('strata end to end (config file, --json)', { concurrency: 2 }, () => {
       ['alpha', 'weekly', 'FULL', '261129_FULL_alpha'],
       ['beta', 'weekly', 'FULL', '261129_FULL_beta'],
     ]);
-    assert.deepEqual((await fsp.readdir(dest)).sort(), ['261129_FULL_alpha', '261129_FULL_beta']);
+    assert.deepEqual((await fsp.readdir(dest)).sort(), ['261129_FULL_alpha', '261129_FULL_beta', 'strata-destination.json']);
     const to = path.join(root, 'restored');
     await cli(['restore', '--to', to, ...g]);
     assert.deepEqual((await fsp.readdir(to)).sort(), ['alpha', 'beta']);
