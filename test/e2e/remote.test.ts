@@ -368,7 +368,8 @@ if (missing.length > 0) {
           it('downloads nothing for verify --remote, and only the sets it needs for a restore', async () => {
             const { t, s } = get();
             const remoteGets = await getsDuring(() => cli(['verify', '--all', '--remote', '--dest', t.dest, '--state', path.join(s.root, 'state-log-1')], { env: t.env }));
-            assert.ok(remoteGets.length > 0 && remoteGets.every((p) => p.endsWith('.strata.json')), `verify --remote read: ${remoteGets.join(', ')}`);
+            // Descriptors, and the destination's marker (every command checks its format).
+            assert.ok(remoteGets.length > 0 && remoteGets.every((p) => p.endsWith('.strata.json') || p === 'strata-destination.json'), `verify --remote read: ${remoteGets.join(', ')}`);
             const to = path.join(s.root, 'restored-at-day0');
             const restoreGets = await getsDuring(() => cli(['restore', '--at', day(0, '12:00:00'), '--to', to, '--dest', t.dest, '--state', path.join(s.root, 'state-log-2')], { env: t.env }));
             const incrReads = restoreGets.filter((p) => p.startsWith(`${s.incr}/`));
