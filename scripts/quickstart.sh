@@ -25,6 +25,8 @@ export STRATA_PASSWORD=${STRATA_PASSWORD:-quickstart-demo-password}
 [ "$STRATA_PASSWORD" = quickstart-demo-password ] && echo "note: using the demo password 'quickstart-demo-password' (set STRATA_PASSWORD to use your own)"
 S="$REPO/bin/strata.js --state $WORK/state"
 set -x
+# strata never creates a missing destination: init creates it (once) and writes its marker.
+$S init --dest "$DEST"
 $S backup --tier weekly --source "$SOURCE" --dest "$DEST"
 { set +x; } 2>/dev/null
 if [ "${DEMO:-0}" = 1 ]; then echo "// changed by the quickstart at $(date -u +%FT%TZ)" >> "$SOURCE/version.ts"; fi

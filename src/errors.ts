@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'USAGE'
   | 'CONFIG'
   | 'NO_REPOSITORY'
+  | 'NO_DESTINATION'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'LOCKED'
@@ -46,6 +47,7 @@ const exitCodes: Record<ErrorCode, ExitCode> = {
   USAGE: ExitCode.usage,
   CONFIG: ExitCode.usage,
   NO_REPOSITORY: ExitCode.noRepository,
+  NO_DESTINATION: ExitCode.noRepository,
   NOT_FOUND: ExitCode.error,
   ALREADY_EXISTS: ExitCode.error,
   LOCKED: ExitCode.locked,

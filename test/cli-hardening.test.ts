@@ -60,6 +60,7 @@ describe('password: { env } in the config', () => {
       await fsp.writeFile(path.join(bin, tool), `#!/bin/sh\n{ echo "=== ${tool} $*"; env; } >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
     }
     const cfg = path.join(root, 'strata.yaml');
+    await fsp.mkdir(path.join(root, 'dest')); // strata never creates a missing destination
     const variable = 'STRATA_HARDENING_SECRET_PW';
     await fsp.writeFile(cfg, ['job: envtest', 'sources:', `  - path: ${src}`, `destination: ${path.join(root, 'dest')}`, 'password:', `  env: ${variable}`, ''].join('\n'));
     const env = { PATH: `${bin}${path.delimiter}${process.env['PATH'] ?? ''}`, [variable]: PASSWORD };

@@ -91,6 +91,15 @@ export interface Backend {
    * omit it; wrappers pass it through.
    */
   removeFolder?(prefix: string): Promise<void>;
+  /**
+   * rootExists tells whether the destination itself exists: the local folder, the S3 bucket, the
+   * WebDAV collection, the rclone remote path. strata never creates a missing one on its own (an
+   * unmounted disk would otherwise fill the internal one): commands check this first.
+   */
+  rootExists?(): Promise<boolean>;
+  /** createRoot creates the destination (`strata init --dest`): a folder, a collection or a remote
+   * path with its parents. S3 omits it: a bucket is never created by strata. */
+  createRoot?(): Promise<void>;
   /** Releases connections; the backend is not used afterwards. */
   close(): Promise<void>;
 }

@@ -177,6 +177,23 @@ export class LocalBackend implements Backend {
     }
   }
 
+  async rootExists(): Promise<boolean> {
+    try {
+      return (await fsp.stat(this.root)).isDirectory();
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
+      throw fromFsError(e, `opening ${this.root}`);
+    }
+  }
+
+  async createRoot(): Promise<void> {
+    try {
+      await fsp.mkdir(this.root, { recursive: true });
+    } catch (e) {
+      throw fromFsError(e, `creating ${this.root}`);
+    }
+  }
+
   async close(): Promise<void> {
     // Nothing to release.
   }

@@ -16,7 +16,7 @@
  *   rclone, and RetryingBackend re-opens the source instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.js';
@@ -24,9 +24,9 @@ import { childEnv, lastLines } from '../exec/run.js';
 import { redact } from '../core/destination.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 import { validateKey } from './keys.js';
+import { TMP_PREFIX, isLeftoverTemp, tempName } from './tempnames.js';
 import { HashingCounter } from './wrappers.js';
 
-const TMP_PREFIX = '.strata-tmp-';
 const INSTALL_HINT = 'Install rclone (sudo apt-get install rclone, or see https://rclone.org/install/) and configure the remote with "rclone config".';
 
 /**
@@ -77,6 +77,7 @@ interface LsEntry {
   Size: number;
   IsDir: boolean;
   Hashes?: Record<string, string>;
+  ModTime?: string;
 }
 
 /** RcloneBackend stores objects under an rclone path. */
@@ -191,7 +192,7 @@ export class RcloneBackend implements Backend {
     const overwrite = options.overwrite === true;
     if (!overwrite && (await this.lsStat(key)) !== undefined) throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
     const slash = key.lastIndexOf('/');
-    const tmp = `${slash < 0 ? '' : key.slice(0, slash + 1)}${TMP_PREFIX}${randomBytes(8).toString('hex')}`;
+    const tmp = `${slash < 0 ? '' : key.slice(0, slash + 1)}${tempName()}`;
     const counter = new HashingCounter(body.size, key);
     const md5 = createHash('md5');
     // A 'data' listener beside the pipe to rclone sees every chunk without changing the flow.
@@ -271,7 +272,8 @@ export class RcloneBackend implements Backend {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const slash = prefix.lastIndexOf('/');
     const dir = slash < 0 ? '' : prefix.slice(0, slash);
-    const child = this.spawn(['lsjson', '-R', '--files-only', '--no-mimetype', '--no-modtime', this.path(dir)]);
+    // Modification times are read to tell a killed upload's leftover temporary (swept below).
+    const child = this.spawn(['lsjson', '-R', '--files-only', '--no-mimetype', this.path(dir)]);
     child.stdin?.end();
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (c: string) => {
@@ -287,6 +289,7 @@ export class RcloneBackend implements Backend {
     });
     if (child.stdout === null) throw new StrataError('INTERNAL', 'rclone: no stdout');
     const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+    const leftovers: string[] = [];
     try {
       // lsjson prints one object per line between "[" and "]", so it can be read as it comes.
       for await (const line of lines) {
@@ -294,6 +297,7 @@ export class RcloneBackend implements Backend {
         if (!t.startsWith('{')) continue;
         const e = JSON.parse(t) as LsEntry;
         const rel = dir === '' ? e.Path : `${dir}/${e.Path}`;
+        if (!e.IsDir && e.Name.startsWith(TMP_PREFIX) && isLeftoverTemp(e.Name, e.ModTime === undefined ? undefined : new Date(e.ModTime))) leftovers.push(rel);
         if (e.IsDir || e.Name.startsWith(TMP_PREFIX) || !rel.startsWith(prefix)) continue;
         yield { key: rel, size: e.Size };
       }
@@ -307,6 +311,8 @@ export class RcloneBackend implements Backend {
       const err = this.fail({ code, stdout: '', stderr }, `listing ${prefix === '' ? this.description : prefix}`);
       if (err.code !== 'NOT_FOUND') throw err;
     }
+    // What killed uploads left behind (their writers are gone): swept, like on a local folder.
+    for (const rel of leftovers) await this.rc(['deletefile', this.path(rel)]).catch(() => undefined);
   }
 
   async delete(key: string): Promise<void> {
@@ -325,6 +331,19 @@ export class RcloneBackend implements Backend {
     if (r.code === 0 || /directory not empty|not empty/i.test(r.stderr)) return;
     const err = this.fail(r, `removing folder ${dir}`);
     if (err.code !== 'NOT_FOUND') throw err;
+  }
+
+  async rootExists(): Promise<boolean> {
+    const r = await this.rc(['lsjson', '--stat', '--no-mimetype', '--no-modtime', this.path('')]);
+    if (r.code === 0) return true;
+    const err = this.fail(r, 'opening the destination');
+    if (err.code === 'NOT_FOUND') return false;
+    throw err;
+  }
+
+  async createRoot(): Promise<void> {
+    const r = await this.rc(['mkdir', this.path('')]);
+    if (r.code !== 0) throw this.fail(r, 'creating the destination');
   }
 
   async close(): Promise<void> {

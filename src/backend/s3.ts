@@ -35,6 +35,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -148,6 +149,19 @@ export class S3Backend implements Backend {
       const name = errorName(e);
       if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') return;
       throw this.mapError(e, `creating bucket ${this.bucket}`);
+    }
+  }
+
+  /** rootExists tells whether the bucket exists (a prefix needs no creating). strata never creates
+   * a bucket: a missing one is a wrong name, region or endpoint. */
+  async rootExists(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (e) {
+      const name = errorName(e);
+      if (name === 'NotFound' || name === 'NoSuchBucket' || statusOf(e) === 404) return false;
+      throw this.mapError(e, `opening bucket ${this.bucket}`);
     }
   }
 

@@ -14,7 +14,6 @@
  * - list() walks folders with PROPFIND Depth 1, which every server allows (Depth infinity is
  *   often disabled).
  */
-import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable, Transform } from 'node:stream';
@@ -22,8 +21,8 @@ import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.j
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 import { validateKey } from './keys.js';
 import { HashingCounter } from './wrappers.js';
+import { TMP_PREFIX, isLeftoverTemp, tempName } from './tempnames.js';
 
-const TMP_PREFIX = '.strata-tmp-';
 const NS = 'urn:x-strata:';
 
 /** WebDavBackendOptions configure one WebDAV folder. */
@@ -176,6 +175,28 @@ export class WebDavBackend implements Backend {
     return p;
   }
 
+  async rootExists(): Promise<boolean> {
+    const probe = await this.request('PROPFIND', this.base, { Depth: 0 }, PROPFIND_BODY);
+    probe.body.resume();
+    if (probe.status === 207) return true;
+    if (probe.status === 404) return false;
+    throw this.statusError(probe, 'opening the destination folder');
+  }
+
+  createRoot(): Promise<void> {
+    return this.ensureBase();
+  }
+
+  /** sweepTemp removes a leftover upload temporary; a failure only leaves it for the next sweep. */
+  private async sweepTemp(rel: string): Promise<void> {
+    try {
+      const res = await this.request('DELETE', this.url(rel));
+      res.body.resume();
+    } catch {
+      // Best effort.
+    }
+  }
+
   /** ensureBase creates the destination folder itself (and its parents) on first use. */
   private ensureBase(): Promise<void> {
     let p = this.dirs.get('');
@@ -215,7 +236,7 @@ export class WebDavBackend implements Backend {
       if (head.status === 200 || head.status === 204) throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
       if (head.status !== 404) throw this.statusError(head, `checking ${key}`);
     }
-    const tmpKey = `${dir === '' ? '' : `${dir}/`}${TMP_PREFIX}${randomBytes(8).toString('hex')}`;
+    const tmpKey = `${dir === '' ? '' : `${dir}/`}${tempName()}`;
     const tmp = this.url(tmpKey);
     const counter = new HashingCounter(body.size, key);
     const source = body.open();
@@ -320,7 +341,10 @@ export class WebDavBackend implements Backend {
         if (e.collection) {
           const asDir = `${rel}/`;
           if (asDir.startsWith(prefix) || prefix.startsWith(asDir)) queue.push(rel);
-        } else if (!name.startsWith(TMP_PREFIX) && rel.startsWith(prefix)) {
+        } else if (name.startsWith(TMP_PREFIX)) {
+          // What a killed upload left behind (its writer is gone): swept, like on a local folder.
+          if (isLeftoverTemp(name, e.modified)) await this.sweepTemp(rel);
+        } else if (rel.startsWith(prefix)) {
           const info: ObjectInfo = { key: rel, size: e.size };
           if (e.sha256 !== undefined) info.sha256 = e.sha256;
           yield info;
@@ -368,7 +392,7 @@ export class WebDavBackend implements Backend {
   }
 }
 
-const PROPFIND_BODY = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:S="${NS}"><D:prop><D:resourcetype/><D:getcontentlength/><S:sha256/></D:prop></D:propfind>`;
+const PROPFIND_BODY = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:S="${NS}"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/><S:sha256/></D:prop></D:propfind>`;
 
 /** DavEntry is one <response> of a PROPFIND answer. */
 interface DavEntry {
@@ -377,12 +401,14 @@ interface DavEntry {
   collection: boolean;
   size: number;
   sha256?: string;
+  modified?: Date;
 }
 
 const NAME = '(?:[A-Za-z_][\\w.-]*:)?';
 const RESPONSE_RE = new RegExp(`<${NAME}response\\b[^>]*>([\\s\\S]*?)</${NAME}response\\s*>`, 'g');
 const HREF_RE = new RegExp(`<${NAME}href\\b[^>]*>([\\s\\S]*?)</${NAME}href\\s*>`);
 const COLLECTION_RE = new RegExp(`<${NAME}collection\\b`);
+const MODIFIED_RE = new RegExp(`<${NAME}getlastmodified\\b[^>]*>([^<]*)<`);
 const LENGTH_RE = new RegExp(`<${NAME}getcontentlength\\b[^>]*>\\s*(\\d+)\\s*<`);
 const SHA_RE = new RegExp(`<${NAME}sha256\\b[^>]*>\\s*([0-9a-f]{64})\\s*<`);
 
@@ -399,6 +425,8 @@ function parseMultistatus(xml: string): DavEntry[] {
     const entry: DavEntry = { path: safeDecode(p), collection: COLLECTION_RE.test(block), size: Number(LENGTH_RE.exec(block)?.[1] ?? 0) };
     const sha = SHA_RE.exec(block)?.[1];
     if (sha !== undefined) entry.sha256 = sha;
+    const modified = MODIFIED_RE.exec(block)?.[1];
+    if (modified !== undefined) entry.modified = new Date(modified.trim());
     out.push(entry);
   }
   return out;

@@ -214,6 +214,14 @@ export class RetryingBackend implements Backend {
     return this.retry('removeFolder', prefix, async () => this.inner.removeFolder?.(prefix));
   }
 
+  rootExists(): Promise<boolean> {
+    return this.retry('rootExists', '', async () => (await this.inner.rootExists?.()) ?? true);
+  }
+
+  createRoot(): Promise<void> {
+    return this.retry('createRoot', '', async () => this.inner.createRoot?.());
+  }
+
   localPath(key: string): string | undefined {
     return this.inner.localPath?.(key);
   }
@@ -312,6 +320,14 @@ export class LimitedBackend implements Backend {
     return this.limited(async () => this.inner.removeFolder?.(prefix));
   }
 
+  rootExists(): Promise<boolean> {
+    return this.limited(async () => (await this.inner.rootExists?.()) ?? true);
+  }
+
+  createRoot(): Promise<void> {
+    return this.limited(async () => this.inner.createRoot?.());
+  }
+
   localPath(key: string): string | undefined {
     return this.inner.localPath?.(key);
   }
@@ -385,6 +401,14 @@ export class LoggingBackend implements Backend {
 
   removeFolder(prefix: string): Promise<void> {
     return this.logged(`removeFolder ${prefix}`, async () => this.inner.removeFolder?.(prefix));
+  }
+
+  rootExists(): Promise<boolean> {
+    return this.logged('rootExists', async () => (await this.inner.rootExists?.()) ?? true);
+  }
+
+  createRoot(): Promise<void> {
+    return this.logged('createRoot', async () => this.inner.createRoot?.());
   }
 
   localPath(key: string): string | undefined {
@@ -564,6 +588,14 @@ export class FaultyBackend implements Backend {
 
   async removeFolder(prefix: string): Promise<void> {
     return this.inner.removeFolder?.(prefix);
+  }
+
+  async rootExists(): Promise<boolean> {
+    return (await this.inner.rootExists?.()) ?? true;
+  }
+
+  async createRoot(): Promise<void> {
+    return this.inner.createRoot?.();
   }
 
   localPath(key: string): string | undefined {

@@ -6,9 +6,9 @@ import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { checkSourcesApart, runBackup } from '../pipeline/backup.js';
 import { stateDir } from '../config/paths.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
+import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
+import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
-import { Repository } from '../repository/repository.js';
 
 /** backupCommand makes one set per source. */
 export const backupCommand: Command = {
@@ -43,8 +43,8 @@ export const backupCommand: Command = {
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {
-      const hasSets = (await new Repository(backend).catalog()).complete.length > 0;
-      const password = await getPassword(ctx, config, !hasSets);
+      // The destination's marker checks the password (or is written on first use) before anything there is touched.
+      const password = await unlockForBackup(ctx, config, backend);
       await privateStateFolder(ctx);
       const result = await runBackup({
         config, tier: tier as Tier | 'auto', backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, tools,

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Backend, BodySource } from '../backend/backend.js';
 import { openBackend } from '../backend/open.js';
+import { requireRoot } from '../repository/marker.js';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, CommandContext } from '../cli/context.js';
 import { describeDestination, parseDestination, type DestinationConfig } from '../core/destination.js';
@@ -182,6 +183,8 @@ export const checkDestinationCommand: Command = {
     ctx.out.info(`checking ${description} (under ${prefix}, removed afterwards)`);
     let results: CheckResult[];
     try {
+      // A missing destination is an error here too: the probe would create it (a local folder).
+      await requireRoot(backend, values.dest, dest.kind);
       results = await runChecks(backend, prefix, dest.kind, warnings);
     } finally {
       await backend.close();

@@ -20,6 +20,8 @@ import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
 import { mountOf, PSEUDO_FS_TYPES, readMounts, realOrResolved } from '../scan/index.js';
 import type { Tools } from '../pipeline/backup.js';
+import { readMarker, requireRoot } from '../repository/marker.js';
+import { Repository } from '../repository/repository.js';
 
 /** JobFlags are the flags that stand in for a config file. */
 export interface JobFlags {
@@ -100,10 +102,27 @@ function checkSourceFilesystems(ctx: CommandContext, config: StrataConfig): void
   }
 }
 
-/** openDestination opens the configured destination's backend. */
+/**
+ * openDestination opens the configured destination's backend. A destination that does not exist
+ * (NO_DESTINATION, exit 10: strata never creates one) or whose marker is of another format is
+ * refused here, before any command reads or writes it.
+ */
 export async function openDestination(ctx: CommandContext, config: StrataConfig): Promise<Backend> {
   const dest = parseDestination(config.destination);
-  return openBackend(dest, { env: ctx.env, onWarning: (w) => ctx.out.warn(w) });
+  const backend = await openBackend(dest, { env: ctx.env, onWarning: (w) => ctx.out.warn(w) });
+  try {
+    await requireRoot(backend, destinationText(config), dest.kind);
+    await readMarker(new Repository(backend));
+  } catch (e) {
+    await backend.close();
+    throw e;
+  }
+  return backend;
+}
+
+/** destinationText is the destination as the user wrote it (for hints), when it is one string. */
+export function destinationText(config: StrataConfig): string | undefined {
+  return typeof config.destination === 'string' ? config.destination : undefined;
 }
 
 /** jobDirFor returns the job's state folder. */

@@ -2,6 +2,10 @@
  * commands/init: `strata init` writes a commented strata.yaml that documents every key and its
  * default. It never overwrites an existing file unless told to (--force): a config is the one
  * file that says what is being backed up, and losing edits to it silently would be bad.
+ *
+ * `strata init --dest DEST` without --source initialises a destination instead (like `restic
+ * init`): it creates the folder (never an S3 bucket) and writes its marker; `--adopt` marks a
+ * destination that holds sets of an earlier strata (see commands/destination).
  */
 import { open } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -11,14 +15,22 @@ import { configFilePath, configFromFlags, parseConfigText } from '../config/load
 import { newJobName } from '../config/machine.js';
 import { PLACEHOLDER_DESTINATION, renderTemplate, type TemplateOptions } from '../config/template.js';
 import { errnoCode, fromFsError, StrataError } from '../errors.js';
+import { openBackend } from '../backend/open.js';
+import { parseDestination } from '../core/destination.js';
+import { loadJob } from './common.js';
+import { initDestination } from './destination.js';
 
 /** initCommand writes strata.yaml (or the --config path). */
 export const initCommand: Command = {
   name: 'init',
   summary: 'write a commented strata.yaml with every setting and its default',
-  usage: 'init [--force] [--source DIR ...] [--dest DEST]',
+  usage: 'init [--force] [--source DIR ...] [--dest DEST]  |  init --dest DEST [--adopt]',
   async run(ctx: CommandContext, args: string[]): Promise<number> {
-    const { values } = parseCommandArgs('init', args, { force: { type: 'boolean', default: false }, source: { type: 'string', multiple: true }, dest: { type: 'string' } });
+    const { values } = parseCommandArgs('init', args, { force: { type: 'boolean', default: false }, source: { type: 'string', multiple: true }, dest: { type: 'string' }, adopt: { type: 'boolean', default: false } });
+    if (values.adopt && (values.dest === undefined || values.source !== undefined)) {
+      throw new StrataError('USAGE', '--adopt goes with --dest DEST alone', { hint: 'Run `strata init --dest DEST --adopt`.' });
+    }
+    if (values.dest !== undefined && values.source === undefined && !values.force) return initDestinationCommand(ctx, values.dest, values.adopt);
     const cwd = process.cwd();
     const file = configFilePath(ctx.global.config, ctx.env, cwd);
     const sources = values.source ?? [];
@@ -63,3 +75,18 @@ export const initCommand: Command = {
     return 0;
   },
 };
+
+/** initDestinationCommand is `strata init --dest DEST [--adopt]`: create and mark a destination. */
+async function initDestinationCommand(ctx: CommandContext, dest: string, adopt: boolean): Promise<number> {
+  // The password settings come from the config file when there is one (password.command).
+  const config = await loadJob(ctx, { dest }, false);
+  const parsed = parseDestination(config.destination);
+  const backend = await openBackend(parsed, { env: ctx.env, onWarning: (w) => ctx.out.warn(w) });
+  try {
+    await initDestination(ctx, config, backend, parsed.kind, adopt);
+  } finally {
+    await backend.close();
+  }
+  ctx.out.data({ destination: backend.description, initialised: true });
+  return 0;
+}

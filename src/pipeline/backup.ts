@@ -172,53 +172,10 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   // on the destination without a descriptor.
   const journals = await keepResumable(paths.staging, req.password, out);
   const catalog = await repo.catalog();
-  const removedDebris: string[] = [];
-  const sourceNames = new Set(req.config.sources.map((s) => s.name));
-  const candidates = new Map<string, ResumeCandidate>();
-  for (const inc of catalog.incomplete) {
-    // Another machine's unfinished set is that machine's to resume or remove, never this one's.
-    if (Repository.isOtherMachine(inc.pending, req.machine)) {
-      const m = inc.pending?.machine;
-      out.info(`set ${inc.id} is an unfinished set of another machine (${isMachineRef(m) ? `${m.host}, ${m.id.slice(0, 8)}` : 'unreadable machine'}); leaving it alone`);
-      continue;
-    }
-    if (!Repository.isDebris(inc.pending, now)) {
-      out.warn(`set ${inc.id} is being written by another run (${inc.pending?.host ?? '?'} pid ${inc.pending?.pid ?? '?'}); leaving it alone`);
-      continue;
-    }
-    // Resumed only when this host wrote it (a dead pid of ours) and the source is still configured.
-    const journal = journals.get(inc.id);
-    const b = journal?.body;
-    if (journal !== undefined && b !== undefined && isOwnMarker(inc.pending, req.machine) && b.job === req.config.job && sourceNames.has(b.source) && !candidates.has(b.source)) {
-      candidates.set(b.source, { journal, keys: inc.keys });
-      journals.delete(inc.id);
-      continue;
-    }
-    await repo.removeSetObjects(inc.keys);
-    removedDebris.push(inc.id);
-    out.info(`removed the unfinished set ${inc.id} left by an interrupted run`);
-  }
-  // Journals left over: their set is complete already (killed before the journal was removed), or
-  // its folder on the destination is gone or not ours. Nothing of theirs can be resumed.
-  const complete = new Set(catalog.complete.map((d) => d.id));
-  for (const [id, journal] of journals) {
-    if (!complete.has(id)) out.info(`not resuming the unfinished set ${id}: its folder on ${req.backend.description} is missing or not this machine's`);
-    await discardLocal(paths.staging, journal);
-  }
-  for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
-  // Chains follow only this job's sets made by this machine: another machine's set of the same job
-  // and source name is never a base (nor its manifest read into this machine's audit trail). A
-  // legacy set (made before sets recorded their machine) is this machine's when its manifest is
-  // in this job's state folder, where only this machine's backups put it.
-  const legacyOwn = new Set<string>();
-  for (const d of catalog.complete) if (d.job === req.config.job && d.machine === undefined && (await isManifestCached(paths.manifests, d))) legacyOwn.add(d.id);
-  const jobSets = ownSets(catalog.complete, req.config.job, req.machine.id, (d) => legacyOwn.has(d.id));
-  // A set whose run was killed after its descriptor but before its marker was removed: complete,
-  // and its marker is only a leftover.
-  for (const l of catalog.leftoverPending) if (!Repository.isOtherMachine(l.pending, req.machine) && Repository.isDebris(l.pending, now)) await repo.clearPending(l.id);
+  const job = req.config.job;
   // One destination, one password: refuse to mix. Checked once per run against the newest set;
   // scrypt (~0.15 s) runs on the thread pool from here, overlapping the scan, and the run waits for
-  // it before it reads a set (manifest), writes one, or says that nothing changed.
+  // it before it reads a set (manifest), writes one, removes debris, or says that nothing changed.
   const newest = [...catalog.complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
   // A failed check that the other sets contradict is an edited descriptor, not a wrong password.
   const passwordCheck = newest === undefined ? Promise.resolve<DescriptorCheck>('ok') : checkSetAsync(newest, req.password, catalog.complete).then((c) => c.check);
@@ -233,6 +190,53 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     // An edited descriptor lends nothing to new sets, not its salt either (it may have been chosen).
     if (c !== 'ok' && kdf === newest?.kdf) kdf = defaultKdf(randomBytes(16).toString('base64'));
   };
+  const removedDebris: string[] = [];
+  const sourceNames = new Set(req.config.sources.map((s) => s.name));
+  const candidates = new Map<string, ResumeCandidate>();
+  // Only folders strata can prove are this job's debris are touched: a set name, a readable
+  // `.pending` marker naming this job, its writer gone; and never before the password is checked.
+  // Another machine's unfinished set is that machine's to resume or remove, never this one's.
+  const debris = catalog.incomplete.filter((inc) => !Repository.isOtherMachine(inc.pending, req.machine) && Repository.isDebris(inc.pending, now, job));
+  const leftovers = catalog.leftoverPending.filter((l) => !Repository.isOtherMachine(l.pending, req.machine) && leftoverGone(l, catalog.complete, now, job));
+  if (debris.length > 0 || leftovers.length > 0) await checkPassword();
+  for (const inc of catalog.incomplete) {
+    if (!debris.includes(inc)) {
+      const m = inc.pending?.machine;
+      if (Repository.isOtherMachine(inc.pending, req.machine)) out.info(`set ${inc.id} is an unfinished set of another machine (${isMachineRef(m) ? `${m.host}, ${m.id.slice(0, 8)}` : 'unreadable machine'}); leaving it alone`);
+      else if (inc.pending?.job === job) out.warn(`set ${inc.id} is being written by another run (${inc.pending.host} pid ${inc.pending.pid}); leaving it alone`);
+      else out.verbose(`leaving ${inc.id} alone: ${inc.pending === undefined ? 'no readable marker of a strata run' : `a set of ${inc.pending.job === undefined ? 'an unnamed job' : `job ${inc.pending.job}`}`}`);
+      continue;
+    }
+    // Resumed only when this host wrote it (a dead pid of ours) and the source is still configured.
+    const journal = journals.get(inc.id);
+    const b = journal?.body;
+    if (journal !== undefined && b !== undefined && isOwnMarker(inc.pending, req.machine) && b.job === job && sourceNames.has(b.source) && !candidates.has(b.source)) {
+      candidates.set(b.source, { journal, keys: inc.keys });
+      journals.delete(inc.id);
+      continue;
+    }
+    const kept = await repo.removeSetObjects(inc.id, inc.keys);
+    removedDebris.push(inc.id);
+    out.info(`removed the unfinished set ${inc.id} left by an interrupted run${kept.length > 0 ? ` (kept ${kept.length} file(s) in its folder that are not strata's)` : ''}`);
+  }
+  // Journals left over: their set is complete already (killed before the journal was removed), or
+  // its folder on the destination is gone or not ours. Nothing of theirs can be resumed.
+  const complete = new Set(catalog.complete.map((d) => d.id));
+  for (const [id, journal] of journals) {
+    if (!complete.has(id)) out.info(`not resuming the unfinished set ${id}: its folder on ${req.backend.description} is missing or not this machine's`);
+    await discardLocal(paths.staging, journal);
+  }
+  for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
+  // Chains follow only this job's sets made by this machine: another machine's set of the same job
+  // and source name is never a base (nor its manifest read into this machine's audit trail). A
+  // legacy set (made before sets recorded their machine) is this machine's when its manifest is
+  // in this job's state folder, where only this machine's backups put it.
+  const legacyOwn = new Set<string>();
+  for (const d of catalog.complete) if (d.job === job && d.machine === undefined && (await isManifestCached(paths.manifests, d))) legacyOwn.add(d.id);
+  const jobSets = ownSets(catalog.complete, job, req.machine.id, (d) => legacyOwn.has(d.id));
+  // A set whose run was killed after its descriptor but before its marker was removed: complete,
+  // and its marker is only a leftover.
+  for (const l of leftovers) await repo.clearPending(l.id);
   // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
   // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
   // between destinations, against precomputed tables.)
@@ -308,6 +312,17 @@ function sameNameCollision(e: unknown, setId: string): StrataError | undefined {
     hint: 'Two runs of this source into this destination picked the same set name (another state folder or machine); nothing of the other run was touched. Run this backup again when the other has finished: it then picks another name.',
     cause: e,
   });
+}
+
+/**
+ * leftoverGone tells whether the `.pending` marker left in a complete set of `job` may go: its
+ * writer is gone. A marker that is torn or names no job belongs to the set's own descriptor's job.
+ */
+function leftoverGone(l: Catalog['leftoverPending'][number], complete: readonly Descriptor[], now: Date, job: string): boolean {
+  if (complete.find((d) => d.id === l.id)?.job !== job) return false;
+  if (l.pending === undefined) return true;
+  if (l.pending.job !== undefined && l.pending.job !== job) return false;
+  return Repository.isDebris({ ...l.pending, job }, now, job);
 }
 
 /** ResumeCandidate is a journaled set whose unfinished folder on the destination is ours. */
@@ -405,7 +420,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
   const discard = async (c: ResumeCandidate, reason: string): Promise<void> => {
     out.info(`${source.name}: not resuming the unfinished set ${c.journal.body.setId} (${reason}); starting over`);
     await discardLocal(paths.staging, c.journal);
-    await repo.removeSetObjects(c.keys);
+    await repo.removeSetObjects(c.journal.body.setId, c.keys);
     job.removedDebris.push(c.journal.body.setId);
     job.taken.delete(c.journal.body.setId);
     journal = null;
@@ -496,7 +511,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     // Written again on resume: the marker now names this (live) process.
     await job.checkPassword();
     // A new set's marker never replaces another's: a run that picked the same name at the same moment wins.
-    await repo.markPending(setId, now, req.machine, { overwrite: journal !== null });
+    await repo.markPending(setId, now, req.config.job, req.machine, { overwrite: journal !== null });
     const resuming = journal !== null;
     const ctx: CompleteContext = { setId, tier, setDir, repo, parity: tools.parity, protection: req.config.protection, tags, signal: req.signal, overwrite: resuming, onEvent: req.onEvent, out };
     // 1. The archive, streamed: volumes are uploaded and protected while 7-Zip writes later ones.

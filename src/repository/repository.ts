@@ -19,6 +19,7 @@ import type { Backend, BodySource, ObjectInfo, PutOptions } from '../backend/bac
 import { bufferSource } from '../backend/local.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
 import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
+import { parseSetId } from '../core/naming.js';
 import { currentStamp, isStampAlive } from './process.js';
 
 /** PendingInfo is the content of a `.pending` marker (bootId and procStart: see repository/process). */
@@ -26,6 +27,9 @@ export interface PendingInfo {
   host: string;
   pid: number;
   started: string;
+  /** The job writing the set. Debris removal and resume touch only sets whose marker names their
+   * own job; a marker without it (an older strata) is never this job's. */
+  job?: string;
   /** The machine writing the set (config/machine); absent in markers of older versions. */
   machine?: MachineRef;
   /** The writer's boot id, when known (a marker of an older strata has none). */
@@ -47,6 +51,8 @@ export interface Catalog {
   complete: Descriptor[];
   /** Set folders without a descriptor: in progress elsewhere, or debris of a crashed run. */
   incomplete: { id: string; pending: PendingInfo | undefined; keys: string[] }[];
+  /** Folders at the top whose name is not a set id: not strata's, never touched or reported as problems. */
+  foreign: string[];
   problems: CatalogProblem[];
   /**
    * Complete sets that still hold their `.pending` marker: the writer was killed between the
@@ -63,6 +69,22 @@ export function descriptorKey(id: string): string {
 /** pendingKey is where a set's in-progress marker lives. */
 export function pendingKey(id: string): string {
   return `${id}/${id}.pending`;
+}
+
+/**
+ * isSetObjectKey tells whether a key is one of the objects strata writes for set `id`: inside the
+ * set's folder, `RESTORE.txt`, a file named `<id>.…` (volumes, manifest, PAR2, marker,
+ * descriptor) or a recovery file in a group folder `<id>_NNNN-NNNN/<id>_NNNN-NNNN….`.
+ */
+export function isSetObjectKey(id: string, key: string): boolean {
+  if (!key.startsWith(`${id}/`)) return false;
+  const rel = key.slice(id.length + 1);
+  if (rel === 'RESTORE.txt') return true;
+  if (rel.startsWith(`${id}.`) && !rel.includes('/')) return true;
+  const m = /^([^/]+)\/([^/]+)$/.exec(rel);
+  if (m === null) return false;
+  const unit = m[1] ?? '';
+  return unit.startsWith(`${id}_`) && /^_\d+-\d+$/.test(unit.slice(id.length)) && (m[2] ?? '').startsWith(`${unit}.`);
 }
 
 /** STALE_PENDING_MS: a pending marker from another host older than this is considered debris. */
@@ -83,8 +105,14 @@ export class Repository {
       if (keys === undefined) folders.set(id, (keys = []));
       keys.push(obj.key);
     }
-    const result: Catalog = { complete: [], incomplete: [], problems: [], leftoverPending: [] };
+    const result: Catalog = { complete: [], incomplete: [], foreign: [], problems: [], leftoverPending: [] };
     for (const [id, keys] of [...folders.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      // Only a folder named like a set can be one: anything else is the person's own (a synced
+      // folder may hold their photos), neither a set nor a problem.
+      if (parseSetId(id) === undefined) {
+        result.foreign.push(id);
+        continue;
+      }
       const pending = keys.includes(pendingKey(id)) ? await this.readPending(id) : undefined;
       if (keys.includes(descriptorKey(id))) {
         try {
@@ -108,7 +136,13 @@ export class Repository {
   /** readPending reads a set's in-progress marker; undefined when it is unreadable (a torn write). */
   private async readPending(id: string): Promise<PendingInfo | undefined> {
     try {
-      return JSON.parse((await this.readSmall(pendingKey(id))).toString('utf8')) as PendingInfo;
+      const raw: unknown = JSON.parse((await this.readSmall(pendingKey(id), 64 << 10)).toString('utf8'));
+      if (raw === null || typeof raw !== 'object') return undefined;
+      const p = raw as Partial<Record<keyof PendingInfo, unknown>>;
+      if (typeof p.host !== 'string' || typeof p.pid !== 'number' || typeof p.started !== 'string') return undefined;
+      const info: PendingInfo = { host: p.host, pid: p.pid, started: p.started };
+      if (typeof p.job === 'string') info.job = p.job;
+      return info;
     } catch {
       return undefined;
     }
@@ -151,11 +185,11 @@ export class Repository {
   }
 
   /**
-   * markPending records that this process is writing a set. Without `overwrite` (a new set) it fails
-   * with ALREADY_EXISTS when another run marked the same set first: two runs that picked one name.
+   * markPending records that this process is writing a set of `job`. Without `overwrite` (a new set)
+   * it fails with ALREADY_EXISTS when another run marked the same set first: two runs that picked one name.
    */
-  async markPending(setId: string, now: Date, machine?: MachineRef, options: { overwrite?: boolean } = {}): Promise<void> {
-    const info: PendingInfo = { ...currentStamp(), host: hostname(), started: now.toISOString(), machine };
+  async markPending(setId: string, now: Date, job: string, machine?: MachineRef, options: { overwrite?: boolean } = {}): Promise<void> {
+    const info: PendingInfo = { ...currentStamp(), host: hostname(), started: now.toISOString(), job, machine };
     await this.backend.put(pendingKey(setId), bufferSource(JSON.stringify(info)), { overwrite: options.overwrite ?? true });
   }
 
@@ -169,11 +203,19 @@ export class Repository {
     await this.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(d, null, 2) + '\n'), { overwrite: false, tags: { tier: d.tier, type: d.type, set: d.id } });
   }
 
-  /** removeSetObjects deletes every object of a set folder (debris or an explicit removal). */
-  async removeSetObjects(keys: readonly string[]): Promise<void> {
-    // The descriptor first would make a half-deleted set look complete-but-damaged; it goes last instead.
-    const ordered = [...keys].sort((a, b) => Number(a.endsWith('.strata.json')) - Number(b.endsWith('.strata.json')));
+  /**
+   * removeSetObjects deletes the objects of set `setId` among `keys` (debris or an explicit
+   * removal): only keys that are the set's own objects by name (isSetObjectKey). Anything else in
+   * the folder — a file a person dropped there — is left, and returned.
+   */
+  async removeSetObjects(setId: string, keys: readonly string[]): Promise<string[]> {
+    const own = keys.filter((k) => isSetObjectKey(setId, k));
+    // The descriptor first would make a half-deleted set look complete-but-damaged; it goes last,
+    // and the marker that says "being written" after every object it covers.
+    const rank = (k: string): number => (k.endsWith('.strata.json') ? 2 : k === pendingKey(setId) ? 1 : 0);
+    const ordered = [...own].sort((a, b) => rank(a) - rank(b));
     for (const k of ordered) await this.backend.delete(k);
+    return keys.filter((k) => !isSetObjectKey(setId, k));
   }
 
   /**
@@ -187,9 +229,13 @@ export class Repository {
     return m !== undefined && !(isMachineRef(m) && m.id === machine.id);
   }
 
-  /** isDebris tells whether an incomplete set folder was left by a run that is gone. */
-  static isDebris(pending: PendingInfo | undefined, now: Date): boolean {
-    if (pending === undefined) return true;
+  /**
+   * isDebris tells whether an incomplete set folder was left by a run of `job` that is gone. A
+   * folder without a readable marker, or whose marker names no job or another job, is never
+   * debris: strata cannot prove it is its own.
+   */
+  static isDebris(pending: PendingInfo | undefined, now: Date, job: string): boolean {
+    if (pending?.job !== job) return false;
     if (pending.host === hostname()) return !isStampAlive(pending) || pending.pid === process.pid;
     return now.getTime() - Date.parse(pending.started) > STALE_PENDING_MS;
   }

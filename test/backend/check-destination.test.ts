@@ -94,9 +94,16 @@ describe('check-destination leaves no folder behind', () => {
       await root.removeFolder(`${folder}/`).finally(() => root.close());
     };
 
+    /** makeFolder creates a test's destination collection (check-destination refuses a missing one). */
+    const makeFolder = async (folder: string): Promise<void> => {
+      const b = new WebDavBackend({ url: new URL(`${folder}/`, env.STRATA_TEST_WEBDAV_URL).href, username: env.STRATA_TEST_WEBDAV_USER, password: env.STRATA_TEST_WEBDAV_PASS });
+      await b.createRoot().finally(() => b.close());
+    };
+
     it('WebDAV', async (t) => {
       const folder = `strata-check-dav-${randomBytes(4).toString('hex')}`;
       t.after(() => cleanUp(folder));
+      await makeFolder(folder);
       await checkDestination(davUrl(folder), davEnv);
       assert.deepEqual(await entries(path.join(env.STRATA_TEST_WEBDAV_ROOT, folder)), []);
     });
@@ -104,6 +111,7 @@ describe('check-destination leaves no folder behind', () => {
     it('rclone on the WebDAV server', async (t) => {
       const folder = `strata-check-rcdav-${randomBytes(4).toString('hex')}`;
       t.after(() => cleanUp(folder));
+      await makeFolder(folder);
       await checkDestination(`rclone:chkdav:${folder}`, rcloneDav);
       assert.deepEqual(await entries(path.join(env.STRATA_TEST_WEBDAV_ROOT, folder)), []);
     });

@@ -36,6 +36,7 @@ describe('strata end to end (config file, --json)', { concurrency: 2 }, () => {
     await put(beta, 'b.txt', 'beta file\n');
     await fsp.mkdir(path.join(beta, 'empty'));
     const dest = path.join(root, 'dest');
+    await fsp.mkdir(dest); // strata never creates a missing destination
     const state = path.join(root, 'state');
     const cfg = path.join(root, 'conf', 'strata.yaml');
     await fsp.mkdir(path.dirname(cfg));
@@ -56,7 +57,7 @@ describe('strata end to end (config file, --json)', { concurrency: 2 }, () => {
       ['alpha', 'weekly', 'FULL', '261129_FULL_alpha'],
       ['beta', 'weekly', 'FULL', '261129_FULL_beta'],
     ]);
-    assert.deepEqual((await fsp.readdir(dest)).sort(), ['261129_FULL_alpha', '261129_FULL_beta']);
+    assert.deepEqual((await fsp.readdir(dest)).sort(), ['261129_FULL_alpha', '261129_FULL_beta', 'strata-destination.json']);
     const to = path.join(root, 'restored');
     await cli(['restore', '--to', to, ...g]);
     assert.deepEqual((await fsp.readdir(to)).sort(), ['alpha', 'beta']);
@@ -128,12 +129,14 @@ describe('strata end to end (config file, --json)', { concurrency: 2 }, () => {
     assert.ok(Object.keys(plan).length > 0);
 
     // Errors: {"error": {code, message, hint, exitCode}} with the process exiting with that code.
+    await fsp.mkdir(path.join(root, 'empty-dest'));
     const errors: [string[], number, string][] = [
       [['restore', '--json', '--set', 'NOPE', '--to', path.join(root, 'r2'), ...d], 1, 'NOT_FOUND'],
       [['backup', '--json', '--tier', 'hourly', '--source', src, ...d], 2, 'USAGE'],
       [['list', '--json', '--bogus-flag', ...d], 2, 'USAGE'],
       [['list', '--json', '--dest', path.join(root, 'empty-dest'), '--state', state], 0, ''],
       [['restore', '--json', '--to', path.join(root, 'r3'), '--dest', path.join(root, 'empty-dest'), '--state', state], 10, 'NO_REPOSITORY'],
+      [['list', '--json', '--dest', path.join(root, 'missing-dest'), '--state', state], 10, 'NO_DESTINATION'],
       [['restore', '--json', '--to', path.join(root, 'r4'), ...d], 12, 'WRONG_PASSWORD'],
       [['log', '--json', '--state', path.join(root, 'nothing')], 10, 'NO_REPOSITORY'],
     ];

@@ -81,6 +81,7 @@ export async function makeFixture(t: TestContext | undefined, strategy: Strategy
   const source = path.join(root, 'docs');
   const dest = path.join(root, 'dest');
   const state = path.join(root, 'state');
+  await mkdir(dest); // strata never creates a missing destination
   await makeSource(source, SOURCE_BYTES[strategy]);
   const config = path.join(root, 'strata.yaml');
   const lines = ['sources:', `  - path: ${JSON.stringify(source)}`, '    name: docs', `destination: ${JSON.stringify(dest)}`, 'archive:', '  weekly:', '    level: 0', '    volumeSize: 64KiB'];
@@ -90,7 +91,7 @@ export async function makeFixture(t: TestContext | undefined, strategy: Strategy
   const r = await cli(['--config', config, '--state', state, 'backup', '--tier', 'weekly']);
   const backupMs = performance.now() - started;
   assert.equal(r.code, 0, `backup of the ${strategy} fixture\n${show(r)}`);
-  const sets = (await readdir(dest)).filter((n) => !n.startsWith('.'));
+  const sets = (await readdir(dest)).filter((n) => !n.startsWith('.') && n !== 'strata-destination.json');
   assert.equal(sets.length, 1, `one set folder in ${dest}: ${sets.join(', ')}`);
   const setId = sets[0] ?? '';
   const descriptor = await readDescriptor(path.join(dest, setId), setId);

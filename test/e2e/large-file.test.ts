@@ -57,6 +57,7 @@ it('8. a sparse 4.5 GiB file is backed up and restored bit for bit (SLOW)', { sk
   const want = await step('sha256 source', () => sha256(big));
 
   const dest = path.join(root, 'dest');
+  await fsp.mkdir(dest); // strata never creates a missing destination
   const state = path.join(root, 'state');
   const g = ['--dest', dest, '--state', state];
   // This test is about >4 GiB files, not PAR2 (tested elsewhere): a thin protection policy keeps

@@ -181,6 +181,8 @@ function remoteScenario(makeTarget: () => Promise<Target>, extra: (get: () => { 
     const root = await tempDir(undefined, 'strata-e2e-remote-');
     const src = path.join(root, 'docs');
     s = { root, src, names: await writeSource(src, tok), full: '', incr: '', expected: new Map() };
+    // A new destination is initialised first (strata never creates a missing one on its own).
+    await cli(['init', '--dest', t.dest, '--state', path.join(root, 'state-init')], { env: t.env, cwd: root });
   });
   after(async () => {
     await backend.close();
@@ -303,6 +305,7 @@ if (missing.length > 0) {
             const expect = { [s.full]: { tier: 'weekly', type: 'FULL', cls: 'STANDARD_IA' }, [s.incr]: { tier: 'daily', type: 'INCR', cls: 'GLACIER' } };
             let checked = 0;
             for (const key of keys) {
+              if (key === `${prefix}/strata-destination.json`) continue; // the destination's marker
               const set = key.slice(prefix.length + 1).split('/')[0] ?? '';
               const want = expect[set];
               assert.ok(want !== undefined, `unexpected object ${key}`);
@@ -365,7 +368,8 @@ if (missing.length > 0) {
           it('downloads nothing for verify --remote, and only the sets it needs for a restore', async () => {
             const { t, s } = get();
             const remoteGets = await getsDuring(() => cli(['verify', '--all', '--remote', '--dest', t.dest, '--state', path.join(s.root, 'state-log-1')], { env: t.env }));
-            assert.ok(remoteGets.length > 0 && remoteGets.every((p) => p.endsWith('.strata.json')), `verify --remote read: ${remoteGets.join(', ')}`);
+            // Descriptors, and the destination's marker (every command checks its format).
+            assert.ok(remoteGets.length > 0 && remoteGets.every((p) => p.endsWith('.strata.json') || p === 'strata-destination.json'), `verify --remote read: ${remoteGets.join(', ')}`);
             const to = path.join(s.root, 'restored-at-day0');
             const restoreGets = await getsDuring(() => cli(['restore', '--at', day(0, '12:00:00'), '--to', to, '--dest', t.dest, '--state', path.join(s.root, 'state-log-2')], { env: t.env }));
             const incrReads = restoreGets.filter((p) => p.startsWith(`${s.incr}/`));

@@ -42,6 +42,7 @@ describe('restore picks the right sets', { concurrency: 3 }, () => {
   it('two jobs with a source of the same name on one destination: each config restores its own; config-free is refused as ambiguous', async (t) => {
     const root = await tempDir(t, 'strata-choice-');
     const dest = path.join(root, 'dest');
+    await fsp.mkdir(dest); // strata never creates a missing destination
     for (const job of ['laptop', 'desktop']) {
       const docs = path.join(root, job, 'docs');
       await fsp.mkdir(docs, { recursive: true });

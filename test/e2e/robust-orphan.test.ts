@@ -23,6 +23,7 @@ test('a 7zz left stopped by a killed backup is ended by the next run, which comp
   const src = path.join(dir, 'src');
   const state = path.join(dir, 'state');
   const dest = path.join(dir, 'dest');
+  await fsp.mkdir(dest); // strata never creates a missing destination
   const rng = new Rng(7);
   await fsp.mkdir(path.join(src, 'data'), { recursive: true });
   for (let i = 0; i < 24; i++) await fsp.writeFile(path.join(src, 'data', `f${i}.bin`), rng.bytes(160 * 1024));

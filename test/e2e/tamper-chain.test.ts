@@ -53,8 +53,14 @@ async function setup(t: TestContext): Promise<{ root: string; rig: Rig; full: st
     return d;
   };
   // Each copy gets its own state folder: no cached manifest may hide what the destination holds.
+  // It keeps the machine id: the same machine, whose sets are the bases of its next INCR.
   let n = 0;
-  const at = (dest: string): Rig => makeRig({ src, dest, state: path.join(root, `state-${n++}`), password: PASSWORD });
+  const at = (dest: string): Rig => {
+    const state = path.join(root, `state-${n++}`);
+    fs.mkdirSync(state, { recursive: true, mode: 0o700 });
+    fs.copyFileSync(path.join(root, 'state', 'machine-id'), path.join(state, 'machine-id'));
+    return makeRig({ src, dest, state, password: PASSWORD });
+  };
   return { root, rig, full, incr, other, at, copy };
 }
 

@@ -37,6 +37,9 @@ if (env !== undefined) {
     assert.doesNotMatch(refused.stderr, new RegExp(env.STRATA_TEST_WEBDAV_PASS));
     await assert.rejects(fsp.access(path.join(env.STRATA_TEST_WEBDAV_ROOT, prefix)), 'nothing reached the server');
 
+    // strata never creates a missing destination: init creates the collection and marks it.
+    const init = await strata([...common, 'init', '--dest', dest], { env: trusted });
+    assert.equal(init.code, 0, show(init));
     const backup = await strata([...common, 'backup', '--tier', 'weekly', '--source', src, '--dest', dest, '--volume-size', '64KiB'], { env: trusted });
     assert.equal(backup.code, 0, show(backup));
     const list = await strata([...common, '--json', 'list', '--dest', dest], { env: trusted });

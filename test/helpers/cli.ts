@@ -3,6 +3,7 @@
  * this compiled test), the way a user does, and collect its exit code and output.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +26,20 @@ export interface CliOptions {
   input?: string;
   timeoutMs?: number;
   onSpawn?: (child: ChildProcess) => void;
+  /**
+   * A backup's `--dest DIR` (a local folder) is created first when missing, as a person creates
+   * the folder of a new destination (strata never creates a missing one); false leaves it missing.
+   */
+  createDest?: boolean;
+}
+
+/** ensureLocalDest creates the local folder a backup's --dest names, when it is missing. */
+function ensureLocalDest(args: readonly string[], cwd: string | undefined): void {
+  if (!args.includes('backup')) return;
+  const i = args.indexOf('--dest');
+  const dest = i >= 0 ? args[i + 1] : undefined;
+  if (dest === undefined || dest === '' || /^[a-z][a-z0-9+]*:/i.test(dest) || dest.startsWith('~')) return;
+  mkdirSync(path.resolve(cwd ?? process.cwd(), dest), { recursive: true });
 }
 
 /** strata runs `node bin.js ...args` and resolves with its result (never rejects on exit codes). */
@@ -34,6 +49,7 @@ export function strata(args: string[], opts: CliOptions = {}): Promise<CliResult
   const own = new Set(['STRATA_PASSWORD', 'STRATA_PASSWORD_FILE', 'STRATA_CONFIG', 'STRATA_NOW']);
   const merged = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !own.has(k))), ...(opts.env ?? {}) };
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(merged).filter((kv): kv is [string, string] => kv[1] !== undefined));
+  if (opts.createDest !== false) ensureLocalDest(args, opts.cwd);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -54,13 +54,13 @@ test('a lock of the live holder (same pid, boot id and start time) still holds; 
 
 test('a .pending marker whose pid is alive but whose boot id or start time differs is debris', () => {
   const now = new Date();
-  const base = { host: hostname(), started: now.toISOString() };
+  const base = { host: hostname(), started: now.toISOString(), job: 'default' };
   const ppid = process.ppid;
   const rebooted = { ...base, pid: 1, bootId: OTHER_BOOT, procStart: startTicks(1) } as PendingInfo;
   const reused = { ...base, pid: ppid, bootId: BOOT_ID, procStart: String(Number(startTicks(ppid)) + 777) } as PendingInfo;
   const live = { ...base, pid: ppid, bootId: BOOT_ID, procStart: startTicks(ppid) } as PendingInfo;
-  assert.equal(Repository.isDebris(rebooted, now), true, 'written before a reboot');
-  assert.equal(Repository.isDebris(reused, now), true, 'pid reused by another process');
-  assert.equal(Repository.isDebris(live, now), false, 'the writer still runs');
-  assert.equal(Repository.isDebris({ ...base, pid: ppid }, now), false, 'an old marker (pid only) of a live pid');
+  assert.equal(Repository.isDebris(rebooted, now, 'default'), true, 'written before a reboot');
+  assert.equal(Repository.isDebris(reused, now, 'default'), true, 'pid reused by another process');
+  assert.equal(Repository.isDebris(live, now, 'default'), false, 'the writer still runs');
+  assert.equal(Repository.isDebris({ ...base, pid: ppid }, now, 'default'), false, 'an old marker (pid only) of a live pid');
 });
