@@ -142,6 +142,10 @@ export class Repository {
       if (typeof p.host !== 'string' || typeof p.pid !== 'number' || typeof p.started !== 'string') return undefined;
       const info: PendingInfo = { host: p.host, pid: p.pid, started: p.started };
       if (typeof p.job === 'string') info.job = p.job;
+      // Kept as read: isOtherMachine treats a machine field that is not a machine as another's.
+      if (p.machine !== undefined) info.machine = p.machine as MachineRef;
+      if (typeof p.bootId === 'string') info.bootId = p.bootId;
+      if (typeof p.procStart === 'string') info.procStart = p.procStart;
       return info;
     } catch {
       return undefined;

@@ -16,6 +16,23 @@ const ID = '261129_FULL_docs';
 const NOW = new Date('2026-11-29T12:00:00Z');
 
 describe('debris rules', () => {
+  it('a marker read back keeps everything its writer recorded: job, machine, boot id and start time', async (t) => {
+    const dir = await tempDir(t, 'strata-marker-');
+    const repo = new Repository(new LocalBackend(dir));
+    const machine = { id: 'aaaa0000000000000000000000000001', host: 'laptop' };
+    await repo.markPending(ID, NOW, 'default', machine);
+    const [inc] = (await repo.catalog()).incomplete;
+    assert.equal(inc?.id, ID);
+    assert.equal(inc.pending?.job, 'default');
+    assert.deepEqual(inc.pending.machine, machine);
+    assert.equal(inc.pending.pid, process.pid);
+    assert.match(inc.pending.bootId ?? '', /^[0-9a-f-]{36}$/);
+    assert.match(inc.pending.procStart ?? '', /^\d+$/);
+    // Another machine's marker is that machine's, never this one's debris.
+    assert.equal(Repository.isOtherMachine(inc.pending, { id: 'bbbb0000000000000000000000000002', host: 'laptop' }), true);
+    assert.equal(Repository.isOtherMachine(inc.pending, machine), false);
+  });
+
   it('isSetObjectKey accepts the set\'s own object names only', () => {
     for (const k of [`${ID}/${ID}.7z.001`, `${ID}/${ID}.manifest.7z`, `${ID}/${ID}.vol00+12.par2`, `${ID}/${ID}.pending`, `${ID}/${ID}.strata.json`, `${ID}/RESTORE.txt`, `${ID}/${ID}_0001-0040/${ID}_0001-0040.par2`, `${ID}/${ID}_0021-0060/${ID}_0021-0060.vol01+02.par2`]) {
       assert.equal(isSetObjectKey(ID, k), true, k);
