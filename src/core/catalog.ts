@@ -160,12 +160,6 @@ export function restoreScope<T extends SetSummary>(all: readonly T[], req: Scope
   return { ok: true, sets };
 }
 
-/** missingDependencies returns the ids a set depends on that are not in the catalog. */
-export function missingDependencies(set: SetSummary, sets: readonly SetSummary[]): string[] {
-  const have = new Set(sets.map((s) => s.id));
-  return set.depends.filter((id) => !have.has(id));
-}
-
 /** chainOf returns the base chain of a set: itself, its base, its base's base… (newest first). */
 export function chainOf<T extends SetSummary>(set: T, sets: readonly T[]): T[] {
   const byId = new Map(sets.map((s) => [s.id, s]));

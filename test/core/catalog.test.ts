@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chainGaps, chainOf, describeGap, identitiesOf, latestFor, matchesHost, missingDependencies, newestOfEachSource, ownSets, restoreScope, sourcesOf, withDependencies, type SetSummary } from '../../src/core/catalog.js';
+import { chainGaps, chainOf, describeGap, identitiesOf, latestFor, matchesHost, newestOfEachSource, ownSets, restoreScope, sourcesOf, withDependencies, type SetSummary } from '../../src/core/catalog.js';
 
 function set(id: string, job: string, source: string, created: string, base: string | null = null): SetSummary {
   return { id, job, source, tier: base === null ? 'weekly' : 'daily', type: base === null ? 'FULL' : 'INCR', created, base, depends: base === null ? [id] : [base, id] };
@@ -29,12 +29,12 @@ test('newestOfEachSource: the newest set of each source of each job, jobs sharin
   assert.deepEqual(newestOfEachSource([]), []);
 });
 
-test('chainOf and missingDependencies follow the bases', () => {
+test('chainOf and chainGaps follow the bases', () => {
   const incr = SETS[1];
   assert.ok(incr !== undefined);
   assert.deepEqual(chainOf(incr, SETS).map((s) => s.id), ['261130_INCR_docs', '261129_FULL_docs']);
-  assert.deepEqual(missingDependencies(incr, SETS), []);
-  assert.deepEqual(missingDependencies(incr, SETS.slice(1)), ['261129_FULL_docs']);
+  assert.deepEqual(chainGaps(incr, SETS), []);
+  assert.deepEqual(chainGaps(incr, SETS.slice(1)).map((g) => g.id), ['261129_FULL_docs']);
 });
 
 // Two laptops (A, B: both host "laptop"), one job "default", a source named docs on each; one
