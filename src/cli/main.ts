@@ -34,7 +34,14 @@ function splitGlobals(argv: string[]): { globals: string[]; rest: string[] } {
       rest.push(...argv.slice(i));
       break;
     }
-    if (name === 'config' || name === 'state') {
+    if (a === '-c' || a.startsWith('-c=')) {
+      // -c is --config.
+      const value = a.startsWith('-c=') ? a.slice(3) : argv[++i];
+      if (value === undefined || value === '' || (!a.startsWith('-c=') && value.startsWith('-'))) {
+        throw new StrataError('USAGE', '-c needs a value', { hint: 'Write -c FILE (--config FILE).' });
+      }
+      globals.push(`--config=${value}`);
+    } else if (name === 'config' || name === 'state') {
       // A missing value (last argument, "--state=", or another option next) must not silently
       // mean "the default": that would read another config, or write state somewhere else.
       const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
@@ -51,10 +58,36 @@ function splitGlobals(argv: string[]): { globals: string[]; rest: string[] } {
   return { globals, rest };
 }
 
+/** findCommand looks a command up by name; an unknown one is a usage error with a suggestion. */
+function findCommand(name: string): Command {
+  const command = commands.find((c) => c.name === name);
+  if (command !== undefined) return command;
+  const near = suggest(name, commands.map((c) => c.name));
+  const list = `Commands: ${commands.map((c) => c.name).join(', ')}.`;
+  throw new StrataError('USAGE', `unknown command "${name}"`, { hint: near === undefined ? list : `Did you mean "strata ${near}"? ${list}` });
+}
+
+/** commandHelp is what `strata help CMD` and `strata CMD --help` print. */
+export function commandHelp(command: Command): string {
+  const lines = [`usage: strata ${command.usage}`, '', command.summary];
+  const options = Object.entries(command.options ?? {});
+  if (options.length > 0) {
+    lines.push('', 'options:');
+    const left = options.map(([long, o]) => `${o.short === undefined ? '    ' : `-${o.short}, `}--${long}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`);
+    const width = Math.max(...left.map((l) => l.length));
+    options.forEach(([, o], i) => lines.push(`  ${(left[i] ?? '').padEnd(width)}  ${o.help}`));
+  }
+  if ((command.examples ?? []).length > 0) lines.push('', 'examples:', ...(command.examples ?? []).map((e) => `  ${e}`));
+  lines.push('', GLOBAL_HELP);
+  return lines.join('\n');
+}
+
+const GLOBAL_HELP = 'global options: -c, --config FILE (else $STRATA_CONFIG, else ./strata.yaml); --state DIR; --json; -q, --quiet; -v, --verbose';
+
 function usage(): string {
-  const lines = ['usage: strata [--config FILE] [--state DIR] [--json] [--quiet|--verbose] <command> [options]', '', 'commands:'];
+  const lines = ['usage: strata [-c|--config FILE] [--state DIR] [--json] [-q|--quiet|-v|--verbose] <command> [options]', '', 'commands:'];
   for (const c of commands) lines.push(`  ${c.name.padEnd(18)} ${c.summary}`);
-  lines.push('', 'Run "strata <command> --help" for a command\'s options.');
+  lines.push('', 'Run "strata help <command>" (or "strata <command> --help") for its options and examples.');
   return lines.join('\n');
 }
 
@@ -115,18 +148,18 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       // --json promises one JSON document on stdout: the usage error, not the plain-text usage.
       throw new StrataError('USAGE', 'no command given', { hint: `Run "strata --help"; commands: ${commands.map((c) => c.name).join(', ')}.` });
     }
+    if (name === 'help' && args[0] !== undefined) {
+      // strata help CMD: that command's options, defaults and examples.
+      process.stdout.write(commandHelp(findCommand(args[0])) + '\n');
+      return ExitCode.ok;
+    }
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       process.stdout.write(usage() + '\n');
       return name === undefined ? ExitCode.usage : ExitCode.ok;
     }
-    const command: Command | undefined = commands.find((c) => c.name === name);
-    if (command === undefined) {
-      const near = suggest(name, commands.map((c) => c.name));
-      const list = `Commands: ${commands.map((c) => c.name).join(', ')}.`;
-      throw new StrataError('USAGE', `unknown command "${name}"`, { hint: near === undefined ? list : `Did you mean "strata ${near}"? ${list}` });
-    }
+    const command = findCommand(name);
     if (args.includes('--help') || args.includes('-h')) {
-      process.stdout.write(`usage: strata ${command.usage}\n\n${command.summary}\n`);
+      process.stdout.write(commandHelp(command) + '\n');
       return ExitCode.ok;
     }
     const out = new ConsoleOutput({ json: global.json, verbosity: global.quiet ? 'quiet' : global.verbose ? 'verbose' : 'normal' });

@@ -1,6 +1,6 @@
 /** commands/backup: `strata backup --tier daily|weekly|monthly|yearly|auto`. */
 import { parseCommandArgs } from '../cli/args.js';
-import type { Command } from '../cli/context.js';
+import type { Command, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { checkSourcesApart, runBackup } from '../pipeline/backup.js';
@@ -10,19 +10,23 @@ import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStat
 import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
 
+const backupOptions = {
+  tier: { type: 'string', short: 't', value: 'TIER', help: 'daily (INCR), weekly, monthly or yearly (FULL), or auto: weekly on schedule.weeklyOn, else daily (required)' },
+  source: { type: 'string', multiple: true, value: 'DIR', help: 'a folder to back up, without a config file (several allowed)' },
+  dest: { type: 'string', value: 'DEST', help: 'the destination: a folder, s3://…, webdav+https://… or rclone:remote:path (default: the config\'s)' },
+  'volume-size': { type: 'string', value: 'SIZE', help: '7-Zip volume size, e.g. 100MiB (default: the config\'s, else 50MiB daily, 100MiB otherwise)' },
+  level: { type: 'string', value: '0-9', help: 'LZMA2 compression level (default: the config\'s, else 5)' },
+} as const satisfies OptionSpecs;
+
 /** backupCommand makes one set per source. */
 export const backupCommand: Command = {
   name: 'backup',
   summary: 'back up every source: daily INCR sets, weekly/monthly/yearly FULL sets',
   usage: 'backup --tier daily|weekly|monthly|yearly|auto [--source DIR ...] [--dest DEST] [--volume-size SIZE] [--level 0-9]',
+  options: backupOptions,
+  examples: ['strata backup -t auto', 'strata backup --tier weekly --source ~/Documents --dest /mnt/nas/backups', 'STRATA_NOW=2026-12-06T09:00:00Z strata backup -t daily   (a pinned clock, for trials)'],
   async run(ctx, args) {
-    const { values } = parseCommandArgs('backup', args, {
-      tier: { type: 'string' },
-      source: { type: 'string', multiple: true },
-      dest: { type: 'string' },
-      'volume-size': { type: 'string' },
-      level: { type: 'string' },
-    });
+    const { values } = parseCommandArgs('backup', args, backupOptions);
     const tier = values.tier;
     if (tier === undefined) throw new StrataError('USAGE', 'backup needs --tier', { hint: 'Use --tier daily, weekly, monthly, yearly or auto.' });
     if (tier !== 'auto' && !(TIERS as readonly string[]).includes(tier)) {

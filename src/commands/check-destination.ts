@@ -11,7 +11,7 @@ import type { Backend, BodySource } from '../backend/backend.js';
 import { openBackend } from '../backend/open.js';
 import { requireRoot } from '../repository/marker.js';
 import { parseCommandArgs } from '../cli/args.js';
-import type { Command, CommandContext } from '../cli/context.js';
+import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
 import { describeDestination, parseDestination, type DestinationConfig } from '../core/destination.js';
 import { findConfig, loadConfig } from '../config/load.js';
 import { ExitCode, StrataError, errorMessage, isStrataError } from '../errors.js';
@@ -152,13 +152,17 @@ async function runChecks(b: Backend, prefix: string, kind: string, warnings: str
   }
 }
 
+const checkDestinationOptions = { dest: { type: 'string', value: 'DEST', help: 'the destination to try (default: the config\'s)' } } as const satisfies OptionSpecs;
+
 /** checkDestinationCommand is `strata check-destination --dest URL [--json]`. */
 export const checkDestinationCommand: Command = {
   name: 'check-destination',
   summary: 'Try a destination for real (write, read, list, delete under a temporary prefix) and show what it supports',
   usage: 'check-destination [--dest URL]   (default: the config file\'s destination)',
+  options: checkDestinationOptions,
+  examples: ['strata check-destination', 'strata check-destination --dest \'s3://bucket/backups?region=eu-central-1\''],
   async run(ctx: CommandContext, args: string[]): Promise<number> {
-    const { values } = parseCommandArgs('check-destination', args, { dest: { type: 'string' } });
+    const { values } = parseCommandArgs('check-destination', args, checkDestinationOptions);
     let input: DestinationConfig | undefined = values.dest;
     if (input === undefined) {
       // No --dest: the config's destination (--config, $STRATA_CONFIG, ./strata.yaml).

@@ -1,7 +1,7 @@
 /** commands/history and log: read the git audit trail in the state folder. */
 import * as path from 'node:path';
 import { parseCommandArgs } from '../cli/args.js';
-import type { Command, CommandContext } from '../cli/context.js';
+import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
 import { AuditTrail } from '../audit/audit.js';
 import { serializeEntry } from '../core/manifest.js';
 import { findConfig, loadConfig } from '../config/load.js';
@@ -23,13 +23,17 @@ async function auditFor(ctx: CommandContext, job: string | undefined): Promise<A
   return audit;
 }
 
+const historyOptions = { job: { type: 'string', value: 'NAME', help: 'the job whose audit trail to read' }, source: { type: 'string', value: 'NAME', help: 'only this source' } } as const satisfies OptionSpecs;
+
 /** historyCommand lists when one file changed, from the audit trail. */
 export const historyCommand: Command = {
   name: 'history',
   summary: 'when a file was added, changed or deleted, from the git audit trail',
   usage: 'history [--job NAME] [--source NAME] PATH',
+  options: historyOptions,
+  examples: ['strata history reports/2026.xlsx'],
   async run(ctx, args) {
-    const { values, positionals } = parseCommandArgs('history', args, { job: { type: 'string' }, source: { type: 'string' } }, true);
+    const { values, positionals } = parseCommandArgs('history', args, historyOptions, true);
     if (positionals.length !== 1) throw new StrataError('USAGE', 'history needs exactly one PATH (relative to the source folder)', { hint: 'e.g. strata history reports/2026.xlsx' });
     const file = positionals[0] ?? '';
     const audit = await auditFor(ctx, values.job);
@@ -50,13 +54,17 @@ export const historyCommand: Command = {
   },
 };
 
+const logOptions = { job: { type: 'string', value: 'NAME', help: 'the job whose audit trail to read' } } as const satisfies OptionSpecs;
+
 /** logCommand lists the backup runs recorded in the audit trail. */
 export const logCommand: Command = {
   name: 'log',
   summary: 'the backup runs recorded in the git audit trail',
   usage: 'log [--job NAME]',
+  options: logOptions,
+  examples: ['strata log', 'strata --json log'],
   async run(ctx, args) {
-    const { values } = parseCommandArgs('log', args, { job: { type: 'string' } });
+    const { values } = parseCommandArgs('log', args, logOptions);
     const audit = await auditFor(ctx, values.job);
     const runs = await audit.log();
     ctx.out.data({ runs });

@@ -10,7 +10,7 @@
 import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseCommandArgs } from '../cli/args.js';
-import type { Command, CommandContext } from '../cli/context.js';
+import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
 import { configFilePath, configFromFlags, parseConfigText } from '../config/load.js';
 import { newJobName } from '../config/machine.js';
 import { PLACEHOLDER_DESTINATION, renderTemplate, type TemplateOptions } from '../config/template.js';
@@ -20,13 +20,22 @@ import { parseDestination } from '../core/destination.js';
 import { loadJob } from './common.js';
 import { initDestination } from './destination.js';
 
+const initOptions = {
+  force: { type: 'boolean', default: false, help: 'replace an existing strata.yaml' },
+  source: { type: 'string', multiple: true, value: 'DIR', help: 'a folder to back up, written into the config (several allowed)' },
+  dest: { type: 'string', value: 'DEST', help: 'the destination; alone (no --source, no --force) it initialises that destination instead' },
+  adopt: { type: 'boolean', default: false, help: 'with --dest alone: mark a destination an older strata wrote sets to' },
+} as const satisfies OptionSpecs;
+
 /** initCommand writes strata.yaml (or the --config path). */
 export const initCommand: Command = {
   name: 'init',
   summary: 'write a commented strata.yaml with every setting and its default',
   usage: 'init [--force] [--source DIR ...] [--dest DEST]  |  init --dest DEST [--adopt]',
+  options: initOptions,
+  examples: ['strata init --source ~/Documents --dest /mnt/nas/backups', 'strata init --dest /mnt/nas/backups', 'strata init --dest /mnt/nas/backups --adopt'],
   async run(ctx: CommandContext, args: string[]): Promise<number> {
-    const { values } = parseCommandArgs('init', args, { force: { type: 'boolean', default: false }, source: { type: 'string', multiple: true }, dest: { type: 'string' }, adopt: { type: 'boolean', default: false } });
+    const { values } = parseCommandArgs('init', args, initOptions);
     if (values.adopt && (values.dest === undefined || values.source !== undefined)) {
       throw new StrataError('USAGE', '--adopt goes with --dest DEST alone', { hint: 'Run `strata init --dest DEST --adopt`.' });
     }

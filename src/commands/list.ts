@@ -1,6 +1,6 @@
 /** commands/list: `strata list [--set ID] [--protection] [--json]` — the complete sets on the destination. */
 import { parseCommandArgs } from '../cli/args.js';
-import type { Command } from '../cli/context.js';
+import type { Command, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { byCreated, chainGaps, chainOf, describeGap, identitiesOf, matchesHost, type ChainGap } from '../core/catalog.js';
 import { planOf, setBytes, type Descriptor } from '../core/descriptor.js';
@@ -16,13 +16,24 @@ function restorability(d: Descriptor, complete: readonly Descriptor[], problems:
   return { restorable: gaps.length === 0, chainProblems: gaps };
 }
 
+const listOptions = {
+  dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
+  source: { type: 'string', value: 'NAME', help: 'only sets of this source' },
+  job: { type: 'string', value: 'NAME', help: 'only sets of this job' },
+  host: { type: 'string', value: 'HOST', help: 'only sets of this machine (host name or machine id prefix)' },
+  set: { type: 'string', value: 'ID', help: 'only this set' },
+  protection: { type: 'boolean', help: 'each set\'s PAR2 layout and what it is guaranteed to survive' },
+} as const satisfies OptionSpecs;
+
 /** listCommand prints the sets: id, tier, type, size, chain. */
 export const listCommand: Command = {
   name: 'list',
   summary: 'list the complete sets on the destination: tier, type, size, chain, protection',
   usage: 'list [--dest DEST] [--source NAME] [--job NAME] [--host HOST] [--set ID] [--protection] [--json]',
+  options: listOptions,
+  examples: ['strata list', 'strata list --protection --set 261129_FULL_docs', 'strata --json list --dest s3://bucket/backups'],
   async run(ctx, args) {
-    const { values } = parseCommandArgs('list', args, { dest: { type: 'string' }, source: { type: 'string' }, job: { type: 'string' }, host: { type: 'string' }, set: { type: 'string' }, protection: { type: 'boolean' } });
+    const { values } = parseCommandArgs('list', args, listOptions);
     const config = await loadJob(ctx, { dest: values.dest }, false);
     const backend = await openDestination(ctx, config);
     try {

@@ -5,7 +5,7 @@
  * config file is found (--config, $STRATA_CONFIG, ./strata.yaml) its `protection:` policy and the
  * tier's archive.volumeSize are used, else strata's defaults.
  */
-import type { Command, CommandContext } from '../cli/context.js';
+import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
 import { parseCommandArgs } from '../cli/args.js';
 import { findConfig, loadConfig } from '../config/load.js';
 import { DEFAULTS } from '../config/schema.js';
@@ -24,18 +24,22 @@ export function splitIntoVolumes(total: number, volume: number): number[] {
   return sizes;
 }
 
+const planOptions = {
+  size: { type: 'string', value: 'SIZE', help: 'the size of the set, e.g. 5GiB (required)' },
+  tier: { type: 'string', short: 't', value: 'TIER', help: 'daily, weekly, monthly or yearly (required)' },
+  'volume-size': { type: 'string', value: 'SIZE', help: 'volume size (default: the config\'s, else 50MiB daily, 100MiB otherwise)' },
+  set: { type: 'string', value: 'NAME', help: 'the set name to show in PAR2 file names (default SET)' },
+} as const satisfies OptionSpecs;
+
 /** planCommand is `strata plan --size SIZE --tier TIER [--volume-size SIZE] [--set NAME]`. */
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Show how a set of a given size would be protected with PAR2, and what it survives',
   usage: 'plan --size SIZE --tier daily|weekly|monthly|yearly [--volume-size SIZE] [--set NAME]   (sizes like 5GiB, 100MiB, 123456)',
+  options: planOptions,
+  examples: ['strata plan --size 5GiB -t monthly', 'strata plan --size 250MiB -t weekly --volume-size 20MiB'],
   async run(ctx: CommandContext, args: string[]): Promise<number> {
-    const { values } = parseCommandArgs('plan', args, {
-      size: { type: 'string' },
-      tier: { type: 'string' },
-      'volume-size': { type: 'string' },
-      set: { type: 'string' },
-    });
+    const { values } = parseCommandArgs('plan', args, planOptions);
     if (values.size === undefined) throw new StrataError('USAGE', 'plan: --size is required', { hint: 'Example: strata plan --size 5GiB --tier weekly' });
     const tier = TIERS.find((t) => t === values.tier);
     if (tier === undefined) {

@@ -1,7 +1,7 @@
 /** commands/restore: `strata restore [--at DATETIME | --set ID] [--to DIR] [PATH-OR-GLOB ...]`. */
 import * as path from 'node:path';
 import { parseCommandArgs } from '../cli/args.js';
-import type { Command } from '../cli/context.js';
+import type { Command, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { runRestore } from '../pipeline/restore.js';
 import { describeNotSet } from '../pipeline/restore-metadata.js';
@@ -10,23 +10,27 @@ import { formatBytes } from '../ui/output.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
 import * as fsp from 'node:fs/promises';
 
+const restoreOptions = {
+  at: { type: 'string', value: 'DATETIME', help: 'the state at this moment (ISO 8601: 2026-11-29 is the end of that day; local time unless Z or +01:00)' },
+  set: { type: 'string', value: 'ID', help: 'restore exactly this set (strata list shows the ids)' },
+  source: { type: 'string', value: 'NAME', help: 'only this source' },
+  job: { type: 'string', value: 'NAME', help: 'the job whose sets to read (on a destination several jobs share)' },
+  host: { type: 'string', value: 'HOST', help: 'the machine whose sets to read: a host name or a machine id prefix' },
+  to: { type: 'string', value: 'DIR', help: 'where to restore (default: ./restored; several sources go to DIR/<source>/)' },
+  overwrite: { type: 'boolean', default: false, help: 'replace files that are in the way (default: refuse, exit 1)' },
+  'no-owner': { type: 'boolean', default: false, help: 'do not set owners and groups (set by default when run as root)' },
+  dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
+} as const satisfies OptionSpecs;
+
 /** restoreCommand restores the state of a moment, or of one set, into a folder. */
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore the state at a moment (default: the newest) into a folder, checking every file',
   usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--no-owner] [--dest DEST] [PATH-OR-GLOB ...]',
+  options: restoreOptions,
+  examples: ['strata restore                      (the newest state of every source into ./restored)', 'strata restore --at 2026-11-29 --to /tmp/old \'reports/**/*.xlsx\'', 'strata restore --dest /mnt/nas/backups --host laptop --to ~/restored'],
   async run(ctx, args) {
-    const { values, positionals } = parseCommandArgs('restore', args, {
-      at: { type: 'string' },
-      set: { type: 'string' },
-      source: { type: 'string' },
-      job: { type: 'string' },
-      host: { type: 'string' },
-      to: { type: 'string' },
-      overwrite: { type: 'boolean', default: false },
-      'no-owner': { type: 'boolean', default: false },
-      dest: { type: 'string' },
-    }, true);
+    const { values, positionals } = parseCommandArgs('restore', args, restoreOptions, true);
     if (values.at !== undefined && values.set !== undefined) throw new StrataError('USAGE', '--at and --set cannot be used together', { hint: 'Pick a moment (--at) or a set (--set).' });
     // A bad --at is a usage error before anything is opened or asked for.
     const at = values.at === undefined ? undefined : parseWhen(values.at);

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { parseCommandArgs } from '../cli/args.js';
-import type { Command, CommandContext } from '../cli/context.js';
+import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
 import { chainGaps, describeGap, newestOfEachSource, withDependencies } from '../core/catalog.js';
 import { runVerify } from '../pipeline/verify.js';
@@ -14,23 +14,27 @@ import type { Descriptor } from '../core/descriptor.js';
 import { Repository, type Catalog, type CatalogProblem } from '../repository/repository.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, privateStateFolder, workDirFor } from './common.js';
 
+const verifyOptions = {
+  remote: { type: 'boolean', default: false, help: 'check sizes and SHA-256 as the provider reports them, without downloading' },
+  'read-data': { type: 'string', value: 'PERCENT', help: 'download and check this share of the objects (--read-data alone: 100)' },
+  seed: { type: 'string', value: 'TEXT', help: 'which objects --read-data picks (default: random)' },
+  set: { type: 'string', value: 'ID', help: 'verify this set (and the sets it needs)' },
+  all: { type: 'boolean', default: false, help: 'verify every set (default: the newest of each source)' },
+  repair: { type: 'boolean', default: false, help: 'repair damaged or missing volumes and recovery files with PAR2, in place' },
+  'no-password': { type: 'boolean', default: false, help: 'check and repair without the password (no HMAC or 7-Zip test)' },
+  dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
+} as const satisfies OptionSpecs;
+
 /** verifyCommand checks (and with --repair, repairs) sets on the destination. */
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'check sets: descriptor HMAC, hashes, PAR2, 7-Zip integrity; --repair rebuilds damaged volumes',
   usage: 'verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT] [--seed S]] [--dest DEST]',
+  options: verifyOptions,
+  examples: ['strata verify', 'strata verify --all --repair', 'strata verify --remote --read-data=5'],
   async run(ctx, args) {
     // A bare --read-data means all of it; parseArgs needs the value spelt out.
-    const { values } = parseCommandArgs('verify', args.map((a) => (a === '--read-data' ? '--read-data=100' : a)), {
-      remote: { type: 'boolean', default: false },
-      'read-data': { type: 'string' },
-      seed: { type: 'string' },
-      set: { type: 'string' },
-      all: { type: 'boolean', default: false },
-      repair: { type: 'boolean', default: false },
-      'no-password': { type: 'boolean', default: false },
-      dest: { type: 'string' },
-    });
+    const { values } = parseCommandArgs('verify', args.map((a) => (a === '--read-data' ? '--read-data=100' : a)), verifyOptions);
     const config = await loadJob(ctx, { dest: values.dest }, false);
     const backend = await openDestination(ctx, config);
     try {

@@ -1,0 +1,44 @@
+/** strata help CMD / CMD --help: every option with its help, examples; short flags -t and -c. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { commands } from '../../src/cli/registry.js';
+import { strata } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+test('help for every command lists each of its options and its examples, the same both ways', async () => {
+  for (const c of commands) {
+    const a = await strata(['help', c.name]);
+    assert.equal(a.code, 0, `${c.name}: ${a.stderr}`);
+    assert.ok(a.stdout.startsWith(`usage: strata ${c.usage}\n`), c.name);
+    for (const [long, o] of Object.entries(c.options ?? {})) {
+      assert.match(a.stdout, new RegExp(`${o.short === undefined ? '' : `-${o.short}, `}--${long}\\b.*${o.help.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `${c.name} --${long}`);
+    }
+    for (const e of c.examples ?? []) assert.ok(a.stdout.includes(`  ${e}\n`), `${c.name}: example ${e}`);
+    const b = await strata([c.name, '--help']);
+    assert.equal(b.code, 0);
+    assert.equal(b.stdout, a.stdout, `${c.name}: --help and help print the same`);
+  }
+  // The verbs a person uses every day have examples, and restore says where it writes by default.
+  for (const name of ['backup', 'restore', 'verify', 'list']) assert.ok((commands.find((c) => c.name === name)?.examples ?? []).length >= 2, name);
+  assert.match((await strata(['help', 'restore'])).stdout, /--to DIR +where to restore \(default: \.\/restored/);
+  const unknown = await strata(['help', 'bakup']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Did you mean "strata backup"/);
+});
+
+test('short flags: -t is --tier, -c is --config', async (t) => {
+  const bad = await strata(['backup', '-t', 'hourly']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown tier "hourly"/);
+  const dir = await tempDir(t, 'strata-short-');
+  const file = path.join(dir, 'c.yaml');
+  await writeFile(file, `sources:\n  - path: ${dir}\ndestination: ${dir}/dest\n`);
+  const ok = await strata(['-c', file, 'config', 'check']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /c\.yaml: OK/);
+  const missing = await strata(['-c']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /-c needs a value/);
+});
