@@ -10,6 +10,7 @@ import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '..
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from './context.js';
 import { commands } from './registry.js';
+import { bashCompletion, fishCompletion, zshCompletion } from './completion.js';
 import { parseError } from './args.js';
 import { suggest } from '../core/suggest.js';
 
@@ -87,6 +88,7 @@ const GLOBAL_HELP = 'global options: -c, --config FILE (else $STRATA_CONFIG, els
 function usage(): string {
   const lines = ['usage: strata [-c|--config FILE] [--state DIR] [--json] [-q|--quiet|-v|--verbose] <command> [options]', '', 'commands:'];
   for (const c of commands) lines.push(`  ${c.name.padEnd(18)} ${c.summary}`);
+  lines.push(`  ${'completion SHELL'.padEnd(18)} print a completion script for bash, zsh or fish (source <(strata completion bash))`);
   lines.push('', 'Run "strata help <command>" (or "strata <command> --help") for its options and examples.');
   return lines.join('\n');
 }
@@ -147,6 +149,13 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (name === undefined && json) {
       // --json promises one JSON document on stdout: the usage error, not the plain-text usage.
       throw new StrataError('USAGE', 'no command given', { hint: `Run "strata --help"; commands: ${commands.map((c) => c.name).join(', ')}.` });
+    }
+    if (name === 'completion') {
+      const shell = args[0];
+      const script = shell === 'bash' ? bashCompletion(commands) : shell === 'zsh' ? zshCompletion(commands) : shell === 'fish' ? fishCompletion(commands) : undefined;
+      if (script === undefined || args.length !== 1) throw new StrataError('USAGE', 'completion needs one shell: bash, zsh or fish', { hint: 'e.g. source <(strata completion bash)' });
+      process.stdout.write(script);
+      return ExitCode.ok;
     }
     if (name === 'help' && args[0] !== undefined) {
       // strata help CMD: that command's options, defaults and examples.
