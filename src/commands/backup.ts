@@ -56,10 +56,10 @@ export const backupCommand: Command = {
       });
       for (const r of result.sources) {
         if (r.setId === null) {
-          ctx.out.result(`${r.source}: ${r.skipped ?? 'no set written'}`);
+          ctx.out.summary(`${r.source}: ${r.skipped ?? 'no set written'}`);
           continue;
         }
-        ctx.out.result(
+        ctx.out.summary(
           `${r.setId}: ${r.tier} ${r.type}${r.fullBecauseNoBase ? ' (no earlier set: FULL)' : ''} — ${r.files} entries (${formatBytes(r.bytes)}), ` +
             `+${r.added} ~${r.modified} -${r.deleted}, archived ${r.archivedFiles} files, stored ${formatBytes(r.storedBytes)} in ${r.volumes} volume(s)` +
             (r.protection !== null ? `, PAR2 ${r.protection}` : ''),

@@ -76,7 +76,7 @@ export async function initDestination(ctx: CommandContext, config: StrataConfig,
   if (existing !== undefined) {
     const password = await getPassword(ctx, config, false);
     await requireMarkerPassword(existing, password, backend.description);
-    ctx.out.result(`${backend.description} is already a strata destination`);
+    ctx.out.summary(`${backend.description} is already a strata destination`);
     return;
   }
   const sets = (await repo.catalog()).complete;
@@ -91,5 +91,5 @@ export async function initDestination(ctx: CommandContext, config: StrataConfig,
     if (check === 'tampered') throw new StrataError('TAMPERED', `set ${newest.id}: its descriptor was edited (its HMAC does not match)`, { hint: 'Check the destination with strata verify before adopting it.' });
   }
   await markFresh(ctx, backend, password, newest === undefined ? undefined : await makeMarker(password, ctx.clock.now(), newest.kdf));
-  ctx.out.result(newest === undefined ? `${backend.description} is ready for backups` : `adopted ${backend.description} with its ${sets.length} set(s)`);
+  ctx.out.summary(newest === undefined ? `${backend.description} is ready for backups` : `adopted ${backend.description} with its ${sets.length} set(s)`);
 }

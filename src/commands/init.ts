@@ -78,7 +78,7 @@ export const initCommand: Command = {
       throw fromFsError(e, `writing ${shown}`);
     }
     const placeholders = options.sources === undefined || options.destination === undefined;
-    ctx.out.result(`wrote ${shown}`);
+    ctx.out.summary(`wrote ${shown}`);
     if (placeholders) ctx.out.info(`edit the lines marked "CHANGE THIS" in ${shown} (sources and destination) before the first backup`);
     ctx.out.data({ config: file, placeholders });
     return 0;

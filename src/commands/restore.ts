@@ -50,7 +50,7 @@ export const restoreCommand: Command = {
       let lost = 0;
       const lostVolumes: string[] = [];
       for (const r of results) {
-        ctx.out.result(`${r.source}: restored ${r.files} files (${formatBytes(r.bytes)}${r.hardLinks > 0 ? `; ${r.hardLinks} of them hard links` : ''}), ${r.dirs} folders, ${r.symlinks} symlinks from ${r.setId} into ${r.target}`);
+        ctx.out.summary(`${r.source}: restored ${r.files} files (${formatBytes(r.bytes)}${r.hardLinks > 0 ? `; ${r.hardLinks} of them hard links` : ''}), ${r.dirs} folders, ${r.symlinks} symlinks from ${r.setId} into ${r.target}`);
         for (const n of r.notSet) ctx.out.warn(`${r.source}: ${describeNotSet(n)}`);
         if (r.repairedVolumes.length > 0) ctx.out.info(`${r.source}: repaired with PAR2 on the way: ${r.repairedVolumes.join(', ')}`);
         for (const l of r.lost) ctx.out.warn(`${r.source}: NOT restored (lost): ${JSON.stringify(l.path)}: ${l.reason}`);

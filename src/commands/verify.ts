@@ -67,12 +67,13 @@ export const verifyCommand: Command = {
       const verdicts = await runVerify({ repo, tools, password, sets, repair: values.repair, workDir, out: ctx.out, signal: ctx.signal, others: catalog.complete });
       const neededBy = applyChain(verdicts, chosen, catalog, (v) => v.status === 'damaged' && v.lost.length === 1 && v.lost[0] === RESTORE_TEXT && v.archiveTest !== 'failed' && Object.values(v.objects).every((o) => o === 'ok'));
       for (const v of verdicts) {
-        ctx.out.result(`${v.id}: ${v.status.toUpperCase()}  (objects ${Object.values(v.objects).filter((s) => s === 'ok').length}/${Object.keys(v.objects).length} intact, PAR2 ${v.par2}, 7-Zip test ${v.archiveTest})`);
+        const say = (line: string): void => (v.status === 'ok' ? ctx.out.summary(line) : ctx.out.result(line));
+        say(`${v.id}: ${v.status.toUpperCase()}  (objects ${Object.values(v.objects).filter((s) => s === 'ok').length}/${Object.keys(v.objects).length} intact, PAR2 ${v.par2}, 7-Zip test ${v.archiveTest})`);
         const by = neededBy.get(v.id);
-        if (by !== undefined) ctx.out.result(`  needed to restore ${by.join(', ')}`);
+        if (by !== undefined) say(`  needed to restore ${by.join(', ')}`);
         if (v.repaired.length > 0) ctx.out.result(`  repaired: ${v.repaired.join(', ')}`);
         for (const l of v.lost) ctx.out.result(`  damaged or missing: ${l}${values.repair ? ' (beyond repair)' : ''}`);
-        for (const m of v.messages) ctx.out.result(`  ${m}`);
+        for (const m of v.messages) say(`  ${m}`);
       }
       // A set whose descriptor cannot be read cannot be restored: that is damage, not a remark.
       for (const p of catalog.problems) ctx.out.result(problemLine(p));
@@ -137,11 +138,12 @@ async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Rep
   const neededBy = applyChain(verdicts, chosen, catalog, (v) => v.status === 'damaged' && v.problems.every((p) => p.name === RESTORE_TEXT));
   for (const v of verdicts) {
     const read = readPercent === undefined ? '' : `, ${v.readOk}/${v.sampled} read and hashed`;
-    ctx.out.result(`${v.id}: ${v.status.toUpperCase()}  (remote: ${v.sizeOk}/${v.objects} sizes ok, ${v.providerHashOk} SHA-256 from the provider${read}, descriptor HMAC ${v.descriptor})`);
+    const say = (line: string): void => (v.status === 'ok' ? ctx.out.summary(line) : ctx.out.result(line));
+    say(`${v.id}: ${v.status.toUpperCase()}  (remote: ${v.sizeOk}/${v.objects} sizes ok, ${v.providerHashOk} SHA-256 from the provider${read}, descriptor HMAC ${v.descriptor})`);
     const by = neededBy.get(v.id);
-    if (by !== undefined) ctx.out.result(`  needed to restore ${by.join(', ')}`);
+    if (by !== undefined) say(`  needed to restore ${by.join(', ')}`);
     for (const p of v.problems) ctx.out.result(`  ${p.state}: ${p.name} (${p.detail})`);
-    for (const m of v.messages) ctx.out.result(`  ${m}`);
+    for (const m of v.messages) say(`  ${m}`);
   }
   for (const p of catalog.problems) ctx.out.result(problemLine(p));
   const failed = verdicts.filter((v) => v.status !== 'ok');

@@ -12,6 +12,9 @@ export interface Output {
   readonly verbosity: Verbosity;
   /** A result line for people (suppressed with --json). */
   result(line: string): void;
+  /** A summary of an action that succeeded (backup, restore, a set verified OK): like result, but
+   *  --quiet drops it, so that a scheduled run prints nothing unless something is wrong. */
+  summary(line: string): void;
   /** The JSON document of a command (only with --json). */
   data(value: unknown): void;
   info(line: string): void;
@@ -45,6 +48,10 @@ export class ConsoleOutput implements Output {
 
   result(line: string): void {
     if (!this.json) this.stdout.write(line + '\n');
+  }
+
+  summary(line: string): void {
+    if (!this.json && this.verbosity !== 'quiet') this.stdout.write(line + '\n');
   }
 
   data(value: unknown): void {

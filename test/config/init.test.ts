@@ -24,6 +24,7 @@ function fakeContext(global: Partial<CommandContext['global']>, env: NodeJS.Proc
     json: false,
     verbosity: 'normal',
     result: (l) => lines.push(l),
+    summary: (l) => lines.push(l),
     data: () => undefined,
     info: (l) => lines.push(l),
     verbose: () => undefined,

@@ -16,6 +16,7 @@ function context(json: boolean): { ctx: CommandContext; lines: string[]; data: u
     json,
     verbosity: 'normal',
     result: (l) => (json ? undefined : lines.push(l)),
+    summary: (l) => (json ? undefined : lines.push(l)),
     data: (v) => (json ? data.push(v) : undefined),
     info: () => undefined,
     verbose: () => undefined,

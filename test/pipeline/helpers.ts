@@ -24,6 +24,7 @@ export function silentOutput(warnings: string[] = []): Output {
     json: false,
     verbosity: 'quiet',
     result: () => undefined,
+    summary: () => undefined,
     data: () => undefined,
     info: () => undefined,
     verbose: () => undefined,
