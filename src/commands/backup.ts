@@ -1,4 +1,5 @@
 /** commands/backup: `strata backup --tier daily|weekly|monthly|yearly|auto`. */
+import { counted } from '../core/words.js';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
@@ -60,15 +61,15 @@ export const backupCommand: Command = {
           continue;
         }
         ctx.out.summary(
-          `${r.setId}: ${r.tier} ${r.type}${r.fullBecauseNoBase ? ' (no earlier set: FULL)' : ''} — ${r.files} entries (${formatBytes(r.bytes)}), ` +
-            `+${r.added} ~${r.modified} -${r.deleted}, archived ${r.archivedFiles} files, stored ${formatBytes(r.storedBytes)} in ${r.volumes} volume(s)` +
+          `${r.setId}: ${r.tier} ${r.type}${r.fullBecauseNoBase ? ' (no earlier set: FULL)' : ''} — ${counted(r.files, 'entry', 'entries')} (${formatBytes(r.bytes)}), ` +
+            `+${r.added} ~${r.modified} -${r.deleted}, archived ${counted(r.archivedFiles, 'file')}, stored ${formatBytes(r.storedBytes)} in ${counted(r.volumes, 'volume')}` +
             (r.protection !== null ? `, PAR2 ${r.protection}` : ''),
         );
         for (const w of r.warnings) ctx.out.warn(`${r.source}: ${w}`);
       }
       for (const r of result.sources) for (const e of r.errors) ctx.out.warn(`${r.source}: not backed up: ${JSON.stringify(e.path)}: ${e.message}`);
       const errorCount = result.sources.reduce((s, r) => s + r.errors.length, 0);
-      if (errorCount > 0) ctx.out.warn(`${errorCount} file(s) could not be backed up (listed above); the run is PARTIAL. Fix them and run again.`);
+      if (errorCount > 0) ctx.out.warn(`${counted(errorCount, 'file')} could not be backed up (listed above); the run is PARTIAL. Fix them and run again.`);
       ctx.out.data({ ...result, exitCode: result.partial ? ExitCode.partial : ExitCode.ok });
       return result.partial ? ExitCode.partial : ExitCode.ok;
     } finally {

@@ -5,6 +5,7 @@
  * works and what the provider supports, so a user learns about a bad endpoint or missing
  * permission before the first backup rather than during it.
  */
+import { counted } from '../core/words.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Backend, BodySource } from '../backend/backend.js';
@@ -198,7 +199,7 @@ export const checkDestinationCommand: Command = {
       const mark = r.ok ? 'ok  ' : r.optional ? 'no  ' : 'FAIL';
       ctx.out.result(`${mark} ${r.name.padEnd(40)} ${String(r.ms).padStart(6)} ms${r.detail !== '' ? `  ${r.detail}` : ''}`);
     }
-    ctx.out.result(failed.length === 0 ? `${description}: usable` : `${description}: ${failed.length} check(s) failed`);
+    ctx.out.result(failed.length === 0 ? `${description}: usable` : `${description}: ${counted(failed.length, 'check')} failed`);
     ctx.out.data({
       destination: description,
       kind: dest.kind,

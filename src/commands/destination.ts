@@ -4,6 +4,7 @@
  * destination is touched; `strata init --dest` creates and marks a destination explicitly, and
  * `--adopt` marks one made by an earlier strata after checking the password against its sets.
  */
+import { counted } from '../core/words.js';
 import type { Backend } from '../backend/backend.js';
 import type { CommandContext } from '../cli/context.js';
 import { checkDescriptorAsync } from '../core/descriptor.js';
@@ -91,5 +92,5 @@ export async function initDestination(ctx: CommandContext, config: StrataConfig,
     if (check === 'tampered') throw new StrataError('TAMPERED', `set ${newest.id}: its descriptor was edited (its HMAC does not match)`, { hint: 'Check the destination with strata verify before adopting it.' });
   }
   await markFresh(ctx, backend, password, newest === undefined ? undefined : await makeMarker(password, ctx.clock.now(), newest.kdf));
-  ctx.out.summary(newest === undefined ? `${backend.description} is ready for backups` : `adopted ${backend.description} with its ${sets.length} set(s)`);
+  ctx.out.summary(newest === undefined ? `${backend.description} is ready for backups` : `adopted ${backend.description} with its ${counted(sets.length, 'set')}`);
 }

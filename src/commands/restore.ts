@@ -1,4 +1,5 @@
 /** commands/restore: `strata restore [--at DATETIME | --set ID] [--to DIR] [PATH-OR-GLOB ...]`. */
+import { counted } from '../core/words.js';
 import * as path from 'node:path';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, OptionSpecs } from '../cli/context.js';
@@ -50,7 +51,7 @@ export const restoreCommand: Command = {
       let lost = 0;
       const lostVolumes: string[] = [];
       for (const r of results) {
-        ctx.out.summary(`${r.source}: restored ${r.files} files (${formatBytes(r.bytes)}${r.hardLinks > 0 ? `; ${r.hardLinks} of them hard links` : ''}), ${r.dirs} folders, ${r.symlinks} symlinks from ${r.setId} into ${r.target}`);
+        ctx.out.summary(`${r.source}: restored ${counted(r.files, 'file')} (${formatBytes(r.bytes)}${r.hardLinks > 0 ? `; ${r.hardLinks} of them hard links` : ''}), ${counted(r.dirs, 'folder')}, ${counted(r.symlinks, 'symlink')} from ${r.setId} into ${r.target}`);
         for (const n of r.notSet) ctx.out.warn(`${r.source}: ${describeNotSet(n)}`);
         if (r.repairedVolumes.length > 0) ctx.out.info(`${r.source}: repaired with PAR2 on the way: ${r.repairedVolumes.join(', ')}`);
         for (const l of r.lost) ctx.out.warn(`${r.source}: NOT restored (lost): ${JSON.stringify(l.path)}: ${l.reason}`);
@@ -61,7 +62,7 @@ export const restoreCommand: Command = {
         ctx.out.data({ restored: results, exitCode: ExitCode.ok });
         return ExitCode.ok;
       }
-      const error = new StrataError('DAMAGED', `${lost} file(s) could not be restored intact (listed above)${lostVolumes.length > 0 ? `; volumes beyond repair: ${lostVolumes.join(', ')}` : ''}; every other file was restored and checked`, {
+      const error = new StrataError('DAMAGED', `${counted(lost, 'file')} could not be restored intact (listed above)${lostVolumes.length > 0 ? `; volumes beyond repair: ${lostVolumes.join(', ')}` : ''}; every other file was restored and checked`, {
         hint: 'Try an earlier set with --at, or repair the destination with strata verify --repair.',
       });
       if (ctx.out.json) {

@@ -38,6 +38,7 @@
  * - Redundancy is per unit, like par2 -r in the post: windows overlapping by half put each volume
  *   in about two windows, so sliding costs about twice the percentage; `overheadPercent` says so.
  */
+import { counted } from './words.js';
 import type { Tier } from './naming.js';
 import { StrataError } from '../errors.js';
 import { formatSize } from './size.js';
@@ -344,10 +345,10 @@ export function planProtection(input: PlanInput, config: ProtectionConfig = defa
   let strategyReason = `${formatSize(total)} is ${strategy === 'direct' ? `≤ ${formatSize(config.directMaxBytes)}` : strategy === 'grouped' ? `≤ ${formatSize(config.groupedMaxBytes)}` : `> ${formatSize(config.groupedMaxBytes)}`}`;
   if (strategy === 'grouped' && groupedRanges(n, config.groupSize).length === 1) {
     strategy = 'direct';
-    strategyReason += n <= config.groupSize ? `, but its ${n} volume(s) fit one group of ${config.groupSize}` : `, but its ${n} volume(s) fit one group (${n - config.groupSize} < ${Math.ceil(config.groupSize / 2)} volumes beyond a group of ${config.groupSize} join it)`;
+    strategyReason += n <= config.groupSize ? `, but its ${counted(n, 'volume')} fit one group of ${config.groupSize}` : `, but its ${counted(n, 'volume')} fit one group (${n - config.groupSize} < ${Math.ceil(config.groupSize / 2)} volumes beyond a group of ${config.groupSize} join it)`;
   } else if (strategy === 'sliding' && n <= config.windowSize) {
     strategy = 'direct';
-    strategyReason += `, but its ${n} volume(s) fit one window of ${config.windowSize}`;
+    strategyReason += `, but its ${counted(n, 'volume')} fit one window of ${config.windowSize}`;
   }
 
   const ranges = coverRanges(strategy, n, config);
@@ -697,7 +698,7 @@ export function formatPlan(plan: ProtectionPlan): string {
   const n = plan.volumeSizes.length;
   const total = plan.volumeSizes.reduce((a, b) => a + b, 0);
   const lines: string[] = [];
-  lines.push(`set ${plan.setId}: ${n} volume(s), ${formatSize(total)}, tier ${plan.tier}, size class ${plan.sizeClass}`);
+  lines.push(`set ${plan.setId}: ${counted(n, 'volume')}, ${formatSize(total)}, tier ${plan.tier}, size class ${plan.sizeClass}`);
   lines.push(`strategy: ${plan.strategy} (${plan.strategyReason})`);
   lines.push(`redundancy: ${plan.redundancyPercent}% per unit (table), block size ${formatSize(g.blockSize)}`);
   lines.push(`units (${plan.units.length}):`);
@@ -706,10 +707,10 @@ export function formatPlan(plan: ProtectionPlan): string {
     const last = u.volumes[u.volumes.length - 1] ?? 0;
     const where = u.dir === '' ? 'beside the volumes' : `${u.dir}/`;
     const pct = ((u.recoveryBlocks / u.sourceBlocks) * 100).toFixed(1);
-    lines.push(`  ${u.name}: volumes ${first + 1}-${last + 1}, ${u.sourceBlocks} blocks, ${u.recoveryBlocks} recovery blocks (${pct}%, ${formatSize(u.recoveryBytes)} in ${u.recoveryFiles} file(s)), ${where}`);
+    lines.push(`  ${u.name}: volumes ${first + 1}-${last + 1}, ${u.sourceBlocks} blocks, ${u.recoveryBlocks} recovery blocks (${pct}%, ${formatSize(u.recoveryBytes)} in ${counted(u.recoveryFiles, 'file')}), ${where}`);
   }
   lines.push('guaranteed to survive:');
-  lines.push(`  ${g.wholeVolumesAnywhere} whole volume(s) lost anywhere`);
+  lines.push(`  ${counted(g.wholeVolumesAnywhere, 'whole volume')} lost anywhere`);
   lines.push(`  ${g.scatteredBlocks} damaged blocks anywhere (e.g. ${g.scatteredBlocks} flipped bytes or bad sectors; ${formatSize(g.scatteredBytes)} block-aligned)`);
   lines.push(`  ${formatSize(g.contiguousBytes)} (${g.contiguousBytes} bytes) of contiguous damage, across volume boundaries too`);
   for (const note of g.notes) lines.push(`  ${note}`);

@@ -8,6 +8,7 @@
  * copy move forward only after that, so a run killed at any moment makes the next run back up
  * everything changed since the last complete set; the next run also removes the debris.
  */
+import { counted } from '../core/words.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -217,7 +218,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     }
     const kept = await repo.removeSetObjects(inc.id, inc.keys);
     removedDebris.push(inc.id);
-    out.info(`removed the unfinished set ${inc.id} left by an interrupted run${kept.length > 0 ? ` (kept ${kept.length} file(s) in its folder that are not strata's)` : ''}`);
+    out.info(`removed the unfinished set ${inc.id} left by an interrupted run${kept.length > 0 ? ` (kept ${counted(kept.length, 'file')} in its folder that are not strata's)` : ''}`);
   }
   // Journals left over: their set is complete already (killed before the journal was removed), or
   // its folder on the destination is gone or not ours. Nothing of theirs can be resumed.
@@ -264,7 +265,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     else if (fullBecauseNoBase) {
       // Sets of the same name by another machine (or an older version, unproven) are never a base: say so.
       const others = catalog.complete.filter((d) => d.job === req.config.job && d.source === source.name).length;
-      out.info(`${source.name}: no complete set yet${others > 0 ? ` from this machine (the ${others} set(s) of that job and source on the destination were made by another machine, or by an older strata without a record of this one)` : ''}, so this daily run makes a FULL set`);
+      out.info(`${source.name}: no complete set yet${others > 0 ? ` from this machine (the ${counted(others, 'set')} of that job and source on the destination were made by another machine, or by an older strata without a record of this one)` : ''}, so this daily run makes a FULL set`);
     }
     const r = await backupSource(req, {
       source, prev, tier, type, now, repo, audit, paths, taken, candidate: candidates.get(source.name), removedDebris, checkPassword,

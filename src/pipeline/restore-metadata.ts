@@ -4,6 +4,7 @@
  * run for all of them). What the target's filesystem or privileges refuse is counted and reported,
  * never fatal: the contents are already restored and checked.
  */
+import { counted } from '../core/words.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
@@ -107,6 +108,6 @@ export async function restoreMetadata(o: RestoreMetadataOptions): Promise<NotSet
 
 /** describeNotSet renders a NotSet for a warning line. */
 export function describeNotSet(n: NotSet): string {
-  return `${n.what} not restored on ${n.count} path(s), e.g. ${n.examples.join('; ')}`;
+  return `${n.what} not restored on ${counted(n.count, 'path')}, e.g. ${n.examples.join('; ')}`;
 }
 

@@ -10,6 +10,7 @@
  * and — for writing — when it holds sets but no marker (made by an earlier strata): adopting it is
  * an explicit `strata init --dest … --adopt`, which checks the password against those sets.
  */
+import { counted } from '../core/words.js';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Backend } from '../backend/backend.js';
 import { bufferSource } from '../backend/local.js';
@@ -152,7 +153,7 @@ export function tamperedMarker(description: string): StrataError {
 
 /** legacyDestination is the error for a destination with sets but no marker. */
 export function legacyDestination(description: string, sets: number, dest: string | undefined): StrataError {
-  return new StrataError('NO_DESTINATION', `${description} holds ${sets} strata set(s) but no ${MARKER_KEY} (it was made by an earlier strata version)`, {
+  return new StrataError('NO_DESTINATION', `${description} holds ${counted(sets, 'strata set')} but no ${MARKER_KEY} (it was made by an earlier strata version)`, {
     hint: `If it is the right destination, run \`strata init --dest ${dest ?? '…'} --adopt\` once: it checks your password against those sets and writes the marker.`,
   });
 }

@@ -20,14 +20,20 @@ test('backup, verify and restore with -q print nothing when they succeed; a dama
     assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
     assert.equal(r.stdout + r.stderr, '', `${args[0]} -q printed something on success`);
   }
-  // Without -q the same commands say what they did.
+  // Without -q the same commands say what they did, in plain words ("1 file", not "1 files").
   const loud = await strata([...state, 'verify', '--dest', dest], { env });
   assert.match(loud.stdout, /: OK/);
+  const restored = await strata([...state, 'restore', '--dest', dest, '--to', path.join(root, 'r2')], { env });
+  assert.match(restored.stdout, /restored 1 file \(6 B\), 0 folders, 0 symlinks from/);
+  await writeFile(path.join(src, 'a.txt'), 'alpha, changed\n');
+  const daily = await strata([...state, 'backup', '-t', 'daily', '--source', src, '--dest', dest], { env });
+  assert.match(daily.stdout, /— 1 entry .*archived 1 file, stored .* in 1 volume, PAR2/, daily.stdout);
+  assert.doesNotMatch(daily.stdout + restored.stdout, /\(s\)|\b1 files\b|\b1 volumes\b/);
   // A lost volume: -q still reports the damage, with the exit code.
   const [set] = (await readdir(dest)).filter((n) => /_FULL_docs$/.test(n));
   assert.ok(set !== undefined);
   await rm(path.join(dest, set, `${set}.7z.001`));
-  const bad = await strata([...state, '-q', 'verify', '--dest', dest], { env });
+  const bad = await strata([...state, '-q', 'verify', '--all', '--dest', dest], { env });
   assert.equal(bad.code, 13, bad.stderr);
   assert.match(bad.stdout + bad.stderr, /DAMAGED/);
 });

@@ -151,7 +151,7 @@ describe('PAR2 protection end to end', { concurrency: 3 }, () => {
         assert.equal(detail.code, 0, show(detail));
         assert.match(detail.stdout, new RegExp(`strategy: ${strategy}`));
         for (const u of fx.plan.units) assert.ok(detail.stdout.includes(`${u.name}: volumes `) || strategy === 'direct', `unit ${u.name} listed\n${detail.stdout}`);
-        assert.match(detail.stdout, new RegExp(`${g.wholeVolumesAnywhere} whole volume\\(s\\) lost anywhere`));
+        assert.match(detail.stdout, new RegExp(`${g.wholeVolumesAnywhere} whole volumes? lost anywhere`));
         assert.match(detail.stdout, new RegExp(`${g.scatteredBlocks} damaged blocks anywhere`));
         assert.match(detail.stdout, new RegExp(`\\(${g.contiguousBytes} bytes\\) of contiguous damage`));
         const detailJson = await cli(['--config', fx.config, '--state', fx.state, '--json', 'list', '--set', fx.setId, '--protection']);
@@ -177,7 +177,7 @@ describe('PAR2 protection end to end', { concurrency: 3 }, () => {
         assert.equal(human.code, 0, show(human));
         assert.match(human.stdout, new RegExp(`strategy: ${strategy}`));
         assert.match(human.stdout, new RegExp(`units \\(${fx.plan.units.length}\\)`));
-        assert.match(human.stdout, new RegExp(`${g.wholeVolumesAnywhere} whole volume\\(s\\) lost anywhere`));
+        assert.match(human.stdout, new RegExp(`${g.wholeVolumesAnywhere} whole volumes? lost anywhere`));
         assert.match(human.stdout, new RegExp(`${g.scatteredBlocks} damaged blocks anywhere`));
         assert.match(human.stdout, new RegExp(`\\(${g.contiguousBytes} bytes\\) of contiguous damage`));
       });

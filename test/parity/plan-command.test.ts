@@ -33,7 +33,7 @@ test('strata plan prints strategy, windows and guarantees', async () => {
   const text = lines.join('\n');
   assert.match(text, /strategy: sliding/);
   assert.match(text, /SET_0001-0040: volumes 1-40/);
-  assert.match(text, /whole volume\(s\) lost anywhere/);
+  assert.match(text, /whole volumes? lost anywhere/);
 });
 
 test('strata plan --json prints the plan object', async () => {
