@@ -3,7 +3,7 @@ import { parseCommandArgs } from '../cli/args.js';
 import type { Command, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { byCreated, chainGaps, chainOf, describeGap, identitiesOf, matchesHost, type ChainGap } from '../core/catalog.js';
-import { planOf, setBytes, type Descriptor } from '../core/descriptor.js';
+import { planOf, recoveryPercent, setBytes, type Descriptor } from '../core/descriptor.js';
 import { formatPlan } from '../core/protection.js';
 import { Repository, type CatalogProblem } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
@@ -50,7 +50,7 @@ export const listCommand: Command = {
       }
       const rows = sets.map((d) => ({
         id: d.id, job: d.job, machine: d.machine ?? null, source: d.source, tier: d.tier, type: d.type, created: d.created, bytes: setBytes(d), volumes: d.volumes.length,
-        files: d.stats.files, sourceBytes: d.stats.bytes, base: d.base, chain: chainOf(d, all).map((s) => s.id), depends: d.depends,
+        files: d.stats.files, sourceBytes: d.stats.bytes, recoveryPercent: recoveryPercent(d), base: d.base, chain: chainOf(d, all).map((s) => s.id), depends: d.depends,
         // Whether every set a restore of this one needs is there with a readable descriptor (verify checks their contents).
         ...restorability(d, catalog.complete, catalog.problems),
         protection: d.protection === null ? null : { strategy: d.protection.strategy, redundancyPercent: d.protection.redundancyPercent, units: d.protection.units.length, guarantees: d.protection.guarantees },
@@ -61,11 +61,11 @@ export const listCommand: Command = {
       ctx.out.data({ sets: rows, machines: identities.map((i) => ({ job: i.job, machine: i.machine, sources: i.sources, newest: i.newest.id, sets: i.sets })), incomplete: catalog.incomplete.map((i) => i.id), problems: catalog.problems });
       if (rows.length === 0) ctx.out.result('no complete sets');
       else {
-        ctx.out.result(`${'SET'.padEnd(34)} ${'JOB'.padEnd(16)} ${'HOST'.padEnd(21)} ${'TIER'.padEnd(8)} ${'TYPE'.padEnd(5)} ${'CREATED'.padEnd(20)} ${'SIZE'.padStart(10)} ${'FILES'.padStart(7)}  PROTECTION  CHAIN`);
+        ctx.out.result(`${'SET'.padEnd(34)} ${'JOB'.padEnd(16)} ${'HOST'.padEnd(21)} ${'TIER'.padEnd(8)} ${'TYPE'.padEnd(5)} ${'CREATED'.padEnd(20)} ${'SIZE'.padStart(10)} ${'ENTRIES'.padStart(7)}  PROTECTION  RECOVERY  CHAIN`);
         for (const r of rows) {
           ctx.out.result(
             `${r.id.padEnd(34)} ${r.job.padEnd(16)} ${hostColumn(r.machine).padEnd(21)} ${r.tier.padEnd(8)} ${r.type.padEnd(5)} ${r.created.slice(0, 19).replace('T', ' ').padEnd(20)} ${formatBytes(r.bytes).padStart(10)} ${String(r.files).padStart(7)}  ` +
-              `${(r.protection === null ? '-' : `${r.protection.strategy} ${r.protection.redundancyPercent}%`).padEnd(10)}  ${r.chain.length > 1 ? r.chain.slice(1).join(' <- ') : '-'}` +
+              `${(r.protection === null ? '-' : `${r.protection.strategy} ${r.protection.redundancyPercent}%`).padEnd(10)}  ${`${r.recoveryPercent}%`.padStart(8)}  ${r.chain.length > 1 ? r.chain.slice(1).join(' <- ') : '-'}` +
               (r.restorable ? '' : `  BROKEN: cannot be restored, needs ${r.chainProblems.map(describeGap).join('; ')}`),
           );
         }

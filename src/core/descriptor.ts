@@ -220,6 +220,18 @@ export function isMachineRef(m: unknown): m is MachineRef {
   return machineRefSchema.safeParse(m).success;
 }
 
+/**
+ * recoveryPercent is the recovery data a set really stores (every PAR2 file, the manifest's
+ * included) as a percentage of the data it protects (volumes and manifest): what the set costs
+ * beyond its archive, which can be far above the table's redundancy for a small set (the
+ * whole-volume floor).
+ */
+export function recoveryPercent(d: Pick<Descriptor, 'volumes' | 'manifest' | 'recovery'>): number {
+  const data = d.volumes.reduce((s, v) => s + v.size, 0) + d.manifest.size;
+  const recovery = d.recovery.reduce((s, v) => s + v.size, 0);
+  return data === 0 ? 0 : Math.round((recovery / data) * 100);
+}
+
 /** setBytes is the stored size of a set: volumes, manifest and recovery files. */
 export function setBytes(d: Descriptor): number {
   return d.volumes.reduce((s, v) => s + v.size, 0) + d.manifest.size + d.recovery.reduce((s, v) => s + v.size, 0);

@@ -29,6 +29,14 @@ test('backup, verify and restore with -q print nothing when they succeed; a dama
   const daily = await strata([...state, 'backup', '-t', 'daily', '--source', src, '--dest', dest], { env });
   assert.match(daily.stdout, /— 1 entry .*archived 1 file, stored .* in 1 volume, PAR2/, daily.stdout);
   assert.doesNotMatch(daily.stdout + restored.stdout, /\(s\)|\b1 files\b|\b1 volumes\b/);
+  // list counts entries as the backup summary does, and shows the recovery data really stored.
+  const list = await strata([...state, 'list', '--dest', dest], { env });
+  assert.match(list.stdout, /ENTRIES +PROTECTION +RECOVERY/);
+  const json = JSON.parse((await strata([...state, '--json', 'list', '--dest', dest], { env })).stdout) as { sets: { recoveryPercent: number; files: number }[] };
+  for (const s of json.sets) {
+    assert.ok(s.recoveryPercent > 0, 'a set with volumes stores recovery data');
+    assert.match(list.stdout, new RegExp(` ${s.files}  .* ${s.recoveryPercent}%  `));
+  }
   // A lost volume: -q still reports the damage, with the exit code.
   const [set] = (await readdir(dest)).filter((n) => /_FULL_docs$/.test(n));
   assert.ok(set !== undefined);

@@ -1,7 +1,7 @@
 /** core/descriptor sealing: canonical JSON, the password check value and the HMAC over every field. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson, checkDescriptor, checkDescriptorAsync, defaultKdf, sealDescriptor, type Descriptor } from '../../src/core/descriptor.js';
+import { canonicalJson, checkDescriptor, checkDescriptorAsync, defaultKdf, recoveryPercent, sealDescriptor, type Descriptor } from '../../src/core/descriptor.js';
 
 test('canonicalJson sorts keys at every depth, drops undefined fields and keeps array order', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' }, u: undefined }), '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
@@ -66,4 +66,12 @@ test('any change to any field after sealing is tampering', () => {
     assert.equal(checkDescriptor(copy, 'pw'), 'tampered', what);
   }
   assert.equal(checkDescriptor(structuredClone(d), 'pw'), 'ok');
+});
+
+test('recoveryPercent is the recovery data really stored over the data it protects', () => {
+  const o = (size: number): { name: string; size: number; sha256: string } => ({ name: 'x', size, sha256: 'a'.repeat(64) });
+  // 2.5 volumes of 100 where the whole-volume floor rebuilds one: 100 of recovery over 250 + 10.
+  assert.equal(recoveryPercent({ volumes: [o(100), o(100), o(50)], manifest: o(10), recovery: [o(100), o(4)] }), 40);
+  assert.equal(recoveryPercent({ volumes: [], manifest: o(0), recovery: [] }), 0);
+  assert.equal(recoveryPercent({ volumes: [o(1000)], manifest: o(0), recovery: [o(150)] }), 15);
 });
