@@ -30,7 +30,8 @@ export function parseCommandArgs<O extends ParseArgsOptionsConfig>(command: stri
 export function parseError(command: string, e: unknown, known: readonly string[]): StrataError {
   const code = (e as { code?: unknown } | null)?.code;
   const message = e instanceof Error ? e.message : String(e);
-  const flag = /'(-{1,2}[^' =<]+)/.exec(message)?.[1] ?? '';
+  // parseArgs names an option with a short form as '-t, --tier <value>': the long name is the one to show.
+  const flag = /(--[A-Za-z0-9][A-Za-z0-9-]*)/.exec(message)?.[1] ?? /'(-{1,2}[^' =<,]+)/.exec(message)?.[1] ?? '';
   // command '' is strata's global options.
   const help = command === '' ? 'Run "strata --help".' : `Run "strata ${command} --help" for its options.`;
   const where = command === '' ? '' : `${command}: `;

@@ -89,7 +89,7 @@ describe('a local destination', () => {
     await cli(['backup', '--tier', 'weekly', '--source', b.src, '--dest', b.dest, ...b.g]);
     await fsp.rm(path.join(b.dest, MARKER));
     const r = await cli(['backup', '--tier', 'weekly', '--source', b.src, '--dest', b.dest, ...b.g], { expect: 10, now: '2027-01-05T10:00:00Z' });
-    assert.match(r.stderr, /holds 1 strata set\(s\) but no strata-destination\.json/);
+    assert.match(r.stderr, /holds 1 strata set but no strata-destination\.json/);
     assert.match(r.stderr, /strata init --dest .* --adopt/);
     await cli(['init', '--dest', b.dest, ...b.g], { expect: 10 });
     assert.equal(jsonOf<{ sets: unknown[] }>(await cli(['list', '--json', '--dest', b.dest, ...b.g])).sets.length, 1);

@@ -195,7 +195,7 @@ describe('one destination shared by two machines', () => {
     assert.equal(incr?.type, 'INCR');
     // Machine B (same job, same source name) cannot prove it: a FULL, and it says why.
     const bRun = await cli(['backup', '--tier', 'daily', '--source', srcB, '--dest', dest, '--state', stateB], { now: day(1, '10:00:00') });
-    assert.match(bRun.stderr, /no complete set yet from this machine \(the 2 set\(s\) of that job and source on the destination were made by another machine/);
+    assert.match(bRun.stderr, /no complete set yet from this machine \(the 2 sets of that job and source on the destination were made by another machine/);
     const rows = jsonOf<{ sets: ListRow[] }>(await cli(['list', '--json', '--dest', dest, '--state', stateB])).sets;
     assert.deepEqual(rows.map((r) => [r.type, r.base, r.machine === null ? 'legacy' : r.machine.id === machine.id ? 'A' : 'B']), [
       ['FULL', null, 'legacy'],

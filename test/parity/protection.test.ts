@@ -231,7 +231,7 @@ test('golden plans with the default policy', () => {
   const one = planProtection({ setId: 'O', tier: 'weekly', volumeSizes: volumesOf(2.5 * GiB, 100 * MiB) });
   assert.equal(one.units.length, 1);
   assert.equal(one.strategy, 'direct');
-  assert.match(one.strategyReason, /26 volume\(s\) fit one group \(6 < 10 volumes beyond a group of 20 join it\)/);
+  assert.match(one.strategyReason, /26 volumes fit one group \(6 < 10 volumes beyond a group of 20 join it\)/);
 });
 
 test('a whole-volume floor above the cap is not applied, and the guarantee then says 0', () => {
