@@ -6,7 +6,7 @@ import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
 import { chainGaps, describeGap, newestOfEachSource, withDependencies } from '../core/catalog.js';
 import { runVerify } from '../pipeline/verify.js';
-import { RESTORE_TEXT } from '../pipeline/restore-file.js';
+import { RESTORE_TEXT } from '../core/keys.js';
 import { parseReadPercent, runRemoteVerify } from '../pipeline/remote-verify.js';
 import { resolvePassword } from '../config/password.js';
 import type { StrataConfig } from '../config/schema.js';

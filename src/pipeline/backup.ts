@@ -52,11 +52,12 @@ import { scanSource, finalizeAfterArchive, commitStatCache, sameAsSource, source
 import type { Output } from '../ui/output.js';
 import { formatBytes } from '../ui/output.js';
 import type { Clock } from '../clock.js';
-import { cachedManifestName, ensureLocalManifest, isManifestCached, manifestArchiveName, manifestFileName, readEntries } from './manifests.js';
+import { cachedManifestName, ensureLocalManifest, isManifestCached, readEntries } from './manifests.js';
 import { reapOrphans } from '../exec/orphans.js';
 import { Journal, journalFile, settingsFingerprint, stored, type JournalManifest, type JournalObject, type JournalUnit } from './resume.js';
-import { RESTORE_TEXT, restoreFileRecord, restoreFileText } from './restore-file.js';
+import { restoreFileRecord, restoreFileText } from './restore-file.js';
 import { checkSetAsync } from './set-check.js';
+import { RESTORE_TEXT, manifestArchiveName, manifestFileName, setObjectKey } from '../core/keys.js';
 
 /** Tools are the external programs a backup drives. */
 export interface Tools {
@@ -614,7 +615,7 @@ async function backupSource(req: BackupRequest, job: SourceJob): Promise<SourceR
     const uploads: StoredObject[] = [...volumeObjects, manifestObject, ...recovery];
     const untagged: string[] = [];
     for (const obj of uploads) {
-      const info = await req.backend.stat(`${setId}/${obj.name}`);
+      const info = await req.backend.stat(setObjectKey(setId, obj.name));
       if (info.size !== obj.size || (info.sha256 !== undefined && info.sha256 !== obj.sha256)) {
         throw new StrataError('CHECKSUM', `${setId}/${obj.name} on the destination does not match what was uploaded`, { hint: 'Run the backup again; the set was not marked complete.' });
       }
@@ -861,7 +862,7 @@ async function checkResumable(req: BackupRequest, c: ResumeCandidate, want: { ti
   };
   for (const o of [...b.volumes, ...b.units.flatMap((u) => u.files)]) {
     if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
-    o.uploaded = await destinationHas(req.backend, `${b.setId}/${o.name}`, o, () => hereIntact(o));
+    o.uploaded = await destinationHas(req.backend, setObjectKey(b.setId, o.name), o, () => hereIntact(o));
     if (!o.uploaded && !(await hereIntact(o))) return `${o.name} is neither on the destination intact nor kept here`;
   }
   // Units still to be made are made from local volumes (volumes released while archiving are
@@ -876,7 +877,7 @@ async function checkResumable(req: BackupRequest, c: ResumeCandidate, want: { ti
   // The manifest is cheap to make again: a part that is lost means a new one, not a new set.
   if (b.manifest !== null) {
     for (const o of [b.manifest.object, ...b.manifest.recovery]) {
-      o.uploaded = await destinationHas(req.backend, `${b.setId}/${o.name}`, o, () => hereIntact(o));
+      o.uploaded = await destinationHas(req.backend, setObjectKey(b.setId, o.name), o, () => hereIntact(o));
       if (!o.uploaded && !(await hereIntact(o))) {
         b.manifest = null;
         break;

@@ -16,16 +16,7 @@ import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
 import { hashFile, type Repository } from '../repository/repository.js';
-
-/** manifestFileName is the name of the plaintext manifest inside `<set>.manifest.7z`. */
-export function manifestFileName(setId: string): string {
-  return `${setId}.manifest.jsonl`;
-}
-
-/** manifestArchiveName is the name of a set's encrypted manifest object. */
-export function manifestArchiveName(setId: string): string {
-  return `${setId}.manifest.7z`;
-}
+import { manifestFileName, setObjectKey } from '../core/keys.js';
 
 /**
  * cachedManifestName names the local plaintext copy of a set's manifest. It carries the SHA-256 of
@@ -61,11 +52,11 @@ export async function ensureLocalManifest(repo: Repository, desc: Descriptor, se
   try {
     const archive = path.join(work, desc.manifest.name);
     try {
-      await repo.download(`${desc.id}/${desc.manifest.name}`, archive, desc.manifest);
+      await repo.download(setObjectKey(desc.id, desc.manifest.name), archive, desc.manifest);
     } catch (e) {
       if (!isStrataError(e, 'DAMAGED') && !isStrataError(e, 'NOT_FOUND')) throw e;
       // Damaged or missing: rebuild it from its PAR2 set (the damaged copy stays: par2 uses its intact blocks).
-      for (const o of manifestRecoveryObjects(desc)) await repo.download(`${desc.id}/${o.name}`, path.join(work, o.name)).catch(() => undefined);
+      for (const o of manifestRecoveryObjects(desc)) await repo.download(setObjectKey(desc.id, o.name), path.join(work, o.name)).catch(() => undefined);
       const repaired = await repairManifest(desc, work, parity ?? (await Par2CmdlineEngine.open()));
       if (!repaired) throw e;
     }

@@ -16,8 +16,9 @@ import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
-import { RESTORE_TEXT, checkRestoreFile } from './restore-file.js';
+import { checkRestoreFile } from './restore-file.js';
 import { checkSet } from './set-check.js';
+import { RESTORE_TEXT, restoreTextKey, setObjectKey } from '../core/keys.js';
 
 /** RemoteObjectState is what a remote check found for one object. */
 export type RemoteObjectState = 'ok' | 'missing' | 'size-mismatch' | 'hash-mismatch' | 'unreadable';
@@ -97,7 +98,7 @@ export function sampleObjects(setId: string, objects: readonly StoredObject[], p
   const total = objects.reduce((s, o) => s + o.size, 0);
   const want = (total * percent) / 100;
   const order = objects
-    .map((o) => ({ o, rank: createHmac('sha256', seed).update(`${setId}/${o.name}`).digest('hex') }))
+    .map((o) => ({ o, rank: createHmac('sha256', seed).update(setObjectKey(setId, o.name)).digest('hex') }))
     .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
   const picked: StoredObject[] = [];
   let bytes = 0;
@@ -142,7 +143,7 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
   const present: StoredObject[] = [];
   const needStat: StoredObject[] = [];
   for (const o of objects) {
-    const info = listed.get(`${d.id}/${o.name}`);
+    const info = listed.get(setObjectKey(d.id, o.name));
     if (info === undefined) problem(o, 'missing', 'not on the destination');
     else if (info.size !== o.size) problem(o, 'size-mismatch', `${info.size} bytes, expected ${o.size}`);
     else {
@@ -159,7 +160,7 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
     if (!providerHashes) return;
     let info: ObjectInfo;
     try {
-      info = await backend.stat(`${d.id}/${o.name}`);
+      info = await backend.stat(setObjectKey(d.id, o.name));
     } catch (e) {
       if (isStrataError(e, 'NOT_FOUND')) problem(o, 'missing', 'vanished while it was checked');
       else throw e;
@@ -178,7 +179,7 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
     v.sampledBytes = sample.reduce((s, o) => s + o.size, 0);
     await forEachLimited(sample, limit, async (o) => {
       if (req.signal.aborted) throw new StrataError('CANCELLED', 'verify cancelled');
-      const got = await readAndHash(backend, `${d.id}/${o.name}`, req.signal);
+      const got = await readAndHash(backend, setObjectKey(d.id, o.name), req.signal);
       if ('error' in got) {
         problem(o, got.missing ? 'missing' : 'unreadable', got.error);
         return;
@@ -193,7 +194,7 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
   }
   // 3. RESTORE.txt, against the record in the descriptor: like the other objects (listing, the
   //    provider's SHA-256), and read and hashed with --read-data.
-  const rt = await checkRestoreFileRemotely(req, d, v, listed.get(`${d.id}/${RESTORE_TEXT}`), providerHashes);
+  const rt = await checkRestoreFileRemotely(req, d, v, listed.get(restoreTextKey(d.id)), providerHashes);
   if (rt !== undefined) v.messages.push(rt);
   // Several checks may flag one object (a hash from the provider and from reading): keep the first.
   const first = new Map<string, RemoteObjectProblem>();
@@ -230,7 +231,7 @@ async function checkRestoreFileRemotely(req: RemoteVerifyRequest, d: Descriptor,
   // A provider that reported no SHA-256 for the other objects is not asked again.
   if (sha === undefined && providerHashes) {
     try {
-      sha = (await req.repo.backend.stat(`${d.id}/${RESTORE_TEXT}`)).sha256;
+      sha = (await req.repo.backend.stat(restoreTextKey(d.id))).sha256;
     } catch (e) {
       if (isStrataError(e, 'NOT_FOUND')) return fail('missing', `${RESTORE_TEXT} vanished while it was checked`);
       throw e;

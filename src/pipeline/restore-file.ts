@@ -12,9 +12,9 @@ import { restoreText } from '../core/restore-text.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { stockRepairCommands } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
+import { RESTORE_TEXT, restoreTextKey } from '../core/keys.js';
 
 /** RESTORE_TEXT is the name of the file beside every set's objects. */
-export const RESTORE_TEXT = 'RESTORE.txt';
 
 /** RestoreFileInput is the part of a descriptor RESTORE.txt is made from. */
 export type RestoreFileInput = Pick<Descriptor, 'id' | 'source' | 'tier' | 'type' | 'created' | 'base' | 'depends' | 'volumes' | 'manifest'> & {
@@ -44,7 +44,7 @@ export async function checkRestoreFile(repo: Repository, d: Descriptor): Promise
   if (rec === undefined) return { state: 'not-covered', detail: `${RESTORE_TEXT}: not covered (made by an older version)` };
   let bytes: Buffer;
   try {
-    bytes = await repo.readSmall(`${d.id}/${RESTORE_TEXT}`, Math.max(rec.size, 1 << 20));
+    bytes = await repo.readSmall(restoreTextKey(d.id), Math.max(rec.size, 1 << 20));
   } catch (e) {
     if (isStrataError(e, 'NOT_FOUND')) return { state: 'missing', detail: `${RESTORE_TEXT} is missing` };
     if (isStrataError(e, 'DAMAGED')) return { state: 'changed', detail: `${RESTORE_TEXT} has been changed (it is far larger than recorded)` };

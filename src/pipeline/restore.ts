@@ -29,6 +29,7 @@ import { ensureLocalManifest, readEntries } from './manifests.js';
 import { restoreMetadata, type NotSet } from './restore-metadata.js';
 import { materializeSet } from './setfiles.js';
 import { checkSet } from './set-check.js';
+import { setObjectKey } from '../core/keys.js';
 
 /** RestoreRequest selects what to restore and where. */
 export interface RestoreRequest {
@@ -273,9 +274,9 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
       if (hd === undefined) throw new StrataError('DAMAGED', `set ${holder} is missing`);
       if (hd.id !== set.id) checkPassword(hd, req.password, complete);
       const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line));
-      result.repairedVolumes.push(...mat.repaired.map((r) => `${hd.id}/${r}`));
+      result.repairedVolumes.push(...mat.repaired.map((r) => setObjectKey(hd.id, r)));
       if (mat.lostVolumes.length > 0) {
-        result.lostVolumes.push(...mat.lostVolumes.map((v) => `${hd.id}/${v}`));
+        result.lostVolumes.push(...mat.lostVolumes.map((v) => setObjectKey(hd.id, v)));
         req.out.warn(`set ${hd.id}: beyond repair: ${mat.lostVolumes.join(', ')}; restoring every file that is still intact`);
         // 7-Zip stops at a missing or short volume and then extracts nothing at all; in the work copy a
         // volume of the right length (zeros where data is missing) keeps every other volume's offsets

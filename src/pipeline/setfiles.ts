@@ -11,6 +11,7 @@ import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { repairSetFolder } from '../parity/repair.js';
 import { hashFile, type Repository } from '../repository/repository.js';
+import { descriptorKey, setObjectKey } from '../core/keys.js';
 
 /** ObjectState is what a check found for one object of a set. */
 export type ObjectState = 'ok' | 'damaged' | 'missing';
@@ -60,7 +61,7 @@ export interface MaterializedSet {
 export async function fetchObjects(repo: Repository, setId: string, objects: readonly StoredObject[], dir: string, onProblem: (name: string, message: string) => void): Promise<void> {
   for (const o of objects) {
     try {
-      await repo.download(`${setId}/${o.name}`, path.join(dir, o.name));
+      await repo.download(setObjectKey(setId, o.name), path.join(dir, o.name));
     } catch (e) {
       if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL')) throw e;
       if (!isStrataError(e, 'NOT_FOUND')) onProblem(o.name, errorMessage(e));
@@ -81,7 +82,7 @@ export async function materializeSet(repo: Repository, d: Descriptor, workDir: s
   }
   const dir = path.join(workDir, d.id);
   await fsp.mkdir(dir, { recursive: true });
-  const fetch = (objects: readonly StoredObject[]): Promise<void> => fetchObjects(repo, d.id, objects, dir, (name, message) => onInfo(`${d.id}/${name}: ${message}`));
+  const fetch = (objects: readonly StoredObject[]): Promise<void> => fetchObjects(repo, d.id, objects, dir, (name, message) => onInfo(`${setObjectKey(d.id, name)}: ${message}`));
   await fetch(d.volumes);
   const states = await checkObjects(dir, d.volumes);
   const bad = [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
@@ -105,6 +106,6 @@ export function manifestLost(d: Descriptor): StrataError {
 
 /** localSetDir is the folder of a set when the destination keeps it as local files (read in place). */
 export function localSetDir(repo: Repository, setId: string): string | undefined {
-  const p = repo.backend.localPath?.(`${setId}/${setId}.strata.json`);
+  const p = repo.backend.localPath?.(descriptorKey(setId));
   return p === undefined ? undefined : path.dirname(p);
 }

@@ -20,7 +20,8 @@ import type { Tools } from './backup.js';
 import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState } from './setfiles.js';
 import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore.js';
-import { RESTORE_TEXT, checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
+import { checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
+import { RESTORE_TEXT } from '../core/keys.js';
 
 /** SetVerdict is the outcome of verifying one set. */
 export interface SetVerdict {

@@ -21,6 +21,7 @@ import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from
 import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
 import { parseSetId } from '../core/naming.js';
 import { currentStamp, isStampAlive } from './process.js';
+import { descriptorKey, isDescriptorKey, isSetObjectKey, pendingKey, setObjectKey } from '../core/keys.js';
 
 /** PendingInfo is the content of a `.pending` marker (bootId and procStart: see repository/process). */
 export interface PendingInfo {
@@ -59,32 +60,6 @@ export interface Catalog {
    * descriptor and removing the marker. Remove it (clearPending) once isDebris says the writer is gone.
    */
   leftoverPending: { id: string; pending: PendingInfo | undefined }[];
-}
-
-/** descriptorKey is where a set's descriptor lives. */
-export function descriptorKey(id: string): string {
-  return `${id}/${id}.strata.json`;
-}
-
-/** pendingKey is where a set's in-progress marker lives. */
-export function pendingKey(id: string): string {
-  return `${id}/${id}.pending`;
-}
-
-/**
- * isSetObjectKey tells whether a key is one of the objects strata writes for set `id`: inside the
- * set's folder, `RESTORE.txt`, a file named `<id>.…` (volumes, manifest, PAR2, marker,
- * descriptor) or a recovery file in a group folder `<id>_NNNN-NNNN/<id>_NNNN-NNNN….`.
- */
-export function isSetObjectKey(id: string, key: string): boolean {
-  if (!key.startsWith(`${id}/`)) return false;
-  const rel = key.slice(id.length + 1);
-  if (rel === 'RESTORE.txt') return true;
-  if (rel.startsWith(`${id}.`) && !rel.includes('/')) return true;
-  const m = /^([^/]+)\/([^/]+)$/.exec(rel);
-  if (m === null) return false;
-  const unit = m[1] ?? '';
-  return unit.startsWith(`${id}_`) && /^_\d+-\d+$/.test(unit.slice(id.length)) && (m[2] ?? '').startsWith(`${unit}.`);
 }
 
 /** STALE_PENDING_MS: a pending marker from another host older than this is considered debris. */
@@ -185,7 +160,7 @@ export class Repository {
 
   /** put stores one object of a set. */
   async put(setId: string, name: string, body: BodySource, options: PutOptions = {}): Promise<ObjectInfo> {
-    return this.backend.put(`${setId}/${name}`, body, options);
+    return this.backend.put(setObjectKey(setId, name), body, options);
   }
 
   /**
@@ -216,7 +191,7 @@ export class Repository {
     const own = keys.filter((k) => isSetObjectKey(setId, k));
     // The descriptor first would make a half-deleted set look complete-but-damaged; it goes last,
     // and the marker that says "being written" after every object it covers.
-    const rank = (k: string): number => (k.endsWith('.strata.json') ? 2 : k === pendingKey(setId) ? 1 : 0);
+    const rank = (k: string): number => (isDescriptorKey(k) ? 2 : k === pendingKey(setId) ? 1 : 0);
     const ordered = [...own].sort((a, b) => rank(a) - rank(b));
     for (const k of ordered) await this.backend.delete(k);
     return keys.filter((k) => !isSetObjectKey(setId, k));

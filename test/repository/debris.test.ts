@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalBackend } from '../../src/backend/local.js';
-import { Repository, isSetObjectKey } from '../../src/repository/repository.js';
+import { Repository } from '../../src/repository/repository.js';
+import { isSetObjectKey } from '../../src/core/keys.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const ID = '261129_FULL_docs';
