@@ -4,7 +4,7 @@ import type { Command, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { byCreated, chainGaps, chainOf, describeGap, identitiesOf, matchesHost, type ChainGap } from '../core/catalog.js';
 import { planOf, recoveryPercent, setBytes, type Descriptor } from '../core/descriptor.js';
-import { formatPlan } from '../core/protection.js';
+import { formatPlan } from '../core/protection/index.js';
 import { Repository, type CatalogProblem } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
 import { describeIdentity } from '../pipeline/restore.js';

@@ -11,7 +11,7 @@ import { initCommand } from '../../src/commands/init.js';
 import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { DEFAULTS, keyPaths, TIERS } from '../../src/config/schema.js';
 import { renderTemplate } from '../../src/config/template.js';
-import { defaultProtectionConfig } from '../../src/core/protection.js';
+import { defaultProtectionConfig } from '../../src/core/protection/index.js';
 import { isStrataError } from '../../src/errors.js';
 import type { Output, Progress } from '../../src/ui/output.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { CommandContext } from '../../src/cli/context.js';
 import { fixedClock } from '../../src/clock.js';
 import { planCommand } from '../../src/commands/plan.js';
-import type { ProtectionPlan } from '../../src/core/protection.js';
+import type { ProtectionPlan } from '../../src/core/protection/index.js';
 import { isStrataError } from '../../src/errors.js';
 import type { Output, Progress } from '../../src/ui/output.js';
 

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from '../../src/backend/backend.js';
 import { LocalBackend } from '../../src/backend/local.js';
 import { FaultyBackend } from '../../src/backend/wrappers.js';
-import type { ProtectionConfig } from '../../src/core/protection.js';
+import type { ProtectionConfig } from '../../src/core/protection/index.js';
 import { jobPaths } from '../../src/pipeline/backup.js';
 import { runRestore } from '../../src/pipeline/restore.js';
 import { allObjects, checkObjects } from '../../src/pipeline/setfiles.js';

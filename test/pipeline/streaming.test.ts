@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { LocalBackend } from '../../src/backend/local.js';
 import { FaultyBackend } from '../../src/backend/wrappers.js';
-import { streamingRanges, streamingReadyAt, streamingStagingBound, type ProtectionConfig, type StreamingLayout } from '../../src/core/protection.js';
+import { streamingRanges, streamingReadyAt, streamingStagingBound, type ProtectionConfig, type StreamingLayout } from '../../src/core/protection/index.js';
 import { isStrataError } from '../../src/errors.js';
 import { jobPaths, type PipelineEvent } from '../../src/pipeline/backup.js';
 import { ensureLocalManifest } from '../../src/pipeline/manifests.js';
