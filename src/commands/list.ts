@@ -7,7 +7,7 @@ import { planOf, recoveryPercent, setBytes, type Descriptor } from '../core/desc
 import { formatPlan } from '../core/protection/index.js';
 import { Repository, type CatalogProblem } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
-import { describeIdentity } from '../pipeline/restore.js';
+import { describeIdentity } from '../core/restore-choice.js';
 import { loadJob, openDestination } from './common.js';
 
 /** restorability tells whether the sets a restore of `d` needs are all present and readable. */

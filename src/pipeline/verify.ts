@@ -19,7 +19,7 @@ import type { Output } from '../ui/output.js';
 import type { Tools } from './backup.js';
 import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState } from './setfiles.js';
 import { repairManifest } from './manifests.js';
-import { checkPassword } from './restore.js';
+import { checkPassword } from './restore/index.js';
 import { checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
 import { RESTORE_TEXT } from '../core/keys.js';
 

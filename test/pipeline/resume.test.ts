@@ -14,7 +14,7 @@ import { LocalBackend } from '../../src/backend/local.js';
 import { FaultyBackend } from '../../src/backend/wrappers.js';
 import type { ProtectionConfig } from '../../src/core/protection/index.js';
 import { jobPaths } from '../../src/pipeline/backup.js';
-import { runRestore } from '../../src/pipeline/restore.js';
+import { runRestore } from '../../src/pipeline/restore/index.js';
 import { allObjects, checkObjects } from '../../src/pipeline/setfiles.js';
 import { Repository } from '../../src/repository/repository.js';
 import { strata } from '../helpers/cli.js';

@@ -14,7 +14,7 @@ import { isStrataError } from '../../src/errors.js';
 import { jobPaths, type PipelineEvent } from '../../src/pipeline/backup.js';
 import { ensureLocalManifest } from '../../src/pipeline/manifests.js';
 import { materializeSet } from '../../src/pipeline/setfiles.js';
-import { runRestore } from '../../src/pipeline/restore.js';
+import { runRestore } from '../../src/pipeline/restore/index.js';
 import { runVerify } from '../../src/pipeline/verify.js';
 import { Repository } from '../../src/repository/repository.js';
 import { PASSWORD, backup, configFor, folderBytes, makeFixture, realTools, silentOutput } from './helpers.js';
