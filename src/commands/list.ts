@@ -1,6 +1,6 @@
 /** commands/list: `strata list [--set ID] [--protection] [--json]` — the complete sets on the destination. */
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, OptionSpecs } from './context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { byCreated, chainGaps, chainOf, describeGap, identitiesOf, matchesHost, type ChainGap } from '../core/catalog.js';
 import { planOf, recoveryPercent, setBytes, type Descriptor } from '../core/descriptor.js';

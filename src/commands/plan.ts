@@ -5,8 +5,8 @@
  * config file is found (--config, $STRATA_CONFIG, ./strata.yaml) its `protection:` policy and the
  * tier's archive.volumeSize are used, else strata's defaults.
  */
-import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
-import { parseCommandArgs } from '../cli/args.js';
+import type { Command, CommandContext, OptionSpecs } from './context.js';
+import { parseCommandArgs } from './args.js';
 import { findConfig, loadConfig } from '../config/load.js';
 import { DEFAULTS } from '../config/schema.js';
 import { defaultProtectionConfig, formatPlan, planProtection } from '../core/protection/index.js';

@@ -9,7 +9,7 @@ import { lstat, rename, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { parseLine, serializeEntry } from '../core/manifest.js';
 import { StrataError, errnoCode, errorMessage } from '../errors.js';
-import { LineWriter, readLines } from './lines.js';
+import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from './manifest-reader.js';
 import { statsAhead, type ScanError, type StatMode } from './scan.js';
 import { readStatRecords, statMatches } from './statcache.js';

@@ -21,7 +21,7 @@ import {
   type ManifestEntry,
 } from '../core/manifest.js';
 import { StrataError, errnoCode, errorMessage, fromFsError } from '../errors.js';
-import { LineWriter, readLines } from './lines.js';
+import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from './manifest-reader.js';
 import { StatCacheReader, StatCacheWriter, statMatches, type StatRecord } from './statcache.js';
 import { quoteDumpName } from '../core/xattrdump.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import type { CommandContext } from '../../src/cli/context.js';
+import type { CommandContext } from '../../src/commands/context.js';
 import { fixedClock } from '../../src/clock.js';
 import { initCommand } from '../../src/commands/init.js';
 import { loadConfig, parseConfigText } from '../../src/config/load.js';
