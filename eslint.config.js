@@ -11,7 +11,7 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   ['cli'], // argv → options, exit codes
   ['commands'], // one module per verb
-  ['ops'], // run log, notifications: what commands record about a run
+  ['ops'], // run log, notifications: what commands record about a run (arrives with the ops branch)
   ['pipeline'], // backup, restore, verify as stages
   ['repository'], // the layout of sets on a destination, locks
   ['backend', 'archive', 'parity', 'scan', 'audit', 'config'], // storage, 7-Zip, PAR2, source walk, git trail, configuration
