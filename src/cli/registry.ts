@@ -1,5 +1,5 @@
 /** cli/registry: the list of commands strata knows. Add a command by importing it here. */
-import type { Command } from './context.js';
+import type { Command } from '../commands/context.js';
 import { initCommand } from '../commands/init.js';
 import { backupCommand } from '../commands/backup.js';
 import { listCommand } from '../commands/list.js';

@@ -1,7 +1,7 @@
 /** commands/backup: `strata backup --tier daily|weekly|monthly|yearly|auto`. */
 import { counted } from '../core/words.js';
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, OptionSpecs } from './context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { checkSourcesApart, runBackup } from '../pipeline/backup.js';
