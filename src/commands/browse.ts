@@ -219,11 +219,12 @@ export const diffCommand: Command = {
       });
       ctx.out.result(`source ${a.source}: ${setLabel(a)} -> ${setLabel(b)}`);
       const mark = { added: '+', deleted: '-', modified: 'M', metadata: 'U' } as const;
-      for (const c of changes) {
+      const sizes = changes.map((c) => (c.change === 'modified' && c.before !== undefined && c.after !== undefined ? `${c.before.size} -> ${c.after.size}` : String((c.after ?? c.before)?.size ?? 0)));
+      const width = Math.max(1, ...sizes.map((x) => x.length));
+      changes.forEach((c, i) => {
         const e = c.after ?? c.before;
-        const size = c.change === 'modified' && c.before !== undefined && c.after !== undefined ? `${c.before.size} -> ${c.after.size}` : String(e?.size ?? 0);
-        ctx.out.result(`${mark[c.change]}  ${size.padStart(12)}  ${shownPath(c.path)}${e?.type === 'dir' ? '/' : ''}`);
-      }
+        ctx.out.result(`${mark[c.change]}  ${(sizes[i] ?? '').padStart(width)}  ${shownPath(c.path)}${e?.type === 'dir' ? '/' : ''}`);
+      });
       ctx.out.result(
         `${totals.added} added (${formatBytes(totals.addedBytes)}), ${totals.modified} modified, ${totals.deleted} deleted (${formatBytes(totals.deletedBytes)}), ${totals.metadata} with other metadata only`,
       );
