@@ -120,10 +120,10 @@ const findOptions = { ...scopeOptions } as const satisfies OptionSpecs;
 /** findCommand lists the paths matching a glob in every set of the job, with the sets holding each version. */
 export const findCommand: Command = {
   name: 'find',
-  summary: 'which sets hold paths matching a glob (picomatch: * ? ** [abc] {a,b}; without "/" it matches names in any folder), with sizes and times',
+  summary: 'which sets hold paths matching a glob (picomatch: * ? ** [abc] {a,b}), with sizes and times',
   usage: 'find [--source NAME] [--job NAME] [--host HOST] [--dest DEST] PATTERN',
   options: findOptions,
-  examples: ["strata find '*.xlsx'                (any folder)", "strata find 'reports/2026/**'", 'strata find /home/me/docs/notes.txt'],
+  examples: ["strata find '*.xlsx'                (no \"/\": a name in any folder)", "strata find 'reports/2026/**'", 'strata find /home/me/docs/notes.txt'],
   async run(ctx, args) {
     const { values, positionals } = parseCommandArgs('find', args, findOptions, true);
     if (positionals.length !== 1) throw new StrataError('USAGE', 'find needs exactly one PATTERN', { hint: "Quote it for the shell: strata find '*.xlsx'." });
@@ -184,7 +184,7 @@ const diffOptions = { job: scopeOptions.job, host: scopeOptions.host, dest: scop
 /** diffCommand lists what changed between two sets of a source. */
 export const diffCommand: Command = {
   name: 'diff',
-  summary: 'what changed between two sets of a source: added (+), deleted (-), modified (M), metadata only (U), with sizes',
+  summary: 'what changed between two sets of a source: added, deleted, modified, with sizes',
   usage: 'diff [--job NAME] [--host HOST] [--dest DEST] SET_A SET_B',
   options: diffOptions,
   examples: ['strata diff 261129_FULL_docs 261201_INCR_docs', 'strata --json diff 261101_FULL_docs 261129_FULL_docs'],

@@ -5,7 +5,7 @@
  * (pipeline/manifests); the password is checked against each set's descriptor first.
  */
 import * as path from 'node:path';
-import { restoreScope } from '../core/catalog.js';
+import { byCreated, restoreScope } from '../core/catalog.js';
 import type { Descriptor } from '../core/descriptor.js';
 import type { ManifestEntry } from '../core/manifest.js';
 import { StrataError } from '../errors.js';
@@ -69,7 +69,7 @@ export class Manifests {
     chooseSets(this.catalog.complete, scope);
     const r = restoreScope(this.catalog.complete, scope);
     if (!r.ok) throw new StrataError('INTERNAL', 'the scope of the sets changed while it was read');
-    return [...r.sets].sort((a, b) => Date.parse(a.created) - Date.parse(b.created) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...r.sets].sort(byCreated);
   }
 
   /** file returns the local plaintext manifest of a set (password checked against its descriptor first). */
