@@ -135,7 +135,9 @@ export const findCommand: Command = {
       // Per source and path, its versions: a version ends where the entry changes or the path is absent.
       const found = new Map<string, { source: string; path: string; versions: FindVersion[]; lastSet: number }>();
       const order = new Map<string, number>();
-      for (const d of sets) {
+      const bar = ctx.out.progress('reading manifests', sets.length);
+      for (const [n, d] of sets.entries()) {
+        bar.update(n, d.id);
         const index = (order.get(d.source) ?? -1) + 1;
         order.set(d.source, index);
         for await (const e of await m.entries(d)) {
@@ -152,6 +154,7 @@ export const findCommand: Command = {
           f.lastSet = index;
         }
       }
+      bar.done();
       const rows = [...found.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       ctx.out.data({
         pattern, sets: sets.map((d) => d.id),

@@ -63,7 +63,12 @@ async function auditFor(ctx: CommandContext, values: { job?: string | undefined;
     for (const p of m.catalog.problems) ctx.out.warn(`set ${p.id} is left out of the audit trail: its descriptor cannot be read (${p.message})`);
     const sets = m.inScope({ job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx) });
     const trailDir = rebuiltTrailDir(jobDir, sets);
-    const r = await rebuildAuditTrail(trailDir, sets, m, (d) => ctx.out.verbose(`reading the manifest of ${d.id}`));
+    const bar = ctx.out.progress('rebuilding the audit trail', sets.length);
+    let n = 0;
+    const r = await rebuildAuditTrail(trailDir, sets, m, (d) => {
+      bar.update(n++, d.id);
+      ctx.out.verbose(`reading the manifest of ${d.id}`);
+    }).finally(() => bar.done());
     const why = values.host === undefined ? `no audit trail of job ${name} on this machine` : `the audit trail of host ${values.host}`;
     ctx.out.info(
       r.created
