@@ -8,13 +8,14 @@
  * one per job and machine it was made from, and brought up to date on the next use: sets made since
  * are appended; when the destination's sets no longer fit (an older set appears), it is made anew.
  */
-import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { AuditTrail } from '../audit/audit.js';
 import { identityKey } from '../core/catalog.js';
 import type { Descriptor } from '../core/descriptor.js';
 import type { Manifests } from './browse.js';
+import { errnoCode, isStrataError } from '../errors.js';
 
 /** RebuiltTrail is a rebuilt audit trail and the sets it holds. */
 export interface RebuiltTrail {
@@ -40,33 +41,52 @@ export function rebuiltTrailDir(jobDir: string, sets: readonly Descriptor[]): st
  * first): each set's manifest is fetched (pipeline/browse) and committed dated at the set's time.
  */
 export async function rebuildAuditTrail(dir: string, sets: readonly Descriptor[], manifests: Manifests, onSet?: (d: Descriptor) => void): Promise<RebuiltTrail> {
-  let audit = new AuditTrail(dir);
-  let created = false;
-  let recorded = new Set<string>();
+  const ids = sets.map((d) => d.id);
+  const audit = new AuditTrail(dir);
   if (await audit.exists()) {
-    await audit.clearStaleLocks();
-    recorded = new Set((await audit.log()).map((r) => r.setId));
+    const recorded = new Set((await audit.log()).map((r) => r.setId));
     const newest = sets.filter((d) => recorded.has(d.id)).at(-1);
-    const missing = sets.filter((d) => !recorded.has(d.id));
-    // A set older than one already recorded cannot be appended in its place: start again.
     const newestTime = newest === undefined ? -Infinity : Date.parse(newest.created);
-    if (missing.some((d) => Date.parse(d.created) < newestTime) || [...recorded].some((id) => !sets.some((d) => d.id === id))) {
-      await rm(dir, { recursive: true, force: true });
-      audit = new AuditTrail(dir);
-      recorded = new Set();
+    // Sets made since are appended; a set older than one recorded, or a recorded set no longer on
+    // the destination, cannot be: the trail is made anew.
+    const appendable = !sets.some((d) => !recorded.has(d.id) && Date.parse(d.created) < newestTime) && [...recorded].every((id) => ids.includes(id));
+    if (appendable) {
+      try {
+        const added = await commitSets(audit, sets.filter((d) => !recorded.has(d.id)), manifests, onSet);
+        return { audit, sets: ids, added, created: false };
+      } catch (e) {
+        // A run killed mid-commit leaves git's locks: the trail is only a copy, made anew below.
+        if (!isStrataError(e, 'TOOL_FAILED')) throw e;
+      }
     }
   }
-  if (!(await audit.exists())) {
-    created = true;
-    await audit.init();
+  // Made in a folder of its own and moved into place when complete: a trail that exists is whole.
+  const work = `${dir}.new-${randomBytes(4).toString('hex')}`;
+  try {
+    const fresh = new AuditTrail(work);
+    await fresh.init();
+    const added = await commitSets(fresh, sets, manifests, onSet);
+    await rm(dir, { recursive: true, force: true });
+    try {
+      await rename(work, dir);
+    } catch (e) {
+      // Another strata made it meanwhile: read that one.
+      if (errnoCode(e) !== 'ENOTEMPTY' && errnoCode(e) !== 'EEXIST') throw e;
+    }
+    return { audit, sets: ids, added, created: true };
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
+}
+
+/** commitSets commits each set's manifest, in order, dated at the set's time; it returns their ids. */
+async function commitSets(audit: AuditTrail, sets: readonly Descriptor[], manifests: Manifests, onSet?: (d: Descriptor) => void): Promise<string[]> {
   const added: string[] = [];
   for (const d of sets) {
-    if (recorded.has(d.id)) continue;
     onSet?.(d);
     const manifestFile = await manifests.file(d);
     await audit.commit({ source: d.source, manifestFile, date: new Date(d.created), tier: d.tier, type: d.type, setId: d.id, summary: d.stats });
     added.push(d.id);
   }
-  return { audit, sets: sets.map((d) => d.id), added, created };
+  return added;
 }

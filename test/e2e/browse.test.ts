@@ -204,6 +204,14 @@ describe('browse sets on a local destination', { concurrency: 1 }, () => {
     const h = jsonOf<HistoryJson>(again);
     assert.deepEqual(h.events.map((e) => e.setId), ['261202_INCR_docs', INCR2, INCR1, FULL]);
     assert.deepEqual(h.auditTrail.added, ['261202_INCR_docs']);
+    // A run killed mid-commit leaves git's lock in the rebuilt trail: it is made anew, not stuck.
+    const rebuiltDir = path.join(root, 'fresh-state', 'jobs', 'browse', 'audit-rebuilt');
+    const [only, ...more] = await fsp.readdir(rebuiltDir);
+    assert.deepEqual(more, [], 'one rebuilt trail for the one job and machine');
+    await fsp.writeFile(path.join(rebuiltDir, only ?? '', '.git', 'index.lock'), '');
+    const relocked = await cli(['log', '--json', ...fresh]);
+    assert.match(relocked.stderr, /rebuilt it from the manifests on .*, 4 sets/);
+    assert.equal(jsonOf<LogJson>(relocked).runs.length, 4);
     // No trail, no config and no destination: exit 10 saying how to rebuild it.
     const none = await cli(['history', '--state', path.join(root, 'empty-state'), 'a.txt'], { expect: 10, cwd: path.join(root, 'home') });
     assert.match(none.stderr, /no destination to rebuild it from/);
