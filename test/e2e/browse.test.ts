@@ -209,9 +209,12 @@ describe('browse sets on a local destination', { concurrency: 1 }, () => {
     const [only, ...more] = await fsp.readdir(rebuiltDir);
     assert.deepEqual(more, [], 'one rebuilt trail for the one job and machine');
     await fsp.writeFile(path.join(rebuiltDir, only ?? '', '.git', 'index.lock'), '');
+    await fsp.writeFile(path.join(docs, 'a.txt'), 'v5\n');
+    await cli(['backup', '--quiet', '--tier', 'daily', ...g], { now: day(4) });
     const relocked = await cli(['log', '--json', ...fresh]);
-    assert.match(relocked.stderr, /rebuilt it from the manifests on .*, 4 sets/);
-    assert.equal(jsonOf<LogJson>(relocked).runs.length, 4);
+    assert.match(relocked.stderr, /rebuilt it from the manifests on .*, 5 sets/);
+    assert.equal(jsonOf<LogJson>(relocked).runs.length, 5);
+    await assert.rejects(fsp.access(path.join(rebuiltDir, only ?? '', '.git', 'index.lock')));
     // No trail, no config and no destination: exit 10 saying how to rebuild it.
     const none = await cli(['history', '--state', path.join(root, 'empty-state'), 'a.txt'], { expect: 10, cwd: path.join(root, 'home') });
     assert.match(none.stderr, /no destination to rebuild it from/);
