@@ -273,3 +273,28 @@ export function describeReason(d: RetentionDecision): string {
       return `expired: ${r.tier}, older than ${formatRetention(r.retention)} (since ${r.expired.slice(0, 10)})`;
   }
 }
+
+/** formatPlan renders a plan as `strata prune` prints it: one line per set, oldest first, then a count. */
+export function formatPlan(plan: readonly RetentionDecision[]): string[] {
+  const idWidth = Math.max(24, ...plan.map((d) => d.set.id.length));
+  const lines = [`${'SET'.padEnd(idWidth)}  ${'TIER'.padEnd(7)}  TYPE  ${'CREATED'.padEnd(16)}  ${'AGE'.padStart(5)}  ${'DECISION'.padEnd(8)}  REASON`];
+  for (const d of plan) {
+    lines.push(
+      `${d.set.id.padEnd(idWidth)}  ${d.set.tier.padEnd(7)}  ${d.set.type.padEnd(4)}  ${d.set.created.slice(0, 16).replace('T', ' ')}  ${`${d.ageDays}d`.padStart(5)}  ${(d.keep ? 'keep' : 'REMOVE').padEnd(8)}  ${describeReason(d)}`,
+    );
+  }
+  lines.push(summarizePlan(plan));
+  return lines;
+}
+
+/** summarizePlan says in one line how many sets a plan keeps and removes, by tier. */
+export function summarizePlan(plan: readonly RetentionDecision[]): string {
+  const count = (keep: boolean): string => {
+    const byTier = new Map<string, number>();
+    for (const d of plan) if (d.keep === keep) byTier.set(d.set.tier, (byTier.get(d.set.tier) ?? 0) + 1);
+    const n = [...byTier.values()].reduce((a, b) => a + b, 0);
+    const parts = ['daily', 'weekly', 'monthly', 'yearly'].filter((t) => byTier.has(t)).map((t) => `${byTier.get(t) ?? 0} ${t}`);
+    return `${n}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+  };
+  return `keep ${count(true)}, remove ${count(false)}`;
+}
