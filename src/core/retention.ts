@@ -5,7 +5,8 @@
  * Rules (README "Retention"):
  * - a set is within its tier's retention while `now < created + retention` (calendar arithmetic
  *   in UTC for months and years; `forever` never expires);
- * - the newest complete set of each source is never removed, whatever its age;
+ * - the newest complete set of each source is never removed, whatever its age, nor the newest one
+ *   that can be restored when a newer one cannot (it fails its check, or a set it needs is gone);
  * - a set that a kept set needs is kept: every set its `depends` names (its manifest points at
  *   bytes there) and its `base`, transitively — an INCR keeps its FULL and the INCRs between;
  * - a set whose descriptor fails its check is kept (strata removes only what it can prove it made);
@@ -149,7 +150,7 @@ function addMonths(t: Date, months: number): Date {
 
 /** Keep reasons, strongest first: the text of a decision names the first that applies. */
 export type RetentionReason =
-  | { kind: 'newest'; source: string }
+  | { kind: 'newest'; source: string; restorable?: true }
   | { kind: 'within'; tier: Tier; retention: RetentionDuration; until: string | null }
   | { kind: 'unchecked'; why: string }
   | { kind: 'needed'; by: string[]; foreign: string[] }
@@ -201,8 +202,29 @@ export function planRetention<T extends PlanSet>(input: RetentionInput<T>): Rete
   const now = input.now.getTime();
   const sets = [...input.sets].sort(byTime);
   const ours = new Map(sets.map((s) => [s.id, s]));
+  // The newest set of each source is kept, and so is the newest one that can be restored (it
+  // passes its check and every set it needs is there and can be restored too) when a newer one
+  // cannot: a broken or edited newest set must never cost the last good state.
+  const all = new Map<string, PlanSet>([...(input.others ?? []), ...sets].map((s) => [s.id, s]));
+  const usable = new Map<string, boolean>();
+  const isUsable = (id: string, seen: Set<string> = new Set()): boolean => {
+    const known = usable.get(id);
+    if (known !== undefined) return known;
+    const s = all.get(id);
+    let ok = s !== undefined && input.unchecked?.has(id) !== true && !seen.has(id);
+    if (ok && s !== undefined) {
+      seen.add(id);
+      ok = needs(s).every((n) => isUsable(n, seen));
+    }
+    usable.set(id, ok);
+    return ok;
+  };
   const newest = new Map<string, T>();
-  for (const s of sets) newest.set(s.source, s); // oldest first: the last one wins
+  const newestUsable = new Map<string, T>();
+  for (const s of sets) {
+    newest.set(s.source, s); // oldest first: the last one wins
+    if (isUsable(s.id)) newestUsable.set(s.source, s);
+  }
   const decisions = new Map<string, RetentionDecision<T>>();
   for (const s of sets) {
     const created = new Date(s.created);
@@ -212,6 +234,7 @@ export function planRetention<T extends PlanSet>(input: RetentionInput<T>): Rete
     const why = input.unchecked?.get(s.id);
     let reason: RetentionReason;
     if (newest.get(s.source)?.id === s.id) reason = { kind: 'newest', source: s.source };
+    else if (newestUsable.get(s.source)?.id === s.id) reason = { kind: 'newest', source: s.source, restorable: true };
     else if (until === null || now < until.getTime()) reason = { kind: 'within', tier: s.tier, retention, until: until === null ? null : until.toISOString() };
     else if (why !== undefined) reason = { kind: 'unchecked', why };
     else reason = { kind: 'expired', tier: s.tier, retention, expired: until.toISOString() };
@@ -257,7 +280,7 @@ export function describeReason(d: RetentionDecision): string {
   const r = d.reason;
   switch (r.kind) {
     case 'newest':
-      return `newest complete set of ${r.source}`;
+      return r.restorable === true ? `newest set of ${r.source} that can be restored (a newer one cannot)` : `newest complete set of ${r.source}`;
     case 'within':
       return r.until === null ? `${r.tier}, kept forever` : `${r.tier}, within ${formatRetention(r.retention)} (until ${r.until.slice(0, 10)})`;
     case 'unchecked':

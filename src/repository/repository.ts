@@ -203,8 +203,9 @@ export class Repository {
     const kept = await this.removeSetObjects(setId, keys.filter((k) => k !== pendingKey(setId)));
     await onStep?.('objects');
     await this.backend.delete(pendingKey(setId));
-    // Backends whose folders outlive their objects (WebDAV): the emptied folder goes too.
-    if (kept.length === 0) await this.backend.removeFolder?.(`${setId}/`);
+    // Backends whose folders outlive their objects (WebDAV): the emptied folder goes too. An empty
+    // folder left behind is no set (listings see objects only): not worth failing the removal for.
+    if (kept.length === 0) await this.backend.removeFolder?.(`${setId}/`).catch(() => undefined);
     await onStep?.('unmarked');
     return kept;
   }

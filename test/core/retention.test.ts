@@ -273,6 +273,20 @@ describe('retention planner rules', () => {
     assert.match(formatPlan(plan).join('\n'), /J .*REMOVE {4}expired: weekly, older than 90d \(since 2027-04-01\)/);
   });
 
+  it('when the newest set cannot be restored (edited, or a set it needs is gone), the newest one that can is kept too', () => {
+    const sets = [
+      set('F', 200, 'weekly', null, ['F']),
+      set('G', 100, 'weekly', null, ['G']),
+      set('I', 99, 'daily', 'G', ['G', 'I']),
+      set('J', 98, 'daily', 'GONE', ['GONE', 'J']), // its base was deleted by hand
+    ];
+    const plan = planRetention({ sets, policy: DEFAULT_RETENTION, now });
+    assert.deepEqual(plan.map((d) => [d.set.id, d.keep, d.reason.kind]), [['F', false, 'expired'], ['G', true, 'needed'], ['I', true, 'newest'], ['J', true, 'newest']]);
+    assert.match(formatPlan(plan).join('\n'), /^I .*keep +newest set of docs that can be restored \(a newer one cannot\)$/m);
+    const edited = planRetention({ sets: sets.slice(0, 3), policy: DEFAULT_RETENTION, now, unchecked: new Map([['I', 'edited'], ['G', 'edited']]) });
+    assert.deepEqual(edited.map((d) => [d.set.id, d.keep, d.reason.kind]), [['F', true, 'newest'], ['G', true, 'unchecked'], ['I', true, 'newest']]);
+  });
+
   it('the boundary: a set is kept until exactly its retention has passed', () => {
     const sets = [set('A', 30, 'daily', null, ['A']), set('B', 29.99, 'daily', null, ['B']), set('C', 0, 'weekly', null, ['C'])];
     const byId = new Map(planRetention({ sets, policy: DEFAULT_RETENTION, now }).map((d) => [d.set.id, d.keep]));
