@@ -54,9 +54,11 @@ export interface PruneResult {
   swept: string[];
 }
 
-/** runPrune plans (and with `apply`, carries out) the retention of the job's sets, under the job lock. */
+/** runPrune plans (and with `apply`, carries out under the job lock) the retention of the job's sets. */
 export async function runPrune(req: PruneRequest): Promise<PruneResult> {
   const now = req.clock.now();
+  // A dry run only reads: it neither waits for a running backup nor writes to the state folder.
+  if (!req.apply) return pruneLocked(req, now);
   const lock = await acquireLock(req.jobDir, 'prune', now);
   try {
     return await pruneLocked(req, now);
