@@ -323,6 +323,14 @@ describe('two jobs, two state folders, one destination', () => {
       const after = (await new Repository(backend).catalog()).complete;
       assert.deepEqual(after.filter((d) => d.job === 'beta').map((d) => d.id).sort(), betaSets, 'every set of the other job is still there');
       assert.deepEqual(after.filter((d) => d.job === 'alpha').map((d) => d.id).sort(), ['270103_FULL_docs', '270105_INCR_docs']);
+      // --job and --host show another job's and machine's plan from here, but --apply refuses it (exit 2).
+      const betaId = (await fsp.readFile(path.join(beta.state, 'machine-id'), 'utf8')).trim();
+      const seen = jsonOf<PruneJson>(await run(alpha, ['--json', 'prune', '--job', 'beta', '--host', betaId.slice(0, 8)], '2027-01-12T10:00:00Z'));
+      assert.deepEqual(seen.sets.map((s) => s.id).sort(), betaSets);
+      assert.equal(seen.sets.filter((s) => s.decision === 'remove').length, 2);
+      const refused = await run(alpha, ['prune', '--apply', '--job', 'beta', '--host', betaId.slice(0, 8)], '2027-01-12T10:00:00Z', 2);
+      assert.match(refused.stderr, /prune --apply removes only this machine's sets/);
+      assert.deepEqual((await new Repository(backend).catalog()).complete.filter((d) => d.job === 'beta').map((d) => d.id).sort(), betaSets);
       // The other job's own prune removes its own expired sets, and nothing of the first job.
       const jb = jsonOf<PruneJson>(await run(beta, ['--json', 'prune', '--apply'], '2027-01-12T10:00:00Z'));
       assert.equal(jb.removed.length, 2);
