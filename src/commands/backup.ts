@@ -10,6 +10,10 @@ import { formatBytes } from '../ui/output.js';
 import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
 import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
+import { sourceOrigin } from '../config/load.js';
+import { errorMessage, isStrataError } from '../errors.js';
+import { runPrune } from '../pipeline/prune.js';
+import type { StrataConfig } from '../config/schema.js';
 
 const backupOptions = {
   tier: { type: 'string', short: 't', value: 'TIER', help: 'daily (INCR), weekly, monthly or yearly (FULL), or auto: weekly on schedule.weeklyOn, else daily (required)' },
@@ -70,10 +74,39 @@ export const backupCommand: Command = {
       for (const r of result.sources) for (const e of r.errors) ctx.out.warn(`${r.source}: not backed up: ${JSON.stringify(e.path)}: ${e.message}`);
       const errorCount = result.sources.reduce((s, r) => s + r.errors.length, 0);
       if (errorCount > 0) ctx.out.warn(`${counted(errorCount, 'file')} could not be backed up (listed above); the run is PARTIAL. Fix them and run again.`);
-      ctx.out.data({ ...result, exitCode: result.partial ? ExitCode.partial : ExitCode.ok });
-      return result.partial ? ExitCode.partial : ExitCode.ok;
+      // Retention after a run that succeeded (config files only, retention.pruneAfterBackup): a
+      // partial or failed run never prunes. A prune that fails does not undo the backup, but the
+      // run says so and does not end as a success.
+      let prune: { removed: string[]; swept: string[]; kept: number } | { skipped: string } | { error: { code: string; message: string; hint?: string | undefined } } | null = null;
+      let exitCode: number = result.partial ? ExitCode.partial : ExitCode.ok;
+      if (pruneAfterBackup(config)) {
+        if (result.partial) {
+          prune = { skipped: 'the run was partial' };
+          ctx.out.info('not pruning: the run was partial (retention.pruneAfterBackup prunes after a complete run only)');
+        } else {
+          try {
+            const p = await runPrune({ config, backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, apply: true, out: ctx.out, clock: ctx.clock, signal: ctx.signal });
+            prune = { removed: p.removed, swept: p.swept, kept: p.plan.filter((d) => d.keep).length };
+            if (p.removed.length > 0) ctx.out.summary(`pruned ${counted(p.removed.length, 'expired set')}: ${p.removed.join(', ')}`);
+          } catch (e) {
+            if (isStrataError(e, 'CANCELLED')) throw e;
+            const code = isStrataError(e) ? e.code : 'INTERNAL';
+            prune = { error: { code, message: errorMessage(e), hint: isStrataError(e) ? e.hint : undefined } };
+            ctx.out.warn(`the backup is complete, but pruning failed: ${errorMessage(e)}${isStrataError(e) && e.hint !== undefined ? ` (${e.hint})` : ''}`);
+            exitCode = isStrataError(e) ? e.exitCode : ExitCode.error;
+          }
+        }
+      }
+      ctx.out.data({ ...result, prune, exitCode });
+      return exitCode;
     } finally {
       await backend.close();
     }
   },
 };
+
+/** pruneAfterBackup tells whether a backup prunes after it: a config file's job with retention.pruneAfterBackup (config-free runs never do). */
+function pruneAfterBackup(config: StrataConfig): boolean {
+  const fromFile = config.sources.some((s) => sourceOrigin(s) !== undefined);
+  return fromFile && config.retention.pruneAfterBackup;
+}
