@@ -20,7 +20,7 @@ import { Readable, Transform } from 'node:stream';
 import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 import { validateKey } from './keys.js';
-import { HashingCounter } from './wrappers.js';
+import { checkSha256, hashingSource } from '../io/hash.js';
 import { TMP_PREFIX, isLeftoverTemp, tempName } from './tempnames.js';
 
 const NS = 'urn:x-strata:';
@@ -238,15 +238,13 @@ export class WebDavBackend implements Backend {
     }
     const tmpKey = `${dir === '' ? '' : `${dir}/`}${tempName()}`;
     const tmp = this.url(tmpKey);
-    const counter = new HashingCounter(body.size, key);
-    const source = body.open();
-    source.on('error', (e) => counter.destroy(e));
+    const counter = hashingSource(body, key);
     try {
       const res = await this.request(
         'PUT',
         tmp,
         { 'Content-Length': body.size, 'Content-Type': 'application/octet-stream', 'If-None-Match': '*' },
-        source.pipe(counter),
+        counter,
         signal,
       );
       if (res.status !== 201 && res.status !== 204 && res.status !== 200) {
@@ -256,9 +254,7 @@ export class WebDavBackend implements Backend {
       res.body.resume();
       if (counter.bytes !== body.size) throw new StrataError('CHECKSUM', `${key}: sent ${counter.bytes} bytes, expected ${body.size}`);
       const sha256 = counter.sha256();
-      if (options.sha256 !== undefined && options.sha256 !== sha256) {
-        throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${sha256}, expected ${options.sha256})`);
-      }
+      checkSha256(key, sha256, options.sha256);
       await this.setSha256(tmp, sha256);
       const moved = await this.request('MOVE', tmp, { Destination: target.href, Overwrite: options.overwrite === true ? 'T' : 'F' }, undefined, signal);
       moved.body.resume();
@@ -266,7 +262,7 @@ export class WebDavBackend implements Backend {
       if (moved.status !== 201 && moved.status !== 204) throw this.statusError(moved, `moving ${key} into place`);
       return { key, size: body.size, sha256 };
     } catch (e) {
-      source.destroy();
+      counter.destroy();
       // The temporary object may exist even when the request failed midway: delete it in every
       // case, ignoring failures (it is hidden from list() anyway).
       await this.request('DELETE', tmp).then((r) => r.body.resume(), () => undefined);

@@ -15,7 +15,8 @@ import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
-import { hashFile, type Repository } from '../repository/repository.js';
+import type { Repository } from '../repository/repository.js';
+import { hashFile } from '../io/hash.js';
 import { manifestFileName, setObjectKey } from '../core/keys.js';
 
 /**
