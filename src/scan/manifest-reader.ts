@@ -1,36 +1,61 @@
 /**
- * scan/manifest-reader: the previous set's manifest, streamed in pathCompare order for merge-joins.
+ * scan/manifest-reader: reading manifest files — every line parsed (readManifestLines, the one
+ * reader every layer uses), and the previous set's manifest streamed in pathCompare order for merge-joins.
  * The order is checked as it is read, because a merge-join over unsorted input would silently turn
  * unchanged files into additions and deletions.
  */
-import { parseLine, pathCompare, type ManifestEntry } from '../core/manifest.js';
-import { StrataError } from '../errors.js';
+import * as path from 'node:path';
+import { parseLine, pathCompare, type ManifestEntry, type ManifestLine } from '../core/manifest.js';
+import { StrataError, errorMessage } from '../errors.js';
 import { Peekable, readLines } from './lines.js';
 
-async function* entries(file: string): AsyncGenerator<ManifestEntry> {
-  let last: string | undefined;
+/** ReadManifestOptions say how a manifest is named in errors. */
+export interface ReadManifestOptions {
+  /** The manifest as errors name it (default: `manifest <file name>`). */
+  what?: string;
+  /** The hint of a DAMAGED error. */
+  hint?: string;
+}
+
+/**
+ * readManifestLines streams a manifest file's lines, parsed (header, live entries, deletions): the
+ * one manifest reader of strata. A line that does not parse is DAMAGED, naming the line.
+ */
+export async function* readManifestLines(file: string, opts: ReadManifestOptions = {}): AsyncGenerator<ManifestLine> {
+  const what = opts.what ?? `manifest ${path.basename(file)}`;
   let n = 0;
   for await (const line of readLines(file)) {
     n++;
-    let parsed;
+    let parsed: ManifestLine;
     try {
       parsed = parseLine(line);
     } catch (e) {
-      throw new StrataError('DAMAGED', `previous manifest ${file}, line ${n}: ${e instanceof Error ? e.message : String(e)}`, {
-        hint: 'Run `strata verify` on the previous set, or make a FULL backup to start a new chain.',
-        cause: e,
-      });
+      throw new StrataError('DAMAGED', `${what}, line ${n} is malformed: ${errorMessage(e)}`, { ...(opts.hint !== undefined ? { hint: opts.hint } : {}), cause: e });
     }
-    // Deletion lines describe the previous set's own base; its live entries are the whole state.
-    if (parsed.kind !== 'entry') continue;
-    const p = parsed.entry.path;
+    yield parsed;
+  }
+}
+
+/** readManifestEntries streams only the live entries of a manifest. */
+export async function* readManifestEntries(file: string, opts: ReadManifestOptions = {}): AsyncGenerator<ManifestEntry> {
+  for await (const parsed of readManifestLines(file, opts)) if (parsed.kind === 'entry') yield parsed.entry;
+}
+
+const PREVIOUS_HINT = 'Run `strata verify` on the previous set, or make a FULL backup to start a new chain.';
+
+/** entries streams the previous set's live entries, checking their path order. */
+async function* entries(file: string): AsyncGenerator<ManifestEntry> {
+  let last: string | undefined;
+  let n = 0;
+  // Deletion lines describe the previous set's own base; its live entries are the whole state.
+  for await (const entry of readManifestEntries(file, { what: `previous manifest ${file}`, hint: PREVIOUS_HINT })) {
+    n++;
+    const p = entry.path;
     if (last !== undefined && pathCompare(last, p) >= 0) {
-      throw new StrataError('DAMAGED', `previous manifest ${file} is not in path order at line ${n} (${JSON.stringify(p)})`, {
-        hint: 'Run `strata verify` on the previous set, or make a FULL backup to start a new chain.',
-      });
+      throw new StrataError('DAMAGED', `previous manifest ${file} is not in path order at entry ${n} (${JSON.stringify(p)})`, { hint: PREVIOUS_HINT });
     }
     last = p;
-    yield parsed.entry;
+    yield entry;
   }
 }
 
