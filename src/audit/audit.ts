@@ -18,7 +18,8 @@ import * as nodePath from 'node:path';
 import { parseLine, sameContent, serializeEntry, type ManifestEntry } from '../core/manifest.js';
 import { StrataError, errnoCode } from '../errors.js';
 import { run, lastLines, type RunOptions, type RunResult } from '../exec/run.js';
-import { LineWriter, readLines } from '../io/lines.js';
+import { LineWriter } from '../io/lines.js';
+import { readManifestLines } from '../io/manifest-reader.js';
 
 /** AuditCommit describes one completed set for the audit trail. */
 export interface AuditCommit {
@@ -206,9 +207,8 @@ export class AuditTrail {
     const out = await LineWriter.create(tmp);
     try {
       let n = 0;
-      for await (const line of readLines(c.manifestFile)) {
+      for await (const parsed of readManifestLines(c.manifestFile, { what: `manifest ${c.manifestFile}` })) {
         n++;
-        const parsed = parseLine(line);
         if (parsed.kind === 'entry') await out.line(serializeEntry(parsed.entry, false));
         else if (parsed.kind === 'header' && parsed.header.source !== c.source) {
           throw new StrataError('INTERNAL', `manifest ${c.manifestFile} is of source ${parsed.header.source}, not ${c.source}`);

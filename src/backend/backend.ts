@@ -30,6 +30,7 @@
  *   `retriable` is true, so that the retry wrapper knows what to try again.
  */
 import type { Readable } from 'node:stream';
+import type { BodySource } from '../io/hash.js';
 
 /** ObjectInfo describes one stored object. */
 export interface ObjectInfo {
@@ -42,11 +43,8 @@ export interface ObjectInfo {
   tags?: Record<string, string>;
 }
 
-/** BodySource is a re-openable byte source of known size. */
-export interface BodySource {
-  size: number;
-  open(): Readable;
-}
+/** BodySource is a re-openable byte source of known size (io/hash: fileSource, bufferSource). */
+export type { BodySource } from '../io/hash.js';
 
 /** PutOptions qualify one upload. */
 export interface PutOptions {

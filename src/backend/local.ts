@@ -3,15 +3,16 @@
  * Proton Drive, a mounted NAS). Objects are files; uploads are written to a hidden temporary file,
  * hashed and fsynced, then linked into place so that a completed object appears atomically.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StrataError, errnoCode, fromFsError, notFound } from '../errors.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
+import { HashingCounter, checkSha256 } from '../io/hash.js';
 import { validateKey } from './keys.js';
 
 const TMP_PREFIX = '.strata-tmp-';
@@ -82,24 +83,12 @@ export class LocalBackend implements Backend {
       await sweepStaleTemps(dir);
     }
     const tmp = path.join(dir, `${TMP_PREFIX}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const hash = createHash('sha256');
-    let size = 0;
     try {
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          size += chunk.length;
-          cb(null, chunk);
-        },
-      });
+      const counter = new HashingCounter(body.size, `${key}: source`);
       await pipeline(body.open(), counter, createWriteStream(tmp, { flags: 'wx' }), { signal: options.signal });
-      const sha256 = hash.digest('hex');
-      if (size !== body.size) {
-        throw new StrataError('CHECKSUM', `${key}: source gave ${size} bytes, expected ${body.size}`);
-      }
-      if (options.sha256 !== undefined && options.sha256 !== sha256) {
-        throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${sha256}, expected ${options.sha256})`);
-      }
+      const size = counter.bytes;
+      const sha256 = counter.sha256();
+      checkSha256(key, sha256, options.sha256);
       await fsyncFile(tmp);
       if (options.overwrite === true) {
         await fsp.rename(tmp, target);
@@ -260,14 +249,5 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** fileSource makes a BodySource of a local file. */
-export async function fileSource(file: string): Promise<BodySource> {
-  const st = await fsp.stat(file);
-  return { size: st.size, open: () => createReadStream(file) };
-}
-
-/** bufferSource makes a BodySource of bytes in memory (small objects: descriptors, RESTORE.txt). */
-export function bufferSource(data: Buffer | string): BodySource {
-  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  return { size: buf.length, open: () => Readable.from([buf]) };
-}
+/** Kept for src/pipeline/backup.ts and older imports; the one implementation is io/hash. */
+export { fileSource, bufferSource } from '../io/hash.js';

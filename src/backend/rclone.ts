@@ -25,7 +25,7 @@ import { redact } from '../core/destination.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 import { validateKey } from './keys.js';
 import { TMP_PREFIX, isLeftoverTemp, tempName } from './tempnames.js';
-import { HashingCounter } from './wrappers.js';
+import { checkSha256, hashingSource } from '../io/hash.js';
 
 const INSTALL_HINT = 'Install rclone (sudo apt-get install rclone, or see https://rclone.org/install/) and configure the remote with "rclone config".';
 
@@ -193,18 +193,16 @@ export class RcloneBackend implements Backend {
     if (!overwrite && (await this.lsStat(key)) !== undefined) throw new StrataError('ALREADY_EXISTS', `${key} already exists on ${this.description}`);
     const slash = key.lastIndexOf('/');
     const tmp = `${slash < 0 ? '' : key.slice(0, slash + 1)}${tempName()}`;
-    const counter = new HashingCounter(body.size, key);
+    const counter = hashingSource(body, key);
     const md5 = createHash('md5');
     // A 'data' listener beside the pipe to rclone sees every chunk without changing the flow.
     counter.on('data', (c: Buffer) => md5.update(c));
-    const source = body.open();
-    source.on('error', (e) => counter.destroy(e));
     try {
-      const r = await this.rc(['rcat', '--size', String(body.size), this.path(tmp)], source.pipe(counter), options.signal);
+      const r = await this.rc(['rcat', '--size', String(body.size), this.path(tmp)], counter, options.signal);
       if (r.code !== 0) throw this.fail(r, `uploading ${key}`);
       const sha256 = counter.sha256();
       const md5hex = md5.digest('hex');
-      if (options.sha256 !== undefined && options.sha256 !== sha256) throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${sha256}, expected ${options.sha256})`);
+      checkSha256(key, sha256, options.sha256);
       const st = await this.lsStat(tmp, true);
       if (st === undefined) throw new StrataError('BACKEND', `uploading ${key}: the uploaded object is not there`, { retriable: true });
       if (st.Size >= 0 && st.Size !== body.size) throw new StrataError('CHECKSUM', `${key}: the remote holds ${st.Size} bytes, sent ${body.size}`, { retriable: true });
@@ -222,7 +220,7 @@ export class RcloneBackend implements Backend {
       if (mv.code !== 0) throw this.fail(mv, `moving ${key} into place`);
       return { key, size: body.size, sha256 };
     } catch (e) {
-      source.destroy();
+      counter.destroy();
       await this.rc(['deletefile', this.path(tmp)]).catch(() => undefined);
       if (isStrataError(e)) throw e;
       throw new StrataError('BACKEND', `uploading ${key} to ${this.description}: ${errorMessage(e)}`, { cause: e });

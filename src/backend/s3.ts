@@ -46,7 +46,9 @@ import {
   type S3ClientConfig,
   type StorageClass,
 } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
+import { checkSha256, hashStream, hashingSource, sha256Hex } from '../io/hash.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 import { validateKey } from './keys.js';
 
@@ -188,10 +190,8 @@ export class S3Backend implements Backend {
     let sha256: string;
     if (body.size <= this.partSize) {
       const buf = await readExactly(body.open(), body.size, key, signal);
-      sha256 = createHash('sha256').update(buf).digest('hex');
-      if (options.sha256 !== undefined && options.sha256 !== sha256) {
-        throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${sha256}, expected ${options.sha256})`);
-      }
+      sha256 = sha256Hex(buf);
+      checkSha256(key, sha256, options.sha256);
       try {
         await this.client.send(
           new PutObjectCommand({
@@ -231,56 +231,57 @@ export class S3Backend implements Backend {
       if (uploadId === undefined) throw new StrataError('BACKEND', `${this.description}: no upload id for ${key}`, { retriable: true });
       const id = uploadId;
       const parts: CompletedPart[] = [];
-      const inflight = new Set<Promise<void>>();
+      // p-limit keeps queueSize parts in flight; waiting for the part queueSize places back before
+      // filling another keeps memory at partSize × (queueSize + 1).
+      const limit = pLimit(this.queueSize);
+      const sent: Promise<void>[] = [];
       let failure: Error | undefined;
       const send = (buf: Buffer, partNumber: number): void => {
-        const p = this.client
-          .send(
+        const upload = async (): Promise<void> => {
+          if (failure !== undefined) return;
+          const out = await this.client.send(
             new UploadPartCommand({ Bucket: this.bucket, Key: k, UploadId: id, PartNumber: partNumber, Body: buf, ContentLength: buf.length, ContentMD5: md5(buf) }),
             { abortSignal: signal },
-          )
-          .then((out) => {
-            parts.push({ PartNumber: partNumber, ETag: out.ETag });
-          })
-          .catch((e: unknown) => {
+          );
+          parts.push({ PartNumber: partNumber, ETag: out.ETag });
+        };
+        sent.push(
+          limit(upload).catch((e: unknown) => {
             failure ??= e instanceof Error ? e : new Error(String(e));
-          })
-          .finally(() => inflight.delete(p));
-        inflight.add(p);
+          }),
+        );
       };
-      const hash = createHash('sha256');
-      let total = 0;
       let partNumber = 0;
       // Chunks are copied straight into a part-sized buffer, so memory is partSize per buffered part.
       let part = Buffer.allocUnsafe(this.partSize);
       let fill = 0;
       const flush = async (): Promise<void> => {
-        while (inflight.size >= this.queueSize) await Promise.race(inflight);
+        await sent[sent.length - this.queueSize];
         if (failure !== undefined) throw failure;
         send(fill === part.length ? part : part.subarray(0, fill), ++partNumber);
         part = Buffer.allocUnsafe(this.partSize);
         fill = 0;
       };
-      for await (const chunk of body.open()) {
-        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-        total += buf.length;
-        if (total > body.size) throw new StrataError('CHECKSUM', `${key}: source gave more than the announced ${body.size} bytes`);
-        hash.update(buf);
-        let off = 0;
-        while (off < buf.length) {
-          const n = buf.copy(part, fill, off);
-          off += n;
-          fill += n;
-          if (fill === part.length) await flush();
+      // The counter hashes the bytes and fails when the source gives more or fewer than announced.
+      const counter = hashingSource(body, `${key}: source`);
+      try {
+        for await (const chunk of counter as AsyncIterable<Buffer>) {
+          let off = 0;
+          while (off < chunk.length) {
+            const n = chunk.copy(part, fill, off);
+            off += n;
+            fill += n;
+            if (fill === part.length) await flush();
+          }
+          if (failure !== undefined) throw failure;
         }
-        if (failure !== undefined) throw failure;
+      } finally {
+        counter.destroy();
       }
-      if (total !== body.size) throw new StrataError('CHECKSUM', `${key}: source gave ${total} bytes, expected ${body.size}`);
       if (fill > 0) await flush();
-      await Promise.all(inflight);
+      await Promise.all(sent);
       if (failure !== undefined) throw failure;
-      const actual = hash.digest('hex');
-      if (actual !== sha256) throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${actual}, expected ${sha256})`);
+      checkSha256(key, counter.sha256(), sha256);
       parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
       await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: id, MultipartUpload: { Parts: parts } }), { abortSignal: signal });
     } catch (e) {
@@ -507,29 +508,13 @@ async function readExactly(stream: Readable, size: number, key: string, signal?:
   return buf;
 }
 
-/** hashSource reads a body once to learn its SHA-256 (needed before a multipart upload starts). */
 /** storedSha256 is the SHA-256 strata stored as user metadata with an object, when it is one. */
 function storedSha256(metadata: Record<string, string> | undefined): string | undefined {
   const sha = metadata?.['sha256'];
   return sha !== undefined && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined;
 }
 
-async function hashSource(body: BodySource, key: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  let n = 0;
-  const stream = body.open();
-  try {
-    for await (const chunk of stream) {
-      if (signal?.aborted === true) throw new StrataError('CANCELLED', `uploading ${key}: cancelled`);
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      n += b.length;
-      hash.update(b);
-    }
-  } catch (e) {
-    throw isStrataError(e) ? e : new StrataError('BACKEND', `reading the source of ${key}: ${errorMessage(e)}`, { cause: e });
-  } finally {
-    stream.destroy();
-  }
-  if (n !== body.size) throw new StrataError('CHECKSUM', `${key}: source gave ${n} bytes, expected ${body.size}`);
-  return hash.digest('hex');
+/** hashSource reads a body once to learn its SHA-256 (needed before a multipart upload starts). */
+function hashSource(body: BodySource, key: string, signal?: AbortSignal): Promise<string> {
+  return hashStream(hashingSource(body, `${key}: source`), `reading the source of ${key}`, false, signal);
 }

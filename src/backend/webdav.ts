@@ -20,10 +20,11 @@ import { Readable, Transform } from 'node:stream';
 import { StrataError, errnoCode, errorMessage, isStrataError } from '../errors.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 import { validateKey } from './keys.js';
-import { HashingCounter } from './wrappers.js';
+import { checkSha256, hashingSource } from '../io/hash.js';
 import { TMP_PREFIX, isLeftoverTemp, tempName } from './tempnames.js';
+import { STRATA_NS, parseMultistatus, proppatchStored } from './multistatus.js';
 
-const NS = 'urn:x-strata:';
+const NS = STRATA_NS;
 
 /** WebDavBackendOptions configure one WebDAV folder. */
 export interface WebDavBackendOptions {
@@ -238,15 +239,13 @@ export class WebDavBackend implements Backend {
     }
     const tmpKey = `${dir === '' ? '' : `${dir}/`}${tempName()}`;
     const tmp = this.url(tmpKey);
-    const counter = new HashingCounter(body.size, key);
-    const source = body.open();
-    source.on('error', (e) => counter.destroy(e));
+    const counter = hashingSource(body, key);
     try {
       const res = await this.request(
         'PUT',
         tmp,
         { 'Content-Length': body.size, 'Content-Type': 'application/octet-stream', 'If-None-Match': '*' },
-        source.pipe(counter),
+        counter,
         signal,
       );
       if (res.status !== 201 && res.status !== 204 && res.status !== 200) {
@@ -256,9 +255,7 @@ export class WebDavBackend implements Backend {
       res.body.resume();
       if (counter.bytes !== body.size) throw new StrataError('CHECKSUM', `${key}: sent ${counter.bytes} bytes, expected ${body.size}`);
       const sha256 = counter.sha256();
-      if (options.sha256 !== undefined && options.sha256 !== sha256) {
-        throw new StrataError('CHECKSUM', `${key}: SHA-256 mismatch (got ${sha256}, expected ${options.sha256})`);
-      }
+      checkSha256(key, sha256, options.sha256);
       await this.setSha256(tmp, sha256);
       const moved = await this.request('MOVE', tmp, { Destination: target.href, Overwrite: options.overwrite === true ? 'T' : 'F' }, undefined, signal);
       moved.body.resume();
@@ -266,7 +263,7 @@ export class WebDavBackend implements Backend {
       if (moved.status !== 201 && moved.status !== 204) throw this.statusError(moved, `moving ${key} into place`);
       return { key, size: body.size, sha256 };
     } catch (e) {
-      source.destroy();
+      counter.destroy();
       // The temporary object may exist even when the request failed midway: delete it in every
       // case, ignoring failures (it is hidden from list() anyway).
       await this.request('DELETE', tmp).then((r) => r.body.resume(), () => undefined);
@@ -280,7 +277,7 @@ export class WebDavBackend implements Backend {
     const res = await this.request('PROPPATCH', url, {}, xml);
     const text = await readText(res.body);
     if (res.status === 401) throw this.statusError(res, 'setting properties');
-    const ok = res.status === 207 && /<(?:[\w.-]+:)?status>\s*HTTP\/1\.[01] 200/i.test(text);
+    const ok = res.status === 207 && proppatchStored(text);
     if (!ok) {
       this.props = false;
       this.options.onWarning?.(`${this.description}: the server keeps no custom properties; SHA-256 sums are verified on upload but not stored`);
@@ -393,56 +390,6 @@ export class WebDavBackend implements Backend {
 }
 
 const PROPFIND_BODY = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:S="${NS}"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/><S:sha256/></D:prop></D:propfind>`;
-
-/** DavEntry is one <response> of a PROPFIND answer. */
-interface DavEntry {
-  /** Decoded absolute path. */
-  path: string;
-  collection: boolean;
-  size: number;
-  sha256?: string;
-  modified?: Date;
-}
-
-const NAME = '(?:[A-Za-z_][\\w.-]*:)?';
-const RESPONSE_RE = new RegExp(`<${NAME}response\\b[^>]*>([\\s\\S]*?)</${NAME}response\\s*>`, 'g');
-const HREF_RE = new RegExp(`<${NAME}href\\b[^>]*>([\\s\\S]*?)</${NAME}href\\s*>`);
-const COLLECTION_RE = new RegExp(`<${NAME}collection\\b`);
-const MODIFIED_RE = new RegExp(`<${NAME}getlastmodified\\b[^>]*>([^<]*)<`);
-const LENGTH_RE = new RegExp(`<${NAME}getcontentlength\\b[^>]*>\\s*(\\d+)\\s*<`);
-const SHA_RE = new RegExp(`<${NAME}sha256\\b[^>]*>\\s*([0-9a-f]{64})\\s*<`);
-
-/** parseMultistatus reads the entries of a 207 Multi-Status body; a tolerant reader for the few
- * elements strata needs, so that no XML dependency is required. */
-function parseMultistatus(xml: string): DavEntry[] {
-  const out: DavEntry[] = [];
-  for (const m of xml.matchAll(RESPONSE_RE)) {
-    const block = m[1] ?? '';
-    const href = HREF_RE.exec(block)?.[1];
-    if (href === undefined) continue;
-    let p = decodeEntities(href.trim());
-    if (/^https?:\/\//i.test(p)) p = new URL(p).pathname;
-    const entry: DavEntry = { path: safeDecode(p), collection: COLLECTION_RE.test(block), size: Number(LENGTH_RE.exec(block)?.[1] ?? 0) };
-    const sha = SHA_RE.exec(block)?.[1];
-    if (sha !== undefined) entry.sha256 = sha;
-    const modified = MODIFIED_RE.exec(block)?.[1];
-    if (modified !== undefined) entry.modified = new Date(modified.trim());
-    out.push(entry);
-  }
-  return out;
-}
-
-function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_m, e: string) => {
-    const l = e.toLowerCase();
-    if (l === 'amp') return '&';
-    if (l === 'lt') return '<';
-    if (l === 'gt') return '>';
-    if (l === 'quot') return '"';
-    if (l === 'apos') return "'";
-    return String.fromCodePoint(l.startsWith('#x') ? parseInt(l.slice(2), 16) : parseInt(l.slice(1), 10));
-  });
-}
 
 function safeDecode(s: string): string {
   try {

@@ -1,68 +1,17 @@
 /**
  * backend/wrappers: Backends that wrap another Backend to add one behaviour each — retries with
- * backoff, a concurrency limit, debug logging, and fault injection for tests — plus the byte-stream
- * wrappers the backends share (hash-and-count while streaming). Each wrapper keeps the contract of
- * backend.ts, so they stack in any order.
+ * backoff, a concurrency limit, debug logging, and fault injection for tests. Each wrapper keeps
+ * the contract of backend.ts, so they stack in any order.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { StrataError, errorMessage, isStrataError } from '../errors.js';
+import { Readable } from 'node:stream';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { StrataError, isStrataError } from '../errors.js';
+import { hashStream } from '../io/hash.js';
+import { retry, type BackoffOptions } from '../io/retry.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 
-/** HashingCounter passes bytes through while hashing (SHA-256) and counting them; it fails the
- * stream when the source gives more or fewer bytes than `expected`, so that an upload with an
- * explicit Content-Length never hangs or sends a wrong body. */
-export class HashingCounter extends Transform {
-  /** bytes is how many bytes have passed so far. */
-  bytes = 0;
-  private readonly hash: Hash = createHash('sha256');
-  private digestHex: string | undefined;
-
-  constructor(private readonly expected: number | undefined, private readonly what = 'source') {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.expected !== undefined && this.bytes > this.expected) {
-      cb(new StrataError('CHECKSUM', `${this.what} gave more than the announced ${this.expected} bytes`));
-      return;
-    }
-    this.hash.update(chunk);
-    cb(null, chunk);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    if (this.expected !== undefined && this.bytes !== this.expected) {
-      cb(new StrataError('CHECKSUM', `${this.what} gave ${this.bytes} bytes, expected ${this.expected}`));
-      return;
-    }
-    cb();
-  }
-
-  /** sha256 is the hex digest of all bytes seen; call it after the stream ended. */
-  sha256(): string {
-    this.digestHex ??= this.hash.digest('hex');
-    return this.digestHex;
-  }
-}
-
-/** hashStream reads a stream to its end and returns its SHA-256 (hex). A failure that is not a
- * StrataError becomes a BACKEND error, retriable as asked (a remote read is, a local source is not). */
-export async function hashStream(stream: Readable, what: string, retriable: boolean, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of stream) {
-      if (signal?.aborted === true) throw new StrataError('CANCELLED', `${what}: cancelled`);
-      hash.update(chunk as Buffer);
-    }
-  } catch (e) {
-    throw isStrataError(e) ? e : new StrataError('BACKEND', `${what}: ${errorMessage(e)}`, { cause: e, retriable });
-  } finally {
-    stream.destroy();
-  }
-  return hash.digest('hex');
-}
+/** Kept for src/pipeline/backup.ts and older imports; the one implementation is io/hash. */
+export { hashStream } from '../io/hash.js';
 
 // ------------------------------------------------------------------------------------------ retry
 
@@ -81,24 +30,6 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(new StrataError('CANCELLED', 'cancelled'));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new StrataError('CANCELLED', 'cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * RetryingBackend retries operations that failed with a `retriable` StrataError, with exponential
  * backoff and full jitter (so that parallel uploads that failed together do not retry together).
@@ -109,32 +40,28 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export class RetryingBackend implements Backend {
   readonly description: string;
-  private readonly attempts: number;
-  private readonly base: number;
-  private readonly max: number;
-  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  private readonly random: () => number;
+  private readonly backoff: BackoffOptions;
 
   constructor(private readonly inner: Backend, private readonly options: RetryOptions = {}) {
     this.description = inner.description;
-    this.attempts = Math.max(1, options.attempts ?? 5);
-    this.base = options.baseDelayMs ?? 250;
-    this.max = options.maxDelayMs ?? 20_000;
-    this.sleep = options.sleep ?? defaultSleep;
-    this.random = options.random ?? Math.random;
+    this.backoff = {
+      attempts: Math.max(1, options.attempts ?? 5),
+      baseDelayMs: options.baseDelayMs ?? 250,
+      maxDelayMs: options.maxDelayMs ?? 20_000,
+      ...(options.sleep !== undefined ? { sleep: options.sleep } : {}),
+      ...(options.random !== undefined ? { random: options.random } : {}),
+    };
   }
 
-  private async retry<T>(method: string, key: string, fn: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn(attempt);
-      } catch (e) {
-        if (!isStrataError(e) || !e.retriable || attempt >= this.attempts || signal?.aborted === true) throw e;
-        const delayMs = Math.round(this.random() * Math.min(this.max, this.base * 2 ** (attempt - 1)));
-        this.options.onRetry?.({ method, key, attempt, delayMs, error: e });
-        await this.sleep(delayMs, signal);
-      }
-    }
+  private retry<T>(method: string, key: string, fn: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return retry(fn, {
+      ...this.backoff,
+      signal,
+      retriable: (e) => isStrataError(e) && e.retriable,
+      onRetry: ({ attempt, delayMs, error }) => {
+        if (isStrataError(error)) this.options.onRetry?.({ method, key, attempt, delayMs, error });
+      },
+    });
   }
 
   put(key: string, body: BodySource, options: PutOptions = {}): Promise<ObjectInfo> {
@@ -188,21 +115,30 @@ export class RetryingBackend implements Backend {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // A listing that fails is restarted, skipping the keys it already yielded; each step may fail
+    // and be retried as often as any other operation.
     const seen = new Set<string>();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        for await (const info of this.inner.list(prefix)) {
-          if (seen.has(info.key)) continue;
-          seen.add(info.key);
-          yield info;
-        }
-        return;
-      } catch (e) {
-        if (!isStrataError(e) || !e.retriable || attempt >= this.attempts) throw e;
-        const delayMs = Math.round(this.random() * Math.min(this.max, this.base * 2 ** (attempt - 1)));
-        this.options.onRetry?.({ method: 'list', key: prefix, attempt, delayMs, error: e });
-        await this.sleep(delayMs);
+    let it: AsyncIterator<ObjectInfo> | undefined;
+    try {
+      for (;;) {
+        const next = await this.retry('list', prefix, async () => {
+          for (;;) {
+            it ??= this.inner.list(prefix)[Symbol.asyncIterator]();
+            try {
+              const r = await it.next();
+              if (r.done === true || !seen.has(r.value.key)) return r;
+            } catch (e) {
+              it = undefined;
+              throw e;
+            }
+          }
+        });
+        if (next.done === true) return;
+        seen.add(next.value.key);
+        yield next.value;
       }
+    } finally {
+      await it?.return?.();
     }
   }
 
@@ -233,26 +169,6 @@ export class RetryingBackend implements Backend {
 
 // ------------------------------------------------------------------------------------------ limit
 
-/** Semaphore hands out at most `limit` slots at a time, first come first served. */
-class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async acquire(): Promise<() => void> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next !== undefined) next();
-      else this.active--;
-    };
-  }
-}
-
 /**
  * LimitedBackend runs at most `concurrency` operations on the inner backend at once. A get() holds
  * its slot until its stream closes (a transfer is what providers limit), so read or destroy every
@@ -260,21 +176,33 @@ class Semaphore {
  */
 export class LimitedBackend implements Backend {
   readonly description: string;
-  private readonly sem: Semaphore;
+  private readonly limit: LimitFunction;
 
   constructor(private readonly inner: Backend, concurrency: number) {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new StrataError('INTERNAL', `LimitedBackend: bad concurrency ${concurrency}`);
     this.description = inner.description;
-    this.sem = new Semaphore(concurrency);
+    this.limit = pLimit(concurrency);
   }
 
-  private async limited<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.sem.acquire();
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+  private limited<T>(fn: () => Promise<T>): Promise<T> {
+    return this.limit(fn);
+  }
+
+  /** acquire waits for a slot and holds it until the returned release is called (once or more). */
+  private acquire(): Promise<() => void> {
+    return new Promise((granted) => {
+      void this.limit(
+        () =>
+          new Promise<void>((release) => {
+            let released = false;
+            granted(() => {
+              if (released) return;
+              released = true;
+              release();
+            });
+          }),
+      );
+    });
   }
 
   put(key: string, body: BodySource, options?: PutOptions): Promise<ObjectInfo> {
@@ -282,7 +210,7 @@ export class LimitedBackend implements Backend {
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
-    const release = await this.sem.acquire();
+    const release = await this.acquire();
     try {
       const stream = await this.inner.get(key, range);
       stream.once('close', release);

@@ -6,9 +6,10 @@
  * permission before the first backup rather than during it.
  */
 import { counted } from '../core/words.js';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { bufferSource, sha256Hex } from '../io/hash.js';
 import { Readable } from 'node:stream';
-import type { Backend, BodySource } from '../backend/backend.js';
+import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/open.js';
 import { requireRoot } from '../repository/marker.js';
 import { parseCommandArgs } from './args.js';
@@ -27,10 +28,6 @@ interface CheckResult {
   ms: number;
 }
 
-function source(data: Buffer): BodySource {
-  return { size: data.length, open: () => Readable.from([data]) };
-}
-
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
@@ -46,7 +43,7 @@ function expectCode(e: unknown, code: string): string {
 async function runChecks(b: Backend, prefix: string, kind: string, warnings: string[]): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const data = randomBytes(64 * 1024);
-  const sha256 = createHash('sha256').update(data).digest('hex');
+  const sha256 = sha256Hex(data);
   const key = `${prefix}probe.bin`;
   const check = async (name: string, fn: () => Promise<string | undefined>, optional = false): Promise<boolean> => {
     const t0 = performance.now();
@@ -69,7 +66,7 @@ async function runChecks(b: Backend, prefix: string, kind: string, warnings: str
   };
   try {
     const put = await check('put (64 KiB, SHA-256 verified)', async () => {
-      const info = await b.put(key, source(data), { sha256, tags: kind === 's3' ? { strata: 'check' } : undefined });
+      const info = await b.put(key, bufferSource(data), { sha256, tags: kind === 's3' ? { strata: 'check' } : undefined });
       return info.size === data.length ? '' : `put reported ${info.size} bytes`;
     });
     if (!put) return results;
@@ -102,20 +99,20 @@ async function runChecks(b: Backend, prefix: string, kind: string, warnings: str
     });
     await check('refuses to overwrite', async () => {
       try {
-        await b.put(key, source(Buffer.from('other')));
+        await b.put(key, bufferSource(Buffer.from('other')));
         return 'an existing object was replaced without overwrite';
       } catch (e) {
         return expectCode(e, 'ALREADY_EXISTS');
       }
     });
     await check('overwrite when asked', async () => {
-      await b.put(key, source(Buffer.from('replaced')), { overwrite: true });
+      await b.put(key, bufferSource(Buffer.from('replaced')), { overwrite: true });
       return (await readAll(await b.get(key))).toString() === 'replaced' ? '' : 'the object was not replaced';
     });
     await check('rejects a wrong checksum, leaving nothing', async () => {
       const bad = `${prefix}bad-checksum.bin`;
       try {
-        await b.put(bad, source(data), { sha256: '0'.repeat(64) });
+        await b.put(bad, bufferSource(data), { sha256: '0'.repeat(64) });
         return 'a wrong SHA-256 was accepted';
       } catch (e) {
         const problem = expectCode(e, 'CHECKSUM');

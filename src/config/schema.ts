@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection/index.js';
-import { DESTINATION_BLOCK_KEYS, parseDestination } from '../core/destination.js';
+import { DESTINATION_BLOCK_KEYS, DESTINATION_KINDS, parseDestination } from '../core/destination.js';
 import { parseSize, volumeSizeProblem } from '../core/size.js';
 import { DEFAULT_RETENTION, parseRetention, policyProblems, type RetentionDuration, type RetentionPolicy } from '../core/retention.js';
 import { errorMessage, isStrataError } from '../errors.js';
@@ -511,8 +511,9 @@ function checkDestinationBlock(block: Record<string, unknown>, options: Validate
   const type = block[typeKey];
   let allowed: readonly string[];
   if (type === undefined || type === null) allowed = ['type', 'url'];
+  // The keys of each kind come from core/destination's one discriminated union (destinationBlockSchema).
   else if (typeof type === 'string' && DESTINATION_BLOCK_KEYS[type] !== undefined) allowed = DESTINATION_BLOCK_KEYS[type];
-  else return { block, issues: [{ path: ['destination', typeKey], message: `expected one of local, s3, webdav or rclone, got ${describe(type)}` }] };
+  else return { block, issues: [{ path: ['destination', typeKey], message: `expected one of ${DESTINATION_KINDS.join(', ').replace(/, (\w+)$/, ' or $1')}, got ${describe(type)}` }] };
   const allowedHere = allowed.map((k) => (k === 'type' ? typeKey : k));
   for (const key of Object.keys(block)) {
     if (!allowedHere.includes(key)) issues.push({ path: ['destination', key], message: `unknown key "${key}"`, unknownKey: true, allowed: [...allowedHere] });

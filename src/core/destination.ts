@@ -12,6 +12,7 @@
  *   `webdav://…` (= http); without a password in the URL, STRATA_WEBDAV_PASSWORD is used
  * - rclone: `rclone:remote:path` (any remote the user's rclone knows, incl. `:backend,opt=…:path`)
  */
+import { z } from 'zod';
 import { StrataError } from '../errors.js';
 import { TIERS, type Tier } from './naming.js';
 
@@ -190,92 +191,121 @@ function parseWebDavUrl(url: URL, protocol: 'http:' | 'https:'): WebDavDestinati
   return dest;
 }
 
-/**
- * DESTINATION_BLOCK_KEYS are the keys parseDestinationBlock reads, by the block's type (the config
- * schema refuses any other key, so keep the two together).
- */
-export const DESTINATION_BLOCK_KEYS: Readonly<Record<string, readonly string[]>> = {
-  local: ['type', 'path'],
-  s3: ['type', 'bucket', 'prefix', 'endpoint', 'region', 'pathStyle', 'forcePathStyle', 'profile', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'storageClass', 'storageClasses'],
-  webdav: ['type', 'url', 'username', 'user', 'password'],
-  rclone: ['type', 'remote', 'path'],
-};
+/** needs is a required text key of one kind of block: missing, it is "<kind> destination needs "<key>"". */
+function needs(kind: string, key: string, nonEmpty = true): z.ZodString {
+  const missing = `${kind} destination needs "${key}"`;
+  const s = z.string({ error: (iss) => (iss.input === undefined || iss.input === null ? missing : `destination: "${key}" must be a string`) });
+  return nonEmpty ? s.min(1, { error: missing }) : s;
+}
 
-function parseDestinationBlock(block: Record<string, unknown>): Destination {
-  const type = str(block, 'type') ?? str(block, 'kind');
-  if (type === undefined) {
-    const url = str(block, 'url');
-    if (url !== undefined) return parseDestinationUrl(url);
+/** text is an optional text key (null counts as absent, as YAML's `key:` without a value). */
+function text(key: string): z.ZodOptional<z.ZodNullable<z.ZodString>> {
+  return z.string({ error: `destination: "${key}" must be a string` }).nullish();
+}
+
+const pathStyle = z.boolean({ error: 's3 destination: "pathStyle" must be true or false' }).optional();
+
+/**
+ * destinationBlockSchema is the structured (config-file) destination: one zod discriminated union
+ * on `type`, the one description of which keys each kind takes. The config schema checks a block
+ * with it (unknown keys are refused, with their line), and parseDestination turns it into a
+ * Destination; rules across keys (both S3 keys or neither, known tiers, an http(s) WebDAV URL)
+ * follow in toDestination.
+ */
+export const destinationBlockSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('local'), path: needs('local', 'path') }),
+  z.strictObject({
+    type: z.literal('s3'),
+    bucket: needs('s3', 'bucket'),
+    prefix: text('prefix'),
+    endpoint: text('endpoint'),
+    region: text('region'),
+    pathStyle,
+    forcePathStyle: pathStyle,
+    profile: text('profile'),
+    accessKeyId: text('accessKeyId'),
+    secretAccessKey: text('secretAccessKey'),
+    sessionToken: text('sessionToken'),
+    storageClass: text('storageClass'),
+    storageClasses: z
+      .record(z.string(), z.string({ error: 's3 destination: a storage class in "storageClasses" must be a string' }), {
+        error: 's3 destination: "storageClasses" must map tier names to storage classes',
+      })
+      .optional(),
+  }),
+  z.strictObject({ type: z.literal('webdav'), url: needs('webdav', 'url', false), username: text('username'), user: text('user'), password: text('password') }),
+  z.strictObject({ type: z.literal('rclone'), remote: needs('rclone', 'remote'), path: text('path') }),
+]);
+
+/** DestinationBlock is a checked structured destination. */
+export type DestinationBlock = z.infer<typeof destinationBlockSchema>;
+
+/** DESTINATION_KINDS are the values of a block's `type`. */
+export const DESTINATION_KINDS = destinationBlockSchema.options.map((o) => o.shape.type.value);
+
+/** DESTINATION_BLOCK_KEYS are the keys each kind of block takes (from destinationBlockSchema). */
+export const DESTINATION_BLOCK_KEYS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(destinationBlockSchema.options.map((o) => [o.shape.type.value, Object.keys(o.shape)]));
+
+/** withType reads `kind:` as `type:` (both are accepted). */
+function withType(block: Record<string, unknown>): Record<string, unknown> {
+  if (block['type'] !== undefined || block['kind'] === undefined) return block;
+  const { kind, ...rest } = block;
+  return { type: kind, ...rest };
+}
+
+function parseDestinationBlock(raw: Record<string, unknown>): Destination {
+  const block = withType(raw);
+  const type = block['type'];
+  if (type === undefined || type === null) {
+    const url = block['url'];
+    if (typeof url === 'string') return parseDestinationUrl(url);
     throw usage('destination block has no "type"', 'Set type: local, s3, webdav or rclone.');
   }
-  switch (type) {
-    case 'local': {
-      const p = str(block, 'path');
-      if (p === undefined || p === '') throw usage('local destination needs "path"');
-      return { kind: 'local', path: p };
-    }
+  if (typeof type !== 'string') throw usage('destination: "type" must be a string');
+  if (!DESTINATION_KINDS.some((k) => k === type)) throw usage(`unknown destination type "${type}"`, 'Set type: local, s3, webdav or rclone.');
+  const parsed = destinationBlockSchema.safeParse(block);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') throw usage(`destination: unknown key "${issue.keys[0] ?? ''}" in a ${type} destination`, `Keys of a ${type} destination: ${(DESTINATION_BLOCK_KEYS[type] ?? []).join(', ')}.`);
+    throw usage(issue?.message ?? 'destination: not a valid destination block');
+  }
+  return toDestination(parsed.data);
+}
+
+/** toDestination turns a checked block into a Destination, with the rules across its keys. */
+export function toDestination(block: DestinationBlock): Destination {
+  switch (block.type) {
+    case 'local':
+      return { kind: 'local', path: block.path };
     case 's3': {
-      const bucket = str(block, 'bucket');
-      if (bucket === undefined || bucket === '') throw usage('s3 destination needs "bucket"');
-      const dest: S3Destination = { kind: 's3', bucket, prefix: normalizePrefix(str(block, 'prefix') ?? '') };
-      const endpoint = str(block, 'endpoint');
-      if (endpoint !== undefined) dest.endpoint = normalizeEndpoint(endpoint);
-      const set = (k: 'region' | 'profile' | 'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'storageClass'): void => {
-        const v = str(block, k);
-        if (v !== undefined) dest[k] = v;
-      };
-      set('region');
-      set('profile');
-      set('accessKeyId');
-      set('secretAccessKey');
-      set('sessionToken');
-      set('storageClass');
-      const ps = block['pathStyle'] ?? block['forcePathStyle'];
-      if (ps !== undefined) {
-        if (typeof ps !== 'boolean') throw usage('s3 destination: "pathStyle" must be true or false');
-        dest.pathStyle = ps;
+      const dest: S3Destination = { kind: 's3', bucket: block.bucket, prefix: normalizePrefix(block.prefix ?? '') };
+      if (block.endpoint != null) dest.endpoint = normalizeEndpoint(block.endpoint);
+      for (const k of ['region', 'profile', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'storageClass'] as const) {
+        const v = block[k];
+        if (v != null) dest[k] = v;
       }
-      const classes = block['storageClasses'];
-      if (classes !== undefined) {
-        if (typeof classes !== 'object' || classes === null || Array.isArray(classes)) throw usage('s3 destination: "storageClasses" must map tier names to storage classes');
-        const out: Record<string, string> = {};
-        for (const [tier, cls] of Object.entries(classes)) {
-          checkTier(tier, `storageClasses.${tier}`);
-          if (typeof cls !== 'string') throw usage(`s3 destination: storage class of tier "${tier}" must be a string`);
-          out[tier] = cls;
-        }
-        dest.storageClasses = out;
+      const ps = block.pathStyle ?? block.forcePathStyle;
+      if (ps !== undefined) dest.pathStyle = ps;
+      if (block.storageClasses !== undefined) {
+        for (const tier of Object.keys(block.storageClasses)) checkTier(tier, `storageClasses.${tier}`);
+        dest.storageClasses = { ...block.storageClasses };
       }
       checkS3Keys(dest);
       return dest;
     }
     case 'webdav': {
-      const url = str(block, 'url');
-      if (url === undefined) throw usage('webdav destination needs "url"');
-      const parsed = parseDestinationUrl(/^https?:\/\//i.test(url) ? `webdav+${url}` : url);
+      const parsed = parseDestinationUrl(/^https?:\/\//i.test(block.url) ? `webdav+${block.url}` : block.url);
       if (parsed.kind !== 'webdav') throw usage('webdav destination: "url" must be an http(s) URL');
-      const user = str(block, 'username') ?? str(block, 'user');
-      const pass = str(block, 'password');
-      if (user !== undefined) parsed.username = user;
-      if (pass !== undefined) parsed.password = pass;
+      const user = block.username ?? block.user;
+      if (user != null) parsed.username = user;
+      if (block.password != null) parsed.password = block.password;
       return parsed;
     }
     case 'rclone': {
-      const remote = str(block, 'remote');
-      if (remote === undefined || remote === '') throw usage('rclone destination needs "remote"');
-      const p = str(block, 'path') ?? '';
-      return { kind: 'rclone', target: remote.includes(':') ? `${remote}${p}` : `${remote}:${p}` };
+      const p = block.path ?? '';
+      return { kind: 'rclone', target: block.remote.includes(':') ? `${block.remote}${p}` : `${block.remote}:${p}` };
     }
-    default:
-      throw usage(`unknown destination type "${type}"`, 'Set type: local, s3, webdav or rclone.');
   }
-}
-
-function str(block: Record<string, unknown>, key: string): string | undefined {
-  const v = block[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw usage(`destination: "${key}" must be a string`);
-  return v;
 }
 
 function parseBool(name: string, v: string): boolean {

@@ -1,48 +1,47 @@
 /**
- * core/pathfilter: which manifest paths a restore selects. An argument matches a path exactly, any
- * path below it (a folder), or as a glob: `*` and `?` within one segment, `**` across segments.
+ * core/pathfilter: which manifest paths a restore selects. An argument without a wildcard selects
+ * that path and everything below it (a folder). A pattern (`*`, `?`, `[abc]`, `**`) follows the
+ * rules of .gitignore, as excludes do, matched by picomatch:
+ * - without a slash it matches a name at any depth: `*.txt` selects every .txt file;
+ * - with a slash (`docs/*.txt`, or a leading `/` as in `/*.txt`) it matches from the source's top;
+ * - `*` and `?` stay within one name, `**` crosses folders; names starting with a dot match too;
+ * - a folder that matches selects everything below it;
+ * - `(`, `)`, `|`, `{`, `}` and a leading `!` are literal characters (no braces, groups or negation).
  */
+import picomatch from 'picomatch';
 
-function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] ?? '';
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        // `**/` matches zero or more folders; a trailing `**` matches everything below.
-        if (glob[i + 2] === '/') {
-          re += '(?:.*/)?';
-          i += 2;
-        } else {
-          re += '.*';
-          i += 1;
-        }
-      } else {
-        re += '[^/]*';
-      }
-    } else if (c === '?') {
-      re += '[^/]';
-    } else {
-      re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-  }
-  return new RegExp(`^${re}(?:/.*)?$`, 's');
-}
+const MATCH_OPTIONS = { dot: true, nobrace: true, noextglob: true, nonegate: true, windows: false } as const;
 
 /** PathFilter decides whether a path is selected. */
 export type PathFilter = (path: string) => boolean;
+
+/** isPattern tells whether a restore argument is a pattern rather than a path. */
+function isPattern(arg: string): boolean {
+  return /[*?[]/.test(arg);
+}
+
+/** patternMatcher compiles one gitignore-like pattern (already without `./` and trailing slashes). */
+function patternMatcher(pattern: string): (path: string) => boolean {
+  const anchored = pattern.includes('/');
+  // Characters picomatch would read as groups, alternatives or braces are literal in .gitignore.
+  const escaped = pattern.replace(/^\/+/, '').replace(/[(){}|]/g, '\\$&');
+  return picomatch(escaped, { ...MATCH_OPTIONS, basename: !anchored });
+}
 
 /** makePathFilter builds a filter from restore arguments; no arguments select everything. */
 export function makePathFilter(args: readonly string[]): PathFilter {
   if (args.length === 0) return () => true;
   // `./docs/` is `docs`; `.` (or `./`) is the whole source.
   const cleaned = args.map((a) => a.replace(/^\.\/+/, '').replace(/\/+$/, '')).map((a) => (a === '.' ? '' : a));
-  const exact = new Set(cleaned.filter((a) => !/[*?]/.test(a)));
-  const globs = cleaned.filter((a) => /[*?]/.test(a)).map(globToRegExp);
+  const exact = new Set(cleaned.filter((a) => !isPattern(a)));
+  const patterns = cleaned.filter(isPattern).map(patternMatcher);
   return (path: string) => {
     if (exact.has(path)) return true;
     for (const e of exact) if (e === '' || path.startsWith(e + '/')) return true;
-    return globs.some((g) => g.test(path));
+    if (patterns.length === 0) return false;
+    // A folder that matches selects what is below it: the path or one of its folders.
+    for (const p of [path, ...ancestors(path)]) if (patterns.some((m) => m(p))) return true;
+    return false;
   };
 }
 

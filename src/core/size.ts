@@ -64,9 +64,13 @@ export function volumeSizeProblem(bytes: number): string | undefined {
   return undefined;
 }
 
-/** formatSize prints a byte count with binary units, exact when it is a whole number of a unit
- * ("100 MiB", "4 KiB") and to two decimals otherwise ("1.50 GiB"). */
-export function formatSize(bytes: number): string {
+/**
+ * formatSize prints a byte count with binary units — the one byte formatter of strata. `exact`
+ * (default: config, plans, errors) is exact when it is a whole number of a unit ("100 MiB",
+ * "4 KiB") and to two decimals otherwise ("1.50 GiB"); `short` (tables and summaries) keeps three
+ * figures or so ("12.34 MiB", "123.4 MiB"). Bytes are always whole ("12 B").
+ */
+export function formatSize(bytes: number, style: 'exact' | 'short' = 'exact'): string {
   const names = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let i = 0;
   let v = bytes;
@@ -75,6 +79,8 @@ export function formatSize(bytes: number): string {
     i++;
   }
   const name = names[i] ?? 'B';
-  if (i === 0 || Number.isInteger(v)) return `${v} ${name}`;
+  if (i === 0) return `${v} ${name}`;
+  if (style === 'short') return `${v.toFixed(Math.abs(v) < 10 ? 2 : 1)} ${name}`;
+  if (Number.isInteger(v)) return `${v} ${name}`;
   return `${v.toFixed(2)} ${name}`;
 }

@@ -5,17 +5,16 @@
  * manifest object is rebuilt from its own PAR2 set (descriptor.manifestProtection) first: without
  * its manifest a set cannot be restored at all.
  */
-import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import type { SevenZip } from '../archive/sevenzip.js';
-import { parseLine, type ManifestEntry, type ManifestHeader } from '../core/manifest.js';
+import { readManifestEntries } from '../io/manifest-reader.js';
 import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
-import { hashFile, type Repository } from '../repository/repository.js';
+import type { Repository } from '../repository/repository.js';
+import { hashFile } from '../io/hash.js';
 import { manifestFileName, setObjectKey } from '../core/keys.js';
 
 /**
@@ -79,29 +78,8 @@ export async function ensureLocalManifest(repo: Repository, desc: Descriptor, se
   }
 }
 
-/** ManifestReader streams a manifest file's lines. */
-export async function* readManifest(file: string): AsyncGenerator<{ header?: ManifestHeader; entry?: ManifestEntry; deleted?: string }> {
-  const rl = readline.createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let lineNo = 0;
-  for await (const line of rl) {
-    lineNo++;
-    if (line === '') continue;
-    let parsed;
-    try {
-      parsed = parseLine(line);
-    } catch (e) {
-      throw new StrataError('DAMAGED', `manifest ${path.basename(file)} line ${lineNo} is malformed: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    if (parsed.kind === 'header') yield { header: parsed.header };
-    else if (parsed.kind === 'entry') yield { entry: parsed.entry };
-    else yield { deleted: parsed.path };
-  }
-}
-
-/** readEntries streams only the live entries of a manifest. */
-export async function* readEntries(file: string): AsyncGenerator<ManifestEntry> {
-  for await (const item of readManifest(file)) if (item.entry !== undefined) yield item.entry;
-}
+/** readEntries streams only the live entries of a manifest (io/manifest-reader readManifestEntries). */
+export const readEntries = readManifestEntries;
 
 /** manifestRecoveryObjects lists the recovery objects of a set's manifest PAR2 set (none for older sets). */
 export function manifestRecoveryObjects(desc: Descriptor): StoredObject[] {

@@ -10,8 +10,10 @@
  *   (random per run, printed, and accepted back) so that a run can be repeated exactly.
  * Neither needs the password; with one, each descriptor's HMAC is checked as well.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { Backend, ObjectInfo } from '../backend/backend.js';
+import { digestStream, type Hashed } from '../io/hash.js';
 import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
@@ -247,35 +249,16 @@ function compareHash(v: RemoteSetVerdict, o: StoredObject, sha256: string): void
 }
 
 /** readAndHash streams one object through SHA-256; a failure is returned, not thrown (it is a finding). */
-async function readAndHash(backend: Backend, key: string, signal: AbortSignal): Promise<{ size: number; sha256: string } | { error: string; missing: boolean }> {
-  const hash = createHash('sha256');
-  let size = 0;
+async function readAndHash(backend: Backend, key: string, signal: AbortSignal): Promise<Hashed | { error: string; missing: boolean }> {
   try {
-    const stream = await backend.get(key);
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        if (signal.aborted) throw new StrataError('CANCELLED', 'verify cancelled');
-        hash.update(chunk);
-        size += chunk.length;
-      }
-    } finally {
-      stream.destroy();
-    }
+    return await digestStream(await backend.get(key), signal, 'verify cancelled');
   } catch (e) {
     if (isStrataError(e, 'CANCELLED') || isStrataError(e, 'AUTH')) throw e;
     return { error: errorMessage(e), missing: isStrataError(e, 'NOT_FOUND') };
   }
-  return { size, sha256: hash.digest('hex') };
 }
 
 /** forEachLimited runs `fn` over the items with at most `limit` at once; the first failure rejects. */
 async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await pLimit(limit).map(items, fn);
 }

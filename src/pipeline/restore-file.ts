@@ -4,8 +4,7 @@
  * it; the par2 command lines come from the units the descriptor lists). New descriptors record its
  * size and SHA-256 (`restoreText`), which verify compares with what is on the destination.
  */
-import { createHash } from 'node:crypto';
-import { bufferSource } from '../backend/local.js';
+import { bufferSource, sha256Hex } from '../io/hash.js';
 import type { Descriptor } from '../core/descriptor.js';
 import type { ProtectionUnit } from '../core/protection/index.js';
 import { restoreText } from '../core/restore-text.js';
@@ -32,7 +31,7 @@ export function restoreFileText(d: RestoreFileInput): string {
 /** restoreFileRecord is the size and SHA-256 a descriptor records for RESTORE.txt. */
 export function restoreFileRecord(text: string): { size: number; sha256: string } {
   const bytes = Buffer.from(text, 'utf8');
-  return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { size: bytes.length, sha256: sha256Hex(bytes) };
 }
 
 /** RestoreFileState is what verify found: as recorded, missing, changed, or not recorded (an older set). */
@@ -50,7 +49,7 @@ export async function checkRestoreFile(repo: Repository, d: Descriptor): Promise
     if (isStrataError(e, 'DAMAGED')) return { state: 'changed', detail: `${RESTORE_TEXT} has been changed (it is far larger than recorded)` };
     throw e;
   }
-  const sha = createHash('sha256').update(bytes).digest('hex');
+  const sha = sha256Hex(bytes);
   if (bytes.length === rec.size && sha === rec.sha256) return { state: 'ok', detail: `${RESTORE_TEXT} ok` };
   return { state: 'changed', detail: `${RESTORE_TEXT} has been changed or damaged (${bytes.length} bytes, sha256 ${sha.slice(0, 12)}…; recorded ${rec.size} bytes, ${rec.sha256.slice(0, 12)}…)` };
 }

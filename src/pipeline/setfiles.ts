@@ -10,7 +10,8 @@ import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { repairSetFolder } from '../parity/repair.js';
-import { hashFile, type Repository } from '../repository/repository.js';
+import type { Repository } from '../repository/repository.js';
+import { hashFile } from '../io/hash.js';
 import { descriptorKey, setObjectKey } from '../core/keys.js';
 
 /** ObjectState is what a check found for one object of a set. */

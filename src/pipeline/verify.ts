@@ -7,7 +7,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { fileSource } from '../backend/local.js';
+import { fileSource } from '../io/hash.js';
 import { planOf, type Descriptor } from '../core/descriptor.js';
 import type { ProtectionUnit } from '../core/protection/index.js';
 import { errnoCode, errorMessage, isStrataError } from '../errors.js';

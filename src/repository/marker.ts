@@ -13,7 +13,7 @@
 import { counted } from '../core/words.js';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Backend } from '../backend/backend.js';
-import { bufferSource } from '../backend/local.js';
+import { bufferSource } from '../io/hash.js';
 import { canonicalJson, defaultKdf, deriveKeysAsync, type KdfParams } from '../core/descriptor.js';
 import { StrataError, isStrataError } from '../errors.js';
 import type { Repository } from './repository.js';

@@ -8,15 +8,14 @@
  *   <set>/<set>.strata.json         the descriptor — written LAST; its presence makes the set complete
  * The catalog is rebuilt from the destination alone, so a fresh machine can restore.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Backend, BodySource, ObjectInfo, PutOptions } from '../backend/backend.js';
-import { bufferSource } from '../backend/local.js';
+import { HashingCounter, bufferSource, type Hashed } from '../io/hash.js';
+import { retry } from '../io/retry.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
 import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
 import { parseSetId } from '../core/naming.js';
@@ -146,8 +145,8 @@ export class Repository {
   }
 
   /** readSmall reads a small object (descriptor, marker) into memory. */
-  async readSmall(key: string, limit = 16 << 20): Promise<Buffer> {
-    return retryCut(() => this.readSmallOnce(key, limit));
+  async readSmall(key: string, limit = 16 << 20, signal?: AbortSignal): Promise<Buffer> {
+    return retryCut(() => this.readSmallOnce(key, limit), signal);
   }
 
   private async readSmallOnce(key: string, limit: number): Promise<Buffer> {
@@ -262,23 +261,16 @@ export class Repository {
    * download cut off midway (a dropped connection, a stream that ends early) is tried again — up to
    * DOWNLOAD_ATTEMPTS in all — so that a network hiccup never passes for a damaged or missing
    * object (which would spend PAR2 redundancy, or lose files). An object that arrives whole but
-   * with other bytes is damage: not retried.
+   * with other bytes is damage: not retried. An abort of `signal` ends the wait between attempts
+   * (CANCELLED).
    */
-  async download(key: string, file: string, expect?: { size: number; sha256: string }): Promise<void> {
-    await retryCut(() => this.downloadOnce(key, file, expect));
+  async download(key: string, file: string, expect?: Hashed, signal?: AbortSignal): Promise<void> {
+    await retryCut(() => this.downloadOnce(key, file, expect), signal);
   }
 
-  private async downloadOnce(key: string, file: string, expect?: { size: number; sha256: string }): Promise<void> {
+  private async downloadOnce(key: string, file: string, expect?: Hashed): Promise<void> {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    const hash = createHash('sha256');
-    let size = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
+    const counter = new HashingCounter(undefined);
     const body = await this.backend.get(key);
     try {
       await pipeline(body, counter, createWriteStream(file));
@@ -290,7 +282,8 @@ export class Repository {
       throw new TransferCut(`downloading ${key}: ${errorMessage(e)}`, e);
     }
     if (expect !== undefined) {
-      const sha = hash.digest('hex');
+      const size = counter.bytes;
+      const sha = counter.sha256();
       if (size !== expect.size || sha !== expect.sha256) {
         const damaged = new StrataError('DAMAGED', `${key} is damaged (size ${size}, expected ${expect.size}; sha256 ${sha.slice(0, 12)}…, expected ${expect.sha256.slice(0, 12)}…)`);
         // Fewer bytes than recorded may be a transfer cut short without an error: try again first.
@@ -323,14 +316,11 @@ class ShortDownload extends TransferCut {
  * and jitter — when it was cut off after it started (TransferCut). Failures to start one were
  * already retried by the backend's wrapper; a transfer that keeps arriving short ends as damage.
  */
-async function retryCut<T>(transfer: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await transfer();
-    } catch (e) {
-      if (attempt >= DOWNLOAD_ATTEMPTS || !(e instanceof TransferCut)) throw e instanceof ShortDownload ? e.damaged : e;
-      await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
-    }
+async function retryCut<T>(transfer: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  try {
+    return await retry(transfer, { attempts: DOWNLOAD_ATTEMPTS, baseDelayMs: 200, maxDelayMs: 200 * 2 ** DOWNLOAD_ATTEMPTS, fixedShare: 0.5, retriable: (e) => e instanceof TransferCut, signal });
+  } catch (e) {
+    throw e instanceof ShortDownload ? e.damaged : e;
   }
 }
 
@@ -339,13 +329,5 @@ const DOWNLOAD_ATTEMPTS = 4;
 
 const LOCAL_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR']);
 
-/** hashFile computes a local file's SHA-256 and size, streaming. */
-export async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { size, sha256: hash.digest('hex') };
-}
+/** Kept for src/pipeline/backup.ts and older imports; the one implementation is io/hash. */
+export { hashFile } from '../io/hash.js';

@@ -10,7 +10,7 @@ import * as nodePath from 'node:path';
 import { parseLine, serializeEntry } from '../core/manifest.js';
 import { StrataError, errnoCode, errorMessage } from '../errors.js';
 import { LineWriter, readLines } from '../io/lines.js';
-import { ManifestReader } from './manifest-reader.js';
+import { ManifestReader } from '../io/manifest-reader.js';
 import type { ScanError } from './scan.js';
 import { statsAhead, type StatMode } from './stat-ahead.js';
 import { readStatRecords, statMatches } from './statcache.js';

@@ -21,7 +21,7 @@ import {
 } from '../core/manifest.js';
 import { StrataError, errnoCode, errorMessage, fromFsError } from '../errors.js';
 import { LineWriter, readLines } from '../io/lines.js';
-import { ManifestReader } from './manifest-reader.js';
+import { ManifestReader } from '../io/manifest-reader.js';
 import { StatCacheReader, StatCacheWriter, statMatches, type StatRecord } from './statcache.js';
 import { quoteDumpName } from '../core/xattrdump.js';
 import { IdNames, readXattrs, xattrToolAvailable } from './metadata.js';

@@ -3,6 +3,8 @@
  * with --json, stdout carries exactly one JSON document per command and nothing else.
  */
 
+import { formatSize } from '../core/size.js';
+
 /** Verbosity chosen by --quiet / --verbose. */
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -109,14 +111,7 @@ class TtyProgress implements Progress {
   }
 }
 
-/** formatBytes prints a byte count with binary units. */
+/** formatBytes prints a byte count for tables and summaries: core/size formatSize, `short`. */
 export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i] ?? ''}`;
+  return formatSize(n, 'short');
 }

@@ -2,7 +2,7 @@
  * errors for wrong ones, and that printed descriptions never show credentials. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeDestination, parseDestination, redact, storageClassFor } from '../../src/core/destination.js';
+import { DESTINATION_BLOCK_KEYS, DESTINATION_KINDS, describeDestination, destinationBlockSchema, parseDestination, redact, storageClassFor } from '../../src/core/destination.js';
 import { isStrataError } from '../../src/errors.js';
 
 describe('parseDestination', () => {
@@ -89,5 +89,24 @@ describe('redact and describeDestination', () => {
       for (const s of secrets) assert.ok(!text.includes(s), `${text} shows ${s}`);
     }
     assert.equal(describeDestination(dests[0]!), 'webdav+https://me@h/p/');
+  });
+});
+
+describe('destinationBlockSchema (one discriminated union for the config and the parser)', () => {
+  it('the kinds and keys the config checks are the union\'s', () => {
+    assert.deepEqual(DESTINATION_KINDS, ['local', 's3', 'webdav', 'rclone']);
+    assert.deepEqual(DESTINATION_BLOCK_KEYS['rclone'], ['type', 'remote', 'path']);
+    assert.ok(DESTINATION_BLOCK_KEYS['s3']?.includes('storageClasses'));
+    assert.equal(destinationBlockSchema.safeParse({ type: 's3', bucket: 'b', endpiont: 'x' }).success, false);
+  });
+
+  it('a key of the wrong type, an unknown key or kind is refused by parseDestination too; kind: works as type:', () => {
+    assert.throws(() => parseDestination({ type: 's3', bucket: 'b', region: 3 }), (e) => isStrataError(e, 'USAGE') && e.message === 'destination: "region" must be a string');
+    assert.throws(() => parseDestination({ type: 's3', bucket: 'b', pathStyle: 'yes' }), (e) => isStrataError(e, 'USAGE') && /"pathStyle" must be true or false/.test(e.message));
+    assert.throws(() => parseDestination({ type: 'rclone', remote: 'r', bucket: 'b' }), (e) => isStrataError(e, 'USAGE') && /unknown key "bucket"/.test(e.message));
+    assert.throws(() => parseDestination({ type: 'ftp' }), (e) => isStrataError(e, 'USAGE') && /unknown destination type "ftp"/.test(e.message));
+    assert.throws(() => parseDestination({ type: 'local' }), (e) => isStrataError(e, 'USAGE') && e.message === 'local destination needs "path"');
+    assert.deepEqual(parseDestination({ kind: 'local', path: '/b' }), { kind: 'local', path: '/b' });
+    assert.deepEqual(parseDestination({ url: 's3://b/p' }), { kind: 's3', bucket: 'b', prefix: 'p' });
   });
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { bufferSource } from '../../src/backend/local.js';
+import { bufferSource } from '../../src/io/hash.js';
 import { openBackend } from '../../src/backend/open.js';
 import { S3Backend, S3_MIN_PART_SIZE } from '../../src/backend/s3.js';
 import { parseDestinationUrl } from '../../src/core/destination.js';

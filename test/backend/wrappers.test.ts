@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { LocalBackend, bufferSource } from '../../src/backend/local.js';
+import { LocalBackend } from '../../src/backend/local.js';
+import { bufferSource } from '../../src/io/hash.js';
 import { FaultyBackend, LimitedBackend, LoggingBackend, RetryingBackend } from '../../src/backend/wrappers.js';
 import type { Backend, BodySource, ObjectInfo } from '../../src/backend/backend.js';
 import { StrataError, isStrataError } from '../../src/errors.js';

@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { bufferSource } from '../../src/backend/local.js';
+import { bufferSource } from '../../src/io/hash.js';
 import { openBackend } from '../../src/backend/open.js';
 import { S3Backend } from '../../src/backend/s3.js';
 import { parseDestination, type Destination } from '../../src/core/destination.js';

@@ -20,7 +20,7 @@ import { after, before, describe, it, test } from 'node:test';
 import { promisify } from 'node:util';
 import { GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { Backend } from '../../src/backend/backend.js';
-import { bufferSource } from '../../src/backend/local.js';
+import { bufferSource } from '../../src/io/hash.js';
 import { openBackend } from '../../src/backend/open.js';
 import { S3Backend } from '../../src/backend/s3.js';
 import { parseDestination, type Destination } from '../../src/core/destination.js';

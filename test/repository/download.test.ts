@@ -10,7 +10,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Backend } from '../../src/backend/backend.js';
-import { LocalBackend, bufferSource } from '../../src/backend/local.js';
+import { LocalBackend } from '../../src/backend/local.js';
+import { bufferSource } from '../../src/io/hash.js';
 import { FaultyBackend } from '../../src/backend/wrappers.js';
 import { isStrataError } from '../../src/errors.js';
 import { runRestore } from '../../src/pipeline/restore/index.js';
@@ -41,6 +42,17 @@ test('a download that keeps being cut off fails after four tries and leaves no f
   const faulty = new FaultyBackend(local).fail('get', { afterBytes: 1000, times: 10 });
   await assert.rejects(new Repository(faulty).download('s/obj', file, EXPECT), (e: unknown) => isStrataError(e, 'BACKEND'));
   assert.equal(faulty.calls.get, 4);
+  await assert.rejects(fsp.access(file));
+});
+
+test('a download that keeps being cut off stops when cancelled, without waiting out its retries', async (t) => {
+  const { local, file } = await setup(t);
+  const faulty = new FaultyBackend(local).fail('get', { afterBytes: 1000, times: 10 });
+  const ac = new AbortController();
+  // The first attempt fails at once; the wait before the second is at least 100 ms: the abort lands in it.
+  setTimeout(() => ac.abort(), 20);
+  await assert.rejects(new Repository(faulty).download('s/obj', file, EXPECT, ac.signal), (e: unknown) => isStrataError(e, 'CANCELLED'));
+  assert.equal(faulty.calls.get, 1, 'no attempt after the abort');
   await assert.rejects(fsp.access(file));
 });
 
