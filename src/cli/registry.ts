@@ -10,6 +10,11 @@ import { planCommand } from '../commands/plan.js';
 import { checkDestinationCommand } from '../commands/check-destination.js';
 import { versionCommand } from '../commands/version.js';
 import { configCommand } from '../commands/config.js';
+import { scheduleCommand } from '../commands/schedule.js';
+import { statusCommand } from '../commands/status.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
 export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, configCommand, versionCommand];
+
+// ops: scheduling and status (kept apart so the list above merges cleanly).
+commands.splice(commands.indexOf(planCommand), 0, statusCommand, scheduleCommand);

@@ -1,6 +1,7 @@
 /** commands/restore: `strata restore [--at DATETIME | --set ID] [--to DIR] [PATH-OR-GLOB ...]`. */
 import { counted } from '../core/words.js';
 import * as path from 'node:path';
+import { restoreDetails } from '../ops/details.js';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
@@ -48,6 +49,7 @@ export const restoreCommand: Command = {
         repo: new Repository(backend), tools, password, setId: values.set, at,
         source: values.source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths: positionals, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal,
       });
+      ctx.run?.attach(restoreDetails(results));
       let lost = 0;
       const lostVolumes: string[] = [];
       for (const r of results) {
