@@ -61,7 +61,7 @@ async function records(root: string): Promise<RunRecord[]> {
 describe('run log and notify', () => {
   it('success and failure: one record each, the command and the pings per event, never the password', { timeout: 120_000 }, async (t) => {
     const srv = await pingServer(t);
-    const { root, g, dest } = await setup(t, `notify:\n  command: 'env > "${'$'}NOTIFY_DIR/$STRATA_RUN_RESULT.env"'\n  on: [failure, success]\n  url: ${'__URL__'}\n`.replace('__URL__', `${srv.base}/ping/abc`));
+    const { root, g, dest } = await setup(t, `notify:\n  command: 'env > "$NOTIFY_DIR/$STRATA_RUN_RESULT.env"'\n  on: [failure, success]\n  url: ${srv.base}/ping/abc\n`);
     const env = { MY_BACKUP_PW: SECRET, STRATA_PASSWORD: undefined, NOTIFY_DIR: root };
     const ok = await strata([...g, 'backup', '-t', 'weekly'], { env: { ...env, STRATA_NOW: '2026-12-06T09:00:00Z' } });
     assert.equal(ok.code, 0, show(ok));
@@ -139,7 +139,7 @@ describe('run log and notify', () => {
   });
 
   it('a cancelled run (Ctrl-C) is recorded as cancelled and notified as a failure', { timeout: 60_000 }, async (t) => {
-    const { root, config, g } = await setup(t, `notify:\n  command: 'echo "$STRATA_RUN_RESULT $STRATA_RUN_EXIT_CODE" > "${'$'}NOTIFY_DIR/cancel.txt"'\n`);
+    const { root, config, g } = await setup(t, `notify:\n  command: 'echo "$STRATA_RUN_RESULT $STRATA_RUN_EXIT_CODE" > "$NOTIFY_DIR/cancel.txt"'\n`);
     // The password command waits: the run is interrupted there.
     await writeFile(config, (await readFile(config, 'utf8')).replace('  env: MY_BACKUP_PW', '  command: sleep 30\n  timeout: 4s'));
     const r = await strata([...g, 'backup', '-t', 'weekly'], {
