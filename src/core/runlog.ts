@@ -139,8 +139,11 @@ export function eventOf(result: RunResult): NotifyEvent {
 
 /** pingUrl is the healthchecks-style URL for a moment of a run: `<url>/start`, `<url>` on success, `<url>/fail` otherwise. */
 export function pingUrl(base: string, moment: 'start' | RunResult): string {
-  const trimmed = base.replace(/\/+$/, '');
-  if (moment === 'start') return `${trimmed}/start`;
+  // The suffix goes on the path, before a query string (`…/uuid?create=1` → `…/uuid/start?create=1`).
+  const q = base.search(/[?#]/);
+  const [pathPart, rest] = q < 0 ? [base, ''] : [base.slice(0, q), base.slice(q)];
+  const trimmed = pathPart.replace(/\/+$/, '');
   // A partial run did not back up everything: that is a failure to a monitor.
-  return moment === 'success' ? trimmed : `${trimmed}/fail`;
+  const suffix = moment === 'start' ? '/start' : moment === 'success' ? '' : '/fail';
+  return `${trimmed}${suffix}${rest}`;
 }
