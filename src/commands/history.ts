@@ -72,7 +72,7 @@ export const logCommand: Command = {
     const { values } = parseCommandArgs('log', args, logOptions);
     const job = values.job ?? (await configuredJob(ctx));
     const state = stateDir(ctx.global.state, ctx.env);
-    const records = (await readRuns(state)).filter((r) => r.job === job && (!values.failures || r.result !== 'success')).reverse();
+    const records = (await readRuns(state)).filter((r) => (r.job === job || r.job === null) && (!values.failures || r.result !== 'success')).reverse();
     let runs: AuditLogEntry[] = [];
     try {
       runs = values.failures ? [] : await (await auditFor(ctx, job)).log();

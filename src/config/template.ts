@@ -130,8 +130,9 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     'staging:',
     `  maxVolumes: ${DEFAULTS.maxVolumes}`,
   );
-  addProtection(add);
+  // notify before protection: the protection section stays last (its test uncomments it to the end).
   addNotify(add);
+  addProtection(add);
   return L.join('\n') + '\n';
 }
 

@@ -26,7 +26,8 @@ export function runLogMaxBytes(env: NodeJS.ProcessEnv): number {
 
 /** RunTarget is what a command works on: known once its configuration is loaded. */
 export interface RunTarget {
-  job: string;
+  /** Undefined for a command run on a destination alone (check-destination --dest). */
+  job: string | undefined;
   destination: string | Record<string, unknown>;
   notify?: NotifyConfig;
   /** The name of a variable the config's password block reads (kept from notify commands). */
