@@ -10,7 +10,8 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { strata, type CliResult } from '../helpers/cli.js';
+import { CLI_ENTRY, strata, type CliResult } from '../helpers/cli.js';
+import { systemdUnits } from '../../src/core/schedule.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const execFileP = promisify(execFile);
@@ -52,6 +53,12 @@ describe('strata schedule with systemd units', () => {
     const runtime = await tempDir(t, 'strata-rt-');
     const complaints = await analyze(names.map((n) => path.join(units, n)), !isRoot, runtime);
     assert.equal(complaints, '', 'systemd-analyze verify complains about the generated units');
+    // The other kind too: user units when root installed system units, and the other way round.
+    const other = path.join(root, 'other-units');
+    await mkdir(other);
+    const spec = { job: 'sched-test', strata: [process.execPath, CLI_ENTRY], config, state, at: { hour: 1, minute: 15 }, system: !isRoot, verify: { percent: 5, on: 'saturday' as const } };
+    for (const u of systemdUnits(spec)) await writeFile(path.join(other, u.name), u.text);
+    assert.equal(await analyze((await readdir(other)).map((n) => path.join(other, n)), isRoot, runtime), '', 'systemd-analyze verify complains about the other kind of units');
     const timer = await readFile(path.join(units, 'strata-backup-sched-test.timer'), 'utf8');
     assert.match(timer, /^OnCalendar=\*-\*-\* 01:15:00$/m);
     assert.match(timer, /^Persistent=true$/m);
