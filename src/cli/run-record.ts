@@ -4,7 +4,7 @@
  * scheduled backup always leaves a record (and an alert, when `notify:` asks for one).
  */
 import { NOTIFIED_COMMANDS, RUN_LOGGED_COMMANDS } from '../core/runlog.js';
-import { errorMessage, type StrataError } from '../errors.js';
+import { ExitCode, errorMessage, type StrataError } from '../errors.js';
 import { ping, runNotifyCommand } from '../ops/notify.js';
 import { appendRun, RunRecorder, runLogMaxBytes } from '../ops/runlog.js';
 import type { Output, Progress } from '../ui/output.js';
@@ -49,7 +49,8 @@ class RecordingOutput implements Output {
 /**
  * runRecorded runs a command; for the commands of RUN_LOGGED_COMMANDS whose configuration got
  * loaded (a config that does not load is refused before anything runs, and leaves the state
- * folder untouched), it appends the run's record to the run log in `stateDir` and notifies.
+ * folder untouched), it appends the run's record to the run log in `stateDir` (unless the run was
+ * refused as bad input, exit 2) and notifies.
  * `toError` turns what the command threw into the error cli/main reports (so the record holds
  * the exit code the process ends with); it is thrown on after recording.
  */
@@ -74,10 +75,15 @@ export async function runRecorded(command: Command, ctx: CommandContext, args: s
   const target = recorder.target;
   if (target !== undefined) {
     const record = recorder.finish(ctx.clock.now(), code, error);
-    try {
-      await appendRun(stateDir, record, runLogMaxBytes(ctx.env));
-    } catch (e) {
-      ctx.out.warn(`could not write the run log in ${stateDir}: ${errorMessage(e)}`);
+    // A run refused as bad input (exit 2: a source folder missing, the state folder inside a
+    // source …) ran nothing and writes nothing, not even its record; it is still notified, so a
+    // scheduled run whose config went bad is heard of.
+    if (code !== ExitCode.usage) {
+      try {
+        await appendRun(stateDir, record, runLogMaxBytes(ctx.env));
+      } catch (e) {
+        ctx.out.warn(`could not write the run log in ${stateDir}: ${errorMessage(e)}`);
+      }
     }
     const notify = target.notify;
     if (notifies && notify !== undefined) {

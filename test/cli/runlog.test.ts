@@ -125,6 +125,15 @@ describe('run log and notify', () => {
     assert.equal((await records(root)).length, 1);
   });
 
+  it('a run refused as bad input (a source folder gone) writes nothing, not even its record, but is notified', { timeout: 60_000 }, async (t) => {
+    const { root, g } = await setup(t, `notify:\n  command: 'echo "$STRATA_RUN_RESULT $STRATA_RUN_EXIT_CODE $STRATA_RUN_ERROR" > "$NOTIFY_DIR/refused.txt"'\n`);
+    await rm(path.join(root, 'src'), { recursive: true });
+    const r = await strata([...g, 'backup', '-t', 'daily'], { env: { MY_BACKUP_PW: SECRET, NOTIFY_DIR: root } });
+    assert.equal(r.code, 2, show(r));
+    assert.match(await readFile(path.join(root, 'refused.txt'), 'utf8'), /^failure 2 .*src does not exist$/m);
+    await assert.rejects(readdir(path.join(root, 'state')), { code: 'ENOENT' });
+  });
+
   it('a dead notifier (a URL that never answers, a command that hangs) is a warning; the backup succeeds in bounded time', { timeout: 120_000 }, async (t) => {
     const srv = await pingServer(t);
     const { g } = await setup(t, `notify:\n  command: sleep 60\n  on: [success]\n  url: ${srv.base}/hang/x\n  timeout: 1s\n`);
