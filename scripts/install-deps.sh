@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs strata drives: 7-Zip (7zz >= 22), par2cmdline, git, and attr
-# (getfattr/setfattr: extended attributes and ACLs); acl (getfacl/setfacl) is for the tests.
+# (getfattr/setfattr: extended attributes and ACLs); acl (getfacl/setfacl) is for the tests; cron
+# (crontab) for strata schedule where systemd is not running.
 # Debian 12+ / Ubuntu 22.04+. Idempotent; uses sudo when not root.
 set -euo pipefail
 SUDO=""
@@ -11,6 +12,10 @@ command -v par2 >/dev/null 2>&1 || need+=(par2)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v getfattr >/dev/null 2>&1 || need+=(attr)
 command -v setfacl >/dev/null 2>&1 || need+=(acl)
+# strata schedule: crontab where systemd is not running; the tests also check the generated units
+# with systemd-analyze.
+command -v crontab >/dev/null 2>&1 || need+=(cron)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   $SUDO apt-get update -qq

@@ -15,6 +15,8 @@ export const ExitCode = {
   wrongPassword: 12,
   damaged: 13,
   missingTool: 14,
+  /** strata status found something that needs attention (no recent set, a failed run …). */
+  attention: 4,
   cancelled: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -13,6 +13,7 @@ import { commands } from './registry.js';
 import { bashCompletion, fishCompletion, zshCompletion } from './completion.js';
 import { parseError } from '../commands/args.js';
 import { suggest } from '../core/suggest.js';
+import { runRecorded } from './run-record.js';
 
 const globalSpec = {
   config: { type: 'string' },
@@ -173,18 +174,22 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     const out = new ConsoleOutput({ json: global.json, verbosity: global.quiet ? 'quiet' : global.verbose ? 'verbose' : 'normal' });
     const ctx: CommandContext = { global, out, clock: clockFromEnv(env), env, signal: controller.signal };
-    return await command.run(ctx, args);
+    const stateFolder = state;
+    return await runRecorded(command, ctx, args, stateFolder, (e) => asStrataError(reportedError(e, controller.signal, stateFolder)));
   } catch (e) {
-    // After Ctrl-C, what fails next fails because of it (a child killed by the same SIGINT, e.g.
-    // the 7zz version probe, would otherwise read as "7zz missing"): report the cancellation.
-    if (controller.signal.aborted && !isStrataError(e, 'CANCELLED')) {
-      return report(new StrataError('CANCELLED', 'cancelled (interrupted)', { cause: e }), json);
-    }
-    return report(stateFolderError(e, state), json);
+    return report(reportedError(e, controller.signal, state), json);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+}
+
+/** reportedError is the error a failed run reports. */
+function reportedError(e: unknown, signal: AbortSignal, state: string | undefined): unknown {
+  // After Ctrl-C, what fails next fails because of it (a child killed by the same SIGINT, e.g.
+  // the 7zz version probe, would otherwise read as "7zz missing"): report the cancellation.
+  if (signal.aborted && !isStrataError(e, 'CANCELLED')) return new StrataError('CANCELLED', 'cancelled (interrupted)', { cause: e });
+  return stateFolderError(e, state);
 }
 
 const STATE_FOLDER_ERRNOS = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ELOOP', 'ENAMETOOLONG']);
@@ -208,9 +213,14 @@ function stateFolderError(e: unknown, dir: string | undefined): unknown {
   });
 }
 
+/** asStrataError is a StrataError as it is, anything else an INTERNAL error (a bug). */
+function asStrataError(e: unknown): StrataError {
+  return isStrataError(e) ? e : new StrataError('INTERNAL', e instanceof Error ? (e.stack ?? e.message) : String(e), { hint: 'This is a bug in strata; please report it with the command you ran.' });
+}
+
 /** report prints an error (as text or JSON) and returns its exit code. */
 function report(e: unknown, json: boolean): number {
-  const err = isStrataError(e) ? e : new StrataError('INTERNAL', e instanceof Error ? (e.stack ?? e.message) : String(e), { hint: 'This is a bug in strata; please report it with the command you ran.' });
+  const err = asStrataError(e);
   if (json) {
     process.stdout.write(JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }, null, 2) + '\n');
   }

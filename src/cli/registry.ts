@@ -10,9 +10,14 @@ import { planCommand } from '../commands/plan.js';
 import { checkDestinationCommand } from '../commands/check-destination.js';
 import { versionCommand } from '../commands/version.js';
 import { configCommand } from '../commands/config.js';
+import { scheduleCommand } from '../commands/schedule.js';
+import { statusCommand } from '../commands/status.js';
 import { reportCommand } from '../commands/report.js';
 import { diffCommand, findCommand, lsCommand } from '../commands/browse.js';
 import { pruneCommand } from '../commands/prune.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
-export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, pruneCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, versionCommand];
+export const commands: Command[] = [
+  initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, pruneCommand, historyCommand, logCommand,
+  statusCommand, scheduleCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, versionCommand,
+];

@@ -14,6 +14,7 @@ import { sourceOrigin } from '../config/load.js';
 import { errorMessage, isStrataError } from '../errors.js';
 import { runPrune } from '../pipeline/prune.js';
 import type { StrataConfig } from '../config/schema.js';
+import { backupDetails } from '../ops/details.js';
 
 const backupOptions = {
   tier: { type: 'string', short: 't', value: 'TIER', help: 'daily (INCR), weekly, monthly or yearly (FULL), or auto: weekly on schedule.weeklyOn, else daily (required)' },
@@ -59,6 +60,7 @@ export const backupCommand: Command = {
         config, tier: tier as Tier | 'auto', backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, tools,
         out: ctx.out, clock: ctx.clock, signal: ctx.signal, version: await strataVersion(),
       });
+      ctx.run?.attach(backupDetails(result));
       for (const r of result.sources) {
         if (r.setId === null) {
           ctx.out.summary(`${r.source}: ${r.skipped ?? 'no set written'}`);

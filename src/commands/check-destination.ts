@@ -162,6 +162,7 @@ export const checkDestinationCommand: Command = {
   async run(ctx: CommandContext, args: string[]): Promise<number> {
     const { values } = parseCommandArgs('check-destination', args, checkDestinationOptions);
     let input: DestinationConfig | undefined = values.dest;
+    let job: string | undefined;
     if (input === undefined) {
       // No --dest: the config's destination (--config, $STRATA_CONFIG, ./strata.yaml).
       const file = await findConfig(ctx.global.config, ctx.env);
@@ -170,8 +171,11 @@ export const checkDestinationCommand: Command = {
           hint: 'Pass --dest (e.g. strata check-destination --dest s3://bucket/backups?region=eu-central-1) or --config FILE.',
         });
       }
-      input = (await loadConfig(file, ctx.env)).destination;
+      const config = await loadConfig(file, ctx.env);
+      input = config.destination;
+      job = config.job;
     }
+    ctx.run?.setTarget({ job, destination: input });
     const dest = parseDestination(input);
     const description = describeDestination(dest);
     const warnings: string[] = [];

@@ -53,6 +53,8 @@ export async function loadJob(ctx: CommandContext, flags: JobFlags, needSources:
     if (sources.length === 0) config = { ...config, sources: [] };
   }
   if (file !== undefined && flags.dest !== undefined) config = { ...config, destination: flags.dest };
+  // From here on the run is recorded in the run log (and notified), failures included.
+  ctx.run?.setTarget({ job: config.job, destination: config.destination, notify: config.notify, passwordEnv: config.password !== undefined && 'env' in config.password ? config.password.env : undefined });
   if (needSources) {
     await checkSourceFolders(config);
     checkSourceFilesystems(ctx, config);

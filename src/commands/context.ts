@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Output } from '../ui/output.js';
+import type { RunRecorder } from '../ops/runlog.js';
 
 /** GlobalOptions are accepted by every command. */
 export interface GlobalOptions {
@@ -22,6 +23,11 @@ export interface CommandContext {
   clock: Clock;
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
+  /**
+   * The run's record, for commands that read or change a destination (core/runlog
+   * RUN_LOGGED_COMMANDS): attach the sets made, pruned, promoted or verified, counts and bytes.
+   */
+  run?: RunRecorder;
 }
 
 /** OptionHelp is one option of a command: what parseArgs needs, and what `--help` says of it. */

@@ -2,11 +2,13 @@
 import * as path from 'node:path';
 import { parseCommandArgs } from './args.js';
 import type { Command, CommandContext, OptionSpecs } from './context.js';
-import { AuditTrail } from '../audit/audit.js';
+import { AuditTrail, type AuditLogEntry } from '../audit/audit.js';
 import { serializeEntry } from '../core/manifest.js';
 import { findConfig, loadConfig } from '../config/load.js';
 import { jobStateDir, stateDir } from '../config/paths.js';
-import { ExitCode, StrataError } from '../errors.js';
+import { ExitCode, StrataError, isStrataError } from '../errors.js';
+import { summaryLine } from '../core/runlog.js';
+import { readRuns } from '../ops/runlog.js';
 import { jobPaths } from '../pipeline/backup.js';
 import { Manifests } from '../pipeline/browse.js';
 import { rebuildAuditTrail, rebuiltTrailDir } from '../pipeline/audit-rebuild.js';
@@ -118,22 +120,50 @@ export const historyCommand: Command = {
   },
 };
 
-const logOptions = { job: { type: 'string', value: 'NAME', help: 'the job whose audit trail to read' }, ...rebuildOptions } as const satisfies OptionSpecs;
+const logOptions = {
+  job: { type: 'string', value: 'NAME', help: 'the job whose runs and audit trail to read' },
+  failures: { type: 'boolean', default: false, help: 'only the runs that did not succeed (failed, partial, cancelled)' },
+  ...rebuildOptions,
+} as const satisfies OptionSpecs;
 
-/** logCommand lists the backup runs recorded in the audit trail. */
+/** logCommand lists the runs of the run log (failures included) next to the backups of the audit trail, newest first. */
 export const logCommand: Command = {
   name: 'log',
-  summary: 'the backup runs recorded in the git audit trail',
-  usage: 'log [--job NAME] [--host HOST] [--dest DEST]',
+  summary: 'the runs (failures included) and the backups recorded in the git audit trail, newest first',
+  usage: 'log [--job NAME] [--failures] [--host HOST] [--dest DEST]',
   options: logOptions,
-  examples: ['strata log', 'strata --json log', 'strata log --dest s3://bucket/backups --host laptop   (rebuilt from the destination)'],
+  examples: ['strata log', 'strata log --failures', 'strata --json log', 'strata log --dest s3://bucket/backups --host laptop   (rebuilt from the destination)'],
   async run(ctx, args) {
     const { values } = parseCommandArgs('log', args, logOptions);
-    const { audit, trail } = await auditFor(ctx, values);
-    const runs = await audit.log();
-    ctx.out.data({ runs, auditTrail: trail });
-    if (runs.length === 0) ctx.out.result('no backup runs recorded');
-    for (const r of runs) ctx.out.result(`${r.date.slice(0, 19).replace('T', ' ')}  ${r.tier.padEnd(7)} ${r.type.padEnd(4)}  ${r.setId}  +${r.added} ~${r.modified} -${r.deleted}`);
+    const job = values.job ?? (await configuredJob(ctx));
+    const state = stateDir(ctx.global.state, ctx.env);
+    // The run log is this machine's: another machine's (--host) runs are not in it.
+    const records = values.host !== undefined ? [] : (await readRuns(state)).filter((r) => (r.job === job || r.job === null) && (!values.failures || r.result !== 'success')).reverse();
+    let runs: AuditLogEntry[] = [];
+    let trail: TrailInfo | undefined;
+    try {
+      if (!values.failures) {
+        const found = await auditFor(ctx, values);
+        runs = await found.audit.log();
+        trail = found.trail;
+      }
+    } catch (e) {
+      // A job whose first backup failed has runs but no audit trail yet.
+      if (!isStrataError(e, 'NO_REPOSITORY') || records.length === 0) throw e;
+    }
+    ctx.out.data({ runs, runLog: records, auditTrail: trail ?? null });
+    const lines = [
+      ...records.map((r) => ({ date: r.start, text: `${r.start.slice(0, 19).replace('T', ' ')}  ${summaryLine(r)}` })),
+      ...runs.map((r) => ({ date: r.date, text: `${r.date.slice(0, 19).replace('T', ' ')}  ${r.tier.padEnd(7)} ${r.type.padEnd(4)}  ${r.setId}  +${r.added} ~${r.modified} -${r.deleted}` })),
+    ].sort((a, b) => b.date.localeCompare(a.date));
+    if (lines.length === 0) ctx.out.result(values.failures ? 'no failed runs recorded' : 'no backup runs recorded');
+    for (const l of lines) ctx.out.result(l.text);
     return ExitCode.ok;
   },
 };
+
+/** configuredJob is the job of the config file in use, or "default" without one. */
+async function configuredJob(ctx: CommandContext): Promise<string> {
+  const file = await findConfig(ctx.global.config, ctx.env);
+  return file === undefined ? 'default' : (await loadConfig(file, ctx.env)).job;
+}

@@ -3,6 +3,7 @@ import { counted } from '../core/words.js';
 import * as path from 'node:path';
 import { parseCommandArgs } from './args.js';
 import type { Command, OptionSpecs } from './context.js';
+import { restoreDetails } from '../ops/details.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { describeNotSet, runRestore } from '../pipeline/restore/index.js';
 import { Repository } from '../repository/repository.js';
@@ -50,6 +51,7 @@ export const restoreCommand: Command = {
         repo: new Repository(backend), tools, password, setId: values.set, at,
         source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal,
       });
+      ctx.run?.attach(restoreDetails(results));
       let lost = 0;
       const lostVolumes: string[] = [];
       for (const r of results) {

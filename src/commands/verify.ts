@@ -12,6 +12,7 @@ import { resolvePassword } from '../config/password.js';
 import type { StrataConfig } from '../config/schema.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { Repository, type Catalog, type CatalogProblem } from '../repository/repository.js';
+import { verifyDetails } from '../ops/details.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, privateStateFolder, workDirFor } from './common.js';
 
 const verifyOptions = {
@@ -77,6 +78,7 @@ export const verifyCommand: Command = {
       }
       // A set whose descriptor cannot be read cannot be restored: that is damage, not a remark.
       for (const p of catalog.problems) ctx.out.result(problemLine(p));
+      ctx.run?.attach(verifyDetails(verdicts, catalog.problems.length));
       const failed = verdicts.filter((v) => v.status !== 'ok' && v.status !== 'repaired');
       const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
       ctx.out.data({ sets: verdicts, unreadable: catalog.problems, exitCode: code });
@@ -146,6 +148,7 @@ async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Rep
     for (const m of v.messages) say(`  ${m}`);
   }
   for (const p of catalog.problems) ctx.out.result(problemLine(p));
+  ctx.run?.attach(verifyDetails(verdicts, catalog.problems.length));
   const failed = verdicts.filter((v) => v.status !== 'ok');
   const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
   ctx.out.data({ unreadable: catalog.problems, mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, exitCode: code });

@@ -82,10 +82,12 @@ export interface StrataConfig {
   destination: string | Record<string, unknown>;
   password?: PasswordConfig;
   archive: Record<Tier, ArchiveTierConfig>;
-  schedule: { weeklyOn: Weekday };
+  schedule: { weeklyOn: Weekday; /** The daily time of `strata schedule install`, HH:MM (local). */ at?: string };
   staging: { maxVolumes: number };
   /** The PAR2 policy (core/protection): the `protection:` section over defaultProtectionConfig. */
   protection: ProtectionConfig;
+  /** Who hears how runs end (ops/notify); absent: nobody. */
+  notify?: NotifyConfig;
   /** How long each tier's sets are kept (core/retention), and whether a backup prunes after it. */
   retention: RetentionConfig;
 }
@@ -347,6 +349,58 @@ const retentionSectionSchema = z
   })
   .prefault({});
 
+// schedule.at and notify: when `strata schedule install` runs the backup, and who hears how runs
+// end (ops/notify). Kept together here so the section stays local.
+
+/** NOTIFY_EVENTS are the values of notify.on. */
+export const NOTIFY_EVENTS = ['failure', 'partial', 'success'] as const;
+
+/** NOTIFY_TIMEOUT_S is how long a notify command or ping may take when notify.timeout is not set. */
+export const NOTIFY_TIMEOUT_S = 10;
+
+/** NotifyConfig is the `notify:` section: a command for chosen outcomes, and/or a healthchecks-style URL. */
+export interface NotifyConfig {
+  /** Run with sh -c, with the run's summary in STRATA_RUN_* variables. */
+  command?: string;
+  /** The outcomes the command runs for (a cancelled run is a failure). */
+  on: (typeof NOTIFY_EVENTS)[number][];
+  /** Pinged at the start (`<url>/start`) and the end (`<url>`, or `<url>/fail`). */
+  url?: string;
+  timeoutSeconds: number;
+}
+
+const scheduleAtSchema = z
+  .string(expected('a time of day such as "02:30"'))
+  .regex(/^([01]?\d|2[0-3]):([0-5]\d)$/, { error: 'must be a time of day HH:MM on a 24-hour clock, such as "02:30"' })
+  .transform((v) => v.padStart(5, '0'));
+
+const notifyEventError = expected(`a list of ${NOTIFY_EVENTS.join(', ')}`);
+const notifySchema = z
+  .strictObject(
+    {
+      command: z.string(expected('a shell command')).min(1, { error: 'must not be empty' }).optional(),
+      on: z.array(z.enum(NOTIFY_EVENTS, notifyEventError), notifyEventError).default(['failure', 'partial']),
+      url: z
+        .string(expected('an http(s) URL'))
+        .refine((u) => /^https?:\/\/[^\s]+$/.test(u) && URL.canParse(u), { error: 'must be an http:// or https:// URL' })
+        .optional(),
+      timeout: z
+        .union([z.number(), z.string()], expected('a duration such as 10s'))
+        .refine((t) => parseSeconds(t) !== undefined, { error: 'must be a duration from 1 second to 24 hours, such as 10s' })
+        .optional(),
+    },
+    expected('a mapping with command, on, url and timeout'),
+  )
+  .superRefine((v, ctx) => {
+    if (v.command === undefined && v.url === undefined) ctx.addIssue({ code: 'custom', message: 'give a command, a url, or both' });
+  })
+  .transform((v): NotifyConfig => {
+    const n: NotifyConfig = { on: v.on, timeoutSeconds: v.timeout === undefined ? NOTIFY_TIMEOUT_S : (parseSeconds(v.timeout) ?? NOTIFY_TIMEOUT_S) };
+    if (v.command !== undefined) n.command = v.command;
+    if (v.url !== undefined) n.url = v.url;
+    return n;
+  });
+
 /**
  * sections are the top-level keys of strata.yaml. EXTENSION POINT: a later feature adds its
  * section here as `name: z.strictObject({...}, expected(...)).prefault({})` (or `.optional()`),
@@ -372,8 +426,9 @@ const sections = {
           .transform((s) => s.toLowerCase())
           .pipe(z.enum(WEEKDAYS, weekdayError))
           .default(DEFAULTS.weeklyOn),
+        at: scheduleAtSchema.optional(),
       },
-      expected('a mapping with weeklyOn'),
+      expected('a mapping with weeklyOn and at'),
     )
     .prefault({}),
   staging: z
@@ -384,6 +439,7 @@ const sections = {
     .prefault({}),
   protection: protectionSchema,
   retention: retentionSectionSchema,
+  notify: notifySchema.optional(),
 };
 
 /** configSchema validates the parsed YAML of a config file (before paths and source names are settled). */
@@ -635,6 +691,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
     protection: c.protection,
     retention: c.retention,
   };
+  if (c.notify !== undefined) config.notify = c.notify;
   if (c.password !== undefined) {
     config.password = 'file' in c.password ? { file: resolveUserPath(c.password.file, options.baseDir, options.env) } : c.password;
   }

@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { defaultProtectionConfig } from '../core/protection/index.js';
 import { formatSize } from '../core/size.js';
-import { DEFAULTS, TIERS, WEEKDAYS } from './schema.js';
+import { DEFAULTS, NOTIFY_TIMEOUT_S, TIERS, WEEKDAYS } from './schema.js';
 import { DEFAULT_RETENTION, MIN_DAILY_DAYS, formatRetention } from '../core/retention.js';
 
 /** TemplateSource is one source to write: an absolute path and its (already unique) name. */
@@ -115,8 +115,12 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     '# schedule: when "strata backup --tier auto" picks which tier.',
     '#   weeklyOn: the weekday of the weekly backup, one of',
     `#             ${WEEKDAYS.join(', ')}. Default: ${DEFAULTS.weeklyOn}`,
+    '#   at:       the time of the daily backup that "strata schedule install" sets up, HH:MM on a',
+    '#             24-hour clock (local time; quote it). "schedule install --at" overrides it.',
+    '#             Default: 03:00',
     'schedule:',
     `  weeklyOn: ${DEFAULTS.weeklyOn}`,
+    '  # at: "03:00"',
     '',
     '# staging: the local folder where volumes wait for upload.',
     '#   maxVolumes: at most this many finished volumes wait at once; archiving pauses until one is',
@@ -128,6 +132,8 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     `  maxVolumes: ${DEFAULTS.maxVolumes}`,
   );
   addRetention(add);
+  // notify before protection: the protection section stays last (its test uncomments it to the end).
+  addNotify(add);
   addProtection(add);
   return L.join('\n') + '\n';
 }
@@ -204,4 +210,24 @@ function addRetention(add: (...lines: string[]) => void): void {
   );
   for (const tier of TIERS) add(`  ${tier}: ${formatRetention(DEFAULT_RETENTION[tier])}`);
   add('  pruneAfterBackup: true');
+}
+
+/** addNotify writes the notify section, commented out (no one is notified by default). */
+function addNotify(add: (...lines: string[]) => void): void {
+  add(
+    '',
+    '# notify: who hears how backup, verify, prune and promote runs end (every run is also in the',
+    '# run log: "strata log"). A notifier that fails or hangs is a warning; it never fails the run.',
+    '#   command: run with sh -c, with the run in STRATA_RUN_* variables (RESULT, COMMAND, JOB,',
+    '#            DESTINATION, EXIT_CODE, ERROR, SUMMARY, SETS_MADE …), never the password.',
+    '#   on:      the outcomes the command runs for: failure, partial, success. Default: [failure, partial]',
+    '#   url:     pinged healthchecks-style: <url>/start when the run starts, <url> when it succeeds,',
+    '#            <url>/fail when it does not.',
+    `#   timeout: how long the command or a ping may take. Default: ${NOTIFY_TIMEOUT_S}s`,
+    '# notify:',
+    '#   command: \'mail -s "strata $STRATA_RUN_RESULT" me@example.com <<< "$STRATA_RUN_SUMMARY"\'',
+    '#   on: [failure, partial]',
+    '#   url: https://hc-ping.com/your-uuid',
+    `#   timeout: ${NOTIFY_TIMEOUT_S}s`,
+  );
 }

@@ -382,7 +382,8 @@ describe('strata end to end (core)', { concurrency: 4 }, () => {
       ['261129_FULL_src', '2026-11-29T09:00:00.000Z', 'weekly', 'FULL', 3, 0, 0],
     ]);
     const lt = await cli(['log', ...st]);
-    assert.match(lt.stdout.split('\n')[0] ?? '', /^2026-12-02 09:00:00 {2}daily {3}INCR {2}261202_INCR_src {2}\+1 ~0 -0$/);
+    // The audit trail's backups, newest first, each beside its run from the run log.
+    assert.deepEqual(lt.stdout.split('\n').slice(0, 2), ['2026-12-02 09:00:00  backup SUCCESS (exit 0): made 261202_INCR_src', '2026-12-02 09:00:00  daily   INCR  261202_INCR_src  +1 ~0 -0']);
 
     // The trail is a plain git repository: <state>/jobs/<job>/audit (config/paths.ts + pipeline/backup.ts jobPaths).
     const audit = path.join(b.state, 'jobs', 'default', 'audit');
