@@ -89,6 +89,7 @@ export const backupCommand: Command = {
           try {
             const p = await runPrune({ config, backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, apply: true, out: ctx.out, clock: ctx.clock, signal: ctx.signal });
             prune = { removed: p.removed, swept: p.swept, kept: p.plan.filter((d) => d.keep).length };
+            ctx.run?.attach({ sets: { pruned: [...p.removed, ...p.swept] } });
             if (p.removed.length > 0) ctx.out.summary(`pruned ${counted(p.removed.length, 'expired set')}: ${p.removed.join(', ')}`);
           } catch (e) {
             if (isStrataError(e, 'CANCELLED')) throw e;

@@ -43,6 +43,7 @@ export const pruneCommand: Command = {
       }
       if (values.apply) await privateStateFolder(ctx);
       const result = await runPrune({ config, backend, jobDir: jobDirFor(ctx, config), machine, password, apply: values.apply, out: ctx.out, clock: ctx.clock, signal: ctx.signal });
+      ctx.run?.attach({ sets: { pruned: [...result.removed, ...result.swept] } });
       printPrune(ctx, config, machine, result, values.apply);
       return ExitCode.ok;
     } finally {
