@@ -8,6 +8,11 @@ import { matchesHost } from '../core/catalog.js';
 import { buildReport } from '../core/report/model.js';
 import { renderHtml } from '../core/report/html.js';
 import { Repository } from '../repository/repository.js';
+import { stateDir } from '../config/paths.js';
+import { nextRun } from '../core/schedule.js';
+import { errorMessage } from '../errors.js';
+import { readRuns } from '../ops/runlog.js';
+import { isRoot, readInstalled } from '../ops/scheduler.js';
 import { jobOfConfigFile, loadJob, openDestination } from './common.js';
 
 const reportOptions = {
@@ -48,7 +53,9 @@ export const reportCommand: Command = {
         allComplete: catalog.complete,
         incomplete: catalog.incomplete.map((i) => i.id),
         problems: catalog.problems,
-        runs: [],
+        runs: (await readRuns(stateDir(ctx.global.state, ctx.env))).filter((r) => job === undefined || r.job === job),
+        sourceNames: job === undefined ? [] : config.sources.map((s) => s.name),
+        nextRun: job === undefined ? null : await nextScheduled(job, ctx.env, ctx.clock.now(), (m) => ctx.out.verbose(m)),
       });
     } finally {
       await backend.close();
@@ -70,3 +77,14 @@ export const reportCommand: Command = {
     return ExitCode.ok;
   },
 };
+
+/** nextScheduled is the next run of the job's installed schedule, or null (none, or unreadable: said in --verbose). */
+async function nextScheduled(job: string, env: NodeJS.ProcessEnv, now: Date, say: (m: string) => void): Promise<Date | null> {
+  try {
+    const first = (await readInstalled(job, env, isRoot()))[0];
+    return first === undefined ? null : nextRun(first.at, now);
+  } catch (e) {
+    say(`could not read the installed schedule: ${errorMessage(e)}`);
+    return null;
+  }
+}

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { defaultKdf, type Descriptor } from '../../src/core/descriptor.js';
 import type { Tier } from '../../src/core/naming.js';
 import { buildReport, type ReportInput } from '../../src/core/report/model.js';
+import type { RunRecord } from '../../src/core/runlog.js';
 import { escapeHtml, renderHtml } from '../../src/core/report/html.js';
 
 const H = 'ab'.repeat(32);
@@ -26,11 +27,20 @@ function desc(id: string, tier: Tier, created: string, base: string | null, size
 
 const FULL = desc('261129_FULL_docs', 'weekly', '2026-11-29T09:00:00.000Z', null, 1000);
 const INCR1 = desc('261130_INCR_docs', 'daily', '2026-11-30T09:00:00.000Z', '261129_FULL_docs', 200);
+function run(start: string, command: string, exitCode: number, error?: string, made: string[] = []): RunRecord {
+  return {
+    v: 1, start, end: start.replace('09:00:00', '09:01:00'), command, job: 'laptop', destination: '/backups', exitCode,
+    result: exitCode === 0 ? 'success' : exitCode === 3 ? 'partial' : 'failure',
+    sets: { made, pruned: [], promoted: [], verified: [] }, counts: {}, bytes: {}, warnings: [],
+    error: error === undefined ? null : { code: 'DISK_FULL', message: error, hint: null },
+  };
+}
+
 const INCR2 = { ...desc('261201_INCR_docs', 'daily', '2026-12-01T09:00:00.000Z', '261130_INCR_docs', 300), depends: ['261129_FULL_docs', '261130_INCR_docs', '261201_INCR_docs'] };
 
 function input(over: Partial<ReportInput> = {}): ReportInput {
   const sets = over.sets ?? [INCR2, FULL, INCR1];
-  return { now: new Date('2026-12-02T09:00:00Z'), destination: '/backups', job: 'laptop', sets, allComplete: sets, incomplete: [], problems: [], runs: [], ...over };
+  return { now: new Date('2026-12-02T09:00:00Z'), destination: '/backups', job: 'laptop', sets, allComplete: sets, incomplete: [], problems: [], runs: [], sourceNames: ['docs'], nextRun: new Date('2026-12-03T03:00:00Z'), ...over };
 }
 
 test('buildReport: sets oldest first per source, chains, tier counts and stored size summed over time', () => {
@@ -55,29 +65,28 @@ test('buildReport warns: a stale source, a broken chain, damaged and incomplete 
     allComplete: [INCR2, INCR1],
     problems: [{ id: '261129_FULL_docs', message: 'descriptor does not parse', tampered: true }],
     incomplete: ['261204_INCR_docs'],
-    runs: [
-      { start: '2026-12-04T09:00:00Z', end: '2026-12-04T09:01:00Z', command: 'backup', exitCode: 1, result: 'failed', error: 'disk full', sets: [] },
-      { start: '2026-12-03T09:00:00Z', end: '2026-12-03T09:01:00Z', command: 'backup', exitCode: 0, result: 'ok', sets: ['261203_INCR_docs'] },
-    ],
+    runs: [run('2026-12-03T09:00:00Z', 'backup', 0, undefined, ['261203_INCR_docs']), run('2026-12-04T09:00:00Z', 'backup', 1, 'disk full')],
   }));
   assert.deepEqual(m.warnings, [
-    'docs: no complete set for 4 days (newest 261201_INCR_docs)',
+    'source docs: no complete set for 4 days (newest 261201_INCR_docs); backups are not running or failing',
+    'the last backup (2026-12-04T09:00:00Z) ended FAILURE: disk full',
     '261130_INCR_docs cannot be restored: it needs set 261129_FULL_docs, whose descriptor cannot be read or is not valid',
     '261201_INCR_docs cannot be restored: it needs set 261129_FULL_docs, whose descriptor cannot be read or is not valid',
     '261129_FULL_docs: TAMPERED, not usable: descriptor does not parse',
     '261204_INCR_docs is incomplete (a run did not finish; the next backup sweeps or resumes it)',
-    'the last run (backup, 2026-12-04 09:00) failed: disk full',
   ]);
   assert.deepEqual(m.runs.map((r) => r.start), ['2026-12-04T09:00:00Z', '2026-12-03T09:00:00Z'], 'newest run first');
   const html = renderHtml(m);
   assert.match(html, /<tr class="run failed">/);
   assert.match(html, /<tr class="set-row broken"/);
   assert.match(html, /<strong>6 warnings<\/strong>/);
+  assert.equal(m.runs[0]?.error, 'disk full');
+  assert.deepEqual(m.runs[1]?.sets, ['261203_INCR_docs']);
 });
 
 test('renderHtml escapes every text it takes from the destination or the config', () => {
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
-  const m = buildReport(input({ destination: 's3://b/<img src=x onerror=alert(1)>', job: '"><script>', runs: [{ start: '2026-12-01T00:00:00Z', end: '2026-12-01T00:00:01Z', command: 'backup', exitCode: 1, result: 'failed', error: '<b>boom</b>', sets: [] }] }));
+  const m = buildReport(input({ destination: 's3://b/<img src=x onerror=alert(1)>', job: '"><script>', runs: [run('2026-12-01T09:00:00Z', 'backup', 1, '<b>boom</b>')] }));
   const html = renderHtml(m);
   assert.doesNotMatch(html, /<img|<script|<b>boom/);
   assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
@@ -85,7 +94,8 @@ test('renderHtml escapes every text it takes from the destination or the config'
 });
 
 test('an empty destination is a warning, not an empty page without a word', () => {
-  const m = buildReport(input({ sets: [], allComplete: [] }));
+  const m = buildReport(input({ sets: [], allComplete: [], sourceNames: [] }));
   assert.deepEqual(m.warnings, ['no complete set on this destination yet']);
+  assert.deepEqual(buildReport(input({ sets: [], allComplete: [] })).warnings, ['source docs has no complete set']);
   assert.match(renderHtml(m), /1 warning/);
 });

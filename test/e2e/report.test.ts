@@ -66,8 +66,11 @@ test('report --html draws every set by tier, its chain and the warnings; Chromiu
   assert.deepEqual(marks, sets.map((s) => [s.tier, s.id]));
   assert.equal([...dom.matchAll(/<line class="chain"/g)].length, 2, 'each INCR is joined to its base');
   assert.equal([...dom.matchAll(/<tr class="set-row"/g)].length, 4);
-  assert.match(dom, /<div class="warnings"><strong>1 warning<\/strong><ul><li>docs: no complete set for 5 days/);
+  assert.match(dom, /<div class="warnings"><strong>1 warning<\/strong><ul><li>source docs: no complete set for 5 days/);
   assert.match(dom, /<h2>Recent runs<\/h2>/);
+  // The run log: every backup of this state folder, newest first, none failed.
+  assert.equal([...dom.matchAll(/<tr class="run ok">/g)].length, 4);
+  assert.equal([...dom.matchAll(/<tr class="run failed">/g)].length, 0);
 
   const png = path.join(root, 'out', 'report.png');
   await chromium([`--screenshot=${png}`, '--window-size=1000,1100', `file://${html}`], home);

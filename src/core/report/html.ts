@@ -122,7 +122,7 @@ function sourceSection(src: ReportSource, now: number): string {
 
 function runRow(r: ReportRun): string {
   return (
-    `<tr class="run ${r.result === 'ok' ? 'ok' : 'failed'}"><td class="when">${when(r.start)}</td><td>${escapeHtml(r.command)}</td><td>${escapeHtml(r.result)}</td><td class="num">${r.exitCode}</td>` +
+    `<tr class="run ${r.result === 'success' ? 'ok' : 'failed'}"><td class="when">${when(r.start)}</td><td>${escapeHtml(r.command)}</td><td>${escapeHtml(r.result)}</td><td class="num">${r.exitCode}</td>` +
     `<td>${escapeHtml(r.sets.join(', '))}</td><td>${escapeHtml(r.error ?? '')}</td></tr>`
   );
 }
@@ -146,6 +146,7 @@ export function renderHtml(model: ReportModel): string {
     model.warnings.length === 0
       ? `<div class="warnings none">No warnings.</div>`
       : `<div class="warnings"><strong>${model.warnings.length} warning${model.warnings.length === 1 ? '' : 's'}</strong><ul>${model.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`;
+  const notes = model.notes.length === 0 ? '' : `<p class="notes">${model.notes.map(escapeHtml).join('; ')}</p>`;
   const legend = `<p class="legend">${TIERS.map((t) => `<span><i style="background:${TIER_COLOURS[t]}"></i>${t}</span>`).join('')}<span>large mark: FULL, small: INCR; lines join an INCR to the set it builds on</span></p>`;
   const runs =
     model.runs.length === 0
@@ -157,7 +158,7 @@ export function renderHtml(model: ReportModel): string {
     `<title>strata report — ${escapeHtml(model.job ?? model.destination)}</title><style>${STYLE}</style></head><body>` +
     `<h1>strata backups${model.job === null ? '' : ` of job ${escapeHtml(model.job)}`}</h1>` +
     `<p>Destination ${escapeHtml(model.destination)} · ${formatSize(model.totalBytes)} stored · generated ${when(model.generated)} UTC</p>` +
-    warnings + legend + model.sources.map((s) => sourceSection(s, now)).join('') +
+    warnings + notes + legend + model.sources.map((s) => sourceSection(s, now)).join('') +
     `<h2>Recent runs</h2>${runs}</body></html>\n`
   );
 }

@@ -5,6 +5,8 @@
 import { byCreated, chainGaps, chainOf, describeGap } from '../catalog.js';
 import { planOf, recoveryPercent, setBytes, type Descriptor } from '../descriptor.js';
 import { TIERS, type Tier } from '../naming.js';
+import type { RunRecord } from '../runlog.js';
+import { computeStatus } from '../status.js';
 
 /** ReportRun is one run from the run log, as much of it as the report shows. */
 export interface ReportRun {
@@ -12,8 +14,8 @@ export interface ReportRun {
   end: string;
   command: string;
   exitCode: number;
-  /** ok, partial, failed or cancelled. */
-  result: string;
+  /** success, partial, failure or cancelled (core/runlog). */
+  result: RunRecord['result'];
   error?: string;
   sets: string[];
 }
@@ -58,6 +60,8 @@ export interface ReportModel {
   incomplete: string[];
   problems: { id: string; message: string; tampered: boolean }[];
   warnings: string[];
+  /** Remarks that are not warnings (e.g. no schedule installed). */
+  notes: string[];
 }
 
 /** ReportInput is what buildReport works from. */
@@ -71,9 +75,18 @@ export interface ReportInput {
   allComplete: readonly Descriptor[];
   incomplete: readonly string[];
   problems: readonly { id: string; message: string; tampered?: boolean }[];
-  runs: readonly ReportRun[];
-  /** Hours after which a source without a new complete set is a warning (the status command uses the same). */
-  staleHours?: number;
+  /** This machine's run log for the job (core/runlog), oldest first. */
+  runs: readonly RunRecord[];
+  /** The job's configured sources (a source without any set is a warning too). */
+  sourceNames: readonly string[];
+  /** The next scheduled run (status says when none is installed). */
+  nextRun: Date | null;
+}
+
+function reportRun(r: RunRecord): ReportRun {
+  const run: ReportRun = { start: r.start, end: r.end, command: r.command, exitCode: r.exitCode, result: r.result, sets: [...r.sets.made, ...r.sets.pruned, ...r.sets.promoted, ...r.sets.verified] };
+  if (r.error !== null) run.error = r.error.message;
+  return run;
 }
 
 const HOUR = 3600 * 1000;
@@ -106,10 +119,18 @@ function reportSet(d: Descriptor, input: ReportInput): ReportSet {
 
 /** buildReport computes the report's model. */
 export function buildReport(input: ReportInput): ReportModel {
-  const staleHours = input.staleHours ?? 48;
   const sorted = [...input.sets].sort(byCreated);
   const names = [...new Set(sorted.map((d) => d.source))].sort();
-  const warnings: string[] = [];
+  // The warnings of `strata status` (stale sources, failed runs, verify overdue, prune/promote failures), then the sets'.
+  const status = computeStatus({
+    job: input.job ?? '',
+    now: input.now,
+    sources: [...input.sourceNames],
+    sets: sorted.map((d) => ({ id: d.id, job: d.job, source: d.source, tier: d.tier, created: d.created, bytes: setBytes(d) })),
+    runs: [...input.runs],
+    nextRun: input.nextRun,
+  });
+  const warnings: string[] = [...status.warnings];
   const sources = names.map((name): ReportSource => {
     const own = sorted.filter((d) => d.source === name);
     const sets = own.map((d) => reportSet(d, input));
@@ -118,20 +139,13 @@ export function buildReport(input: ReportInput): ReportModel {
     const tierCounts = Object.fromEntries(TIERS.map((t) => [t, sets.filter((s) => s.tier === t).length])) as Record<Tier, number>;
     const last = sets.at(-1);
     const newest = last === undefined ? null : { id: last.id, created: last.created, ageHours: Math.max(0, (input.now.getTime() - Date.parse(last.created)) / HOUR) };
-    if (newest !== null && newest.ageHours > staleHours) {
-      warnings.push(`${name}: no complete set for ${Math.floor(newest.ageHours / 24)} days (newest ${newest.id})`);
-    }
     for (const s of sets) if (s.broken.length > 0) warnings.push(`${s.id} cannot be restored: it needs ${s.broken.join('; ')}`);
     return { name, sets, storedOverTime, tierCounts, newest };
   });
   for (const p of input.problems) warnings.push(`${p.id}: ${p.tampered === true ? 'TAMPERED' : 'DAMAGED'}, not usable: ${p.message}`);
   for (const id of input.incomplete) warnings.push(`${id} is incomplete (a run did not finish; the next backup sweeps or resumes it)`);
-  const runs = [...input.runs].sort((a, b) => b.start.localeCompare(a.start)).slice(0, 30);
-  const lastRun = runs[0];
-  if (lastRun !== undefined && lastRun.result !== 'ok') {
-    warnings.push(`the last run (${lastRun.command}, ${lastRun.start.slice(0, 16).replace('T', ' ')}) ${lastRun.result === 'partial' ? 'was partial' : lastRun.result === 'cancelled' ? 'was cancelled' : 'failed'}${lastRun.error === undefined ? '' : `: ${lastRun.error}`}`);
-  }
-  if (sources.length === 0) warnings.push('no complete set on this destination yet');
+  const runs = [...input.runs].reverse().slice(0, 30).map(reportRun);
+  if (sorted.length === 0 && input.sourceNames.length === 0) warnings.push('no complete set on this destination yet');
   return {
     generated: input.now.toISOString(),
     destination: input.destination,
@@ -142,5 +156,6 @@ export function buildReport(input: ReportInput): ReportModel {
     incomplete: [...input.incomplete],
     problems: input.problems.map((p) => ({ id: p.id, message: p.message, tampered: p.tampered === true })),
     warnings,
+    notes: status.notes,
   };
 }
