@@ -7,7 +7,7 @@ import { serializeEntry } from '../core/manifest.js';
 import { findConfig, loadConfig } from '../config/load.js';
 import { jobStateDir, stateDir } from '../config/paths.js';
 import { ExitCode, StrataError } from '../errors.js';
-import { jobPaths } from '../pipeline/backup.js';
+import { jobPaths } from '../pipeline/backup/index.js';
 
 async function auditFor(ctx: CommandContext, job: string | undefined): Promise<AuditTrail> {
   let name = job;

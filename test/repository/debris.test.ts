@@ -30,8 +30,8 @@ describe('debris rules', () => {
     assert.match(inc.pending.bootId ?? '', /^[0-9a-f-]{36}$/);
     assert.match(inc.pending.procStart ?? '', /^\d+$/);
     // Another machine's marker is that machine's, never this one's debris.
-    assert.equal(Repository.isOtherMachine(inc.pending, { id: 'bbbb0000000000000000000000000002', host: 'laptop' }), true);
-    assert.equal(Repository.isOtherMachine(inc.pending, machine), false);
+    assert.equal(Repository.markerOwner(inc.pending, { id: 'bbbb0000000000000000000000000002', host: 'laptop' }), 'other');
+    assert.equal(Repository.markerOwner(inc.pending, machine), 'this');
   });
 
   it('isSetObjectKey accepts the set\'s own object names only', () => {
