@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { mountOf, parseMountInfo, sourceSkips } from '../../src/scan/guard.js';
+import { isStrataError } from '../../src/errors.js';
+import { checkSources, localDestinationPath, mountOf, parseMountInfo, sourceSkips } from '../../src/scan/guard.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MOUNTINFO = [
@@ -45,4 +46,26 @@ test('sourceSkips: pseudo mounts inside the source (not nested twice, not tmpfs)
   const skips = sourceSkips(path.join(root, 'link'), { destination: path.join(root, 'src', 'backups', 'new'), state: path.join(root, 'elsewhere') }, []);
   assert.deepEqual(skips, [{ rel: path.join('backups', 'new'), why: 'destination' }]);
   assert.deepEqual(sourceSkips(path.join(root, 'src'), { destination: path.join(root, 'src'), state: path.join(root, 'state') }, []), [], 'the source itself is never skipped');
+});
+
+test('checkSources refuses a source on a pseudo filesystem and a destination or state folder that is the source; warns about /', async (t) => {
+  const mounts = parseMountInfo(MOUNTINFO);
+  const root = await tempDir(t, 'strata-guard-');
+  const src = path.join(root, 'src');
+  await fsp.mkdir(src);
+  const outside = { destination: path.join(root, 'dest'), state: path.join(root, 'state') };
+  const warnings: string[] = [];
+  const warn = (w: string): void => {
+    warnings.push(w);
+  };
+  checkSources([{ name: 'docs', path: src }], outside, warn, mounts);
+  assert.deepEqual(warnings, []);
+  assert.throws(() => checkSources([{ name: 'kernel', path: '/proc/self' }], outside, warn, mounts), (e: unknown) => isStrataError(e, 'CONFIG') && /pseudo filesystem \(proc, mounted at \/proc\)/.test(e.message));
+  assert.throws(() => checkSources([{ name: 'docs', path: src }], { ...outside, destination: src }, warn, mounts), (e: unknown) => isStrataError(e, 'CONFIG') && /the destination .* is the source folder itself/.test(e.message));
+  assert.throws(() => checkSources([{ name: 'docs', path: src }], { state: src }, warn, mounts), (e: unknown) => isStrataError(e, 'CONFIG') && /the state folder .* is the source folder itself/.test(e.message));
+  checkSources([{ name: 'all', path: '/' }], outside, warn, mounts);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? '', /^--source \/ \(source all\) backs up the whole machine/);
+  assert.equal(localDestinationPath(src), src);
+  assert.equal(localDestinationPath('s3://bucket/prefix'), undefined);
 });
