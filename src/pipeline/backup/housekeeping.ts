@@ -13,8 +13,7 @@ import { errnoCode } from '../../errors.js';
 import { reapOrphans } from '../../exec/orphans.js';
 import { Repository, type Catalog } from '../../repository/repository.js';
 import type { Output } from '../../ui/output.js';
-import { Journal, journalFile, setStaging } from './journal.js';
-import type { ResumeCandidate } from './resume.js';
+import { Journal, journalFile, setStaging, type ResumeCandidate } from './journal.js';
 import type { BackupRequest } from './types.js';
 
 /**

@@ -165,6 +165,13 @@ export class Journal {
   }
 }
 
+/** ResumeCandidate is a journaled set whose unfinished folder on the destination is ours. */
+export interface ResumeCandidate {
+  journal: Journal;
+  /** Every key of the set's folder on the destination (removed when the set is not resumed). */
+  keys: string[];
+}
+
 /** stored drops the journal's bookkeeping from an object. */
 export function stored(o: JournalObject): StoredObject {
   return { name: o.name, size: o.size, sha256: o.sha256 };

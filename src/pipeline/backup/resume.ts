@@ -11,16 +11,9 @@ import { setObjectKey } from '../../core/keys.js';
 import { StrataError, isStrataError } from '../../errors.js';
 import { hashFile } from '../../repository/repository.js';
 import { discardLocal } from './housekeeping.js';
-import { setStaging, type Journal } from './journal.js';
+import { setStaging, type ResumeCandidate } from './journal.js';
 import { planFor } from './parity.js';
 import type { SetInProgress } from './set.js';
-
-/** ResumeCandidate is a journaled set whose unfinished folder on the destination is ours. */
-export interface ResumeCandidate {
-  journal: Journal;
-  /** Every key of the set's folder on the destination (removed when the set is not resumed). */
-  keys: string[];
-}
 
 /**
  * destinationHas tells whether an object is on the destination intact. Size alone never proves it:
