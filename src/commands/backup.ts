@@ -5,7 +5,7 @@ import type { Command, OptionSpecs } from '../cli/context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { runBackup } from '../pipeline/backup/index.js';
-import { checkSources, localDestinationPath } from '../scan/index.js';
+import { checkSourcesApart, localDestinationPath } from '../scan/index.js';
 import { stateDir } from '../config/paths.js';
 import { formatBytes } from '../ui/output.js';
 import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
@@ -45,8 +45,7 @@ export const backupCommand: Command = {
       });
     }
     const config = await loadJob(ctx, { source: values.source, dest: values.dest, volumeSize: values['volume-size'], level: values.level }, true);
-    // Pseudo filesystems as sources, and a destination or state folder that is a source itself, are refused first.
-    checkSources(config.sources, { destination: localDestinationPath(config.destination), state: stateDir(ctx.global.state, ctx.env) }, (w) => ctx.out.warn(w));
+    checkSourcesApart(config.sources, { destination: localDestinationPath(config.destination), state: stateDir(ctx.global.state, ctx.env) });
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {

@@ -18,6 +18,7 @@ import { makeStatePrivate } from '../config/private-state.js';
 import type { StrataConfig } from '../config/schema.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
+import { checkSourceFilesystems } from '../scan/index.js';
 import type { Tools } from '../pipeline/backup/index.js';
 import { readMarker, requireRoot } from '../repository/marker.js';
 import { Repository } from '../repository/repository.js';
@@ -54,6 +55,7 @@ export async function loadJob(ctx: CommandContext, flags: JobFlags, needSources:
   if (file !== undefined && flags.dest !== undefined) config = { ...config, destination: flags.dest };
   if (needSources) {
     await checkSourceFolders(config);
+    checkSourceFilesystems(config.sources, (w) => ctx.out.warn(w));
   }
   return applyOverrides(config, { volumeSize: flags.volumeSize, level: flags.level });
 }

@@ -131,12 +131,11 @@ export function localDestinationPath(config: DestinationConfig): string | undefi
 }
 
 /**
- * checkSources refuses, before anything is read or written, a source on a pseudo filesystem (/proc,
- * /sys, /dev: files that report size 0 but have content, or never end) and a destination or state
- * folder that is a source folder itself (a backup would take in its own output as its whole source;
- * one inside a source is left out by the scan, see sourceSkips). It warns about `/` as a source.
+ * checkSourceFilesystems refuses, before anything is read or written, a source on a pseudo
+ * filesystem (/proc, /sys, /dev: files that report size 0 but have content, or never end), and
+ * warns about `/` as a source (pseudo filesystems mounted inside a source are skipped, sourceSkips).
  */
-export function checkSources(sources: readonly { name: string; path: string }[], inside: { destination?: string | undefined; state: string }, warn: (line: string) => void, mounts: readonly Mount[] = readMounts()): void {
+export function checkSourceFilesystems(sources: readonly { name: string; path: string }[], warn: (line: string) => void, mounts: readonly Mount[] = readMounts()): void {
   for (const source of sources) {
     const real = realOrResolved(source.path);
     const mount = mountOf(real, mounts);
@@ -149,6 +148,14 @@ export function checkSources(sources: readonly { name: string; path: string }[],
       warn(`--source / (source ${source.name}) backs up the whole machine; pseudo filesystems (/proc, /sys, /dev …), the destination and the state folder are skipped, but consider listing the folders that matter (e.g. /home, /etc)`);
     }
   }
+}
+
+/**
+ * checkSourcesApart refuses, before anything is read or written, a destination or state folder
+ * that is a source folder itself: a backup would take in its own output as its whole source (one
+ * inside a source is left out by the scan, sourceSkips).
+ */
+export function checkSourcesApart(sources: readonly { name: string; path: string }[], inside: { destination?: string | undefined; state: string }): void {
   for (const source of sources) {
     const clash = sameAsSource(source.path, inside);
     if (clash === undefined) continue;

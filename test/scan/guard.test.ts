@@ -4,7 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { isStrataError } from '../../src/errors.js';
-import { checkSources, localDestinationPath, mountOf, parseMountInfo, sourceSkips } from '../../src/scan/guard.js';
+import { checkSourceFilesystems, checkSourcesApart, localDestinationPath, mountOf, parseMountInfo, sourceSkips } from '../../src/scan/guard.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MOUNTINFO = [
@@ -48,7 +48,7 @@ test('sourceSkips: pseudo mounts inside the source (not nested twice, not tmpfs)
   assert.deepEqual(sourceSkips(path.join(root, 'src'), { destination: path.join(root, 'src'), state: path.join(root, 'state') }, []), [], 'the source itself is never skipped');
 });
 
-test('checkSources refuses a source on a pseudo filesystem and a destination or state folder that is the source; warns about /', async (t) => {
+test('checkSourceFilesystems and checkSourcesApart refuse a source on a pseudo filesystem and a destination or state folder that is the source; warns about /', async (t) => {
   const mounts = parseMountInfo(MOUNTINFO);
   const root = await tempDir(t, 'strata-guard-');
   const src = path.join(root, 'src');
@@ -58,12 +58,13 @@ test('checkSources refuses a source on a pseudo filesystem and a destination or 
   const warn = (w: string): void => {
     warnings.push(w);
   };
-  checkSources([{ name: 'docs', path: src }], outside, warn, mounts);
+  checkSourceFilesystems([{ name: 'docs', path: src }], warn, mounts);
+  checkSourcesApart([{ name: 'docs', path: src }], outside);
   assert.deepEqual(warnings, []);
-  assert.throws(() => checkSources([{ name: 'kernel', path: '/proc/self' }], outside, warn, mounts), (e: unknown) => isStrataError(e, 'CONFIG') && /pseudo filesystem \(proc, mounted at \/proc\)/.test(e.message));
-  assert.throws(() => checkSources([{ name: 'docs', path: src }], { ...outside, destination: src }, warn, mounts), (e: unknown) => isStrataError(e, 'CONFIG') && /the destination .* is the source folder itself/.test(e.message));
-  assert.throws(() => checkSources([{ name: 'docs', path: src }], { state: src }, warn, mounts), (e: unknown) => isStrataError(e, 'CONFIG') && /the state folder .* is the source folder itself/.test(e.message));
-  checkSources([{ name: 'all', path: '/' }], outside, warn, mounts);
+  assert.throws(() => checkSourceFilesystems([{ name: 'kernel', path: '/proc/self' }], warn, mounts), (e: unknown) => isStrataError(e, 'CONFIG') && /pseudo filesystem \(proc, mounted at \/proc\)/.test(e.message));
+  assert.throws(() => checkSourcesApart([{ name: 'docs', path: src }], { ...outside, destination: src }), (e: unknown) => isStrataError(e, 'CONFIG') && /the destination .* is the source folder itself/.test(e.message));
+  assert.throws(() => checkSourcesApart([{ name: 'docs', path: src }], { state: src }), (e: unknown) => isStrataError(e, 'CONFIG') && /the state folder .* is the source folder itself/.test(e.message));
+  checkSourceFilesystems([{ name: 'all', path: '/' }], warn, mounts);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0] ?? '', /^--source \/ \(source all\) backs up the whole machine/);
   assert.equal(localDestinationPath(src), src);
