@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { StrataError, errorMessage, fromFsError } from '../errors.js';
 import { lastLines, run, type RunResult } from '../exec/run.js';
+import { parseSplitVolumeName, splitVolumeName } from '../core/keys.js';
 import {
   ProgressParser,
   createArgs,
@@ -113,7 +114,6 @@ export interface ExtractOptions extends ReadOptions {
   anyLinks?: boolean;
 }
 
-const VOLUME_RE = /^(.*)\.(\d{3,})$/;
 
 /** SevenZip runs one located `7zz` binary. */
 export class SevenZip {
@@ -340,9 +340,9 @@ async function finalVolumes(dir: string, base: string, split: boolean): Promise<
   const names = await fsp.readdir(dir);
   if (!split) return names.includes(base) ? [path.join(dir, base)] : [];
   return names
-    .map((n) => ({ n, m: VOLUME_RE.exec(n) }))
-    .filter((x) => x.m?.[1] === base)
-    .sort((a, b) => Number(a.m?.[2]) - Number(b.m?.[2]))
+    .map((n) => ({ n, v: parseSplitVolumeName(n) }))
+    .filter((x) => x.v?.archive === base)
+    .sort((a, b) => (a.v?.number ?? 0) - (b.v?.number ?? 0))
     .map((x) => path.join(dir, x.n));
 }
 
@@ -386,7 +386,7 @@ class VolumeWatcher {
         if (m[2] === undefined) final.add(k);
       }
       const ready = [...final].filter((k) => k >= 2 && present.has(k + 1)).sort((a, b) => a - b);
-      this.reportAll(ready.map((k) => path.join(this.dir, `${this.base}.${String(k).padStart(3, '0')}`)));
+      this.reportAll(ready.map((k) => path.join(this.dir, splitVolumeName(this.base, k))));
     } finally {
       this.polling = false;
     }
@@ -541,9 +541,9 @@ async function readFailure(res: RunResult, archive: string, password: string, ac
  * that the (smaller) last one is gone.
  */
 async function missingVolumes(archive: string): Promise<{ gaps: string[]; maybeLast?: string }> {
-  const m = VOLUME_RE.exec(path.basename(archive));
-  if (m?.[1] === undefined) return { gaps: [] };
-  const base = m[1];
+  const v = parseSplitVolumeName(path.basename(archive));
+  if (v === null) return { gaps: [] };
+  const base = v.archive;
   const dir = path.dirname(archive);
   let names: string[];
   try {
@@ -552,13 +552,13 @@ async function missingVolumes(archive: string): Promise<{ gaps: string[]; maybeL
     return { gaps: [] };
   }
   const nums = names
-    .map((n) => VOLUME_RE.exec(n))
-    .filter((x): x is RegExpExecArray => x?.[1] === base)
-    .map((x) => Number(x[2]));
+    .map(parseSplitVolumeName)
+    .filter((x) => x?.archive === base)
+    .map((x) => x?.number ?? 0);
   if (nums.length === 0) return { gaps: [] };
   const max = Math.max(...nums);
   const have = new Set(nums);
-  const name = (k: number): string => `${base}.${String(k).padStart(3, '0')}`;
+  const name = (k: number): string => splitVolumeName(base, k);
   const gaps: string[] = [];
   for (let k = 1; k <= max; k++) if (!have.has(k)) gaps.push(name(k));
   if (gaps.length > 0 || max < 2) return { gaps };

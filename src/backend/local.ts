@@ -250,4 +250,3 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Kept for src/pipeline/backup.ts and older imports; the one implementation is io/hash. */
-export { fileSource, bufferSource } from '../io/hash.js';

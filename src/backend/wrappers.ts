@@ -11,7 +11,6 @@ import { retry, type BackoffOptions } from '../io/retry.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
 
 /** Kept for src/pipeline/backup.ts and older imports; the one implementation is io/hash. */
-export { hashStream } from '../io/hash.js';
 
 // ------------------------------------------------------------------------------------------ retry
 

@@ -4,7 +4,8 @@ import { parseCommandArgs } from './args.js';
 import type { Command, OptionSpecs } from './context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
-import { checkSourcesApart, runBackup } from '../pipeline/backup.js';
+import { runBackup } from '../pipeline/backup/index.js';
+import { checkSourcesApart, localDestinationPath } from '../scan/index.js';
 import { stateDir } from '../config/paths.js';
 import { formatBytes } from '../ui/output.js';
 import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
@@ -49,7 +50,7 @@ export const backupCommand: Command = {
       });
     }
     const config = await loadJob(ctx, { source: values.source, dest: values.dest, volumeSize: values['volume-size'], level: values.level }, true);
-    checkSourcesApart(config, stateDir(ctx.global.state, ctx.env));
+    checkSourcesApart(config.sources, { destination: localDestinationPath(config.destination), state: stateDir(ctx.global.state, ctx.env) });
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {

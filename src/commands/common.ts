@@ -18,8 +18,8 @@ import { makeStatePrivate } from '../config/private-state.js';
 import type { StrataConfig } from '../config/schema.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
-import { mountOf, PSEUDO_FS_TYPES, readMounts, realOrResolved } from '../scan/index.js';
-import type { Tools } from '../pipeline/backup.js';
+import { checkSourceFilesystems } from '../scan/index.js';
+import type { Tools } from '../pipeline/backup/index.js';
 import { readMarker, requireRoot } from '../repository/marker.js';
 import { Repository } from '../repository/repository.js';
 
@@ -57,7 +57,7 @@ export async function loadJob(ctx: CommandContext, flags: JobFlags, needSources:
   ctx.run?.setTarget({ job: config.job, destination: config.destination, notify: config.notify, passwordEnv: config.password !== undefined && 'env' in config.password ? config.password.env : undefined });
   if (needSources) {
     await checkSourceFolders(config);
-    checkSourceFilesystems(ctx, config);
+    checkSourceFilesystems(config.sources, (w) => ctx.out.warn(w));
   }
   return applyOverrides(config, { volumeSize: flags.volumeSize, level: flags.level });
 }
@@ -80,27 +80,6 @@ async function checkSourceFolders(config: StrataConfig): Promise<void> {
     throw new StrataError('CONFIG', `${where}the source folder ${source.path} ${why}`, {
       hint: origin === undefined ? 'Check the folder name.' : 'Fix the path in the config (or mount the drive it is on).',
     });
-  }
-}
-
-/**
- * checkSourceFilesystems refuses a source on a pseudo filesystem (/proc, /sys, /dev: files that
- * report size 0 but have content, or never end) and warns about `/` as a source (pseudo
- * filesystems mounted inside a source are skipped by the scan, see scan/guard).
- */
-function checkSourceFilesystems(ctx: CommandContext, config: StrataConfig): void {
-  const mounts = readMounts();
-  for (const source of config.sources) {
-    const real = realOrResolved(source.path);
-    const mount = mountOf(real, mounts);
-    if (mount !== undefined && PSEUDO_FS_TYPES.has(mount.type)) {
-      throw new StrataError('CONFIG', `the source ${source.path} is on a pseudo filesystem (${mount.type}, mounted at ${mount.point}), whose files are not data`, {
-        hint: 'Back up real folders; /proc, /sys and /dev are made by the kernel at boot and cannot be restored.',
-      });
-    }
-    if (real === '/') {
-      ctx.out.warn(`--source / (source ${source.name}) backs up the whole machine; pseudo filesystems (/proc, /sys, /dev …), the destination and the state folder are skipped, but consider listing the folders that matter (e.g. /home, /etc)`);
-    }
   }
 }
 

@@ -9,7 +9,7 @@ import { jobStateDir, stateDir } from '../config/paths.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
 import { summaryLine } from '../core/runlog.js';
 import { readRuns } from '../ops/runlog.js';
-import { jobPaths } from '../pipeline/backup.js';
+import { jobPaths } from '../pipeline/backup/index.js';
 import { Manifests } from '../pipeline/browse.js';
 import { rebuildAuditTrail, rebuiltTrailDir } from '../pipeline/audit-rebuild.js';
 import { Repository } from '../repository/repository.js';

@@ -8,7 +8,7 @@ import { createHmac, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { StrataError } from '../errors.js';
 import { descriptorIssues, kdfSchema, machineRefSchema } from './descriptor-schema.js';
 import type { SetType, Tier } from './naming.js';
-import type { ProtectionPlan, ProtectionUnit } from './protection.js';
+import type { ProtectionPlan, ProtectionUnit } from './protection/index.js';
 
 /** StoredObject is one object of a set with its size and hash. */
 export interface StoredObject {

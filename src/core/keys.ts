@@ -46,6 +46,59 @@ export function manifestArchiveName(setId: string): string {
   return `${setId}.manifest.7z`;
 }
 
+/** archiveName is the name 7-Zip is given for a set's data archive; its volumes are `<set>.7z.001`, … */
+export function archiveName(setId: string): string {
+  return `${setId}.7z`;
+}
+
+/** splitVolumeName is volume `number` (1-based) of a split archive named `archive`: `<archive>.001`. */
+export function splitVolumeName(archive: string, number: number): string {
+  return `${archive}.${String(number).padStart(3, '0')}`;
+}
+
+/** parseSplitVolumeName reads `<archive>.NNN` back (NNN: three digits or more), or null. */
+export function parseSplitVolumeName(name: string): { archive: string; number: number } | null {
+  const m = /^(.*)\.(\d{3,})$/.exec(name);
+  return m === null ? null : { archive: m[1] ?? '', number: Number(m[2]) };
+}
+
+/** volumeFileName is the file name of volume `index` (0-based) of a set: `<set>.7z.001` for index 0. */
+export function volumeFileName(setId: string, index: number): string {
+  return splitVolumeName(archiveName(setId), index + 1);
+}
+
+/** volumeIndex is the 0-based index of a volume file name (`<set>.7z.001` → 0), or null for another name. */
+export function volumeIndex(name: string): number | null {
+  const v = parseSplitVolumeName(name);
+  return v === null ? null : v.number - 1;
+}
+
+/** unitName names a group or window by its 1-based inclusive volume numbers: `<set>_0001-0040`. */
+export function unitName(setId: string, first: number, last: number): string {
+  return `${setId}_${String(first + 1).padStart(4, '0')}-${String(last + 1).padStart(4, '0')}`;
+}
+
+/** manifestUnitName is the par2 base name of the manifest's own PAR2 set: `<set>.manifest`. */
+export function manifestUnitName(setId: string): string {
+  return `${setId}.manifest`;
+}
+
+/** par2IndexName is the index file par2 writes for a unit: `<name>.par2`. */
+export function par2IndexName(unitName: string): string {
+  return `${unitName}.par2`;
+}
+
+/** par2IndexPath is a unit's index file relative to the set folder (inside the unit's folder, if any). */
+export function par2IndexPath(unit: { name: string; dir: string }): string {
+  return unit.dir === '' ? par2IndexName(unit.name) : `${unit.dir}/${par2IndexName(unit.name)}`;
+}
+
+/** par2FilePattern matches the file names par2 gives a unit's index and recovery files: `<name>.par2`, `<name>.volNN+MM.par2`. */
+export function par2FilePattern(unitName: string): RegExp {
+  const escaped = unitName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped}(?:\\.vol\\d+\\+\\d+)?\\.par2$`);
+}
+
 /**
  * isSetObjectKey tells whether a key is one of the objects strata writes for set `id`: inside the
  * set's folder, `RESTORE.txt`, a file named `<id>.…` (volumes, manifest, PAR2, marker,

@@ -3,7 +3,7 @@
  * sets made, verified or restored from, the counts and bytes — one function per command.
  */
 import type { RunDetails } from '../core/runlog.js';
-import type { BackupResult } from '../pipeline/backup.js';
+import type { BackupResult } from '../pipeline/backup/index.js';
 import type { RestoredSource } from '../pipeline/restore/index.js';
 
 const sum = <T>(xs: readonly T[], f: (x: T) => number): number => xs.reduce((n, x) => n + f(x), 0);

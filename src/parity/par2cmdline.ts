@@ -21,6 +21,7 @@ import { access, constants, mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { ProtectionUnit } from '../core/protection/index.js';
+import { par2FilePattern, par2IndexName } from '../core/keys.js';
 import { StrataError, fromFsError } from '../errors.js';
 import { lastLines, run, type RunResult } from '../exec/run.js';
 import type { CreateOptions, ParityEngine, RepairResult, UnitRef, VerifyResult } from './engine.js';
@@ -117,13 +118,8 @@ function blocksNeeded(text: string): number | undefined {
   return m === null ? undefined : Number(m[1]);
 }
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** unitFilePattern matches the PAR2 files of a unit: `<name>.par2`, `<name>.volNN+MM.par2`. */
-/** unitFilePattern matches the file names par2 gives a unit's index and recovery files. */
-export function unitFilePattern(name: string): RegExp {
-  return new RegExp(`^${escapeRe(name)}(?:\\.vol\\d+\\+\\d+)?\\.par2$`);
-}
+/** unitFilePattern matches the file names par2 gives a unit's index and recovery files (core/keys names them). */
+export const unitFilePattern = par2FilePattern;
 
 /** par2FileOrder puts the index file first, then the vol files by first block number. */
 function par2FileOrder(a: string, b: string): number {
@@ -192,7 +188,7 @@ export class Par2CmdlineEngine implements ParityEngine {
         '-u',
         `-t${this.threads}`,
         '--',
-        path.join(partial, `${unit.name}.par2`),
+        path.join(partial, par2IndexName(unit.name)),
         ...names.map((n) => path.join(setDir, n)),
       ];
       const onProgress = opts.onProgress;

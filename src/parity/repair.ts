@@ -12,7 +12,8 @@
  */
 import { access } from 'node:fs/promises';
 import * as path from 'node:path';
-import { simulateRepair, volumeBlocks, volumeFileName, type ProtectionPlan } from '../core/protection/index.js';
+import { simulateRepair, volumeBlocks, type ProtectionPlan } from '../core/protection/index.js';
+import { par2IndexPath, volumeFileName } from '../core/keys.js';
 import { isStrataError } from '../errors.js';
 import type { ParityEngine, UnitRef } from './engine.js';
 
@@ -243,6 +244,6 @@ function shellWord(w: string): string {
  */
 export function stockRepairCommands(plan: ProtectionPlan | SetLayout): string[] {
   const units = plan.units;
-  const file = (u: UnitRef): string => shellWord(u.dir === '' ? `${u.name}.par2` : `${u.dir}/${u.name}.par2`);
+  const file = (u: UnitRef): string => shellWord(par2IndexPath(u));
   return [...units.map((u) => `par2 verify -B. ${file(u)}`), ...units.map((u) => `par2 repair -B. ${file(u)}`)];
 }

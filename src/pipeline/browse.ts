@@ -10,7 +10,7 @@ import type { Descriptor } from '../core/descriptor.js';
 import type { ManifestEntry } from '../core/manifest.js';
 import { StrataError } from '../errors.js';
 import type { Catalog, Repository } from '../repository/repository.js';
-import type { Tools } from './backup.js';
+import type { Tools } from './backup/index.js';
 import { ensureLocalManifest, readEntries } from './manifests.js';
 import { chooseSets } from '../core/restore-choice.js';
 import { checkPassword } from './restore/index.js';

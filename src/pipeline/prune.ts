@@ -78,14 +78,14 @@ async function pruneLocked(req: PruneRequest, now: Date): Promise<PruneResult> {
     // Removals a killed prune of this job left unfinished: the descriptor is gone already, so the
     // set does not count; only what the marker proves is this job's is removed.
     for (const inc of catalog.incomplete) {
-      if (inc.pending?.removing !== true || Repository.isOtherMachine(inc.pending, req.machine) || !Repository.isDebris(inc.pending, now, job)) continue;
+      if (inc.pending?.removing !== true || Repository.markerOwner(inc.pending, req.machine) !== 'this' || !Repository.isDebris(inc.pending, now, job)) continue;
       const kept = await repo.removeSetObjects(inc.id, inc.keys);
       swept.push(inc.id);
       out.info(`finished removing set ${inc.id}, left unfinished by an interrupted prune${kept.length > 0 ? ` (kept ${counted(kept.length, 'file')} in its folder that are not strata's)` : ''}`);
     }
     // A prune killed after its marker but before the descriptor went: the set is whole; the plan decides again.
     for (const l of catalog.leftoverPending) {
-      if (l.pending?.removing !== true || Repository.isOtherMachine(l.pending, req.machine) || !Repository.isDebris(l.pending, now, job)) continue;
+      if (l.pending?.removing !== true || Repository.markerOwner(l.pending, req.machine) !== 'this' || !Repository.isDebris(l.pending, now, job)) continue;
       await repo.clearPending(l.id);
     }
     if (swept.length > 0) catalog = await repo.catalog();

@@ -16,7 +16,7 @@ import { unitFilePattern } from '../parity/par2cmdline.js';
 import { repairSetFolder, verifySet } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
-import type { Tools } from './backup.js';
+import type { Tools } from './backup/index.js';
 import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState } from './setfiles.js';
 import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore/index.js';

@@ -20,6 +20,7 @@ import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from
 import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
 import { parseSetId } from '../core/naming.js';
 import { currentStamp, isStampAlive } from './process.js';
+import { z } from 'zod';
 import { descriptorKey, isDescriptorKey, isSetObjectKey, pendingKey, setObjectKey } from '../core/keys.js';
 
 /** PendingInfo is the content of a `.pending` marker (bootId and procStart: see repository/process). */
@@ -46,6 +47,23 @@ export interface PendingInfo {
 
 /** RemovalStep names the steps of Repository.removeSet, in order. */
 export type RemovalStep = 'marked' | 'descriptor' | 'objects' | 'unmarked';
+
+/** An optional text field of a marker: one of another type is dropped, not a reason to distrust the marker. */
+const optionalText = z.string().optional().catch(undefined);
+
+/** pendingSchema reads a `.pending` marker: host, pid and start are required; other fields are kept when well-typed. */
+const pendingSchema = z.object({
+  host: z.string(),
+  pid: z.number(),
+  started: z.string(),
+  job: optionalText,
+  // Kept as read: markerOwner treats a machine field that is not a machine as another's.
+  machine: z.custom<MachineRef>(() => true).optional(),
+  bootId: optionalText,
+  procStart: optionalText,
+  // A removal's marker (prune): only `true` counts.
+  removing: z.literal(true).optional().catch(undefined),
+});
 
 /** CatalogProblem is a set folder whose descriptor could not be read. */
 export interface CatalogProblem {
@@ -120,17 +138,8 @@ export class Repository {
   private async readPending(id: string): Promise<PendingInfo | undefined> {
     try {
       const raw: unknown = JSON.parse((await this.readSmall(pendingKey(id), 64 << 10)).toString('utf8'));
-      if (raw === null || typeof raw !== 'object') return undefined;
-      const p = raw as Partial<Record<keyof PendingInfo, unknown>>;
-      if (typeof p.host !== 'string' || typeof p.pid !== 'number' || typeof p.started !== 'string') return undefined;
-      const info: PendingInfo = { host: p.host, pid: p.pid, started: p.started };
-      if (typeof p.job === 'string') info.job = p.job;
-      // Kept as read: isOtherMachine treats a machine field that is not a machine as another's.
-      if (p.machine !== undefined) info.machine = p.machine as MachineRef;
-      if (typeof p.bootId === 'string') info.bootId = p.bootId;
-      if (typeof p.procStart === 'string') info.procStart = p.procStart;
-      if (p.removing === true) info.removing = true;
-      return info;
+      const parsed = pendingSchema.safeParse(raw);
+      return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
     }
@@ -235,14 +244,17 @@ export class Repository {
   }
 
   /**
-   * isOtherMachine tells whether a marker names another machine than this one: its set is that
-   * machine's to finish, resume or remove, never this one's. A marker of an older version (no
-   * machine) falls back to the host name and process checks of isDebris.
+   * markerOwner tells whose run wrote a `.pending` marker. 'other': it names another machine — its
+   * set is that machine's to finish, resume or remove, never this one's (a machine field that is
+   * not a machine, edited or torn, does not prove the set is this machine's either). 'this': it
+   * names this machine, or — a marker of an older version, without a machine — this host. 'unknown':
+   * no readable marker, or an older marker of another host (isDebris then decides by host and process).
    */
-  static isOtherMachine(pending: PendingInfo | undefined, machine: MachineRef): boolean {
-    // A machine field that is not a machine (edited, torn) does not prove the set is this machine's.
-    const m: unknown = pending?.machine;
-    return m !== undefined && !(isMachineRef(m) && m.id === machine.id);
+  static markerOwner(pending: PendingInfo | undefined, machine: MachineRef): 'this' | 'other' | 'unknown' {
+    if (pending === undefined) return 'unknown';
+    const m: unknown = pending.machine;
+    if (m !== undefined) return isMachineRef(m) && m.id === machine.id ? 'this' : 'other';
+    return pending.host === hostname() ? 'this' : 'unknown';
   }
 
   /**
@@ -330,4 +342,3 @@ const DOWNLOAD_ATTEMPTS = 4;
 const LOCAL_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR']);
 
 /** Kept for src/pipeline/backup.ts and older imports; the one implementation is io/hash. */
-export { hashFile } from '../io/hash.js';

@@ -7,6 +7,8 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
+import { parseDestination, type DestinationConfig } from '../core/destination.js';
+import { StrataError } from '../errors.js';
 
 /** PSEUDO_FS_TYPES are filesystem types whose files are not data to back up. */
 export const PSEUDO_FS_TYPES: ReadonlySet<string> = new Set([
@@ -116,4 +118,49 @@ export function sameAsSource(source: string, inside: { destination?: string | un
   if (inside.destination !== undefined && realOrResolved(inside.destination) === root) return 'destination';
   if (realOrResolved(inside.state) === root) return 'state folder';
   return undefined;
+}
+
+/** localDestinationPath is the folder of a local destination, undefined for remote ones (or one that does not parse). */
+export function localDestinationPath(config: DestinationConfig): string | undefined {
+  try {
+    const dest = parseDestination(config);
+    return dest.kind === 'local' ? dest.path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * checkSourceFilesystems refuses, before anything is read or written, a source on a pseudo
+ * filesystem (/proc, /sys, /dev: files that report size 0 but have content, or never end), and
+ * warns about `/` as a source (pseudo filesystems mounted inside a source are skipped, sourceSkips).
+ */
+export function checkSourceFilesystems(sources: readonly { name: string; path: string }[], warn: (line: string) => void, mounts: readonly Mount[] = readMounts()): void {
+  for (const source of sources) {
+    const real = realOrResolved(source.path);
+    const mount = mountOf(real, mounts);
+    if (mount !== undefined && PSEUDO_FS_TYPES.has(mount.type)) {
+      throw new StrataError('CONFIG', `the source ${source.path} is on a pseudo filesystem (${mount.type}, mounted at ${mount.point}), whose files are not data`, {
+        hint: 'Back up real folders; /proc, /sys and /dev are made by the kernel at boot and cannot be restored.',
+      });
+    }
+    if (real === '/') {
+      warn(`--source / (source ${source.name}) backs up the whole machine; pseudo filesystems (/proc, /sys, /dev …), the destination and the state folder are skipped, but consider listing the folders that matter (e.g. /home, /etc)`);
+    }
+  }
+}
+
+/**
+ * checkSourcesApart refuses, before anything is read or written, a destination or state folder
+ * that is a source folder itself: a backup would take in its own output as its whole source (one
+ * inside a source is left out by the scan, sourceSkips).
+ */
+export function checkSourcesApart(sources: readonly { name: string; path: string }[], inside: { destination?: string | undefined; state: string }): void {
+  for (const source of sources) {
+    const clash = sameAsSource(source.path, inside);
+    if (clash === undefined) continue;
+    throw new StrataError('CONFIG', `source ${source.name}: the ${clash} ${clash === 'destination' ? inside.destination ?? '' : inside.state} is the source folder itself`, {
+      hint: `Put the ${clash} outside ${source.path} (a folder inside the source is left out of the backup).`,
+    });
+  }
 }

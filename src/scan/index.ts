@@ -8,4 +8,4 @@
 export { scanSource, newStatCachePath, type ScanOptions, type ScanResult, type ScanError } from './scan.js';
 export { finalizeAfterArchive, type FinalizeOptions, type FinalizeResult } from './finalize.js';
 export { commitStatCache, RACY_MARGIN_NS } from './statcache.js';
-export { sameAsSource, sourceSkips, mountOf, readMounts, realOrResolved, PSEUDO_FS_TYPES, type SourceSkip, type Mount } from './guard.js';
+export { checkSourceFilesystems, checkSourcesApart, localDestinationPath, sameAsSource, sourceSkips, mountOf, readMounts, realOrResolved, PSEUDO_FS_TYPES, type SourceSkip, type Mount } from './guard.js';

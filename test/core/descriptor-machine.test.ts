@@ -4,6 +4,7 @@
  * whose unfinished set it is.
  */
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { test } from 'node:test';
 import { checkDescriptor, isMachineRef, parseDescriptor, sealDescriptor, type Descriptor } from '../../src/core/descriptor.js';
 import { Repository } from '../../src/repository/repository.js';
@@ -44,9 +45,11 @@ test('a descriptor without a machine (older strata) reads; a malformed machine d
 
 test('a marker of another machine, or with an unreadable machine, is never this machine\'s; an older marker falls back', () => {
   const base = { host: 'laptop', pid: 1, started: '2026-11-29T09:00:00.000Z' };
-  assert.ok(!Repository.isOtherMachine({ ...base, machine: A }, A));
-  assert.ok(Repository.isOtherMachine({ ...base, machine: B }, A));
-  assert.ok(Repository.isOtherMachine(JSON.parse(JSON.stringify({ ...base, machine: { id: 42 } })) as never, A));
-  assert.ok(!Repository.isOtherMachine(base, A), 'an older marker: the host and process checks decide');
-  assert.ok(!Repository.isOtherMachine(undefined, A));
+  assert.equal(Repository.markerOwner({ ...base, machine: A }, A), 'this');
+  assert.equal(Repository.markerOwner({ ...base, machine: B }, A), 'other');
+  assert.equal(Repository.markerOwner(JSON.parse(JSON.stringify({ ...base, machine: { id: 42 } })) as never, A), 'other');
+  assert.notEqual(Repository.markerOwner(base, A), 'other', 'an older marker: the host and process checks decide');
+  assert.equal(Repository.markerOwner({ ...base, host: hostname() }, A), 'this', 'an older marker of this host is this machine\'s');
+  assert.equal(Repository.markerOwner({ ...base, host: `not-${hostname()}` }, A), 'unknown');
+  assert.equal(Repository.markerOwner(undefined, A), 'unknown');
 });

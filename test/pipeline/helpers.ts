@@ -10,7 +10,7 @@ import { configFromFlags } from '../../src/config/load.js';
 import type { StrataConfig } from '../../src/config/schema.js';
 import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
 import { machineIdentity } from '../../src/config/machine.js';
-import { runBackup, type BackupResult, type PipelineEvent, type Tools } from '../../src/pipeline/backup.js';
+import { runBackup, type BackupResult, type PipelineEvent, type Tools } from '../../src/pipeline/backup/index.js';
 import type { Output, Progress } from '../../src/ui/output.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -14,7 +14,8 @@ import { LocalBackend } from '../../src/backend/local.js';
 import type { Descriptor, StoredObject } from '../../src/core/descriptor.js';
 import { isStrataError } from '../../src/errors.js';
 import { parseReadPercent, runRemoteVerify, sampleObjects, type RemoteVerifyRequest } from '../../src/pipeline/remote-verify.js';
-import { Repository, hashFile } from '../../src/repository/repository.js';
+import { Repository } from '../../src/repository/repository.js';
+import { hashFile } from '../../src/io/hash.js';
 import { strata } from '../helpers/cli.js';
 import { PASSWORD, backup, configFor, makeFixture, silentOutput, type Fixture } from './helpers.js';
 

@@ -13,7 +13,7 @@ import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from '../
 import { LocalBackend } from '../../src/backend/local.js';
 import { FaultyBackend } from '../../src/backend/wrappers.js';
 import type { ProtectionConfig } from '../../src/core/protection/index.js';
-import { jobPaths } from '../../src/pipeline/backup.js';
+import { jobPaths } from '../../src/pipeline/backup/index.js';
 import { runRestore } from '../../src/pipeline/restore/index.js';
 import { allObjects, checkObjects } from '../../src/pipeline/setfiles.js';
 import { Repository } from '../../src/repository/repository.js';

@@ -30,8 +30,8 @@ describe('debris rules', () => {
     assert.match(inc.pending.bootId ?? '', /^[0-9a-f-]{36}$/);
     assert.match(inc.pending.procStart ?? '', /^\d+$/);
     // Another machine's marker is that machine's, never this one's debris.
-    assert.equal(Repository.isOtherMachine(inc.pending, { id: 'bbbb0000000000000000000000000002', host: 'laptop' }), true);
-    assert.equal(Repository.isOtherMachine(inc.pending, machine), false);
+    assert.equal(Repository.markerOwner(inc.pending, { id: 'bbbb0000000000000000000000000002', host: 'laptop' }), 'other');
+    assert.equal(Repository.markerOwner(inc.pending, machine), 'this');
   });
 
   it('isSetObjectKey accepts the set\'s own object names only', () => {
@@ -65,5 +65,23 @@ describe('debris rules', () => {
     assert.deepEqual(c.foreign, ['Photos', 'backup']);
     assert.deepEqual(c.problems, []);
     assert.deepEqual(c.incomplete.map((i) => [i.id, i.pending]), [[ID, undefined]]);
+  });
+  it('a marker is read by its schema: torn or missing fields make it unreadable, an ill-typed optional field is dropped', async (t) => {
+    const dir = await tempDir(t);
+    const write = async (id: string, text: string): Promise<void> => {
+      await fsp.mkdir(path.join(dir, id), { recursive: true });
+      await fsp.writeFile(path.join(dir, id, `${id}.pending`), text);
+    };
+    const base = { host: 'laptop', pid: 7, started: NOW.toISOString() };
+    await write('261129_FULL_a', JSON.stringify({ ...base, job: 42, bootId: 'b', procStart: 3, extra: 'x', machine: 'not a machine' }));
+    await write('261129_FULL_b', JSON.stringify({ host: 'laptop', started: NOW.toISOString() }));
+    await write('261129_FULL_c', '{"host": "laptop", "pid": 7, "sta');
+    await write('261129_FULL_d', '[1, 2]');
+    const c = await new Repository(new LocalBackend(dir)).catalog();
+    const byId = new Map(c.incomplete.map((i) => [i.id, i.pending]));
+    assert.deepEqual(JSON.parse(JSON.stringify(byId.get('261129_FULL_a'))), { ...base, bootId: 'b', machine: 'not a machine' });
+    assert.equal(Repository.markerOwner(byId.get('261129_FULL_a'), { id: 'aaaa0000000000000000000000000001', host: 'laptop' }), 'other');
+    assert.deepEqual([byId.get('261129_FULL_b'), byId.get('261129_FULL_c'), byId.get('261129_FULL_d')], [undefined, undefined, undefined]);
+    assert.equal(byId.size, 4);
   });
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { mountOf, parseMountInfo, sourceSkips } from '../../src/scan/guard.js';
+import { isStrataError } from '../../src/errors.js';
+import { checkSourceFilesystems, checkSourcesApart, localDestinationPath, mountOf, parseMountInfo, sourceSkips } from '../../src/scan/guard.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MOUNTINFO = [
@@ -45,4 +46,27 @@ test('sourceSkips: pseudo mounts inside the source (not nested twice, not tmpfs)
   const skips = sourceSkips(path.join(root, 'link'), { destination: path.join(root, 'src', 'backups', 'new'), state: path.join(root, 'elsewhere') }, []);
   assert.deepEqual(skips, [{ rel: path.join('backups', 'new'), why: 'destination' }]);
   assert.deepEqual(sourceSkips(path.join(root, 'src'), { destination: path.join(root, 'src'), state: path.join(root, 'state') }, []), [], 'the source itself is never skipped');
+});
+
+test('checkSourceFilesystems and checkSourcesApart refuse a source on a pseudo filesystem and a destination or state folder that is the source; warns about /', async (t) => {
+  const mounts = parseMountInfo(MOUNTINFO);
+  const root = await tempDir(t, 'strata-guard-');
+  const src = path.join(root, 'src');
+  await fsp.mkdir(src);
+  const outside = { destination: path.join(root, 'dest'), state: path.join(root, 'state') };
+  const warnings: string[] = [];
+  const warn = (w: string): void => {
+    warnings.push(w);
+  };
+  checkSourceFilesystems([{ name: 'docs', path: src }], warn, mounts);
+  checkSourcesApart([{ name: 'docs', path: src }], outside);
+  assert.deepEqual(warnings, []);
+  assert.throws(() => checkSourceFilesystems([{ name: 'kernel', path: '/proc/self' }], warn, mounts), (e: unknown) => isStrataError(e, 'CONFIG') && /pseudo filesystem \(proc, mounted at \/proc\)/.test(e.message));
+  assert.throws(() => checkSourcesApart([{ name: 'docs', path: src }], { ...outside, destination: src }), (e: unknown) => isStrataError(e, 'CONFIG') && /the destination .* is the source folder itself/.test(e.message));
+  assert.throws(() => checkSourcesApart([{ name: 'docs', path: src }], { state: src }), (e: unknown) => isStrataError(e, 'CONFIG') && /the state folder .* is the source folder itself/.test(e.message));
+  checkSourceFilesystems([{ name: 'all', path: '/' }], warn, mounts);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? '', /^--source \/ \(source all\) backs up the whole machine/);
+  assert.equal(localDestinationPath(src), src);
+  assert.equal(localDestinationPath('s3://bucket/prefix'), undefined);
 });

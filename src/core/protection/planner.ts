@@ -44,6 +44,7 @@ import { StrataError } from '../../errors.js';
 import { formatSize } from '../size.js';
 import { blocksOf, computeGuarantees } from './guarantees.js';
 import type { BlockPolicy, PlanInput, ProtectionConfig, ProtectionPlan, ProtectionUnit, SizeClassRule, Strategy } from './types.js';
+import { manifestUnitName, unitName } from '../keys.js';
 
 const KiB = 1024;
 const MiB = KiB * KiB;
@@ -88,15 +89,8 @@ export const defaultProtectionConfig: ProtectionConfig = {
   maxRecoveryFiles: 31,
 };
 
-/** volumeFileName is the file name of volume `index` (0-based): `<set>.7z.001` for index 0. */
-export function volumeFileName(setId: string, index: number): string {
-  return `${setId}.7z.${String(index + 1).padStart(3, '0')}`;
-}
-
-/** unitName names a group or window by its 1-based inclusive volume numbers: `<set>_0001-0040`. */
-export function unitName(setId: string, first: number, last: number): string {
-  return `${setId}_${String(first + 1).padStart(4, '0')}-${String(last + 1).padStart(4, '0')}`;
-}
+// Volume and unit names live in core/keys (re-exported here for the planner's users).
+export { volumeFileName, unitName } from '../keys.js';
 
 /** validateProtectionConfig checks a configuration and throws StrataError('CONFIG') naming the bad field. */
 export function validateProtectionConfig(c: ProtectionConfig): void {
@@ -283,5 +277,5 @@ export function manifestUnit(setId: string, size: number): ProtectionUnit {
   const blockSize = Math.max(align, Math.ceil(Math.ceil(size / MANIFEST_TARGET_BLOCKS) / align) * align);
   const sourceBlocks = blocksOf(size, blockSize);
   const recoveryBlocks = sourceBlocks;
-  return { name: `${setId}.manifest`, dir: '', volumes: [0], blockSize, sourceBlocks, recoveryBlocks, recoveryBytes: recoveryBlocks * blockSize, recoveryFiles: Math.min(2, recoveryBlocks) };
+  return { name: manifestUnitName(setId), dir: '', volumes: [0], blockSize, sourceBlocks, recoveryBlocks, recoveryBytes: recoveryBlocks * blockSize, recoveryFiles: Math.min(2, recoveryBlocks) };
 }

@@ -1,7 +1,7 @@
 /** pipeline/restore/types: what a restore is asked (RestoreRequest) and what it reports per source (RestoredSource). */
 import type { Output } from '../../ui/output.js';
 import type { Repository } from '../../repository/repository.js';
-import type { Tools } from '../backup.js';
+import type { Tools } from '../backup/index.js';
 import type { NotSet } from './metadata.js';
 
 /** RestoreRequest selects what to restore and where. */

@@ -1,5 +1,5 @@
 /**
- * pipeline/resume: the resume journal of a set whose 7-Zip archive was completely written but is
+ * pipeline/backup/journal: the resume journal of a set whose 7-Zip archive was completely written but is
  * not yet complete on the destination (an upload failed, or the run was killed).
  *
  * An encrypted archive cannot be made again byte for byte (7-Zip picks a fresh random salt and IV
@@ -13,10 +13,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { canonicalJson, deriveKeys, type KdfParams, type StoredObject } from '../core/descriptor.js';
-import type { SetType, Tier } from '../core/naming.js';
-import type { ProtectionUnit, StreamingLayout } from '../core/protection/index.js';
-import { errnoCode, errorMessage } from '../errors.js';
+import { canonicalJson, deriveKeys, type KdfParams, type StoredObject } from '../../core/descriptor.js';
+import type { SetType, Tier } from '../../core/naming.js';
+import type { ProtectionUnit, StreamingLayout } from '../../core/protection/index.js';
+import { errnoCode, errorMessage } from '../../errors.js';
+
+const JOURNAL_SUFFIX = '.resume.json';
 
 /** JournalObject is one object of the set and whether it is known to be on the destination. */
 export interface JournalObject extends StoredObject {
@@ -69,10 +71,13 @@ export type JournalBody = Omit<ResumeJournal, 'kdf' | 'hmac'>;
 
 /** journalFile is where a set's journal lives in the staging folder. */
 export function journalFile(staging: string, setId: string): string {
-  return path.join(staging, `${setId}.resume.json`);
+  return path.join(staging, `${setId}${JOURNAL_SUFFIX}`);
 }
 
-const JOURNAL_SUFFIX = '.resume.json';
+/** setStaging names a set's local folders in the staging folder: its objects (setDir) and the scan's work folder. */
+export function setStaging(staging: string, setId: string): { setDir: string; work: string } {
+  return { setDir: path.join(staging, setId), work: path.join(staging, `${setId}.work`) };
+}
 
 /** settingsFingerprint renders the settings an archive depends on; any change forbids a resume. */
 export function settingsFingerprint(s: { level: number; volumeSize: number; protection: unknown }): string {
@@ -158,6 +163,13 @@ export class Journal {
     const b = this.body;
     return [...b.volumes, ...b.units.flatMap((u) => u.files), ...(b.manifest === null ? [] : [b.manifest.object, ...b.manifest.recovery])];
   }
+}
+
+/** ResumeCandidate is a journaled set whose unfinished folder on the destination is ours. */
+export interface ResumeCandidate {
+  journal: Journal;
+  /** Every key of the set's folder on the destination (removed when the set is not resumed). */
+  keys: string[];
 }
 
 /** stored drops the journal's bookkeeping from an object. */

@@ -1,0 +1,60 @@
+/**
+ * pipeline/backup/password: one destination, one password. The run's password is checked once,
+ * against the newest set on the destination; scrypt (~0.15 s) runs on the thread pool from the
+ * start, overlapping the scan, and the run waits for it only before it reads a set (manifest),
+ * writes one, removes debris, or says that nothing changed. It also picks the KDF parameters of
+ * the run's new sets.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Backend } from '../../backend/backend.js';
+import { defaultKdf, deriveKeysAsync, type Descriptor, type DescriptorCheck, type KdfParams } from '../../core/descriptor.js';
+import { StrataError } from '../../errors.js';
+import { checkSetAsync } from '../set-check.js';
+
+/** PasswordCheck checks the run's password against the destination's newest set, once, and holds the new sets' KDF parameters. */
+export class PasswordCheck {
+  private readonly newest: Descriptor | undefined;
+  private readonly check: Promise<DescriptorCheck>;
+  private params: KdfParams;
+
+  constructor(complete: readonly Descriptor[], password: string, private readonly backend: Backend) {
+    this.newest = [...complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
+    const newest = this.newest;
+    // A failed check that the other sets contradict is an edited descriptor, not a wrong password.
+    this.check = newest === undefined ? Promise.resolve<DescriptorCheck>('ok') : checkSetAsync(newest, password, complete).then((c) => c.check);
+    this.check.catch(() => undefined); // awaited by run(); never an unhandled rejection meanwhile
+    // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
+    // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
+    // between destinations, against precomputed tables.)
+    this.params = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : freshKdf();
+    // The new sets' keys (descriptor and resume-journal HMACs) are derived meanwhile as well.
+    if (this.params !== newest?.kdf) deriveKeysAsync(password, this.params).catch(() => undefined);
+  }
+
+  /** run throws WRONG_PASSWORD unless the password matches the destination's sets. */
+  async run(): Promise<void> {
+    const c = await this.check;
+    if (c === 'wrong-password') {
+      throw new StrataError('WRONG_PASSWORD', `the password does not match the sets already on ${this.backend.description}`, {
+        hint: 'Use the password those sets were made with (a destination holds sets of one password).',
+      });
+    }
+    // An edited descriptor lends nothing to new sets, not its salt either (it may have been chosen).
+    if (c !== 'ok' && this.params === this.newest?.kdf) this.params = freshKdf();
+  }
+
+  /** kdf is the KDF parameters (salt) of the run's new sets; read it after run(), which replaces a salt taken from an edited descriptor. */
+  get kdf(): KdfParams {
+    return this.params;
+  }
+}
+
+function freshKdf(): KdfParams {
+  return defaultKdf(randomBytes(16).toString('base64'));
+}
+
+/** sameKdfParams tells whether a set's KDF uses today's cost parameters (else: a fresh salt and today's). */
+function sameKdfParams(k: KdfParams): boolean {
+  const d = defaultKdf('');
+  return k.alg === d.alg && k.N === d.N && k.r === d.r && k.p === d.p;
+}

@@ -1,0 +1,138 @@
+/**
+ * pipeline/backup/set: the two objects the stages share — RunContext, what every set of one run
+ * shares (the request, the repository, the password check), and SetInProgress, the one set being
+ * written (its name, time, tier, local folders and resume journal), handed from stage to stage.
+ */
+import * as path from 'node:path';
+import type { AuditTrail } from '../../audit/audit.js';
+import { fileSource } from '../../io/hash.js';
+import type { SourceConfig } from '../../config/schema.js';
+import type { Descriptor, KdfParams } from '../../core/descriptor.js';
+import { makeSetId, type SetType, type Tier } from '../../core/naming.js';
+import type { Repository } from '../../repository/repository.js';
+import type { Output } from '../../ui/output.js';
+import { setStaging, settingsFingerprint, type Journal } from './journal.js';
+import type { BackupRequest, EventBody, JobPaths } from './types.js';
+
+/** RunContext is what every set of one backup run shares. */
+export interface RunContext {
+  readonly req: BackupRequest;
+  /** The run's time: new sets are named and dated by it. */
+  readonly now: Date;
+  readonly repo: Repository;
+  readonly paths: JobPaths;
+  readonly audit: AuditTrail;
+  /** Set ids in use on the destination; a new set's id is added. */
+  readonly taken: Set<string>;
+  /** Unfinished sets removed by this run. */
+  readonly removedDebris: string[];
+  /** checkPassword throws WRONG_PASSWORD unless the password matches the destination's sets (checked once). */
+  checkPassword(): Promise<void>;
+  /** The KDF parameters (salt) the new sets' descriptors and journals use (read after checkPassword). */
+  readonly kdf: KdfParams;
+}
+
+/** SetInProgress is one set being written, from its name to its descriptor. */
+export class SetInProgress {
+  /** The set's name; a new one when the set starts over (startNew). */
+  setId = '';
+  /** The set's time: this run's, or a resumed set's own (its id, manifest and descriptor keep it). */
+  at: Date;
+  /** The resume journal, once the archive is written (or when resuming). */
+  journal: Journal | null = null;
+  /** Resumed from an earlier run: objects may be on the destination already (damaged or halfway), so they are replaced. */
+  resumed = false;
+  /** The descriptor is written: the set is complete. */
+  completed = false;
+
+  constructor(
+    readonly run: RunContext,
+    readonly source: SourceConfig,
+    /** The base: the newest usable set of this source (an INCR is made on it). */
+    readonly prev: Descriptor | undefined,
+    readonly tier: Tier,
+    readonly type: SetType,
+  ) {
+    this.at = run.now;
+  }
+
+  get req(): BackupRequest {
+    return this.run.req;
+  }
+
+  get out(): Output {
+    return this.run.req.out;
+  }
+
+  /** base is the id of the set an INCR is made on (null for a FULL). */
+  get base(): string | null {
+    return this.type === 'INCR' ? (this.prev?.id ?? null) : null;
+  }
+
+  /** archive is the tier's 7-Zip settings. */
+  get archive(): { level: number; volumeSize: number } {
+    return this.req.config.archive[this.tier];
+  }
+
+  /** settings renders what shapes the archive and its PAR2 plan: a resume needs the very same. */
+  get settings(): string {
+    return settingsFingerprint({ level: this.archive.level, volumeSize: this.archive.volumeSize, protection: this.req.config.protection });
+  }
+
+  /** setDir is the local folder of the set's objects (volumes, PAR2 and manifest files). */
+  get setDir(): string {
+    return setStaging(this.run.paths.staging, this.setId).setDir;
+  }
+
+  /** work is the scan's work folder of the set (entries, archive list, plain manifest). */
+  get work(): string {
+    return setStaging(this.run.paths.staging, this.setId).work;
+  }
+
+  /** tags go with every object of the set (lifecycle rules select by them). */
+  get tags(): Record<string, string> {
+    return { tier: this.tier, type: this.type, set: this.setId };
+  }
+
+  /** startNew gives the set a fresh name at the run's time: nothing of it exists yet. */
+  startNew(): void {
+    this.setId = makeSetId(this.run.now, this.type, this.source.name, this.run.taken);
+    this.run.taken.add(this.setId);
+    this.at = this.run.now;
+    this.journal = null;
+    this.resumed = false;
+  }
+
+  /** resume continues a journaled set under its own name and time. */
+  resume(journal: Journal): void {
+    this.setId = journal.body.setId;
+    this.at = new Date(journal.body.created);
+    this.journal = journal;
+    this.resumed = true;
+  }
+
+  /** file is the local path of one of the set's objects. */
+  file(name: string): string {
+    return path.join(this.setDir, name);
+  }
+
+  /** store uploads one local object of the set; the backend checks its bytes against sha256. */
+  async store(name: string, sha256: string, signal: AbortSignal): Promise<void> {
+    await this.run.repo.put(this.setId, name, await fileSource(this.file(name)), { sha256, tags: this.tags, signal, overwrite: this.resumed });
+  }
+
+  /** emit reports a step of the streaming pipeline to the request's observer. */
+  emit(e: EventBody): void {
+    this.req.onEvent?.({ ...e, at: performance.now() });
+  }
+}
+
+/** stopwatch reports, with --verbose, how long each phase of a set took (monotonic time; durations only). */
+export function stopwatch(out: Output, label: string): (phase: string) => void {
+  let last = performance.now();
+  return (phase: string): void => {
+    const now = performance.now();
+    out.verbose(`${label}: ${phase} ${((now - last) / 1000).toFixed(2)} s`);
+    last = now;
+  };
+}

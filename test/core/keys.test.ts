@@ -1,0 +1,33 @@
+/** core/keys: the names of volumes and PAR2 files, made and read back in one place. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { archiveName, isSetObjectKey, manifestUnitName, par2FilePattern, par2IndexPath, parseSplitVolumeName, setObjectKey, splitVolumeName, unitName, volumeFileName, volumeIndex } from '../../src/core/keys.js';
+
+const ID = '261129_FULL_docs';
+
+test('volume names: <set>.7z.NNN (three digits, more past 999), read back to their index', () => {
+  assert.equal(archiveName(ID), `${ID}.7z`);
+  assert.equal(volumeFileName(ID, 0), `${ID}.7z.001`);
+  assert.equal(volumeFileName(ID, 1234), `${ID}.7z.1235`);
+  assert.equal(splitVolumeName('m.7z', 12), 'm.7z.012');
+  assert.deepEqual(parseSplitVolumeName(`${ID}.7z.042`), { archive: `${ID}.7z`, number: 42 });
+  assert.equal(parseSplitVolumeName(`${ID}.7z.04`), null);
+  assert.equal(parseSplitVolumeName(`${ID}.7z.001.tmp`), null);
+  assert.equal(volumeIndex(`/staging/${ID}/${ID}.7z.007`), 6);
+  assert.equal(volumeIndex(`${ID}.manifest.7z`), null);
+  for (const i of [0, 9, 998, 999, 1500]) assert.equal(volumeIndex(volumeFileName(ID, i)), i);
+});
+
+test('PAR2 names: units by 1-based inclusive volume numbers, index files beside the volumes or in the unit folder', () => {
+  assert.equal(unitName(ID, 20, 59), `${ID}_0021-0060`);
+  assert.equal(manifestUnitName(ID), `${ID}.manifest`);
+  assert.equal(par2IndexPath({ name: ID, dir: '' }), `${ID}.par2`);
+  assert.equal(par2IndexPath({ name: unitName(ID, 0, 39), dir: unitName(ID, 0, 39) }), `${ID}_0001-0040/${ID}_0001-0040.par2`);
+  const p = par2FilePattern(`${ID}.manifest`);
+  for (const f of [`${ID}.manifest.par2`, `${ID}.manifest.vol00+12.par2`, `${ID}.manifest.vol128+64.par2`]) assert.match(f, p);
+  for (const f of [`${ID}.manifest.par2.1`, `${ID}.par2`, `${ID}Xmanifest.par2`, `x${ID}.manifest.par2`, `${ID}.manifest.vol1.par2`]) assert.doesNotMatch(f, p);
+  // Every name made here is one of the set's own objects (what strata may delete).
+  for (const name of [volumeFileName(ID, 0), `${ID}.par2`, `${manifestUnitName(ID)}.vol00+01.par2`, par2IndexPath({ name: unitName(ID, 20, 59), dir: unitName(ID, 20, 59) })]) {
+    assert.equal(isSetObjectKey(ID, setObjectKey(ID, name)), true, name);
+  }
+});
