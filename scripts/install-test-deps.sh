@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the programs only the tests need (not strata itself): Chromium, to render the HTML report
-# headless. Debian 12+ / Ubuntu 22.04+. Idempotent; uses sudo when not root.
+# headless; systemd-analyze, to check the units of strata schedule; cron (crontab), to install,
+# show and remove a schedule where systemd is not running. Debian 12+ / Ubuntu 22.04+. Idempotent; uses sudo when not root.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v crontab >/dev/null 2>&1 || need+=(cron)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing for the tests: ${need[*]}"
   $SUDO apt-get update -qq
