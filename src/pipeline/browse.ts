@@ -12,19 +12,11 @@ import { StrataError } from '../errors.js';
 import type { Catalog, Repository } from '../repository/repository.js';
 import type { Tools } from './backup/index.js';
 import { ensureLocalManifest, readEntries } from './manifests.js';
-import { chooseSets } from '../core/restore-choice.js';
+import { chooseSets, type SetChoiceRequest } from '../core/restore-choice.js';
 import { checkPassword } from './restore/index.js';
 
-/** Scope is what a browsing command was asked to read: like restore's --set/--at/--source/--job/--host. */
-export interface Scope {
-  setId?: string | undefined;
-  at?: Date | undefined;
-  source?: string | undefined;
-  job?: string | undefined;
-  host?: string | undefined;
-  /** This machine's id, when its state folder has one (its own sets are preferred, as in restore). */
-  machineId?: string | undefined;
-}
+/** Scope is what a browsing command was asked to read: the same choice as restore's --set/--at/--source/--job/--host. */
+export type Scope = SetChoiceRequest;
 
 /** Manifests reads the manifests of one destination's sets. */
 export class Manifests {
