@@ -454,7 +454,7 @@ function createFailure(res: RunResult, archivePath: string, password: string): S
   const tail = lastLines(err, 6);
   const killed = killedBy(res, `writing ${archivePath}`);
   if (killed !== undefined) return killed;
-  if (isCancelled(res)) return new StrataError('CANCELLED', `7zz was interrupted while writing ${archivePath}`);
+  if (isCancelled(res)) return new StrataError('CANCELLED', `cancelled while 7zz was writing ${archivePath}`);
   if (/No space left|errno=28\b|disk full|ENOSPC/i.test(err)) {
     return new StrataError('DISK_FULL', `no space left while writing ${archivePath}: ${tail}`, {
       hint: 'Free some space (or point the work folder at a larger disk) and run again; the partial archive was removed.',
@@ -496,7 +496,7 @@ async function readFailure(res: RunResult, archive: string, password: string, ac
   const tail = lastLines(err, 6);
   const killed = killedBy(res, `${action} ${archive}`);
   if (killed !== undefined) return killed;
-  if (isCancelled(res)) return new StrataError('CANCELLED', `7zz was interrupted while ${action} ${archive}`);
+  if (isCancelled(res)) return new StrataError('CANCELLED', `cancelled while 7zz was ${action} ${archive}`);
   if (res.exitCode === 7) {
     return new StrataError('INTERNAL', `7zz rejected strata's command line (exit 7): ${tail}`, {
       hint: 'This is a strata bug; please report it with the 7zz version.',

@@ -188,7 +188,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
 function reportedError(e: unknown, signal: AbortSignal, state: string | undefined): unknown {
   // After Ctrl-C, what fails next fails because of it (a child killed by the same SIGINT, e.g.
   // the 7zz version probe, would otherwise read as "7zz missing"): report the cancellation.
-  if (signal.aborted && !isStrataError(e, 'CANCELLED')) return new StrataError('CANCELLED', 'cancelled (interrupted)', { cause: e });
+  if (signal.aborted && !isStrataError(e, 'CANCELLED')) return new StrataError('CANCELLED', 'cancelled', { cause: e });
   return stateFolderError(e, state);
 }
 

@@ -188,6 +188,9 @@ test('backup killed at random moments loses no change and leaves no complete-loo
     }
     if (kind === 'sigint') {
       assert.equal(res.code, 130, `Ctrl-C must exit 130\n${show(res)}`);
+      // One word for it, whichever phase was cut: "cancelled".
+      assert.match(res.stderr, /strata: error: .*cancelled/, show(res));
+      assert.doesNotMatch(res.stderr, /interrupted|aborted/i, show(res));
       const running = await waitFor(() => (interrupted.every((p) => !isAlive(p)) ? true : undefined), 10_000);
       assert.ok(running === true, 'Ctrl-C left children running');
     }
@@ -279,6 +282,7 @@ test('Ctrl-C during start-up (while the tools are probed) exits 130, not "missin
   for (const p of [pid, ...descendants(pid).map((d) => d.pid)]) killQuietly(p, 'SIGINT');
   const res = await run;
   assert.equal(res.code, 130, show(res));
+  assert.match(res.stderr, /strata: error: cancelled\n/, show(res));
   assert.deepEqual(await setFolders(rig.dest), [], 'nothing may be written');
   const again = await rig.backup('weekly');
   assert.equal(again.code, 0, show(again));
