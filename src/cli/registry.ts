@@ -10,6 +10,7 @@ import { planCommand } from '../commands/plan.js';
 import { checkDestinationCommand } from '../commands/check-destination.js';
 import { versionCommand } from '../commands/version.js';
 import { configCommand } from '../commands/config.js';
+import { promoteCommand } from '../commands/promote.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
-export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, configCommand, versionCommand];
+export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, promoteCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, configCommand, versionCommand];

@@ -7,9 +7,16 @@ import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { checkSourcesApart, runBackup } from '../pipeline/backup.js';
 import { stateDir } from '../config/paths.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
+import { findTools, jobDirFor, jobOfConfigFile, loadJob, machineFor, openDestination, privateStateFolder, workDirFor } from './common.js';
 import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
+import type { Backend } from '../backend/backend.js';
+import type { ParityEngine } from '../parity/engine.js';
+import type { CommandContext } from '../cli/context.js';
+import type { StrataConfig } from '../config/schema.js';
+import { Repository } from '../repository/repository.js';
+import { acquireLock } from '../repository/lock.js';
+import { autoPromote, describePromotion, type AutoPromoteResult } from '../pipeline/promote.js';
 
 const backupOptions = {
   tier: { type: 'string', short: 't', value: 'TIER', help: 'daily (INCR), weekly, monthly or yearly (FULL), or auto: weekly on schedule.weeklyOn, else daily (required)' },
@@ -70,10 +77,36 @@ export const backupCommand: Command = {
       for (const r of result.sources) for (const e of r.errors) ctx.out.warn(`${r.source}: not backed up: ${JSON.stringify(e.path)}: ${e.message}`);
       const errorCount = result.sources.reduce((s, r) => s + r.errors.length, 0);
       if (errorCount > 0) ctx.out.warn(`${counted(errorCount, 'file')} could not be backed up (listed above); the run is PARTIAL. Fix them and run again.`);
-      ctx.out.data({ ...result, exitCode: result.partial ? ExitCode.partial : ExitCode.ok });
-      return result.partial ? ExitCode.partial : ExitCode.ok;
+      // Promotion (pipeline/promote): after a complete config-driven run only; a partial or failed run never promotes.
+      const promotion = !result.partial && jobOfConfigFile(config) !== undefined ? await promoteAfterBackup(ctx, config, backend, password, tools.parity) : undefined;
+      const promotionFailed = promotion !== undefined && promotion.failed.length > 0;
+      const exitCode = result.partial || promotionFailed ? ExitCode.partial : ExitCode.ok;
+      ctx.out.data({ ...result, ...(promotion === undefined ? {} : { promotion }), exitCode });
+      return exitCode;
     } finally {
       await backend.close();
     }
   },
 };
+
+/**
+ * promoteAfterBackup runs the automatic promotion (pipeline/promote autoPromote) over this job's own
+ * sets, this machine's, under the job lock: months whose monthly (or December whose yearly) the
+ * schedule could not decide at creation, and promotions a killed run left unfinished. A failed
+ * promotion is a warning and makes the exit code PARTIAL (3): the backup itself is complete.
+ */
+async function promoteAfterBackup(ctx: CommandContext, config: StrataConfig, backend: Backend, password: string, parity: ParityEngine): Promise<AutoPromoteResult> {
+  const machine = await machineFor(ctx);
+  const now = ctx.clock.now();
+  const lock = await acquireLock(jobDirFor(ctx, config), 'promote', now);
+  try {
+    const catalog = await new Repository(backend).catalog();
+    const own = catalog.complete.filter((d) => d.job === config.job && d.machine?.id === machine.id);
+    const r = await autoPromote({ backend, password, parity, protection: config.protection, workDir: workDirFor(ctx, config), job: config.job, machine, now, out: ctx.out, signal: ctx.signal }, own);
+    for (const p of r.promoted) ctx.out.summary(describePromotion(p));
+    for (const f of r.failed) ctx.out.warn(`${f.id}: promotion to ${f.to} failed: ${f.message}; the set keeps its tier, and the next backup tries again`);
+    return r;
+  } finally {
+    await lock.release();
+  }
+}
