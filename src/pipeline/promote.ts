@@ -67,6 +67,13 @@ export interface PromoteOutcome {
   /** Objects whose tags were replaced (0 where the destination keeps no tags). */
   retagged: number;
   redundancyPercent: number | null;
+  /** Why the protection was not raised although the new tier asks more (volumes in an archive class). */
+  note?: string;
+}
+
+/** isArchivedError tells a read refused because the object sits in an archive storage class (S3 InvalidObjectState). */
+export function isArchivedError(e: unknown): boolean {
+  return isStrataError(e) && /InvalidObjectState|ObjectNotInActiveTier/.test(e.message);
 }
 
 /** promotingKey is the marker of a promotion in progress: `<id>/<id>.promoting` (a set object by name). */
@@ -130,40 +137,56 @@ async function readVolumes(ctx: PromoteContext, repo: Repository, d: Descriptor,
  * RESTORE.txt and the descriptor is uploaded; tags are replaced in place.
  */
 export async function promoteSet(ctx: PromoteContext, d: Descriptor, to: PromotionTier, reason: string): Promise<PromoteOutcome> {
+  let raised = d.protection === null ? null : raiseProtection(d.protection, d.id, d.volumes.map((v) => v.size), to, ctx.protection);
+  // A set already at `to` whose protection is short of that tier's table (promoted while its
+  // volumes sat in an archive class) may be promoted again: that adds the recovery data only.
   const refused = checkPromotion(d, to);
-  if (refused !== undefined) throw new StrataError('USAGE', `cannot promote: ${refused}`, { hint: 'strata list shows each set\'s tier and type.' });
+  if (refused !== undefined && !(d.tier === to && raised !== null)) throw new StrataError('USAGE', `cannot promote: ${refused}`, { hint: 'strata list shows each set\'s tier and type.' });
   checkSealed(d, ctx.password);
   const repo = new Repository(ctx.backend);
   const marker = { job: ctx.job, machine: ctx.machine, host: hostname(), pid: process.pid, started: ctx.now.toISOString(), from: d.tier, to };
   await ctx.backend.put(promotingKey(d.id), bufferSource(JSON.stringify(marker)), { overwrite: true });
 
-  const raised = d.protection === null ? null : raiseProtection(d.protection, d.id, d.volumes.map((v) => v.size), to, ctx.protection);
   const added: StoredObject[] = [];
   const newTags = { tier: to, type: d.type, set: d.id };
+  let note: string | undefined;
   if (raised !== null) {
     await fsp.mkdir(ctx.workDir, { recursive: true });
     const dir = await fsp.mkdtemp(path.join(ctx.workDir, `promote-${d.id}-`));
     try {
       ctx.out.info(`${d.id}: reading back ${d.volumes.length === 1 ? 'its volume' : `its ${d.volumes.length} volumes`} to add recovery data for ${to}`);
-      await readVolumes(ctx, repo, d, dir);
-      const names = d.volumes.map((v) => v.name);
-      for (const e of raised.extra) {
-        const files = await ctx.parity.create(e.unit, dir, names, { signal: ctx.signal, firstBlock: e.firstBlock });
-        for (const f of files) {
-          const local = path.join(dir, ...f.split('/'));
-          const h = await hashFile(local);
-          await repo.put(d.id, f, await fileSource(local), { sha256: h.sha256, overwrite: true, tags: newTags, signal: ctx.signal });
-          added.push({ name: f, size: h.size, sha256: h.sha256 });
+      let readable = true;
+      try {
+        await readVolumes(ctx, repo, d, dir);
+      } catch (e) {
+        // Volumes the provider moved to an archive class (S3 Glacier / Deep Archive: InvalidObjectState)
+        // cannot be read without a restore request: the set is promoted by descriptor and tags alone.
+        if (!isArchivedError(e)) throw e;
+        note = `PAR2 protection not raised: its volumes are in an archive storage class and cannot be read back (${errorMessage(e)}); make them readable (a restore request) and run strata promote again for the recovery data`;
+        readable = false;
+      }
+      if (readable) {
+        const names = d.volumes.map((v) => v.name);
+        for (const e of raised.extra) {
+          const files = await ctx.parity.create(e.unit, dir, names, { signal: ctx.signal, firstBlock: e.firstBlock });
+          for (const f of files) {
+            const local = path.join(dir, ...f.split('/'));
+            const h = await hashFile(local);
+            await repo.put(d.id, f, await fileSource(local), { sha256: h.sha256, overwrite: true, tags: newTags, signal: ctx.signal });
+            added.push({ name: f, size: h.size, sha256: h.sha256 });
+          }
         }
+      } else {
+        raised = null;
       }
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
     }
   }
-
   const { check: _c, hmac: _h, ...rest } = d;
   const protection = d.protection === null || raised === null ? d.protection : { ...d.protection, sizeClass: raised.sizeClass, redundancyPercent: raised.redundancyPercent, units: raised.units, guarantees: raised.guarantees };
-  const unsealed: Omit<Descriptor, 'check' | 'hmac'> = { ...rest, tier: to, promotedFrom: d.tier, promotedAt: ctx.now.toISOString(), protection, recovery: [...d.recovery, ...added] };
+  const promotedFrom = d.tier === to ? (d.promotedFrom ?? d.tier) : d.tier;
+  const unsealed: Omit<Descriptor, 'check' | 'hmac'> = { ...rest, tier: to, promotedFrom, promotedAt: ctx.now.toISOString(), protection, recovery: [...d.recovery, ...added] };
   const text = restoreFileText(unsealed);
   unsealed.restoreText = restoreFileRecord(text);
   const next = sealDescriptor(unsealed, ctx.password);
@@ -175,7 +198,7 @@ export async function promoteSet(ctx: PromoteContext, d: Descriptor, to: Promoti
   await ctx.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(next, null, 2) + '\n'), { overwrite: true, tags: newTags, signal: ctx.signal });
   await ctx.backend.delete(promotingKey(d.id));
   const addedRecoveryBytes = added.reduce((s, o) => s + o.size, 0);
-  return { id: d.id, from: d.tier, to, reason, addedRecoveryBytes, addedFiles: added.map((o) => o.name), retagged, redundancyPercent: protection?.redundancyPercent ?? null };
+  return { id: d.id, from: d.tier, to, reason, addedRecoveryBytes, addedFiles: added.map((o) => o.name), retagged, redundancyPercent: protection?.redundancyPercent ?? null, ...(note === undefined ? {} : { note }) };
 }
 
 /** SettleOutcome says what settlePromotions found of one cut promotion. */
@@ -277,8 +300,8 @@ export async function autoPromote(ctx: PromoteContext, sets: readonly Descriptor
 /** describePromotion is the one line a person reads about a promotion. */
 export function describePromotion(p: PromoteOutcome): string {
   return (
-    `${p.id}: promoted ${p.from} → ${p.to} (${p.reason})` +
-    (p.addedRecoveryBytes > 0 ? `; PAR2 raised to ${p.redundancyPercent ?? 0}% (+${formatSize(p.addedRecoveryBytes)} in ${p.addedFiles.length} recovery file${p.addedFiles.length === 1 ? '' : 's'})` : '; its PAR2 protection already meets the new tier\'s table') +
+    (p.from === p.to ? `${p.id}: ${p.to} already; recovery data completed for its tier (${p.reason})` : `${p.id}: promoted ${p.from} → ${p.to} (${p.reason})`) +
+    (p.note !== undefined ? `; ${p.note}` : p.addedRecoveryBytes > 0 ? `; PAR2 raised to ${p.redundancyPercent ?? 0}% (+${formatSize(p.addedRecoveryBytes)} in ${p.addedFiles.length} recovery file${p.addedFiles.length === 1 ? '' : 's'})` : '; its PAR2 protection already meets the new tier\'s table') +
     (p.retagged > 0 ? `; ${p.retagged} objects retagged` : '')
   );
 }

@@ -27,6 +27,7 @@ import { isExtraRecoveryName } from '../../src/core/promotion.js';
 import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
 import { autoPromote, promoteSet, type PromoteContext } from '../../src/pipeline/promote.js';
 import { Repository } from '../../src/repository/repository.js';
+import { StrataError } from '../../src/errors.js';
 import type { Output, Progress } from '../../src/ui/output.js';
 import { strata, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -121,7 +122,7 @@ const quiet: Output = {
 
 /** CutBeforeDescriptor is a destination on which every write of a descriptor fails: a promotion killed just before its last step. */
 class CutBeforeDescriptor implements Backend {
-  constructor(private readonly inner: Backend) {}
+  constructor(protected readonly inner: Backend) {}
   get description(): string {
     return this.inner.description;
   }
@@ -146,6 +147,20 @@ class CutBeforeDescriptor implements Backend {
   }
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/** ArchivedVolumes answers reads of volumes as S3 does for objects in an archive class (and is no local folder). */
+class ArchivedVolumes extends CutBeforeDescriptor {
+  override put(key: string, body: BodySource, options?: PutOptions): Promise<ObjectInfo> {
+    return this.inner.put(key, body, options);
+  }
+  override get(key: string, range?: ByteRange): Promise<Readable> {
+    if (/\.7z\.\d{3}$/.test(key)) return Promise.reject(new StrataError('AUTH', `reading ${key} on s3://bucket: access denied (InvalidObjectState)`));
+    return this.inner.get(key, range);
+  }
+  override localPath(): string | undefined {
+    return undefined;
   }
 }
 
@@ -296,6 +311,28 @@ describe('promotion end to end', { concurrency: 1 }, () => {
     const extraOnDisk = files.filter((n) => isExtraRecoveryName(path.basename(n))).sort();
     assert.deepEqual(extraOnDisk, d.recovery.map((o) => o.name).filter((n) => isExtraRecoveryName(path.posix.basename(n))).sort());
     await run(['verify', '--set', d.id, ...rig.g]);
+  });
+
+  test('archive class: volumes the provider will not serve (S3 InvalidObjectState) — promoted by descriptor and tags, told why; promote again adds the recovery data', async (t) => {
+    const rig = await makeRig(t);
+    await backupAt(rig, '2026-11-08T09:00:00Z');
+    const local = new LocalBackend(rig.dest);
+    const archived = new ArchivedVolumes(local);
+    const d = await descriptorOf(rig.dest, '261108_FULL_docs');
+    const got = await promoteSet(await promoteContext(archived, rig, '2026-11-10T09:00:00Z'), d, 'monthly', 'by hand');
+    assert.match(got.note ?? '', /PAR2 protection not raised: its volumes are in an archive storage class/);
+    assert.deepEqual([got.addedFiles, got.redundancyPercent], [[], 15]);
+    const p = await descriptorOf(rig.dest, d.id);
+    assert.deepEqual([p.tier, p.promotedFrom, p.protection, p.recovery], ['monthly', 'weekly', d.protection, d.recovery]);
+    await run(['verify', '--set', d.id, ...rig.g]);
+    // Readable again: the same promotion adds the recovery data (the tier stays, promotedFrom too).
+    const again = await promoteSet(await promoteContext(local, rig, '2026-11-11T09:00:00Z'), p, 'monthly', 'by hand');
+    assert.ok(again.addedFiles.length > 0 && again.note === undefined);
+    const q = await descriptorOf(rig.dest, d.id);
+    assert.deepEqual([q.tier, q.promotedFrom, q.protection?.redundancyPercent], ['monthly', 'weekly', 30]);
+    await run(['verify', '--set', d.id, ...rig.g]);
+    // Nothing short any more: a third time is refused.
+    await assert.rejects(promoteSet(await promoteContext(local, rig, '2026-11-12T09:00:00Z'), q, 'monthly', 'by hand'), /monthly already/);
   });
 
   test('bad input: promote needs --set and monthly|yearly, refuses INCR sets and a set at that tier already', async (t) => {
