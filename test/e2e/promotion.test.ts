@@ -396,4 +396,22 @@ describe('promotion end to end', { concurrency: 1 }, () => {
     await run(['restore', '--set', id, '--to', restored, ...rig.g], { env });
     await assertSameTree(path.join(restored), rig.source, 'the promoted set restored from S3');
   });
+
+  const davUrl = process.env['STRATA_TEST_WEBDAV_URL'];
+  const davUser = process.env['STRATA_TEST_WEBDAV_USER'];
+  const davPass = process.env['STRATA_TEST_WEBDAV_PASS'];
+  test('WebDAV (Apache mod_dav): the automatic promotion downloads the volumes, uploads the new recovery files and replaces the descriptor', async (t) => {
+    assert.ok(davUrl !== undefined && davUser !== undefined && davPass !== undefined, 'STRATA_TEST_WEBDAV_* not set: source /work/test-env.sh (scripts/test-servers)');
+    const env = { STRATA_WEBDAV_PASSWORD: davPass };
+    const dest = `webdav+http://${encodeURIComponent(davUser)}@${new URL(davUrl).host}/promote-${randomBytes(4).toString('hex')}/backups`;
+    const rig = await makeRig(t, dest, env);
+    await backupAt(rig, '2026-11-15T09:00:00Z', env);
+    const dec = await backupAt(rig, '2026-12-01T09:00:00Z', env);
+    assert.deepEqual(dec.promotion?.promoted.map((p) => [p.id, p.from, p.to]), [['261115_FULL_docs', 'weekly', 'monthly']]);
+    assert.ok((dec.promotion?.promoted[0]?.addedFiles.length ?? 0) > 0);
+    const listed = JSON.parse((await run(['list', '--json', ...rig.g], { env })).stdout) as { sets: { id: string; tier: string; promotedFrom: string | null; recoveryPercent: number }[] };
+    assert.deepEqual(listed.sets.map((s) => [s.id, s.tier, s.promotedFrom]), [['261115_FULL_docs', 'monthly', 'weekly']]);
+    // verify downloads every object, checks each against the new descriptor, and PAR2 with the added files.
+    await run(['verify', '--set', '261115_FULL_docs', ...rig.g], { env });
+  });
 });
