@@ -2,7 +2,7 @@
 import { counted } from '../core/words.js';
 import { parseCommandArgs } from '../cli/args.js';
 import type { Command, OptionSpecs } from '../cli/context.js';
-import { ExitCode, StrataError } from '../errors.js';
+import { ExitCode, StrataError, errorMessage, isStrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { checkSourcesApart, runBackup } from '../pipeline/backup.js';
 import { stateDir } from '../config/paths.js';
@@ -96,17 +96,25 @@ export const backupCommand: Command = {
  * promotion is a warning and makes the exit code PARTIAL (3): the backup itself is complete.
  */
 async function promoteAfterBackup(ctx: CommandContext, config: StrataConfig, backend: Backend, password: string, parity: ParityEngine): Promise<AutoPromoteResult> {
-  const machine = await machineFor(ctx);
-  const now = ctx.clock.now();
-  const lock = await acquireLock(jobDirFor(ctx, config), 'promote', now);
+  let r: AutoPromoteResult;
   try {
-    const catalog = await new Repository(backend).catalog();
-    const own = catalog.complete.filter((d) => d.job === config.job && d.machine?.id === machine.id);
-    const r = await autoPromote({ backend, password, parity, protection: config.protection, workDir: workDirFor(ctx, config), job: config.job, machine, now, out: ctx.out, signal: ctx.signal }, own);
-    for (const p of r.promoted) ctx.out.summary(describePromotion(p));
-    for (const f of r.failed) ctx.out.warn(`${f.id}: promotion to ${f.to} failed: ${f.message}; the set keeps its tier, and the next backup tries again`);
-    return r;
-  } finally {
-    await lock.release();
+    const machine = await machineFor(ctx);
+    const now = ctx.clock.now();
+    const lock = await acquireLock(jobDirFor(ctx, config), 'promote', now);
+    try {
+      const catalog = await new Repository(backend).catalog();
+      const own = catalog.complete.filter((d) => d.job === config.job && d.machine?.id === machine.id);
+      r = await autoPromote({ backend, password, parity, protection: config.protection, workDir: workDirFor(ctx, config), job: config.job, machine, now, out: ctx.out, signal: ctx.signal }, own);
+    } finally {
+      await lock.release();
+    }
+  } catch (e) {
+    // The backup is complete whatever happens here: a promotion pass that cannot run is a warning.
+    if (isStrataError(e, 'CANCELLED')) throw e;
+    ctx.out.warn(`the automatic promotion could not run: ${errorMessage(e)}; the backup itself is complete, and the next backup tries again`);
+    return { settled: [], promoted: [], failed: [{ id: '', to: 'monthly', message: errorMessage(e) }] };
   }
+  for (const p of r.promoted) ctx.out.summary(describePromotion(p));
+  for (const f of r.failed) ctx.out.warn(`${f.id}: promotion to ${f.to} failed: ${f.message}; the set keeps its tier, and the next backup tries again`);
+  return r;
 }

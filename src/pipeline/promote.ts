@@ -36,7 +36,7 @@ import type { ProtectionConfig } from '../core/protection.js';
 import { formatSize } from '../core/size.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
-import { hashFile, Repository } from '../repository/repository.js';
+import { hashFile, Repository, STALE_PENDING_MS } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import { restoreFileRecord, restoreFileText } from './restore-file.js';
 
@@ -233,14 +233,21 @@ export async function settlePromotions(ctx: PromoteContext, sets: readonly Descr
   for (const id of marked.sort()) {
     const d = byId.get(id);
     if (d === undefined) continue;
-    checkSealed(d, ctx.password);
     let target: string | undefined;
     try {
-      const raw = JSON.parse((await repo.readSmall(promotingKey(id), 64 << 10)).toString('utf8')) as { to?: unknown };
+      const raw = JSON.parse((await repo.readSmall(promotingKey(id), 64 << 10)).toString('utf8')) as { to?: unknown; machine?: { id?: unknown }; started?: unknown };
       if (typeof raw.to === 'string') target = raw.to;
+      // Another machine's promotion of this set may still be running: left to it for a day.
+      const other = typeof raw.machine?.id === 'string' && raw.machine.id !== ctx.machine.id;
+      const recent = typeof raw.started === 'string' && ctx.now.getTime() - Date.parse(raw.started) < STALE_PENDING_MS;
+      if (other && recent) {
+        ctx.out.warn(`${id}: another machine is promoting this set (started ${String(raw.started)}); leaving it alone`);
+        continue;
+      }
     } catch (e) {
       if (!isStrataError(e, 'NOT_FOUND') && !(e instanceof SyntaxError)) throw e;
     }
+    checkSealed(d, ctx.password);
     const listed = new Set(objectKeysOf(d));
     const removed: string[] = [];
     for (const key of keysOf.get(id) ?? []) {
