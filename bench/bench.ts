@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../src/core/size.js';
 import { formatBytes } from '../src/ui/output.js';
-import { planProtection, defaultProtectionConfig } from '../src/core/protection.js';
+import { planProtection, defaultProtectionConfig } from '../src/core/protection/index.js';
 import { Par2CmdlineEngine } from '../src/parity/par2cmdline.js';
 
 const { values } = parseArgs({

@@ -18,7 +18,7 @@ import * as nodePath from 'node:path';
 import { parseLine, sameContent, serializeEntry, type ManifestEntry } from '../core/manifest.js';
 import { StrataError, errnoCode } from '../errors.js';
 import { run, lastLines, type RunOptions, type RunResult } from '../exec/run.js';
-import { LineWriter, readLines } from '../scan/lines.js';
+import { LineWriter, readLines } from '../io/lines.js';
 
 /** AuditCommit describes one completed set for the audit trail. */
 export interface AuditCommit {

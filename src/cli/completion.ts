@@ -2,7 +2,7 @@
  * cli/completion: shell completion scripts for bash, zsh and fish, generated from the commands'
  * declared options (so they never drift from what the parser accepts).
  */
-import type { Command } from './context.js';
+import type { Command } from '../commands/context.js';
 
 const TIER_VALUES = 'daily weekly monthly yearly auto';
 const GLOBALS = ['--config', '-c', '--state', '--json', '--quiet', '-q', '--verbose', '-v', '--help'];

@@ -8,10 +8,10 @@ import { stateDir } from '../config/paths.js';
 import { usePrivateUmask } from '../config/private-state.js';
 import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '../errors.js';
 import { ConsoleOutput } from '../ui/output.js';
-import type { Command, CommandContext, GlobalOptions } from './context.js';
+import type { Command, CommandContext, GlobalOptions } from '../commands/context.js';
 import { commands } from './registry.js';
 import { bashCompletion, fishCompletion, zshCompletion } from './completion.js';
-import { parseError } from './args.js';
+import { parseError } from '../commands/args.js';
 import { suggest } from '../core/suggest.js';
 
 const globalSpec = {

@@ -1,5 +1,5 @@
 /** cli/registry: the list of commands strata knows. Add a command by importing it here. */
-import type { Command } from './context.js';
+import type { Command } from '../commands/context.js';
 import { initCommand } from '../commands/init.js';
 import { backupCommand } from '../commands/backup.js';
 import { listCommand } from '../commands/list.js';
@@ -10,7 +10,8 @@ import { planCommand } from '../commands/plan.js';
 import { checkDestinationCommand } from '../commands/check-destination.js';
 import { versionCommand } from '../commands/version.js';
 import { configCommand } from '../commands/config.js';
+import { reportCommand } from '../commands/report.js';
 import { promoteCommand } from '../commands/promote.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
-export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, promoteCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, configCommand, versionCommand];
+export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, promoteCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, versionCommand];

@@ -1,7 +1,7 @@
 /** commands/backup: `strata backup --tier daily|weekly|monthly|yearly|auto`. */
 import { counted } from '../core/words.js';
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, OptionSpecs } from './context.js';
 import { ExitCode, StrataError, errorMessage, isStrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { checkSourcesApart, runBackup } from '../pipeline/backup.js';
@@ -12,7 +12,7 @@ import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
 import type { Backend } from '../backend/backend.js';
 import type { ParityEngine } from '../parity/engine.js';
-import type { CommandContext } from '../cli/context.js';
+import type { CommandContext } from './context.js';
 import type { StrataConfig } from '../config/schema.js';
 import { Repository } from '../repository/repository.js';
 import { acquireLock } from '../repository/lock.js';

@@ -7,7 +7,7 @@ import { findSevenZip } from '../archive/sevenzip.js';
 import type { Backend } from '../backend/backend.js';
 import { openBackend } from '../backend/open.js';
 import { parseDestination } from '../core/destination.js';
-import type { CommandContext } from '../cli/context.js';
+import type { CommandContext } from './context.js';
 import { stat } from 'node:fs/promises';
 import { applyOverrides, configFromFlags, findConfig, loadConfig, sourceOrigin } from '../config/load.js';
 import { resolvePassword } from '../config/password.js';

@@ -4,8 +4,8 @@
  * Exit 0 when it is usable, 2 (CONFIG) with every problem and its line when it is not.
  */
 import { stat } from 'node:fs/promises';
-import type { Command, CommandContext } from '../cli/context.js';
-import { parseCommandArgs } from '../cli/args.js';
+import type { Command, CommandContext } from './context.js';
+import { parseCommandArgs } from './args.js';
 import { configFilePath, loadConfig, sourceOrigin } from '../config/load.js';
 import { describeDestination, parseDestination } from '../core/destination.js';
 import { ExitCode, StrataError, errnoCode } from '../errors.js';

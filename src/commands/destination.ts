@@ -6,7 +6,7 @@
  */
 import { counted } from '../core/words.js';
 import type { Backend } from '../backend/backend.js';
-import type { CommandContext } from '../cli/context.js';
+import type { CommandContext } from './context.js';
 import { checkDescriptorAsync } from '../core/descriptor.js';
 import type { StrataConfig } from '../config/schema.js';
 import { StrataError, isStrataError } from '../errors.js';

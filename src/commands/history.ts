@@ -1,7 +1,7 @@
 /** commands/history and log: read the git audit trail in the state folder. */
 import * as path from 'node:path';
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, CommandContext, OptionSpecs } from './context.js';
 import { AuditTrail } from '../audit/audit.js';
 import { serializeEntry } from '../core/manifest.js';
 import { findConfig, loadConfig } from '../config/load.js';

@@ -9,8 +9,8 @@
  */
 import { open } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, CommandContext, OptionSpecs } from './context.js';
 import { configFilePath, configFromFlags, parseConfigText } from '../config/load.js';
 import { newJobName } from '../config/machine.js';
 import { PLACEHOLDER_DESTINATION, renderTemplate, type TemplateOptions } from '../config/template.js';

@@ -1,13 +1,13 @@
 /** commands/list: `strata list [--set ID] [--protection] [--json]` — the complete sets on the destination. */
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, OptionSpecs } from './context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { byCreated, chainGaps, chainOf, describeGap, identitiesOf, matchesHost, type ChainGap } from '../core/catalog.js';
 import { planOf, recoveryPercent, setBytes, type Descriptor } from '../core/descriptor.js';
-import { formatPlan } from '../core/protection.js';
+import { formatPlan } from '../core/protection/index.js';
 import { Repository, type CatalogProblem } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
-import { describeIdentity } from '../pipeline/restore.js';
+import { describeIdentity } from '../core/restore-choice.js';
 import { loadJob, openDestination } from './common.js';
 
 /** restorability tells whether the sets a restore of `d` needs are all present and readable. */

@@ -5,11 +5,11 @@
  * config file is found (--config, $STRATA_CONFIG, ./strata.yaml) its `protection:` policy and the
  * tier's archive.volumeSize are used, else strata's defaults.
  */
-import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
-import { parseCommandArgs } from '../cli/args.js';
+import type { Command, CommandContext, OptionSpecs } from './context.js';
+import { parseCommandArgs } from './args.js';
 import { findConfig, loadConfig } from '../config/load.js';
 import { DEFAULTS } from '../config/schema.js';
-import { defaultProtectionConfig, formatPlan, planProtection } from '../core/protection.js';
+import { defaultProtectionConfig, formatPlan, planProtection } from '../core/protection/index.js';
 import { TIERS } from '../core/naming.js';
 import { parseSize } from '../core/size.js';
 import { ExitCode, StrataError } from '../errors.js';

@@ -1,7 +1,7 @@
 /** commands/promote: `strata promote --set ID --tier monthly|yearly` — a set's tier raised by hand (pipeline/promote). */
 import * as fsp from 'node:fs/promises';
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, OptionSpecs } from './context.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { acquireLock } from '../repository/lock.js';
 import { Repository } from '../repository/repository.js';

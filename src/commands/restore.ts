@@ -1,11 +1,10 @@
 /** commands/restore: `strata restore [--at DATETIME | --set ID] [--to DIR] [PATH-OR-GLOB ...]`. */
 import { counted } from '../core/words.js';
 import * as path from 'node:path';
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, OptionSpecs } from './context.js';
 import { ExitCode, StrataError } from '../errors.js';
-import { runRestore } from '../pipeline/restore.js';
-import { describeNotSet } from '../pipeline/restore-metadata.js';
+import { describeNotSet, runRestore } from '../pipeline/restore/index.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';

@@ -1,8 +1,8 @@
 /** commands/verify: `strata verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT]]`. */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, CommandContext, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, CommandContext, OptionSpecs } from './context.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
 import { chainGaps, describeGap, newestOfEachSource, withDependencies } from '../core/catalog.js';
 import { runVerify } from '../pipeline/verify.js';

@@ -3,7 +3,7 @@
  * versions of the programs it drives (7zz, par2) and of Node.js, as found on this machine, so a
  * report or a support question starts from facts. A missing or too old tool is shown, not fatal.
  */
-import type { Command, CommandContext } from '../cli/context.js';
+import type { Command, CommandContext } from './context.js';
 import { findSevenZip } from '../archive/sevenzip.js';
 import { findPar2 } from '../parity/par2cmdline.js';
 import { errorMessage } from '../errors.js';

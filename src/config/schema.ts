@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection.js';
+import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection/index.js';
 import { DESTINATION_BLOCK_KEYS, parseDestination } from '../core/destination.js';
 import { parseSize, volumeSizeProblem } from '../core/size.js';
 import { errorMessage, isStrataError } from '../errors.js';

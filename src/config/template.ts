@@ -4,7 +4,7 @@
  * loadConfig as written; test/config/init.test.ts checks both.
  */
 import { stringify } from 'yaml';
-import { defaultProtectionConfig } from '../core/protection.js';
+import { defaultProtectionConfig } from '../core/protection/index.js';
 import { formatSize } from '../core/size.js';
 import { DEFAULTS, TIERS, WEEKDAYS } from './schema.js';
 

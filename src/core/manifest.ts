@@ -99,23 +99,8 @@ export function parseMtime(text: string): bigint {
   return secs * 1_000_000_000n + frac;
 }
 
-interface EntryJson {
-  path: string;
-  type: EntryType;
-  size: number;
-  mtime: string;
-  mode: string;
-  sha256?: string;
-  target?: string;
-  set?: string;
-  uid?: number;
-  gid?: number;
-  user?: string;
-  group?: string;
-  xattrs?: Record<string, string>;
-  link?: string;
-  sparse?: true;
-}
+/** EntryJson is a ManifestEntry as its JSON line has it: the mtime as text (formatMtime), the mode in octal. */
+type EntryJson = Omit<ManifestEntry, 'mtimeNs' | 'mode'> & { mtime: string; mode: string };
 
 /** serializeEntry renders one entry as a JSON line (without newline). `withSet` false gives the audit form. */
 export function serializeEntry(e: ManifestEntry, withSet = true): string {

@@ -25,7 +25,7 @@
  */
 import { StrataError } from '../errors.js';
 import type { SetType, Tier } from './naming.js';
-import { computeGuarantees, makeUnit, sizeClassFor, type Guarantees, type ProtectionConfig, type ProtectionUnit, type Strategy } from './protection.js';
+import { computeGuarantees, makeUnit, sizeClassFor, type Guarantees, type ProtectionConfig, type ProtectionUnit, type Strategy } from './protection/index.js';
 
 /** PromotionSet is what the rules need of a set (a Descriptor fits). */
 export interface PromotionSet {

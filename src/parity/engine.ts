@@ -11,7 +11,7 @@
  * - verify never modifies anything.
  * - repair leaves only the repaired volumes behind (no `NAME.1` copies of damaged originals).
  */
-import type { ProtectionUnit } from '../core/protection.js';
+import type { ProtectionUnit } from '../core/protection/index.js';
 
 /** UnitRef is what verify and repair need of a unit: where its PAR2 files are and what it covers. */
 export type UnitRef = Pick<ProtectionUnit, 'name' | 'dir' | 'volumes'>;

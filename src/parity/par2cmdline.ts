@@ -20,7 +20,7 @@
 import { access, constants, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import type { ProtectionUnit } from '../core/protection.js';
+import type { ProtectionUnit } from '../core/protection/index.js';
 import { StrataError, fromFsError } from '../errors.js';
 import { lastLines, run, type RunResult } from '../exec/run.js';
 import type { CreateOptions, ParityEngine, RepairResult, UnitRef, VerifyResult } from './engine.js';

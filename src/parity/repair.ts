@@ -12,7 +12,7 @@
  */
 import { access } from 'node:fs/promises';
 import * as path from 'node:path';
-import { simulateRepair, volumeBlocks, volumeFileName, type ProtectionPlan } from '../core/protection.js';
+import { simulateRepair, volumeBlocks, volumeFileName, type ProtectionPlan } from '../core/protection/index.js';
 import { isStrataError } from '../errors.js';
 import type { ParityEngine, UnitRef } from './engine.js';
 

@@ -32,7 +32,7 @@ import { checkDescriptor, sealDescriptor, type Descriptor, type MachineRef, type
 import { descriptorIssues } from '../core/descriptor-schema.js';
 import { descriptorKey, isSetObjectKey, restoreTextKey, setObjectKey } from '../core/keys.js';
 import { checkPromotion, isExtraRecoveryName, planPromotions, raiseProtection, type PromotionDecision, type PromotionTier } from '../core/promotion.js';
-import type { ProtectionConfig } from '../core/protection.js';
+import type { ProtectionConfig } from '../core/protection/index.js';
 import { formatSize } from '../core/size.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { bufferSource } from '../backend/local.js';
 import type { Descriptor } from '../core/descriptor.js';
-import type { ProtectionUnit } from '../core/protection.js';
+import type { ProtectionUnit } from '../core/protection/index.js';
 import { restoreText } from '../core/restore-text.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { stockRepairCommands } from '../parity/repair.js';

@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { canonicalJson, deriveKeys, type KdfParams, type StoredObject } from '../core/descriptor.js';
 import type { SetType, Tier } from '../core/naming.js';
-import type { ProtectionUnit, StreamingLayout } from '../core/protection.js';
+import type { ProtectionUnit, StreamingLayout } from '../core/protection/index.js';
 import { errnoCode, errorMessage } from '../errors.js';
 
 /** JournalObject is one object of the set and whether it is known to be on the destination. */

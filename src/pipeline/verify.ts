@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileSource } from '../backend/local.js';
 import { planOf, type Descriptor } from '../core/descriptor.js';
-import type { ProtectionUnit } from '../core/protection.js';
+import type { ProtectionUnit } from '../core/protection/index.js';
 import { errnoCode, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { unitFilePattern } from '../parity/par2cmdline.js';
@@ -19,7 +19,7 @@ import type { Output } from '../ui/output.js';
 import type { Tools } from './backup.js';
 import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState } from './setfiles.js';
 import { repairManifest } from './manifests.js';
-import { checkPassword } from './restore.js';
+import { checkPassword } from './restore/index.js';
 import { checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
 import { RESTORE_TEXT } from '../core/keys.js';
 

@@ -15,18 +15,13 @@ import { hostname } from 'node:os';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { StrataError, errnoCode } from '../errors.js';
-import { currentStamp, isPidAlive, isStampAlive, type ProcessStamp } from './process.js';
+import { currentStamp, isStampAlive, stampOf, type ProcessStamp } from './process.js';
 
 /** LockInfo is what a lock file records (bootId and procStart: see repository/process). */
 export interface LockInfo extends ProcessStamp {
   host: string;
   started: string;
   command: string;
-}
-
-/** isProcessAlive tells whether a pid on this host still runs (pid only: prefer isStampAlive). */
-export function isProcessAlive(pid: number): boolean {
-  return isPidAlive(pid);
 }
 
 /** Lock is a held lock; release() removes it. */
@@ -97,12 +92,13 @@ export async function acquireLock(dir: string, command: string, now: Date): Prom
 async function takeOver(file: string, staleText: string): Promise<void> {
   const guard = `${file}.takeover`;
   try {
-    await fsp.writeFile(guard, String(process.pid), { flag: 'wx', mode: 0o600 });
+    await fsp.writeFile(guard, JSON.stringify(currentStamp()), { flag: 'wx', mode: 0o600 });
   } catch (e) {
     if (errnoCode(e) !== 'EEXIST') throw e;
-    // A guard whose writer is gone was left by a run that died in the middle of a takeover.
-    const pid = Number(await fsp.readFile(guard, 'utf8').catch(() => ''));
-    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) await fsp.rm(guard, { force: true });
+    // A guard whose writer is gone was left by a run that died in the middle of a takeover (its
+    // pid may run another process by now: the stamp tells them apart, as for the lock).
+    const writer = guardStamp(await fsp.readFile(guard, 'utf8').catch(() => ''));
+    if (writer !== undefined && !isStampAlive(writer)) await fsp.rm(guard, { force: true });
     else await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
     return;
   }
@@ -111,5 +107,15 @@ async function takeOver(file: string, staleText: string): Promise<void> {
     if (current === staleText) await fsp.rm(file, { force: true });
   } finally {
     await fsp.rm(guard, { force: true });
+  }
+}
+
+/** guardStamp reads a takeover guard: a ProcessStamp as JSON, or a bare pid (written by older versions); undefined while it is being written. */
+function guardStamp(text: string): ProcessStamp | undefined {
+  if (/^\d+$/.test(text.trim())) return stampOf({ pid: Number(text) });
+  try {
+    return stampOf(JSON.parse(text));
+  } catch {
+    return undefined;
   }
 }

@@ -56,6 +56,17 @@ export function currentStamp(): ProcessStamp {
   return stamp;
 }
 
+/** stampOf reads the stamp recorded in a parsed JSON object (pid, and bootId, procStart when present); undefined without a valid pid. */
+export function stampOf(value: unknown): ProcessStamp | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const o = value as Partial<Record<keyof ProcessStamp, unknown>>;
+  if (typeof o.pid !== 'number' || !Number.isInteger(o.pid) || o.pid <= 0) return undefined;
+  const stamp: ProcessStamp = { pid: o.pid };
+  if (typeof o.bootId === 'string') stamp.bootId = o.bootId;
+  if (typeof o.procStart === 'string') stamp.procStart = o.procStart;
+  return stamp;
+}
+
 /** isPidAlive tells whether some process with this pid runs on this machine. */
 export function isPidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

@@ -9,9 +9,10 @@ import { lstat, rename, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { parseLine, serializeEntry } from '../core/manifest.js';
 import { StrataError, errnoCode, errorMessage } from '../errors.js';
-import { LineWriter, readLines } from './lines.js';
+import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from './manifest-reader.js';
-import { statsAhead, type ScanError, type StatMode } from './scan.js';
+import type { ScanError } from './scan.js';
+import { statsAhead, type StatMode } from './stat-ahead.js';
 import { readStatRecords, statMatches } from './statcache.js';
 
 /** FinalizeOptions names the files of one scan that the check reads and may rewrite. */
@@ -53,7 +54,7 @@ export async function finalizeAfterArchive(opts: FinalizeOptions): Promise<Final
   const root = nodePath.resolve(opts.root);
   const reverted: string[] = [];
   const errors: ScanError[] = [];
-  // Synchronous lstat on local filesystems (see statsAhead in scan.ts): 3× cheaper per file.
+  // Synchronous lstat on local filesystems (see scan/stat-ahead): 3× cheaper per file.
   const ahead = await statsAhead(root, opts.statMode ?? 'auto');
   for await (const { record } of readStatRecords(opts.newStatCache)) {
     if (record?.archived !== true) continue;

@@ -5,7 +5,7 @@
  */
 import { parseLine, pathCompare, type ManifestEntry } from '../core/manifest.js';
 import { StrataError } from '../errors.js';
-import { Peekable, readLines } from './lines.js';
+import { Peekable, readLines } from '../io/lines.js';
 
 async function* entries(file: string): AsyncGenerator<ManifestEntry> {
   let last: string | undefined;

@@ -6,9 +6,8 @@
  * the stat cache are read as streams and merge-joined with the walk: memory depends on the depth and
  * the widest folder, never on the number of files.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, constants, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
-import { lstat, open, readdir, readlink, rm, stat, statfs } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { lstat, readdir, readlink, rm, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import {
@@ -21,11 +20,13 @@ import {
   type ManifestEntry,
 } from '../core/manifest.js';
 import { StrataError, errnoCode, errorMessage, fromFsError } from '../errors.js';
-import { LineWriter, readLines } from './lines.js';
+import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from './manifest-reader.js';
 import { StatCacheReader, StatCacheWriter, statMatches, type StatRecord } from './statcache.js';
 import { quoteDumpName } from '../core/xattrdump.js';
 import { IdNames, readXattrs, xattrToolAvailable } from './metadata.js';
+import { hashFile } from './hash-file.js';
+import { LSTAT_AHEAD, lstatOutcome, statsAhead, type StatMode, type StatOutcome } from './stat-ahead.js';
 
 /** ScanOptions describes one scan of one source. */
 export interface ScanOptions {
@@ -111,44 +112,6 @@ function decodeName(b: Buffer): string | undefined {
 function join(rel: string, name: string): string {
   return rel === '' ? name : `${rel}/${name}`;
 }
-
-/** StatMode: see ScanOptions.statMode. */
-export type StatMode = 'auto' | 'ahead' | 'sync';
-
-/** LSTAT_AHEAD is how many lstat calls run ahead of the walk within one folder (network sources). */
-const LSTAT_AHEAD = 16;
-
-/** Filesystem types (statfs f_type) whose metadata calls cross a network or a user-space daemon:
- *  NFS, SMB/CIFS (three magics), FUSE (rclone mount, sshfs, cloud-drive clients), Ceph, 9P, AFS,
- *  Coda, NCP, Lustre, GFS2, OCFS2. There the walk keeps LSTAT_AHEAD calls in flight on the thread
- *  pool so their latencies overlap. Everywhere else (ext4, xfs, btrfs, zfs, tmpfs, overlay, apfs
- *  over a local disk …) an lstat is a few microseconds in the kernel and a synchronous call is
- *  about three times cheaper than the thread-pool hand-off of an asynchronous one (measured on
- *  20k files: 127 ms against 364 ms). */
-const NETWORK_FS = new Set([0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x00c36400, 0x01021997, 0x5346414f, 0x6b414653, 0x73757245, 0x564c, 0x0bd00bd0, 0x01161970, 0x7461636f]);
-
-/** statsAhead tells whether a source's lstat calls should run ahead asynchronously (network
- *  filesystems, or a filesystem that cannot be identified). */
-export async function statsAhead(root: string, mode: StatMode): Promise<boolean> {
-  if (mode !== 'auto') return mode === 'ahead';
-  try {
-    return NETWORK_FS.has((await statfs(root)).type);
-  } catch {
-    return true;
-  }
-}
-
-function lstatOutcome(abs: string): StatOutcome {
-  try {
-    return { st: lstatSync(abs, { bigint: true }) };
-  } catch (err) {
-    return { err };
-  }
-}
-
-type StatOutcome = { st: BigIntStats } | { err: unknown };
-
-type Outcome = { ok: true; sha256: string } | { ok: false; message: string };
 
 /** Queued is a manifest line (and its stat cache record) held back until its extended attributes are read. */
 interface Queued {
@@ -361,7 +324,7 @@ class Scanner {
       if (cached !== undefined && cached.type === 'f' && cached.sha256 !== undefined && statMatches(cached, size, st.mtimeNs, st.ctimeNs, st.ino) && this.cache.trusted(cached)) {
         sha256 = cached.sha256;
       } else {
-        const h = await this.hash(abs, st);
+        const h = await hashFile(abs, st, this.buf);
         this.result.hashedFiles++;
         if (!h.ok) {
           await this.fail(rel, h.message, prevEntry, false);
@@ -460,89 +423,7 @@ class Scanner {
       else r.extraPaths.push(e.path);
     }
   }
-
-  /** hash reads a file through a handle opened without following links or blocking (a path swapped for a
-   * FIFO must not hang the scan), and fails if the file changed while it was read (lstat before and after
-   * must agree on size, mtime, ctime and inode). */
-  private async hash(abs: string, before: BigIntStats): Promise<Outcome> {
-    if (before.size <= SYNC_HASH_MAX) return this.hashSmall(abs, before);
-    let fh;
-    try {
-      fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (e) {
-      return { ok: false, message: `cannot open: ${errorMessage(e)}` };
-    }
-    const h = createHash('sha256');
-    let bytes = 0;
-    // Reading stops at the size lstat gave (saving the extra read that would find EOF): a file that grew,
-    // shrank or was swapped for another one in the meantime shows in the lstat after reading.
-    const size = Number(before.size);
-    try {
-      while (bytes < size) {
-        const { bytesRead } = await fh.read(this.buf, 0, this.buf.length, null);
-        if (bytesRead === 0) break;
-        h.update(this.buf.subarray(0, bytesRead));
-        bytes += bytesRead;
-      }
-    } catch (e) {
-      return { ok: false, message: `cannot read: ${errorMessage(e)}` };
-    } finally {
-      await fh.close().catch(() => undefined);
-    }
-    let after: BigIntStats;
-    try {
-      after = await lstat(abs, { bigint: true });
-    } catch (e) {
-      return { ok: false, message: `changed while being read (${errorMessage(e)})` };
-    }
-    return readOutcome(before, after, bytes, h);
-  }
-
-  /** hashSmall is hash() for a small file, with the same checks, in synchronous calls. */
-  private hashSmall(abs: string, before: BigIntStats): Outcome {
-    let fd: number;
-    try {
-      fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (e) {
-      return { ok: false, message: `cannot open: ${errorMessage(e)}` };
-    }
-    const h = createHash('sha256');
-    let bytes = 0;
-    const size = Number(before.size);
-    try {
-      while (bytes < size) {
-        const n = readSync(fd, this.buf, 0, Math.min(this.buf.length, size - bytes), null);
-        if (n === 0) break;
-        h.update(this.buf.subarray(0, n));
-        bytes += n;
-      }
-    } catch (e) {
-      return { ok: false, message: `cannot read: ${errorMessage(e)}` };
-    } finally {
-      closeSync(fd);
-    }
-    let after: BigIntStats;
-    try {
-      after = lstatSync(abs, { bigint: true });
-    } catch (e) {
-      return { ok: false, message: `changed while being read (${errorMessage(e)})` };
-    }
-    return readOutcome(before, after, bytes, h);
-  }
 }
-
-/** readOutcome is the result of hashing a file: the hash, unless the file changed while it was read
- * (lstat before and after must agree on size, mtime, ctime and inode, and all bytes were read). */
-function readOutcome(before: BigIntStats, after: BigIntStats, bytes: number, h: Hash): Outcome {
-  if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs || after.ino !== before.ino || BigInt(bytes) !== before.size) {
-    return { ok: false, message: 'changed while being read (size or modification time differ before and after); it will be read again next run' };
-  }
-  return { ok: true, sha256: h.digest('hex') };
-}
-
-/** Files up to this size are hashed with synchronous calls: for the many small files of a typical
- * source, the thread-pool hand-offs of open/read/close/lstat cost more than the syscalls. */
-const SYNC_HASH_MAX = 256n * 1024n;
 
 /**
  * scanSource walks a source, compares it with the previous complete set and writes this set's manifest

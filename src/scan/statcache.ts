@@ -11,7 +11,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { pathCompare } from '../core/manifest.js';
-import { LineWriter, Peekable, readLines } from './lines.js';
+import { LineWriter, Peekable, readLines } from '../io/lines.js';
 
 /** RACY_MARGIN_NS is how close to the scan's start a file's mtime may be before its stat is not trusted
  * on the next run. 2 s covers the coarsest common timestamp granularity (FAT: 2 s; ext3/HFS+: 1 s;

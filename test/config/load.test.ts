@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { applyOverrides, configFromFlags, configFilePath, findConfig, loadConfig } from '../../src/config/load.js';
 import { suggest } from '../../src/core/suggest.js';
 import { DEFAULTS, keysAt, type StrataConfig } from '../../src/config/schema.js';
-import { defaultProtectionConfig, planProtection } from '../../src/core/protection.js';
+import { defaultProtectionConfig, planProtection } from '../../src/core/protection/index.js';
 import { isStrataError, StrataError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 

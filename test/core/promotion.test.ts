@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { isSetObjectKey } from '../../src/core/keys.js';
 import { resolveTier, type SetType, type Tier } from '../../src/core/naming.js';
 import { checkPromotion, creationTier, type ExtraRecovery, extraUnitName, isExtraRecoveryName, isLastWeekdayOfMonth, planPromotions, raiseProtection, type PromotionSet } from '../../src/core/promotion.js';
-import { defaultProtectionConfig, makeUnit, planProtection } from '../../src/core/protection.js';
+import { defaultProtectionConfig, makeUnit, planProtection } from '../../src/core/protection/index.js';
 
 function set(date: string, tier: Tier, type: SetType = 'FULL', source = 'docs'): PromotionSet {
   return { id: `${date.replace(/-/g, '').slice(2)}_${type}_${source}`, source, tier, type, created: `${date}T09:00:00.000Z` };

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { planOf, type Descriptor } from '../../src/core/descriptor.js';
-import { simulateRepair, type ProtectionPlan, type RepairPrediction } from '../../src/core/protection.js';
+import { simulateRepair, type ProtectionPlan, type RepairPrediction } from '../../src/core/protection/index.js';
 import { strata, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -22,7 +22,7 @@ import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from '../
 import { LocalBackend } from '../../src/backend/local.js';
 import { S3Backend } from '../../src/backend/s3.js';
 import { checkDescriptor, type Descriptor } from '../../src/core/descriptor.js';
-import { defaultProtectionConfig } from '../../src/core/protection.js';
+import { defaultProtectionConfig } from '../../src/core/protection/index.js';
 import { isExtraRecoveryName } from '../../src/core/promotion.js';
 import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
 import { autoPromote, promoteSet, type PromoteContext } from '../../src/pipeline/promote.js';

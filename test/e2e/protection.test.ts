@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { RepairPrediction } from '../../src/core/protection.js';
+import type { RepairPrediction } from '../../src/core/protection/index.js';
 import {
   assertSameTree, blocksIn, cli, copyCase, damageRun, deleteVolumes, flipAt, flipBlocks, makeFixture, merge, predict, runBlocks, setFileHashes, show,
   spreadSpots, treeHashes, truncateVolume, unitIndexFile, unitRecoveryFiles, volumeName, volumeStart,

@@ -1,6 +1,6 @@
 /** The guarantee check shared by the strategy tests: predict from the arithmetic, verify, repair, compare. */
 import assert from 'node:assert/strict';
-import { simulateRepair } from '../../src/core/protection.js';
+import { simulateRepair } from '../../src/core/protection/index.js';
 import type { ParityEngine } from '../../src/parity/engine.js';
 import { repairSet, verifySet, type SetRepairResult } from '../../src/parity/repair.js';
 import { assertClean, assertIdentical, restore, type TestSet } from './fixtures.js';

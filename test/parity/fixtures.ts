@@ -4,7 +4,7 @@ import { open, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promis
 import * as path from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { defaultProtectionConfig, planProtection, volumeFileName, type ProtectionConfig, type ProtectionPlan } from '../../src/core/protection.js';
+import { defaultProtectionConfig, planProtection, volumeFileName, type ProtectionConfig, type ProtectionPlan } from '../../src/core/protection/index.js';
 import type { ParityEngine } from '../../src/parity/engine.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { simulateRepair } from '../../src/core/protection.js';
+import { simulateRepair } from '../../src/core/protection/index.js';
 import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
 import { expectOutcome } from './check.js';
 import { BLOCK, damageRun, flipBlocks, makeSet, removeVolumes, testConfig } from './fixtures.js';

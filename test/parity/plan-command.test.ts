@@ -1,10 +1,10 @@
 /** `strata plan`: flags, text output and the --json plan object. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandContext } from '../../src/cli/context.js';
+import type { CommandContext } from '../../src/commands/context.js';
 import { fixedClock } from '../../src/clock.js';
 import { planCommand } from '../../src/commands/plan.js';
-import type { ProtectionPlan } from '../../src/core/protection.js';
+import type { ProtectionPlan } from '../../src/core/protection/index.js';
 import { isStrataError } from '../../src/errors.js';
 import type { Output, Progress } from '../../src/ui/output.js';
 

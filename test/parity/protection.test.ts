@@ -23,7 +23,7 @@ import {
   volumeFileName,
   type ProtectionConfig,
   type StreamingLayout,
-} from '../../src/core/protection.js';
+} from '../../src/core/protection/index.js';
 import { formatSize, parseSize } from '../../src/core/size.js';
 import { isStrataError } from '../../src/errors.js';
 

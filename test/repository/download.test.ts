@@ -13,7 +13,7 @@ import type { Backend } from '../../src/backend/backend.js';
 import { LocalBackend, bufferSource } from '../../src/backend/local.js';
 import { FaultyBackend } from '../../src/backend/wrappers.js';
 import { isStrataError } from '../../src/errors.js';
-import { runRestore } from '../../src/pipeline/restore.js';
+import { runRestore } from '../../src/pipeline/restore/index.js';
 import { Repository } from '../../src/repository/repository.js';
 import { PASSWORD, backup, configFor, makeFixture, realTools, silentOutput } from '../pipeline/helpers.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -64,3 +64,21 @@ test('a .pending marker whose pid is alive but whose boot id or start time diffe
   assert.equal(Repository.isDebris(live, now, 'default'), false, 'the writer still runs');
   assert.equal(Repository.isDebris({ ...base, pid: ppid }, now, 'default'), false, 'an old marker (pid only) of a live pid');
 });
+
+test('a takeover guard left by a run that died is removed even when its pid now runs another process; a live one stays', async (t) => {
+  const dir = await tempDir(t, 'strata-pidreuse-');
+  const stale = JSON.stringify({ pid: 1, host: hostname(), started: '2026-01-01T00:00:00Z', command: 'backup', bootId: OTHER_BOOT, procStart: startTicks(1) });
+  const guard = path.join(dir, 'lock.takeover');
+  // The guard's writer died mid-takeover before a reboot; pid 1 runs now (alive, but not the writer).
+  await fsp.writeFile(path.join(dir, 'lock'), stale);
+  await fsp.writeFile(guard, JSON.stringify({ pid: 1, bootId: OTHER_BOOT, procStart: startTicks(1) }));
+  const lock = await acquireLock(dir, 'backup', new Date());
+  assert.equal((JSON.parse(await fsp.readFile(path.join(dir, 'lock'), 'utf8')) as { pid: number }).pid, process.pid);
+  await assert.rejects(fsp.stat(guard), (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT', 'the dead run\'s guard is gone');
+  await lock.release();
+  // A guard whose writer still runs (this process: pid, boot id and start time) is never removed.
+  await fsp.writeFile(path.join(dir, 'lock'), stale);
+  await fsp.writeFile(guard, JSON.stringify({ pid: process.pid, bootId: BOOT_ID, procStart: startTicks(process.pid) }));
+  await assert.rejects(acquireLock(dir, 'backup', new Date()), (e: unknown) => isStrataError(e, 'LOCKED') && /could not take the lock/.test(e.message));
+  assert.ok((await fsp.stat(guard)).isFile(), 'the live guard stays');
+});

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { pathCompare } from '../../src/core/manifest.js';
 import { tempDir } from '../helpers/tmp.js';
 import { byPath, Harness } from './helpers.js';
-import { statsAhead } from '../../src/scan/scan.js';
+import { statsAhead } from '../../src/scan/stat-ahead.js';
 import { RACY_MARGIN_NS } from '../../src/scan/statcache.js';
 
 async function setup(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; state: string; h: Harness }> {

@@ -1,5 +1,5 @@
 /**
- * cli/context: what every command receives — parsed global options, output, clock, environment,
+ * commands/context: what every command receives — parsed global options, output, clock, environment,
  * and a cancellation signal. Commands are thin: they parse their own flags with parseArgs,
  * call into the layers below and print through `out`.
  */

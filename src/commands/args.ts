@@ -1,4 +1,4 @@
-/** cli/args: flag parsing for commands, with bad flags reported as USAGE errors. */
+/** commands/args: flag parsing for commands, with bad flags reported as USAGE errors. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StrataError } from '../errors.js';
 import { suggest } from '../core/suggest.js';

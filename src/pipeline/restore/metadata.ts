@@ -1,18 +1,18 @@
 /**
- * pipeline/restore-metadata: after a restore has put every path in place, give them their recorded
+ * pipeline/restore/metadata: after a restore has put every path in place, give them their recorded
  * owner and group (as root) and their extended attributes and POSIX ACLs (one `setfattr --restore`
  * run for all of them). What the target's filesystem or privileges refuse is counted and reported,
  * never fatal: the contents are already restored and checked.
  */
-import { counted } from '../core/words.js';
+import { counted } from '../../core/words.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
-import { dumpBlock } from '../core/xattrdump.js';
-import { errorMessage, isStrataError } from '../errors.js';
-import { run } from '../exec/run.js';
-import { NameIds } from '../scan/metadata.js';
-import { readEntries } from './manifests.js';
+import { dumpBlock } from '../../core/xattrdump.js';
+import { errorMessage, isStrataError } from '../../errors.js';
+import { run } from '../../exec/run.js';
+import { NameIds } from '../../scan/metadata.js';
+import { readEntries } from '../manifests.js';
 
 /** NotSet is one kind of metadata that could not be set on some restored paths. */
 export interface NotSet {

@@ -1,7 +1,7 @@
 /**
- * scan/lines: bounded-memory line IO for the sorted files the scanner merge-joins (manifests, stat
- * caches). Readers stream a file line by line; writers buffer a few hundred KiB and flush with
- * back-pressure, so neither side ever holds a whole file.
+ * io/lines: bounded-memory line IO for the sorted files the scanner merge-joins (manifests, stat
+ * caches) and for the audit trail. Readers stream a file line by line; writers buffer a few
+ * hundred KiB and flush with back-pressure, so neither side ever holds a whole file.
  */
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';

@@ -1,0 +1,188 @@
+/**
+ * pipeline/restore/extract: pass 2 for one holding set. 7-Zip extracts the set's selected files
+ * into the staging folder inside the target; each file is then checked (a regular file, reached
+ * through real folders only, with the manifest's SHA-256; sparse ones get their holes back) and
+ * only then moved into place. A file that does not check out is reported lost, never placed.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { createReadStream } from 'node:fs';
+import * as path from 'node:path';
+import type { Descriptor } from '../../core/descriptor.js';
+import type { ManifestEntry } from '../../core/manifest.js';
+import { ancestors, type PathFilter } from '../../core/pathfilter.js';
+import { errnoCode, errorMessage, isStrataError } from '../../errors.js';
+import { readEntries } from '../manifests.js';
+import type { MaterializedSet } from '../setfiles.js';
+import { placeFile, type Extracted, type Target } from './place.js';
+import type { ExtractionList } from './select.js';
+import type { RestoredSource, RestoreRequest } from './types.js';
+
+/**
+ * extractSet runs 7-Zip over a holding set's volumes into `out`. Damage beyond repair does not stop
+ * the restore: the returned reason is given for every file that then does not check out (undefined
+ * when 7-Zip succeeded).
+ */
+export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' | 'signal' | 'out'>, hd: Descriptor, mat: MaterializedSet, l: ExtractionList, out: string): Promise<string | undefined> {
+  const first = hd.volumes[0];
+  if (first === undefined) return `set ${hd.id} has no volumes`;
+  const bar = req.out.progress(`restoring from ${hd.id}`, 100);
+  try {
+    // 7-Zip matches a list file against every item (quadratic): when most of the archive is
+    // wanted, extracting all of it into staging and picking the wanted files is far faster.
+    const all = l.count >= hd.stats.archivedFiles / 2;
+    await req.tools.sevenZip.extract({
+      archive: path.join(mat.dir, first.name), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(p.percent, p.file),
+      ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
+    });
+    return undefined;
+  } catch (e) {
+    if (!isStrataError(e) || (e.code !== 'DAMAGED' && e.code !== 'WRONG_PASSWORD' && e.code !== 'TOOL_FAILED')) throw e;
+    // Damage beyond repair: keep every file that still checks out, name the rest.
+    return mat.lostVolumes.length > 0 ? `volumes lost: ${mat.lostVolumes.join(', ')}` : errorMessage(e);
+  } finally {
+    bar.done();
+  }
+}
+
+/** StagedFiles is one holding set's extraction in staging and what selects its files. */
+export interface StagedFiles {
+  manifest: string;
+  /** The set restored (a file without `set` in the manifest is held by it). */
+  setId: string;
+  holder: string;
+  filter: PathFilter;
+  asFirst: ReadonlyMap<string, ManifestEntry>;
+  /** The holder's staging folder. */
+  out: string;
+  /** Why the holder's files may be missing (extractSet). */
+  extractError: string | undefined;
+}
+
+/** placeExtracted checks each of a holder's selected files in staging and moves those that check out into place; the rest are lost. */
+export async function placeExtracted(x: StagedFiles, into: Target, result: RestoredSource): Promise<void> {
+  const stagedDirs = new Set<string>();
+  for await (const found of readEntries(x.manifest)) {
+    if (found.type !== 'file' || found.link !== undefined || (found.set ?? x.setId) !== x.holder) continue;
+    // An unselected first member of a hard-link group gives its bytes to the first selected member.
+    const e = x.filter(found.path) ? found : x.asFirst.get(found.path);
+    if (e === undefined) continue;
+    const src = stagedFile(x.out, found.path, stagedDirs);
+    const ok = src === undefined ? 'the archive holds a link or a file where a folder above it belongs' : await verifyExtracted(src, e);
+    if (typeof ok === 'string') {
+      result.lost.push({ path: e.path, reason: x.extractError ?? ok });
+      continue;
+    }
+    await placeFile(into, e, ok);
+    result.files++;
+    result.bytes += e.size;
+  }
+}
+
+/** Files up to this size are hashed from one read. */
+const SMALL_FILE = 1 << 20;
+
+/**
+ * verifyExtracted checks that an extracted file is a regular file with the manifest's hash.
+ * The per-file work of a restore uses synchronous calls on purpose: thousands of small files
+ * through the thread pool cost far more in hand-offs than the syscalls themselves.
+ */
+export async function verifyExtracted(file: string, e: ManifestEntry): Promise<Extracted | string> {
+  // One open (never following a link, never blocking on a FIFO) and an fstat, instead of an lstat
+  // and then an open: what is hashed is exactly what was checked to be a regular file.
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT' ? 'not found in the archive' : 'the archive holds something other than a regular file there';
+  }
+  const hash = createHash('sha256');
+  let size: number;
+  let found: Extracted;
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    if (!st.isFile()) return 'the archive holds something other than a regular file there';
+    size = Number(st.size);
+    found = { file, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
+    if (e.sparse === true) {
+      // Recorded with holes: copied while hashed, leaving every all-zero block out (a hole).
+      const holes = writeWithHoles(fd, `${file}.${randomBytes(6).toString('hex')}.strata-holes`, hash);
+      if (holes !== undefined) found = { file: holes, mode: -1, mtimeNs: -1n };
+    } else if (size <= SMALL_FILE) {
+      hash.update(fs.readFileSync(fd));
+    } else {
+      for await (const chunk of createReadStream('', { fd, autoClose: false }) as AsyncIterable<Buffer>) hash.update(chunk);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const sha = hash.digest('hex');
+  const bad = sha !== e.sha256 || size !== e.size;
+  // With holes written, only one of the two copies stays (the original takes full space).
+  if (found.file !== file) fs.rmSync(bad ? found.file : file, { force: true });
+  if (bad) return `SHA-256 mismatch (archive ${sha.slice(0, 12)}…, manifest ${(e.sha256 ?? '').slice(0, 12)}…)`;
+  return found;
+}
+
+/** HOLE_BLOCK is the unit of zero detection when writing holes (the usual filesystem block). */
+const HOLE_BLOCK = 4096;
+
+const ZEROS = Buffer.alloc(1 << 20);
+
+/**
+ * writeWithHoles reads the file open at `fd` to its end, hashing it, and writes a copy at `out`
+ * that skips every all-zero HOLE_BLOCK (left as a hole: the filesystem allocates nothing there), then
+ * sets the copy's length. Returns `out`, or undefined when no block was all zeros (the original is
+ * kept; the copy is removed).
+ */
+function writeWithHoles(fd: number, out: string, hash: ReturnType<typeof createHash>): string | undefined {
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const wfd = fs.openSync(out, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  let pos = 0;
+  let skipped = 0;
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      hash.update(chunk);
+      if (chunk.equals(ZEROS.subarray(0, n))) {
+        skipped += n;
+      } else {
+        for (let o = 0; o < n; o += HOLE_BLOCK) {
+          const len = Math.min(HOLE_BLOCK, n - o);
+          const block = chunk.subarray(o, o + len);
+          if (block.equals(ZEROS.subarray(0, len))) skipped += len;
+          else fs.writeSync(wfd, block, 0, len, pos + o);
+        }
+      }
+      pos += n;
+    }
+    fs.ftruncateSync(wfd, pos);
+  } finally {
+    fs.closeSync(wfd);
+  }
+  if (skipped < HOLE_BLOCK) {
+    fs.rmSync(out, { force: true });
+    return undefined;
+  }
+  return out;
+}
+
+/**
+ * stagedFile gives the staging path of an extracted file, or undefined when a folder on its way
+ * in staging is not a real folder. 7-Zip restores the links an archive holds (with -snld20 they may
+ * point anywhere), and opening `link/file` would follow the link out of staging: a crafted set
+ * could have restore hash and then move a file from outside the target into it. 7-Zip has exited
+ * here, so nothing changes staging between these checks and the open. `checked` caches folders.
+ */
+export function stagedFile(out: string, rel: string, checked: Set<string>): string | undefined {
+  for (const a of ancestors(rel)) {
+    if (checked.has(a)) continue;
+    const st = fs.lstatSync(path.join(out, a), { throwIfNoEntry: false });
+    if (st === undefined) break; // not extracted: the open reports it as not found
+    if (!st.isDirectory()) return undefined;
+    checked.add(a);
+  }
+  return path.join(out, rel);
+}

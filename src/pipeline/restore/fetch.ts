@@ -1,0 +1,40 @@
+/**
+ * pipeline/restore/fetch: bring a holding set's volumes into the work folder, checked and repaired
+ * with its PAR2 data where damaged. Volumes beyond repair are reported and given their recorded
+ * length in the work copy, so that 7-Zip still reads every other volume.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Descriptor } from '../../core/descriptor.js';
+import { setObjectKey } from '../../core/keys.js';
+import { materializeSet, type MaterializedSet } from '../setfiles.js';
+import type { RestoredSource, RestoreRequest } from './types.js';
+
+/** fetchSet materializes (and repairs) one holding set for extraction, noting repaired and lost volumes in `result`. */
+export async function fetchSet(req: Pick<RestoreRequest, 'repo' | 'tools' | 'out'>, hd: Descriptor, work: string, result: RestoredSource): Promise<MaterializedSet> {
+  const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line));
+  result.repairedVolumes.push(...mat.repaired.map((r) => setObjectKey(hd.id, r)));
+  if (mat.lostVolumes.length > 0) {
+    result.lostVolumes.push(...mat.lostVolumes.map((v) => setObjectKey(hd.id, v)));
+    req.out.warn(`set ${hd.id}: beyond repair: ${mat.lostVolumes.join(', ')}; restoring every file that is still intact`);
+    // 7-Zip stops at a missing or short volume and then extracts nothing at all; in the work copy a
+    // volume of the right length (zeros where data is missing) keeps every other volume's offsets
+    // right, so the files outside the lost volumes come back. Their hashes are checked before placing.
+    if (mat.copy) await padLostVolumes(mat.dir, hd, mat.lostVolumes);
+  }
+  return mat;
+}
+
+/** padLostVolumes gives each lost volume of a work copy its recorded length: created when missing, cut or zero-extended otherwise. */
+async function padLostVolumes(dir: string, d: Descriptor, lost: readonly string[]): Promise<void> {
+  for (const name of lost) {
+    const v = d.volumes.find((o) => o.name === name);
+    if (v === undefined) continue;
+    const fh = await fsp.open(path.join(dir, name), 'a');
+    try {
+      if ((await fh.stat()).size !== v.size) await fh.truncate(v.size);
+    } finally {
+      await fh.close();
+    }
+  }
+}

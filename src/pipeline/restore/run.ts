@@ -1,0 +1,123 @@
+/**
+ * pipeline/restore/run: bring back the state of a source at a moment, exactly — contents, mtimes,
+ * modes, symlinks, empty folders, and nothing that had been deleted by then.
+ *
+ * The stages, each in its file: choose the sets (core/restore-choice) and check the password
+ * (password), check the target (confinement), select the entries (select: pass 1), then per set
+ * holding selected files fetch and repair its volumes (fetch), extract and check each file
+ * (extract: pass 2) and place it (place); then hard links, symlinks and folders (place: pass 3),
+ * owners and extended attributes (metadata), and the folders' times last.
+ *
+ * Safety: every path is checked before use, files are extracted into a hidden staging folder inside
+ * the target (staging) and moved into place only after their SHA-256 matches the manifest; folders
+ * on the way are created by restore itself and never followed through a symlink (confinement), so
+ * nothing is written outside the target whatever an archive contains. Existing files are not
+ * replaced without `overwrite`.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { callerUmask } from '../../config/private-state.js';
+import type { Descriptor } from '../../core/descriptor.js';
+import { makePathFilter } from '../../core/pathfilter.js';
+import { chooseSets, restoreChain } from '../../core/restore-choice.js';
+import { StrataError } from '../../errors.js';
+import { ensureLocalManifest } from '../manifests.js';
+import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError } from './confinement.js';
+import { extractSet, placeExtracted } from './extract.js';
+import { fetchSet } from './fetch.js';
+import { restoreMetadata } from './metadata.js';
+import { checkPassword } from './password.js';
+import { createdParents, placeFolders, placeHardLinks, placeSymlinks, setFolderTimes, type Target } from './place.js';
+import { selectEntries } from './select.js';
+import { STAGING_NAME, STAGING_PREFIX, WORK_NAME, makeStaging, sweepStaging, writeOwnerMarker } from './staging.js';
+import type { RestoredSource, RestoreRequest } from './types.js';
+
+/** runRestore restores the chosen sets into the target folder. */
+export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]> {
+  const catalog = await req.repo.catalog();
+  const named = catalog.problems.find((p) => p.id === req.setId);
+  if (named !== undefined) {
+    throw new StrataError(named.tampered === true ? 'TAMPERED' : 'DAMAGED', `set ${named.id} cannot be restored: ${named.message}`, { hint: 'Restore another set instead (strata list shows them).' });
+  }
+  const chosen = chooseSets(catalog.complete, req);
+  // A set whose descriptor cannot be read is not restorable; if it is newer than what is restored,
+  // the restore is older than the newest backup: say so plainly.
+  for (const p of catalog.problems) {
+    req.out.warn(`set ${p.id} is skipped: its descriptor cannot be read (${p.message}); what is restored may be older than that set — run strata verify --all`);
+  }
+  for (const d of chosen) checkPassword(d, req.password, catalog.complete);
+  checkTarget(req.to);
+  const results: RestoredSource[] = [];
+  for (const d of chosen) {
+    const target = chosen.length > 1 ? path.join(req.to, d.source) : req.to;
+    // <to>/<source> is strata's to create: a link already there is never followed out of --to.
+    if (chosen.length > 1) {
+      await mkdirForUser(req.to);
+      if (ensureRealFolder(target, d.source, req.overwrite)) await fsp.chmod(target, 0o777 & ~callerUmask());
+    }
+    results.push(await restoreOne(req, catalog.complete, d, target, catalog.problems));
+  }
+  return results;
+}
+
+async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], set: Descriptor, target: string, unreadable: readonly { id: string }[] = []): Promise<RestoredSource> {
+  const chain = restoreChain(set, complete, unreadable);
+  try {
+    return await restoreInto(req, complete, chain, set, target);
+  } catch (e) {
+    throw targetFsError(e, target);
+  }
+}
+
+/** restoreInto restores one set (reading the sets of its chain that hold selected files) into `target`. */
+async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[], chain: readonly Descriptor[], set: Descriptor, target: string): Promise<RestoredSource> {
+  await mkdirForUser(target);
+  const root = await fsp.realpath(target);
+  await sweepStaging(root, STAGING_NAME, `the work folder left in ${root} by an interrupted restore`, req.out);
+  await sweepStaging(req.workDir, WORK_NAME, `the download folder left in the state folder by an interrupted restore`, req.out);
+  // Into an empty folder nothing can conflict (a file appearing meanwhile is still caught by placeFile).
+  const emptyTarget = (await fsp.readdir(root)).length === 0;
+  const work = await fsp.mkdtemp(path.join(req.workDir, 'restore-'));
+  await writeOwnerMarker(work);
+  const staging = path.join(root, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
+  const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardLinks: 0, notSet: [], lost: [], repairedVolumes: [], lostVolumes: [] };
+  try {
+    const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, path.join(req.workDir, 'manifests'));
+    const filter = makePathFilter(req.paths);
+    // Pass 1: select entries, check paths and conflicts, write one extraction list per holding set.
+    const sel = await selectEntries({ manifest, set, filter, paths: req.paths, root, work, overwrite: req.overwrite, emptyTarget });
+    await makeStaging(staging);
+    const into: Target = { root, overwrite: req.overwrite, created: new Set(), checked: new Set() };
+    // Pass 2: per holding set, fetch (and repair) its volumes, extract its files and move each into
+    // place after its hash matches.
+    for (const [holder, l] of sel.lists) {
+      const hd = chain.find((d) => d.id === holder);
+      if (hd === undefined) throw new StrataError('DAMAGED', `set ${holder} is missing`);
+      if (hd.id !== set.id) checkPassword(hd, req.password, complete);
+      const mat = await fetchSet(req, hd, work, result);
+      const out = path.join(staging, holder);
+      const extractError = await extractSet(req, hd, mat, l, out);
+      if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
+      await placeExtracted({ manifest, setId: set.id, holder, filter, asFirst: sel.asFirst, out, extractError }, into, result);
+      await fsp.rm(out, { recursive: true, force: true });
+    }
+    // Hard links, to the member placed with the bytes (counted once).
+    const lostPaths = await placeHardLinks(sel.hardLinks, sel.asFirst, into, result);
+    // Pass 3: symlinks, then folders (deepest first, so setting a folder's mtime is not undone).
+    await placeSymlinks(manifest, filter, into, result);
+    await placeFolders(sel.dirs, into, result);
+    const parents = await createdParents(manifest, sel.dirs, into.created);
+    // Owners, extended attributes and ACLs, where the target's filesystem and privileges allow;
+    // what cannot be set is reported, not fatal. Before the folders' mtimes, which it would not
+    // change, but after every path exists.
+    result.notSet = await restoreMetadata({
+      root, manifest, work, filter, skip: lostPaths, owner: req.noOwner !== true && process.getuid?.() === 0, signal: req.signal,
+    });
+    await setFolderTimes(root, [...sel.dirs, ...parents]);
+    return result;
+  } finally {
+    await fsp.rm(staging, { recursive: true, force: true });
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
