@@ -1,8 +1,8 @@
 /** commands/report: `strata report --html FILE | --json` — a picture of the backups on the destination. */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseCommandArgs } from '../cli/args.js';
-import type { Command, OptionSpecs } from '../cli/context.js';
+import { parseCommandArgs } from './args.js';
+import type { Command, OptionSpecs } from './context.js';
 import { ExitCode, StrataError, fromFsError } from '../errors.js';
 import { matchesHost } from '../core/catalog.js';
 import { buildReport } from '../core/report/model.js';
