@@ -23,11 +23,12 @@
  * from it, the tags follow its tier, the marker goes. The automatic pass then promotes again what
  * the rule still asks for (redone); a cut manual promotion is rolled back and says so.
  */
+import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import type { Backend } from '../backend/backend.js';
-import { bufferSource, fileSource } from '../backend/local.js';
+import type { Backend, BodySource } from '../backend/backend.js';
 import { checkDescriptor, sealDescriptor, type Descriptor, type MachineRef, type StoredObject } from '../core/descriptor.js';
 import { descriptorIssues } from '../core/descriptor-schema.js';
 import { descriptorKey, isSetObjectKey, restoreTextKey, setObjectKey } from '../core/keys.js';
@@ -39,6 +40,18 @@ import type { ParityEngine } from '../parity/engine.js';
 import { hashFile, Repository, STALE_PENDING_MS } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import { restoreFileRecord, restoreFileText } from './restore-file.js';
+
+/** fileSource is a BodySource of a local file (the layers keep pipeline/ off backend/local). */
+async function fileSource(file: string): Promise<BodySource> {
+  const st = await fsp.stat(file);
+  return { size: st.size, open: () => createReadStream(file) };
+}
+
+/** bufferSource is a BodySource of bytes in memory. */
+function bufferSource(data: string): BodySource {
+  const buf = Buffer.from(data, 'utf8');
+  return { size: buf.length, open: () => Readable.from([buf]) };
+}
 
 /** PromoteContext is what a promotion needs besides the set. */
 export interface PromoteContext {
