@@ -11,7 +11,8 @@ import { checkDestinationCommand } from '../commands/check-destination.js';
 import { versionCommand } from '../commands/version.js';
 import { configCommand } from '../commands/config.js';
 import { reportCommand } from '../commands/report.js';
+import { diffCommand, findCommand, lsCommand } from '../commands/browse.js';
 import { promoteCommand } from '../commands/promote.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
-export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, verifyCommand, promoteCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, versionCommand];
+export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, promoteCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, versionCommand];

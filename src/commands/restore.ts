@@ -9,6 +9,7 @@ import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
 import * as fsp from 'node:fs/promises';
+import { resolveSourceArgs } from './source-paths.js';
 
 const restoreOptions = {
   at: { type: 'string', value: 'DATETIME', help: 'the state at this moment (ISO 8601: 2026-11-29 is the end of that day; local time unless Z or +01:00)' },
@@ -35,6 +36,8 @@ export const restoreCommand: Command = {
     // A bad --at is a usage error before anything is opened or asked for.
     const at = values.at === undefined ? undefined : parseWhen(values.at);
     const config = await loadJob(ctx, { dest: values.dest }, false);
+    // Absolute paths name their source (commands/source-paths): /home/me/docs/a.txt is a.txt of source docs.
+    const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'restore');
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {
@@ -45,7 +48,7 @@ export const restoreCommand: Command = {
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,
-        source: values.source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths: positionals, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal,
+        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal,
       });
       let lost = 0;
       const lostVolumes: string[] = [];
