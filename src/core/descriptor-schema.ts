@@ -126,7 +126,7 @@ export const descriptorSchema = z
     /** RESTORE.txt as written (sets made since it is recorded). */
     restoreText: z.object({ size: count, sha256: hex64 }).optional(),
     machine: machineRefSchema.optional(),
-    /** The tier the set had before `strata promote` or automatic promotion raised it (absent: never promoted). */
+    /** The tier the set was made with, when `strata promote` or automatic promotion raised it since (absent: never promoted). */
     promotedFrom: z.enum(TIERS).optional(),
     /** When it was promoted (ISO 8601). */
     promotedAt: z.string().refine((s) => /^\d{4}-\d\d-\d\dT/.test(s) && Number.isFinite(Date.parse(s)), 'expected an ISO 8601 time').optional(),

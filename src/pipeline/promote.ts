@@ -198,7 +198,8 @@ export async function promoteSet(ctx: PromoteContext, d: Descriptor, to: Promoti
   }
   const { check: _c, hmac: _h, ...rest } = d;
   const protection = d.protection === null || raised === null ? d.protection : { ...d.protection, sizeClass: raised.sizeClass, redundancyPercent: raised.redundancyPercent, units: raised.units, guarantees: raised.guarantees };
-  const promotedFrom = d.tier === to ? (d.promotedFrom ?? d.tier) : d.tier;
+  // promotedFrom is the tier the set was made with: it stays across a second promotion (weekly → monthly → yearly).
+  const promotedFrom = d.promotedFrom ?? d.tier;
   const unsealed: Omit<Descriptor, 'check' | 'hmac'> = { ...rest, tier: to, promotedFrom, promotedAt: ctx.now.toISOString(), protection, recovery: [...d.recovery, ...added] };
   const text = restoreFileText(unsealed);
   unsealed.restoreText = restoreFileRecord(text);
