@@ -12,7 +12,8 @@ import { versionCommand } from '../commands/version.js';
 import { configCommand } from '../commands/config.js';
 import { reportCommand } from '../commands/report.js';
 import { diffCommand, findCommand, lsCommand } from '../commands/browse.js';
+import { pruneCommand } from '../commands/prune.js';
 import { promoteCommand } from '../commands/promote.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
-export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, promoteCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, versionCommand];
+export const commands: Command[] = [initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, pruneCommand, promoteCommand, historyCommand, logCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, versionCommand];

@@ -17,6 +17,8 @@ import type { StrataConfig } from '../config/schema.js';
 import { Repository } from '../repository/repository.js';
 import { acquireLock } from '../repository/lock.js';
 import { autoPromote, describePromotion, type AutoPromoteResult } from '../pipeline/promote.js';
+import { sourceOrigin } from '../config/load.js';
+import { runPrune } from '../pipeline/prune.js';
 
 const backupOptions = {
   tier: { type: 'string', short: 't', value: 'TIER', help: 'daily (INCR), weekly, monthly or yearly (FULL), or auto: weekly on schedule.weeklyOn, else daily (required)' },
@@ -77,11 +79,35 @@ export const backupCommand: Command = {
       for (const r of result.sources) for (const e of r.errors) ctx.out.warn(`${r.source}: not backed up: ${JSON.stringify(e.path)}: ${e.message}`);
       const errorCount = result.sources.reduce((s, r) => s + r.errors.length, 0);
       if (errorCount > 0) ctx.out.warn(`${counted(errorCount, 'file')} could not be backed up (listed above); the run is PARTIAL. Fix them and run again.`);
-      // Promotion (pipeline/promote): after a complete config-driven run only; a partial or failed run never promotes.
+      // Promotion (pipeline/promote), then retention: after a complete config-driven run only; a
+      // partial or failed run never promotes (nor prunes). Promoting first keeps a set that becomes
+      // monthly from being judged by its weekly age.
       const promotion = !result.partial && jobOfConfigFile(config) !== undefined ? await promoteAfterBackup(ctx, config, backend, password, tools.parity) : undefined;
       const promotionFailed = promotion !== undefined && promotion.failed.length > 0;
-      const exitCode = result.partial || promotionFailed ? ExitCode.partial : ExitCode.ok;
-      ctx.out.data({ ...result, ...(promotion === undefined ? {} : { promotion }), exitCode });
+      // Retention after a run that succeeded (config files only, retention.pruneAfterBackup): a
+      // partial or failed run never prunes. A prune that fails does not undo the backup, but the
+      // run says so and does not end as a success.
+      let prune: { removed: string[]; swept: string[]; kept: number } | { skipped: string } | { error: { code: string; message: string; hint?: string | undefined } } | null = null;
+      let exitCode: number = result.partial || promotionFailed ? ExitCode.partial : ExitCode.ok;
+      if (pruneAfterBackup(config)) {
+        if (result.partial) {
+          prune = { skipped: 'the run was partial' };
+          ctx.out.info('not pruning: the run was partial (retention.pruneAfterBackup prunes after a complete run only)');
+        } else {
+          try {
+            const p = await runPrune({ config, backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, apply: true, out: ctx.out, clock: ctx.clock, signal: ctx.signal });
+            prune = { removed: p.removed, swept: p.swept, kept: p.plan.filter((d) => d.keep).length };
+            if (p.removed.length > 0) ctx.out.summary(`pruned ${counted(p.removed.length, 'expired set')}: ${p.removed.join(', ')}`);
+          } catch (e) {
+            if (isStrataError(e, 'CANCELLED')) throw e;
+            const code = isStrataError(e) ? e.code : 'INTERNAL';
+            prune = { error: { code, message: errorMessage(e), hint: isStrataError(e) ? e.hint : undefined } };
+            ctx.out.warn(`the backup is complete, but pruning failed: ${errorMessage(e)}${isStrataError(e) && e.hint !== undefined ? ` (${e.hint})` : ''}`);
+            exitCode = isStrataError(e) ? e.exitCode : ExitCode.error;
+          }
+        }
+      }
+      ctx.out.data({ ...result, ...(promotion === undefined ? {} : { promotion }), prune, exitCode });
       return exitCode;
     } finally {
       await backend.close();
@@ -117,4 +143,10 @@ async function promoteAfterBackup(ctx: CommandContext, config: StrataConfig, bac
   for (const p of r.promoted) ctx.out.summary(describePromotion(p));
   for (const f of r.failed) ctx.out.warn(`${f.id}: promotion to ${f.to} failed: ${f.message}; the set keeps its tier, and the next backup tries again`);
   return r;
+}
+
+/** pruneAfterBackup tells whether a backup prunes after it: a config file's job with retention.pruneAfterBackup (config-free runs never do). */
+function pruneAfterBackup(config: StrataConfig): boolean {
+  const fromFile = config.sources.some((s) => sourceOrigin(s) !== undefined);
+  return fromFile && config.retention.pruneAfterBackup;
 }

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection/index.js';
 import { DESTINATION_BLOCK_KEYS, parseDestination } from '../core/destination.js';
 import { parseSize, volumeSizeProblem } from '../core/size.js';
+import { DEFAULT_RETENTION, parseRetention, policyProblems, type RetentionDuration, type RetentionPolicy } from '../core/retention.js';
 import { errorMessage, isStrataError } from '../errors.js';
 import { resolveUserPath } from './paths.js';
 
@@ -85,6 +86,15 @@ export interface StrataConfig {
   staging: { maxVolumes: number };
   /** The PAR2 policy (core/protection): the `protection:` section over defaultProtectionConfig. */
   protection: ProtectionConfig;
+  /** How long each tier's sets are kept (core/retention), and whether a backup prunes after it. */
+  retention: RetentionConfig;
+}
+
+/** RetentionConfig is the `retention:` section: each tier's retention, and pruneAfterBackup. */
+export interface RetentionConfig {
+  tiers: RetentionPolicy;
+  /** A backup that succeeded (every set complete, nothing partial) prunes the job's sets after it. */
+  pruneAfterBackup: boolean;
 }
 
 /** ConfigIssue is one problem found in a config, at a path of keys and list indexes. */
@@ -299,6 +309,44 @@ const protectionSchema = z
   .prefault({});
 
 
+// ---------------------------------------------------------------------------------------------
+// retention: each tier's retention (core/retention parseRetention) and pruneAfterBackup. A value
+// is checked on its own line; the rules that relate tiers (core/retention policyProblems) once
+// every tier has a value, and reported at the tier they refuse.
+
+function retentionSchema(tier: 'daily' | 'weekly' | 'monthly' | 'yearly') {
+  return z
+    .union([z.string(), z.number()], expected('a duration such as 30d, 12w, 6m, 5y, or forever'))
+    .transform((v, ctx): RetentionDuration => {
+      const d = parseRetention(v);
+      if (typeof d === 'object' && 'problem' in d) {
+        ctx.issues.push({ code: 'custom', input: v, message: d.problem });
+        return z.NEVER;
+      }
+      return d;
+    })
+    .default(DEFAULT_RETENTION[tier]);
+}
+
+const retentionSectionSchema = z
+  .strictObject(
+    {
+      daily: retentionSchema('daily'),
+      weekly: retentionSchema('weekly'),
+      monthly: retentionSchema('monthly'),
+      yearly: retentionSchema('yearly'),
+      pruneAfterBackup: z.boolean(expected('true or false')).default(true),
+    },
+    expected('a mapping with daily, weekly, monthly, yearly and pruneAfterBackup'),
+  )
+  .transform((r, ctx): RetentionConfig => {
+    const tiers: RetentionPolicy = { daily: r.daily, weekly: r.weekly, monthly: r.monthly, yearly: r.yearly };
+    const problems = policyProblems(tiers);
+    for (const p of problems) ctx.issues.push({ code: 'custom', input: r, path: [p.tier], message: p.message });
+    return problems.length > 0 ? z.NEVER : { tiers, pruneAfterBackup: r.pruneAfterBackup };
+  })
+  .prefault({});
+
 /**
  * sections are the top-level keys of strata.yaml. EXTENSION POINT: a later feature adds its
  * section here as `name: z.strictObject({...}, expected(...)).prefault({})` (or `.optional()`),
@@ -335,6 +383,7 @@ const sections = {
     )
     .prefault({}),
   protection: protectionSchema,
+  retention: retentionSectionSchema,
 };
 
 /** configSchema validates the parsed YAML of a config file (before paths and source names are settled). */
@@ -583,6 +632,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
     schedule: c.schedule,
     staging: c.staging,
     protection: c.protection,
+    retention: c.retention,
   };
   if (c.password !== undefined) {
     config.password = 'file' in c.password ? { file: resolveUserPath(c.password.file, options.baseDir, options.env) } : c.password;

@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { defaultProtectionConfig } from '../core/protection/index.js';
 import { formatSize } from '../core/size.js';
 import { DEFAULTS, TIERS, WEEKDAYS } from './schema.js';
+import { DEFAULT_RETENTION, MIN_DAILY_DAYS, formatRetention } from '../core/retention.js';
 
 /** TemplateSource is one source to write: an absolute path and its (already unique) name. */
 export interface TemplateSource {
@@ -126,6 +127,7 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     'staging:',
     `  maxVolumes: ${DEFAULTS.maxVolumes}`,
   );
+  addRetention(add);
   addProtection(add);
   return L.join('\n') + '\n';
 }
@@ -180,4 +182,26 @@ function addProtection(add: (...lines: string[]) => void): void {
     `#   maxRedundancyPercent: ${p.maxRedundancyPercent}`,
     `#   blockSize: ${p.blocks.blockSize === 'auto' ? 'auto' : formatSize(p.blocks.blockSize)}`,
   );
+}
+
+/** addRetention writes the retention section with its defaults (core/retention DEFAULT_RETENTION). */
+function addRetention(add: (...lines: string[]) => void): void {
+  add(
+    '',
+    '# retention: how long the sets of each tier are kept; "strata prune" removes the older ones',
+    '# (see what it would do with "strata prune", do it with "strata prune --apply").',
+    '#   daily, weekly, monthly, yearly: a whole number and a unit: d (days), w (weeks), m (calendar',
+    '#             months), y (calendar years), e.g. 30d, 12w, 6m, 5y; or forever. Age counts from the',
+    '#             set\'s time. Whatever its age, the newest set of each source is kept, and so is every',
+    '#             set a kept set needs (an INCR needs its FULL and the INCRs between).',
+    `#             daily must be at least ${MIN_DAILY_DAYS}d (one daily chain, from one weekly FULL to the next);`,
+    '#             weekly, monthly and yearly at least as long as daily (their FULL sets are the bases',
+    '#             of the daily sets made after them).',
+    `#             Defaults: daily ${formatRetention(DEFAULT_RETENTION.daily)}, weekly ${formatRetention(DEFAULT_RETENTION.weekly)}, monthly ${formatRetention(DEFAULT_RETENTION.monthly)}, yearly ${formatRetention(DEFAULT_RETENTION.yearly)}`,
+    '#   pruneAfterBackup: true: a backup whose every set is complete (not partial, not failed) prunes',
+    '#             this job\'s expired sets after it. Default: true',
+    'retention:',
+  );
+  for (const tier of TIERS) add(`  ${tier}: ${formatRetention(DEFAULT_RETENTION[tier])}`);
+  add('  pruneAfterBackup: true');
 }

@@ -37,7 +37,16 @@ export interface PendingInfo {
   bootId?: string;
   /** The writer's start time in clock ticks after boot, when known. */
   procStart?: string;
+  /**
+   * Set when the marker says the set is being removed (a prune), not written: written before its
+   * descriptor is deleted, removed after its last object. A folder holding such a marker and no
+   * descriptor is debris by the same rules (isDebris), and never resumed.
+   */
+  removing?: true;
 }
+
+/** RemovalStep names the steps of Repository.removeSet, in order. */
+export type RemovalStep = 'marked' | 'descriptor' | 'objects' | 'unmarked';
 
 /** CatalogProblem is a set folder whose descriptor could not be read. */
 export interface CatalogProblem {
@@ -121,6 +130,7 @@ export class Repository {
       if (p.machine !== undefined) info.machine = p.machine as MachineRef;
       if (typeof p.bootId === 'string') info.bootId = p.bootId;
       if (typeof p.procStart === 'string') info.procStart = p.procStart;
+      if (p.removing === true) info.removing = true;
       return info;
     } catch {
       return undefined;
@@ -170,6 +180,34 @@ export class Repository {
   async markPending(setId: string, now: Date, job: string, machine?: MachineRef, options: { overwrite?: boolean } = {}): Promise<void> {
     const info: PendingInfo = { ...currentStamp(), host: hostname(), started: now.toISOString(), job, machine };
     await this.backend.put(pendingKey(setId), bufferSource(JSON.stringify(info)), { overwrite: options.overwrite ?? true });
+  }
+
+  /**
+   * removeSet removes a complete set of `job` in an order that a crash at any moment leaves safe:
+   * 1. a `.pending` marker naming this job, machine and process, marked `removing` — so that a
+   *    later sweep can prove the rest is this job's (isDebris);
+   * 2. the descriptor: from here on the set no longer counts (a listing shows it as unfinished);
+   * 3. the set's own objects (isSetObjectKey: never anything else in its folder);
+   * 4. the marker.
+   * `onStep` is called after each step (tests stop a removal between them). Returns the keys of
+   * the folder that are not strata's, which stay.
+   */
+  async removeSet(setId: string, now: Date, job: string, machine: MachineRef, onStep?: (step: RemovalStep) => void | Promise<void>): Promise<string[]> {
+    const info: PendingInfo = { ...currentStamp(), host: hostname(), started: now.toISOString(), job, machine, removing: true };
+    await this.backend.put(pendingKey(setId), bufferSource(JSON.stringify(info)), { overwrite: true });
+    await onStep?.('marked');
+    await this.backend.delete(descriptorKey(setId));
+    await onStep?.('descriptor');
+    const keys: string[] = [];
+    for await (const o of this.backend.list(`${setId}/`)) keys.push(o.key);
+    const kept = await this.removeSetObjects(setId, keys.filter((k) => k !== pendingKey(setId)));
+    await onStep?.('objects');
+    await this.backend.delete(pendingKey(setId));
+    // Backends whose folders outlive their objects (WebDAV): the emptied folder goes too. An empty
+    // folder left behind is no set (listings see objects only): not worth failing the removal for.
+    if (kept.length === 0) await this.backend.removeFolder?.(`${setId}/`).catch(() => undefined);
+    await onStep?.('unmarked');
+    return kept;
   }
 
   /** clearPending removes the in-progress marker once the descriptor is in place. */
