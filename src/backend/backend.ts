@@ -98,6 +98,13 @@ export interface Backend {
   /** createRoot creates the destination (`strata init --dest`): a folder, a collection or a remote
    * path with its parents. S3 omits it: a bucket is never created by strata. */
   createRoot?(): Promise<void>;
+  /**
+   * retag replaces the tags of a stored object (a promoted set changes tier), leaving its bytes
+   * alone. Resolves true when the object now carries exactly `tags`, false where no tags are kept
+   * (a provider without object tagging); rejects NOT_FOUND for a missing key. Backends that keep no
+   * tags at all (local, WebDAV, rclone) omit it; wrappers pass it through.
+   */
+  retag?(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean>;
   /** Releases connections; the backend is not used afterwards. */
   close(): Promise<void>;
 }

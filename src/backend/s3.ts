@@ -292,6 +292,10 @@ export class S3Backend implements Backend {
     }
   }
 
+  async retag(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+    return this.setTags(this.objectKey(key), key, tags, signal, false);
+  }
+
   /** setTags tags an uploaded object; returns false when the provider has no tagging. On another
    * failure the object is removed (unless `removeOnFailure` is false: an object this put did not
    * upload), so that a rejected put leaves nothing. */

@@ -149,6 +149,10 @@ export class RetryingBackend implements Backend {
     return this.retry('removeFolder', prefix, async () => this.inner.removeFolder?.(prefix));
   }
 
+  retag(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+    return this.retry('retag', key, async () => (await this.inner.retag?.(key, tags, signal)) ?? false);
+  }
+
   rootExists(): Promise<boolean> {
     return this.retry('rootExists', '', async () => (await this.inner.rootExists?.()) ?? true);
   }
@@ -247,6 +251,10 @@ export class LimitedBackend implements Backend {
     return this.limited(async () => this.inner.removeFolder?.(prefix));
   }
 
+  retag(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+    return this.limited(async () => (await this.inner.retag?.(key, tags, signal)) ?? false);
+  }
+
   rootExists(): Promise<boolean> {
     return this.limited(async () => (await this.inner.rootExists?.()) ?? true);
   }
@@ -328,6 +336,10 @@ export class LoggingBackend implements Backend {
 
   removeFolder(prefix: string): Promise<void> {
     return this.logged(`removeFolder ${prefix}`, async () => this.inner.removeFolder?.(prefix));
+  }
+
+  retag(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+    return this.logged(`retag ${key}`, async () => (await this.inner.retag?.(key, tags, signal)) ?? false);
   }
 
   rootExists(): Promise<boolean> {
@@ -515,6 +527,10 @@ export class FaultyBackend implements Backend {
 
   async removeFolder(prefix: string): Promise<void> {
     return this.inner.removeFolder?.(prefix);
+  }
+
+  async retag(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+    return (await this.inner.retag?.(key, tags, signal)) ?? false;
   }
 
   async rootExists(): Promise<boolean> {

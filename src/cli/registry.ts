@@ -15,9 +15,10 @@ import { statusCommand } from '../commands/status.js';
 import { reportCommand } from '../commands/report.js';
 import { diffCommand, findCommand, lsCommand } from '../commands/browse.js';
 import { pruneCommand } from '../commands/prune.js';
+import { promoteCommand } from '../commands/promote.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
 export const commands: Command[] = [
-  initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, pruneCommand, historyCommand, logCommand,
+  initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, pruneCommand, promoteCommand, historyCommand, logCommand,
   statusCommand, scheduleCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, versionCommand,
 ];

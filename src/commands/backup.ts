@@ -2,20 +2,25 @@
 import { counted } from '../core/words.js';
 import { parseCommandArgs } from './args.js';
 import type { Command, OptionSpecs } from './context.js';
-import { ExitCode, StrataError } from '../errors.js';
+import { ExitCode, StrataError, errorMessage, isStrataError } from '../errors.js';
 import { TIERS, isNameableDate, type Tier } from '../core/naming.js';
 import { runBackup } from '../pipeline/backup/index.js';
 import { checkSourcesApart, localDestinationPath } from '../scan/index.js';
 import { stateDir } from '../config/paths.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder } from './common.js';
+import { findTools, jobDirFor, jobOfConfigFile, loadJob, machineFor, openDestination, privateStateFolder, workDirFor } from './common.js';
 import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
-import { sourceOrigin } from '../config/load.js';
-import { errorMessage, isStrataError } from '../errors.js';
-import { runPrune } from '../pipeline/prune.js';
+import type { Backend } from '../backend/backend.js';
+import type { ParityEngine } from '../parity/engine.js';
+import type { CommandContext } from './context.js';
 import type { StrataConfig } from '../config/schema.js';
 import { backupDetails } from '../ops/details.js';
+import { Repository } from '../repository/repository.js';
+import { acquireLock } from '../repository/lock.js';
+import { autoPromote, describePromotion, type AutoPromoteResult } from '../pipeline/promote.js';
+import { sourceOrigin } from '../config/load.js';
+import { runPrune } from '../pipeline/prune.js';
 
 const backupOptions = {
   tier: { type: 'string', short: 't', value: 'TIER', help: 'daily (INCR), weekly, monthly or yearly (FULL), or auto: weekly on schedule.weeklyOn, else daily (required)' },
@@ -77,11 +82,16 @@ export const backupCommand: Command = {
       for (const r of result.sources) for (const e of r.errors) ctx.out.warn(`${r.source}: not backed up: ${JSON.stringify(e.path)}: ${e.message}`);
       const errorCount = result.sources.reduce((s, r) => s + r.errors.length, 0);
       if (errorCount > 0) ctx.out.warn(`${counted(errorCount, 'file')} could not be backed up (listed above); the run is PARTIAL. Fix them and run again.`);
+      // Promotion (pipeline/promote), then retention: after a complete config-driven run only; a
+      // partial or failed run never promotes (nor prunes). Promoting first keeps a set that becomes
+      // monthly from being judged by its weekly age.
+      const promotion = !result.partial && jobOfConfigFile(config) !== undefined ? await promoteAfterBackup(ctx, config, backend, password, tools.parity) : undefined;
+      const promotionFailed = promotion !== undefined && promotion.failed.length > 0;
       // Retention after a run that succeeded (config files only, retention.pruneAfterBackup): a
       // partial or failed run never prunes. A prune that fails does not undo the backup, but the
       // run says so and does not end as a success.
       let prune: { removed: string[]; swept: string[]; kept: number } | { skipped: string } | { error: { code: string; message: string; hint?: string | undefined } } | null = null;
-      let exitCode: number = result.partial ? ExitCode.partial : ExitCode.ok;
+      let exitCode: number = result.partial || promotionFailed ? ExitCode.partial : ExitCode.ok;
       if (pruneAfterBackup(config)) {
         if (result.partial) {
           prune = { skipped: 'the run was partial' };
@@ -101,13 +111,43 @@ export const backupCommand: Command = {
           }
         }
       }
-      ctx.out.data({ ...result, prune, exitCode });
+      ctx.out.data({ ...result, ...(promotion === undefined ? {} : { promotion }), prune, exitCode });
       return exitCode;
     } finally {
       await backend.close();
     }
   },
 };
+
+/**
+ * promoteAfterBackup runs the automatic promotion (pipeline/promote autoPromote) over this job's own
+ * sets, this machine's, under the job lock: months whose monthly (or December whose yearly) the
+ * schedule could not decide at creation, and promotions a killed run left unfinished. A failed
+ * promotion is a warning and makes the exit code PARTIAL (3): the backup itself is complete.
+ */
+async function promoteAfterBackup(ctx: CommandContext, config: StrataConfig, backend: Backend, password: string, parity: ParityEngine): Promise<AutoPromoteResult> {
+  let r: AutoPromoteResult;
+  try {
+    const machine = await machineFor(ctx);
+    const now = ctx.clock.now();
+    const lock = await acquireLock(jobDirFor(ctx, config), 'promote', now);
+    try {
+      const catalog = await new Repository(backend).catalog();
+      const own = catalog.complete.filter((d) => d.job === config.job && d.machine?.id === machine.id);
+      r = await autoPromote({ backend, password, parity, protection: config.protection, workDir: workDirFor(ctx, config), job: config.job, machine, now, out: ctx.out, signal: ctx.signal }, own);
+    } finally {
+      await lock.release();
+    }
+  } catch (e) {
+    // The backup is complete whatever happens here: a promotion pass that cannot run is a warning.
+    if (isStrataError(e, 'CANCELLED')) throw e;
+    ctx.out.warn(`the automatic promotion could not run: ${errorMessage(e)}; the backup itself is complete, and the next backup tries again`);
+    return { settled: [], promoted: [], failed: [{ id: '', to: 'monthly', message: errorMessage(e) }] };
+  }
+  for (const p of r.promoted) ctx.out.summary(describePromotion(p));
+  for (const f of r.failed) ctx.out.warn(`${f.id}: promotion to ${f.to} failed: ${f.message}; the set keeps its tier, and the next backup tries again`);
+  return r;
+}
 
 /** pruneAfterBackup tells whether a backup prunes after it: a config file's job with retention.pruneAfterBackup (config-free runs never do). */
 function pruneAfterBackup(config: StrataConfig): boolean {

@@ -56,6 +56,8 @@ export const listCommand: Command = {
         protection: d.protection === null ? null : { strategy: d.protection.strategy, redundancyPercent: d.protection.redundancyPercent, units: d.protection.units.length, guarantees: d.protection.guarantees },
         // The layout as made, with what it is guaranteed to survive (computed from the arithmetic).
         plan: values.protection === true ? planOf(d) : undefined,
+        // Set when the set was promoted (pipeline/promote): the tier it had and when.
+        promotedFrom: d.promotedFrom ?? null, promotedAt: d.promotedAt ?? null,
       }));
       const identities = identitiesOf(all);
       ctx.out.data({ sets: rows, machines: identities.map((i) => ({ job: i.job, machine: i.machine, sources: i.sources, newest: i.newest.id, sets: i.sets })), incomplete: catalog.incomplete.map((i) => i.id), problems: catalog.problems });
@@ -78,6 +80,7 @@ export const listCommand: Command = {
           for (const r of rows) {
             ctx.out.result('');
             ctx.out.result(r.plan === null || r.plan === undefined ? `set ${r.id}: no PAR2 protection (no volumes)` : formatPlan(r.plan));
+            if (r.promotedFrom !== null) ctx.out.result(`promoted from ${r.promotedFrom} to ${r.tier} at ${(r.promotedAt ?? '').slice(0, 19).replace('T', ' ')} UTC (PAR2 recovery data added for the new tier where its table asks more)`);
           }
         }
       }

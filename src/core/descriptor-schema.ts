@@ -126,6 +126,10 @@ export const descriptorSchema = z
     /** RESTORE.txt as written (sets made since it is recorded). */
     restoreText: z.object({ size: count, sha256: hex64 }).optional(),
     machine: machineRefSchema.optional(),
+    /** The tier the set was made with, when `strata promote` or automatic promotion raised it since (absent: never promoted). */
+    promotedFrom: z.enum(TIERS).optional(),
+    /** When it was promoted (ISO 8601). */
+    promotedAt: z.string().refine((s) => /^\d{4}-\d\d-\d\dT/.test(s) && Number.isFinite(Date.parse(s)), 'expected an ISO 8601 time').optional(),
     check: hex64,
     hmac: hex64,
   })
@@ -134,6 +138,7 @@ export const descriptorSchema = z
     for (const [i, u] of (d.protection?.units ?? []).entries()) {
       if (u.volumes.some((v) => v >= d.volumes.length)) ctx.addIssue({ code: 'custom', path: ['protection', 'units', i, 'volumes'], message: 'names a volume the set does not have' });
     }
+    if ((d.promotedFrom === undefined) !== (d.promotedAt === undefined)) ctx.addIssue({ code: 'custom', path: ['promotedAt'], message: 'promotedFrom and promotedAt go together' });
     if (d.manifestProtection != null && d.manifestProtection.volumes.some((v) => v !== 0)) {
       ctx.addIssue({ code: 'custom', path: ['manifestProtection', 'volumes'], message: 'the manifest is its one volume (index 0)' });
     }

@@ -75,6 +75,10 @@ export interface Descriptor {
   kdf: KdfParams;
   /** Size and SHA-256 of the set's RESTORE.txt (absent in sets made before it was recorded). */
   restoreText?: { size: number; sha256: string };
+  /** The tier the set was made with, when it was promoted since (pipeline/promote; absent: never promoted). */
+  promotedFrom?: Tier;
+  /** When it was promoted (ISO 8601), with promotedFrom. */
+  promotedAt?: string;
   /** HMAC(check key, "strata password check"), hex. */
   check: string;
   /** HMAC over the canonical JSON of every other field, hex. */

@@ -3,6 +3,7 @@
  * A second run of the same type on the same day gets the time appended (`YYMMDD_INCR_docs_143012`),
  * so identifiers stay unique and sort by date.
  */
+import { creationTier, type PromotionSet } from './promotion.js';
 
 /** SetType is FULL (every file) or INCR (changes since the previous complete set). */
 export type SetType = 'FULL' | 'INCR';
@@ -54,10 +55,16 @@ export function weekdayName(at: Date): string {
   return ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'][at.getUTCDay()] ?? 'sunday';
 }
 
-/** resolveTier turns `auto` into weekly on the configured weekday, else daily. */
-export function resolveTier(requested: Tier | 'auto', at: Date, weeklyOn: string): Tier {
+/**
+ * resolveTier turns `auto` into weekly on the configured weekday, else daily. Given the sets of the
+ * source already made (`history`), a scheduled weekly set that the promotion rule already picks
+ * (core/promotion creationTier: the 4th weekly of its month, the last `weeklyOn` day of a month or
+ * of December) is made monthly or yearly at once. An explicit tier is taken as it is.
+ */
+export function resolveTier(requested: Tier | 'auto', at: Date, weeklyOn: string, history?: { source: string; sets: readonly PromotionSet[] }): Tier {
   if (requested !== 'auto') return requested;
-  return weekdayName(at) === weeklyOn.toLowerCase() ? 'weekly' : 'daily';
+  if (weekdayName(at) !== weeklyOn.toLowerCase()) return 'daily';
+  return history === undefined ? 'weekly' : creationTier(at, history.source, history.sets);
 }
 
 /** SET_DATE_MIN and SET_DATE_MAX bound the moments a set id can name: its two-digit year orders 2000–2099 only. */

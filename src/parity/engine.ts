@@ -21,6 +21,12 @@ export interface CreateOptions {
   signal?: AbortSignal;
   /** Called with the fraction done (0…1). */
   onProgress?: (fraction: number) => void;
+  /**
+   * First recovery block exponent (default 0). Recovery files made with the same block size over
+   * the same volumes and a first block past every existing one add to a unit's recovery data: par2
+   * repair of `<name>.par2` also loads `<name>.*.par2` (promotion, pipeline/promote).
+   */
+  firstBlock?: number;
 }
 
 /** VerifyResult is what an engine found for one unit. */

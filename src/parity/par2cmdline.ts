@@ -185,6 +185,7 @@ export class Par2CmdlineEngine implements ParityEngine {
         `-s${unit.blockSize}`,
         `-c${unit.recoveryBlocks}`,
         `-n${unit.recoveryFiles}`,
+        ...(opts.firstBlock === undefined || opts.firstBlock === 0 ? [] : [`-f${opts.firstBlock}`]),
         '-u',
         `-t${this.threads}`,
         '--',

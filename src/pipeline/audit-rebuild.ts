@@ -85,7 +85,8 @@ async function commitSets(audit: AuditTrail, sets: readonly Descriptor[], manife
   for (const d of sets) {
     onSet?.(d);
     const manifestFile = await manifests.file(d);
-    await audit.commit({ source: d.source, manifestFile, date: new Date(d.created), tier: d.tier, type: d.type, setId: d.id, summary: d.stats });
+    // The run's record: the tier the set was made with (a promoted set records it in promotedFrom).
+    await audit.commit({ source: d.source, manifestFile, date: new Date(d.created), tier: d.promotedFrom ?? d.tier, type: d.type, setId: d.id, summary: d.stats });
     added.push(d.id);
   }
   return added;

@@ -333,6 +333,18 @@ export function backendConformance(name: string, makeBackend: () => Promise<Back
         await b.put(bigKey, patternSource(large, 5), { tags });
         assert.deepEqual((await b.stat(bigKey)).tags, tags, 'tags on a multipart object');
       });
+
+      it('retag replaces the tags of a stored object and leaves its bytes; a missing key is NOT_FOUND', async () => {
+        const key = `${root}tags/retag.bin`;
+        const put = await b.put(key, bytesSource('promoted'), { tags: { tier: 'weekly', type: 'FULL', set: 'x' } });
+        assert.ok(b.retag !== undefined, 'a backend with tags can retag');
+        assert.equal(await b.retag(key, { tier: 'monthly', type: 'FULL', set: 'x' }), true);
+        const st = await b.stat(key);
+        assert.deepEqual(st.tags, { tier: 'monthly', type: 'FULL', set: 'x' });
+        assert.equal(st.size, put.size);
+        assert.equal((await readAll(await b.get(key))).toString('utf8'), 'promoted');
+        await rejectsWith(b.retag(`${root}tags/missing.bin`, { tier: 'monthly' }), 'NOT_FOUND', 'retag');
+      });
     }
 
     if (options.makeBadCredentials !== undefined) {

@@ -166,10 +166,11 @@ describe('strata end to end (core)', { concurrency: 4 }, () => {
     const states: Snapshot[] = [];
     const ids: string[] = [];
 
-    // Day 0, Sunday: auto → weekly FULL.
+    // Day 0, Sunday 2026-11-29, the last Sunday of November: auto → a weekly FULL set that the
+    // promotion rule makes monthly at once (the last weekly set of a month with fewer than four).
     states.push(await snapshot(s));
     let r = await backup(b, 'auto', day(0));
-    assert.deepEqual([r.tier, r.type, r.setId], ['weekly', 'FULL', '261129_FULL_src']);
+    assert.deepEqual([r.tier, r.type, r.setId], ['monthly', 'FULL', '261129_FULL_src']);
     ids.push(r.setId!);
 
     // Day 1, Monday: add and modify → auto → daily INCR.
@@ -211,7 +212,7 @@ describe('strata end to end (core)', { concurrency: 4 }, () => {
 
     const sets = await listSets(b);
     assert.deepEqual(sets.map((x) => x.id), ids, 'list shows exactly the sets written, oldest first');
-    assert.deepEqual(sets.map((x) => `${x.tier}/${x.type}`), ['weekly/FULL', 'daily/INCR', 'daily/INCR', 'daily/INCR', 'daily/INCR']);
+    assert.deepEqual(sets.map((x) => `${x.tier}/${x.type}`), ['monthly/FULL', 'daily/INCR', 'daily/INCR', 'daily/INCR', 'daily/INCR']);
     for (const [i, x] of sets.entries()) {
       assert.equal(x.base, i === 0 ? null : ids[i - 1], `${x.id}: base`);
       assert.deepEqual(x.chain, ids.slice(0, i + 1).reverse(), `${x.id}: chain`);

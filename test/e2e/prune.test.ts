@@ -148,14 +148,15 @@ describe('strata prune on a local folder', () => {
     const r = await run(job, ['prune'], PRUNE_AT);
     const out = r.stdout;
     assert.match(out, /^retention of job laptop: daily 7d, weekly 7d, monthly 7d, yearly 7d \(now 2027-01-15 10:00 UTC\)$/m);
-    assert.match(out, /^261227_FULL_docs +weekly +FULL +2026-12-27 09:00 +19d +REMOVE +expired: weekly, older than 7d \(since 2027-01-03\)$/m);
+    // 27 December 2026 is the last Sunday of December: `--tier auto` made that weekly set yearly (core/promotion).
+    assert.match(out, /^261227_FULL_docs +yearly +FULL +2026-12-27 09:00 +19d +REMOVE +expired: yearly, older than 7d \(since 2027-01-03\)$/m);
     assert.match(out, /^261228_INCR_docs +daily +INCR +2026-12-28 09:00 +18d +REMOVE +expired: daily, older than 7d \(since 2027-01-04\)$/m);
     assert.match(out, /^270103_FULL_docs +weekly +FULL .* keep +needed by kept set 270109_INCR_docs \(and 1 more\)$/m);
     assert.match(out, /^270105_INCR_docs +daily +INCR .* keep +needed by kept set 270109_INCR_docs$/m);
     assert.match(out, /^270109_INCR_docs +daily +INCR .* keep +daily, within 7d \(until 2027-01-16\)$/m);
     assert.match(out, /^270110_FULL_docs +weekly +FULL .* keep +weekly, within 7d \(until 2027-01-17\)$/m);
     assert.match(out, /^270111_INCR_docs +daily +INCR .* keep +newest complete set of docs$/m);
-    assert.match(out, /^keep 5 \(3 daily, 2 weekly\), remove 2 \(1 daily, 1 weekly\)$/m);
+    assert.match(out, /^keep 5 \(3 daily, 2 weekly\), remove 2 \(1 daily, 1 yearly\)$/m);
     assert.match(out, /dry run: nothing was removed; run strata prune --apply to remove 2 sets/);
     const backend = await openBackend(parseDestination(dest));
     try {
@@ -390,7 +391,7 @@ describe('strata prune on the real S3 and WebDAV test servers', () => {
       const job = await makeJob(root, 'remote', dest, env);
       await history(job, HISTORY.slice(0, 4));
       const dry = await run(job, ['prune'], '2027-01-12T10:00:00Z');
-      assert.match(dry.stdout, /^261227_FULL_docs .* REMOVE +expired: weekly/m);
+      assert.match(dry.stdout, /^261227_FULL_docs .* REMOVE +expired: yearly/m); // the last Sunday of December: made yearly
       assert.match(dry.stdout, /^270103_FULL_docs .* keep +needed by kept set 270105_INCR_docs$/m);
       const j = jsonOf<PruneJson>(await run(job, ['--json', 'prune', '--apply'], '2027-01-12T10:00:00Z'));
       assert.deepEqual(j.removed, EXPIRED);

@@ -87,7 +87,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
     // A base that fails its check is never used: neither its manifest nor its chain is trusted.
     const unusable = newestOfSource === undefined ? undefined : await unusableBase(newestOfSource, catalog, req.password, checkPassword);
     const prev = unusable === undefined ? newestOfSource : undefined;
-    const tier = resolveTier(req.tier, now, req.config.schedule.weeklyOn);
+    const tier = resolveTier(req.tier, now, req.config.schedule.weeklyOn, { source: source.name, sets: jobSets });
     const type: SetType = tier === 'daily' && prev !== undefined ? 'INCR' : 'FULL';
     const fullBecauseNoBase = tier === 'daily' && newestOfSource === undefined;
     if (unusable !== undefined) out.warn(`${source.name}: set ${newestOfSource?.id ?? '?'} is not used as a base: ${unusable}; this run makes a FULL set`);
