@@ -275,8 +275,9 @@ describe('strata end to end (core)', { concurrency: 4 }, () => {
     const cases: [string[], string[]][] = [
       [['docs/sub/beta.md'], ['docs/sub/beta.md']],
       [['docs/sub'], ['docs/sub/alpha.txt', 'docs/sub/beta.md', 'docs/sub/deep/apple.md', 'docs/sub/deep/zebra.md', 'docs/sub/empty']],
-      // `*` stays within one name: *.txt matches only at the top.
-      [['*.txt'], ['top.txt']],
+      // Rules of .gitignore: a pattern without a slash matches at any depth; a leading / anchors it at the top.
+      [['*.txt'], ['docs/a.txt', 'docs/sub/alpha.txt', 'other/x.txt', 'top.txt']],
+      [['/*.txt'], ['top.txt']],
       [['docs/**/a*'], ['docs/a.txt', 'docs/sub/alpha.txt', 'docs/sub/deep/apple.md']],
       // Several arguments: their union; `./` and a trailing `/` are ignored, `?` is one character.
       [['./docs/?.md', 'other/', '**/z*'], ['docs/b.md', 'docs/sub/deep/zebra.md', 'other/x.txt']],

@@ -32,21 +32,17 @@ function yymmdd(d: Date): string {
 }
 
 /**
- * predictTier is the README's rule for `--tier auto` with `weeklyOn: sunday`, all Sundays run:
- * weekdays are daily; a Sunday is weekly, the 4th Sunday of its month (or its last, in a month
- * of fewer) is monthly, and December's last Sunday is yearly.
+ * predictTier is the README's rule for `--tier auto` with `weeklyOn: sunday`: weekdays are daily;
+ * a Sunday is weekly, except the 4th weekly set made in its month, or the month's last Sunday when
+ * the month has fewer than four weekly sets by then, which is monthly — and December's last Sunday,
+ * which is yearly. `weeklyBefore` is how many weekly-series sets this month already has.
  */
-function predictTier(d: Date): Tier {
+function predictTier(d: Date, weeklyBefore: number): Tier {
   if (d.getUTCDay() !== 0) return 'daily';
-  const sundays: number[] = [];
-  for (let day = 1; day <= 31; day++) {
-    const x = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), day));
-    if (x.getUTCMonth() === d.getUTCMonth() && x.getUTCDay() === 0) sundays.push(day);
-  }
-  const nth = sundays.indexOf(d.getUTCDate());
-  const last = nth === sundays.length - 1;
-  if (d.getUTCMonth() === 11 && last) return 'yearly';
-  if (nth === Math.min(3, sundays.length - 1)) return 'monthly';
+  const lastSunday = new Date(d.getTime() + 7 * DAY).getUTCMonth() !== d.getUTCMonth();
+  if (d.getUTCMonth() === 11 && lastSunday) return 'yearly';
+  const nth = weeklyBefore + 1;
+  if (nth === 4 || (lastSunday && nth < 4)) return 'monthly';
   return 'weekly';
 }
 
@@ -54,7 +50,9 @@ function predictTier(d: Date): Tier {
 function predictSets(days: readonly Date[], source: string): Predicted[] {
   const out: Predicted[] = [];
   for (const d of days) {
-    const tier = predictTier(d);
+    const month = d.toISOString().slice(0, 7);
+    const weeklyBefore = out.filter((p) => p.tier !== 'daily' && new Date(p.at).toISOString().slice(0, 7) === month).length;
+    const tier = predictTier(d, weeklyBefore);
     const prev = out.at(-1);
     const type = tier !== 'daily' || prev === undefined ? 'FULL' : 'INCR';
     const id = `${yymmdd(d)}_${type}_${source}`;
@@ -181,7 +179,9 @@ describe('lifecycle: months of daily --tier auto runs end with exactly the predi
     const last = days.at(-1);
     assert.ok(last !== undefined);
     const kept = predictKept(predicted, last.getTime(), { daily: 7, weekly: 14, monthly: 365, yearly: 5 * 365 });
-    // 24 January is January's 4th Sunday: monthly; 17 January weekly; 10 January expired with its week.
+    // The runs start on Tuesday 5 January: 10, 17 and 24 January are the month's 1st to 3rd weekly
+    // sets (all weekly; the 31st would be its monthly); 10 January expired with its week.
+    assert.deepEqual(predicted.filter((p) => p.tier !== 'daily').map((p) => `${p.id} ${p.tier}`), ['270110_FULL_docs weekly', '270117_FULL_docs weekly', '270124_FULL_docs weekly']);
     assert.deepEqual(kept, ['270117_FULL_docs', '270118_INCR_docs', '270119_INCR_docs', '270120_INCR_docs', '270121_INCR_docs', '270122_INCR_docs', '270123_INCR_docs', '270124_FULL_docs', '270125_INCR_docs']);
     await checkEnd(job, predicted, kept, last.toISOString());
   });
