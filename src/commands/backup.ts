@@ -8,7 +8,7 @@ import { runBackup } from '../pipeline/backup/index.js';
 import { checkSourcesApart, localDestinationPath } from '../scan/index.js';
 import { stateDir } from '../config/paths.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, jobDirFor, jobOfConfigFile, loadJob, machineFor, openDestination, privateStateFolder, workDirFor } from './common.js';
+import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder, workDirFor } from './common.js';
 import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
 import type { Backend } from '../backend/backend.js';
@@ -85,7 +85,7 @@ export const backupCommand: Command = {
       // Promotion (pipeline/promote), then retention: after a complete config-driven run only; a
       // partial or failed run never promotes (nor prunes). Promoting first keeps a set that becomes
       // monthly from being judged by its weekly age.
-      const promotion = !result.partial && jobOfConfigFile(config) !== undefined ? await promoteAfterBackup(ctx, config, backend, password, tools.parity) : undefined;
+      const promotion = !result.partial && configDriven(config) ? await promoteAfterBackup(ctx, config, backend, password, tools.parity) : undefined;
       const promotionFailed = promotion !== undefined && promotion.failed.length > 0;
       // Retention after a run that succeeded (config files only, retention.pruneAfterBackup): a
       // partial or failed run never prunes. A prune that fails does not undo the backup, but the
@@ -149,8 +149,12 @@ async function promoteAfterBackup(ctx: CommandContext, config: StrataConfig, bac
   return r;
 }
 
-/** pruneAfterBackup tells whether a backup prunes after it: a config file's job with retention.pruneAfterBackup (config-free runs never do). */
+/** configDriven tells whether the run's sources come from a config file (config-free runs --source/--dest never promote nor prune). */
+function configDriven(config: StrataConfig): boolean {
+  return config.sources.some((s) => sourceOrigin(s) !== undefined);
+}
+
+/** pruneAfterBackup tells whether a backup prunes after it: a config file's job with retention.pruneAfterBackup. */
 function pruneAfterBackup(config: StrataConfig): boolean {
-  const fromFile = config.sources.some((s) => sourceOrigin(s) !== undefined);
-  return fromFile && config.retention.pruneAfterBackup;
+  return configDriven(config) && config.retention.pruneAfterBackup;
 }

@@ -142,10 +142,16 @@ test('lock: a second concurrent backup exits 11 naming the holder; a stale lock 
   const { rig } = await rigWith(t, 'strata-robust-lock-', 40, 40_000);
   const lockFile = path.join(rig.state, 'jobs', 'default', 'lock');
   let child: ChildProcess | undefined;
-  const a = rig.backup('weekly', [], { onSpawn: (c) => (child = c) });
+  // The first run's 7zz waits (before archiving) until the second run has ended, so the two overlap
+  // however slow the machine is.
+  const go = path.join(path.dirname(rig.src), 'go');
+  const held7zz = path.join(path.dirname(rig.src), 'held-7zz');
+  await fsp.writeFile(held7zz, `#!/bin/sh\nif [ "$1" = a ]; then while [ ! -e '${go}' ]; do sleep 0.1; done; fi\nexec 7zz "$@"\n`, { mode: 0o755 });
+  const a = rig.backup('weekly', [], { onSpawn: (c) => (child = c), env: { STRATA_7ZZ: held7zz } });
   const held = await waitFor(() => (fs.existsSync(lockFile) ? true : undefined), 60_000, 2);
   assert.ok(held === true, 'the first run never took the lock');
   const b = await rig.backup('weekly');
+  await fsp.writeFile(go, '');
   const ra = await a;
   assert.equal(ra.code, 0, show(ra));
   assert.equal(b.code, 11, `the second run must be refused while the first holds the lock\n${show(b)}`);
