@@ -57,7 +57,7 @@ test('on a terminal: one line redrawn in place with phase, bytes done / total, s
   assert.ok(!output.slice(0, output.indexOf('END')).includes('\n'), 'no new line while the task runs');
   const line = frames.find((f) => /ETA/.test(f));
   assert.ok(line !== undefined, JSON.stringify(frames));
-  assert.match(line, /^\[0:0\d\]  docs: archiving 3 files  \d+\.\d MiB \/ 100\.0 MiB  \d+%  \d+(\.\d+)? MiB\/s  ETA 0:0\d  dir\/long-name/);
+  assert.match(line, /^\[0:0\d\] {2}docs: archiving 3 files {2}\d+\.\d MiB \/ 100\.0 MiB {2}\d+% {2}\d+(\.\d+)? MiB\/s {2}ETA 0:0\d {2}dir\/long-name/);
   for (const f of frames) assert.ok(f.trimEnd().length <= 99, `clipped to the width: ${f.length}`);
 });
 
@@ -74,7 +74,7 @@ test('a backup on a terminal shows every stage, and ends with a summary and its 
   for (const stage of ['docs: scanning', 'docs: archiving 2 files', 'docs: completing the archive (PAR2, uploads)', 'docs: checking the sources did not change while read', 'docs: manifest', 'docs: checking the stored objects', 'docs: descriptor, local state and audit trail']) {
     assert.ok(output.includes(`\r[0:`) && output.includes(`  ${stage}`), `stage ${stage} is shown: ${JSON.stringify(output)}`);
   }
-  assert.match(output, /\r\[0:\d\d\]  docs: archiving 2 files  [\d.]+ [KM]?i?B \/ 8\.00 MiB/);
+  assert.match(output, /\r\[0:\d\d\] {2}docs: archiving 2 files {2}[\d.]+ [KM]?i?B \/ 8\.00 MiB/);
   assert.match(output, /backup finished in \d+(\.\d+)? s/);
 });
 

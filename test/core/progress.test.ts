@@ -44,7 +44,7 @@ test('progressLine: clipped to the width (one column spare), control characters 
   const st = { phase: 'docs: archiving', done: 1, total: 2, bytes: true, elapsedSeconds: 1, detail: 'x'.repeat(300) };
   for (const width of [40, 80, 133]) {
     const line = progressLine(st, width);
-    assert.equal([...line].length, width - 1);
+    assert.equal(Array.from(line).length, width - 1);
     assert.ok(line.endsWith('…'));
   }
   assert.equal(clip('a\rb\x1b[2Kc\n', 80), 'a b [2Kc ');
