@@ -1,7 +1,7 @@
 /**
  * core/progress: the text of the progress line and of durations, rates and ETAs (pure; the TTY
  * rendering is ui/output). A line reads like restic's status line:
- *   `[0:12]  archiving docs  41.2 MiB / 100 MiB  41%  3.43 MiB/s  ETA 0:17  1204 / 2950 files`
+ *   `[0:12]  archiving docs  41.2 MiB / 100.0 MiB  41%  3.43 MiB/s  ETA 0:17  1204 / 2950 files`
  */
 import { formatSize } from './size.js';
 

@@ -72,20 +72,30 @@ export class ConsoleOutput implements Output {
   }
 
   info(line: string): void {
-    if (this.verbosity !== 'quiet') this.stderr.write(line + '\n');
+    if (this.verbosity !== 'quiet') this.say(line);
   }
 
   verbose(line: string): void {
-    if (this.verbosity === 'verbose') this.stderr.write(line + '\n');
+    if (this.verbosity === 'verbose') this.say(line);
   }
 
   warn(line: string): void {
-    this.stderr.write(`warning: ${line}\n`);
+    this.say(`warning: ${line}`);
+  }
+
+  /** The status line on a terminal, if one is drawn: a message clears it and it is drawn again below. */
+  private line: LineProgress | undefined;
+
+  private say(line: string): void {
+    const active = this.line?.active() === true ? this.line : undefined;
+    active?.clear();
+    this.stderr.write(line + '\n');
+    active?.redraw();
   }
 
   progress(label: string, total?: number, opts?: ProgressOptions): Progress {
     if (this.verbosity === 'quiet') return noProgress;
-    if (this.stderr.isTTY) return new LineProgress(this.stderr, label, total, opts ?? {}, 'tty');
+    if (this.stderr.isTTY) return (this.line = new LineProgress(this.stderr, label, total, opts ?? {}, 'tty'));
     if (this.verbosity === 'verbose') return new LineProgress(this.stderr, label, total, opts ?? {}, 'plain');
     return noProgress;
   }
@@ -132,8 +142,20 @@ class LineProgress implements Progress {
     if (this.finished) return;
     this.finished = true;
     clearInterval(this.timer);
-    if (this.mode === 'tty') this.stream.write('\r' + ' '.repeat(this.width() - 1) + '\r');
+    if (this.mode === 'tty') this.clear();
     if (summary !== undefined) this.stream.write(summary + '\n');
+  }
+
+  active(): boolean {
+    return !this.finished && this.mode === 'tty';
+  }
+
+  clear(): void {
+    this.stream.write('\r' + ' '.repeat(this.width() - 1) + '\r');
+  }
+
+  redraw(): void {
+    this.draw(true);
   }
 
   private draw(force: boolean): void {
