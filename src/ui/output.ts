@@ -51,6 +51,8 @@ export class ConsoleOutput implements Output {
   readonly verbosity: Verbosity;
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
+  /** The status line on a terminal, if one is drawn: a message clears it and it is drawn again below. */
+  private line: LineProgress | undefined;
 
   constructor(options: { json: boolean; verbosity: Verbosity; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream }) {
     this.json = options.json;
@@ -82,9 +84,6 @@ export class ConsoleOutput implements Output {
   warn(line: string): void {
     this.say(`warning: ${line}`);
   }
-
-  /** The status line on a terminal, if one is drawn: a message clears it and it is drawn again below. */
-  private line: LineProgress | undefined;
 
   private say(line: string): void {
     const active = this.line?.active() === true ? this.line : undefined;
