@@ -7,7 +7,7 @@ import { NOTIFIED_COMMANDS, RUN_LOGGED_COMMANDS } from '../core/runlog.js';
 import { ExitCode, errorMessage, type StrataError } from '../errors.js';
 import { ping, runNotifyCommand } from '../ops/notify.js';
 import { appendRun, RunRecorder, runLogMaxBytes } from '../ops/runlog.js';
-import type { Output, Progress } from '../ui/output.js';
+import type { Output, Progress, ProgressOptions } from '../ui/output.js';
 import type { Command, CommandContext } from '../commands/context.js';
 
 /** RecordingOutput passes everything on and keeps the warnings for the run record. */
@@ -41,8 +41,8 @@ class RecordingOutput implements Output {
     this.recorder.warn(line);
     this.inner.warn(line);
   }
-  progress(label: string, total?: number): Progress {
-    return this.inner.progress(label, total);
+  progress(label: string, total?: number, opts?: ProgressOptions): Progress {
+    return this.inner.progress(label, total, opts);
   }
 }
 

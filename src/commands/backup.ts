@@ -1,4 +1,5 @@
 /** commands/backup: `strata backup --tier daily|weekly|monthly|yearly|auto`. */
+import { formatSeconds } from '../core/progress.js';
 import { counted } from '../core/words.js';
 import { parseCommandArgs } from './args.js';
 import type { Command, OptionSpecs } from './context.js';
@@ -38,6 +39,7 @@ export const backupCommand: Command = {
   options: backupOptions,
   examples: ['strata backup -t auto', 'strata backup --tier weekly --source ~/Documents --dest /mnt/nas/backups', 'STRATA_NOW=2026-12-06T09:00:00Z strata backup -t daily   (a pinned clock, for trials)'],
   async run(ctx, args) {
+    const started = performance.now();
     const { values } = parseCommandArgs('backup', args, backupOptions);
     const tier = values.tier;
     if (tier === undefined) throw new StrataError('USAGE', 'backup needs --tier', { hint: 'Use --tier daily, weekly, monthly, yearly or auto.' });
@@ -111,7 +113,9 @@ export const backupCommand: Command = {
           }
         }
       }
-      ctx.out.data({ ...result, ...(promotion === undefined ? {} : { promotion }), prune, exitCode });
+      const seconds = Math.round(performance.now() - started) / 1000;
+      ctx.out.summary(`backup finished in ${formatSeconds(seconds)}`);
+      ctx.out.data({ ...result, ...(promotion === undefined ? {} : { promotion }), prune, seconds, exitCode });
       return exitCode;
     } finally {
       await backend.close();

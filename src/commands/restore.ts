@@ -1,4 +1,5 @@
 /** commands/restore: `strata restore [--at DATETIME | --set ID] [--to DIR] [PATH-OR-GLOB ...]`. */
+import { formatSeconds } from '../core/progress.js';
 import { counted } from '../core/words.js';
 import * as path from 'node:path';
 import { parseCommandArgs } from './args.js';
@@ -32,6 +33,7 @@ export const restoreCommand: Command = {
   options: restoreOptions,
   examples: ['strata restore                      (the newest state of every source into ./restored)', 'strata restore --at 2026-11-29 --to /tmp/old \'reports/**/*.xlsx\'', 'strata restore --dest /mnt/nas/backups --host laptop --to ~/restored'],
   async run(ctx, args) {
+    const started = performance.now();
     const { values, positionals } = parseCommandArgs('restore', args, restoreOptions, true);
     if (values.at !== undefined && values.set !== undefined) throw new StrataError('USAGE', '--at and --set cannot be used together', { hint: 'Pick a moment (--at) or a set (--set).' });
     // A bad --at is a usage error before anything is opened or asked for.
@@ -62,8 +64,10 @@ export const restoreCommand: Command = {
         lost += r.lost.length;
         lostVolumes.push(...r.lostVolumes);
       }
+      const seconds = Math.round(performance.now() - started) / 1000;
+      ctx.out.summary(`restore finished in ${formatSeconds(seconds)}`);
       if (lost === 0) {
-        ctx.out.data({ restored: results, exitCode: ExitCode.ok });
+        ctx.out.data({ restored: results, seconds, exitCode: ExitCode.ok });
         return ExitCode.ok;
       }
       const error = new StrataError('DAMAGED', `${counted(lost, 'file')} could not be restored intact (listed above)${lostVolumes.length > 0 ? `; volumes beyond repair: ${lostVolumes.join(', ')}` : ''}; every other file was restored and checked`, {
@@ -71,7 +75,7 @@ export const restoreCommand: Command = {
       });
       if (ctx.out.json) {
         // One JSON document on stdout: the results with the error in it (not a second document from the error report).
-        ctx.out.data({ restored: results, exitCode: ExitCode.damaged, error: { code: error.code, message: error.message, hint: error.hint ?? null, exitCode: ExitCode.damaged } });
+        ctx.out.data({ restored: results, seconds, exitCode: ExitCode.damaged, error: { code: error.code, message: error.message, hint: error.hint ?? null, exitCode: ExitCode.damaged } });
         return ExitCode.damaged;
       }
       throw error;

@@ -1,6 +1,7 @@
 /** commands/verify: `strata verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT]]`. */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
+import { formatSeconds } from '../core/progress.js';
 import { parseCommandArgs } from './args.js';
 import type { Command, CommandContext, OptionSpecs } from './context.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
@@ -34,6 +35,7 @@ export const verifyCommand: Command = {
   options: verifyOptions,
   examples: ['strata verify', 'strata verify --all --repair', 'strata verify --remote --read-data=5'],
   async run(ctx, args) {
+    const started = performance.now();
     // A bare --read-data means all of it; parseArgs needs the value spelt out.
     const { values } = parseCommandArgs('verify', args.map((a) => (a === '--read-data' ? '--read-data=100' : a)), verifyOptions);
     const config = await loadJob(ctx, { dest: values.dest }, false);
@@ -58,7 +60,7 @@ export const verifyCommand: Command = {
       sets = withDependencies(chosen, catalog.complete);
       if (values.remote || values['read-data'] !== undefined) {
         if (values.repair) throw new StrataError('USAGE', '--repair cannot be combined with --remote or --read-data', { hint: 'Run strata verify --repair (it downloads the sets it repairs).' });
-        return await verifyRemote(ctx, config, repo, { sets, chosen, catalog }, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed });
+        return await verifyRemote(ctx, config, repo, { sets, chosen, catalog }, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed }, started);
       }
       const tools = await findTools(ctx);
       const password = values['no-password'] ? null : await getPassword(ctx, config, false);
@@ -81,7 +83,9 @@ export const verifyCommand: Command = {
       ctx.run?.attach(verifyDetails(verdicts, catalog.problems.length));
       const failed = verdicts.filter((v) => v.status !== 'ok' && v.status !== 'repaired');
       const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
-      ctx.out.data({ sets: verdicts, unreadable: catalog.problems, exitCode: code });
+      const seconds = Math.round(performance.now() - started) / 1000;
+      ctx.out.summary(`verify finished in ${formatSeconds(seconds)}`);
+      ctx.out.data({ sets: verdicts, unreadable: catalog.problems, seconds, exitCode: code });
       // Only for damage --repair can act on (objects, RESTORE.txt), not for a set whose base is gone.
       if (failed.length > 0 && !values.repair && failed.every((v) => v.status === 'damaged') && failed.some((v) => v.lost.length > 0)) ctx.out.info('hint: strata verify --repair rebuilds damaged volumes from PAR2');
       return code;
@@ -121,7 +125,7 @@ function applyChain<V extends { id: string; status: string; messages: string[] }
 }
 
 /** verifyRemote runs `verify --remote` / `--read-data`: checks on the destination, no local copy. */
-async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, which: { sets: Descriptor[]; chosen: Descriptor[]; catalog: Catalog }, opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined }): Promise<number> {
+async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, which: { sets: Descriptor[]; chosen: Descriptor[]; catalog: Catalog }, opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined }, started: number): Promise<number> {
   const { sets, chosen, catalog } = which;
   const readPercent = opts.readData === undefined ? undefined : parseReadPercent(opts.readData);
   const seed = opts.seed ?? randomBytes(6).toString('hex');
@@ -151,7 +155,9 @@ async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Rep
   ctx.run?.attach(verifyDetails(verdicts, catalog.problems.length));
   const failed = verdicts.filter((v) => v.status !== 'ok');
   const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
-  ctx.out.data({ unreadable: catalog.problems, mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, exitCode: code });
+  const seconds = Math.round(performance.now() - started) / 1000;
+  ctx.out.summary(`verify finished in ${formatSeconds(seconds)}`);
+  ctx.out.data({ unreadable: catalog.problems, mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, seconds, exitCode: code });
   if (failed.some((v) => v.status === 'damaged' && v.problems.length > 0)) ctx.out.info('hint: strata verify --repair rebuilds damaged or missing objects from PAR2 and uploads them again');
   return code;
 }

@@ -21,6 +21,7 @@ import type { Output } from '../ui/output.js';
 import { checkRestoreFile } from './restore-file.js';
 import { checkSet } from './set-check.js';
 import { RESTORE_TEXT, restoreTextKey, setObjectKey } from '../core/keys.js';
+import { counted } from '../core/words.js';
 
 /** RemoteObjectState is what a remote check found for one object. */
 export type RemoteObjectState = 'ok' | 'missing' | 'size-mismatch' | 'hash-mismatch' | 'unreadable';
@@ -75,9 +76,19 @@ export interface RemoteVerifyRequest {
 /** runRemoteVerify checks each set on the destination and returns a verdict per set. */
 export async function runRemoteVerify(req: RemoteVerifyRequest): Promise<RemoteSetVerdict[]> {
   const verdicts: RemoteSetVerdict[] = [];
-  for (const d of req.sets) {
-    if (req.signal.aborted) throw new StrataError('CANCELLED', 'verify cancelled');
-    verdicts.push(await verifySetRemotely(req, d));
+  const sizeOf = (d: Descriptor): number => [...d.volumes, d.manifest, ...d.recovery].reduce((n, o) => n + o.size, 0);
+  const bar = req.out.progress(`verifying ${counted(req.sets.length, 'set')} on the destination`, req.sets.reduce((n, d) => n + sizeOf(d), 0), { bytes: true });
+  let done = 0;
+  try {
+    for (const d of req.sets) {
+      if (req.signal.aborted) throw new StrataError('CANCELLED', 'verify cancelled');
+      bar.update(done, d.id);
+      verdicts.push(await verifySetRemotely(req, d));
+      done += sizeOf(d);
+      bar.update(done, d.id);
+    }
+  } finally {
+    bar.done();
   }
   return verdicts;
 }

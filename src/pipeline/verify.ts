@@ -22,6 +22,7 @@ import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore/index.js';
 import { checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
 import { RESTORE_TEXT } from '../core/keys.js';
+import { counted } from '../core/words.js';
 
 /** SetVerdict is the outcome of verifying one set. */
 export interface SetVerdict {
@@ -54,7 +55,19 @@ export interface VerifyRequest {
 /** runVerify verifies each set and returns a verdict per set. */
 export async function runVerify(req: VerifyRequest): Promise<SetVerdict[]> {
   const verdicts: SetVerdict[] = [];
-  for (const d of req.sets) verdicts.push(await verifyOne(req, d));
+  const sizeOf = (d: Descriptor): number => allObjects(d).reduce((n, o) => n + o.size, 0);
+  const bar = req.out.progress(`verifying ${counted(req.sets.length, 'set')}`, req.sets.reduce((n, d) => n + sizeOf(d), 0), { bytes: true });
+  let done = 0;
+  try {
+    for (const d of req.sets) {
+      bar.update(done, d.id);
+      verdicts.push(await verifyOne(req, d));
+      done += sizeOf(d);
+      bar.update(done, d.id);
+    }
+  } finally {
+    bar.done();
+  }
   return verdicts;
 }
 

@@ -6,11 +6,12 @@
  */
 import * as fsp from 'node:fs/promises';
 import { archiveName } from '../../core/keys.js';
+import { counted } from '../../core/words.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../../errors.js';
 import { Journal } from './journal.js';
 import { completeArchive, shortfallWarning } from './parity.js';
 import type { ScanOutput } from './scan.js';
-import type { SetInProgress } from './set.js';
+import type { Lap, SetInProgress } from './set.js';
 import type { ArchiveResult } from './types.js';
 import { VolumeStream } from './volume-stream.js';
 
@@ -25,11 +26,11 @@ export interface ArchiveStage {
  * finished archive and completes it on the destination. A destination failure after 7-Zip
  * finished leaves the set journaled for the next run, and throws.
  */
-export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap: (phase: string) => void): Promise<ArchiveStage> {
+export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap: Lap): Promise<ArchiveStage> {
   const { req, out } = set;
   const { scan, listFile } = scanned;
   const stream = new VolumeStream(set, scan.bytesToArchive);
-  const bar = out.progress(`archiving ${set.source.name}`, 100);
+  const bar = out.progress(`${set.source.name}: archiving ${counted(scan.filesToArchive, 'file')}`, scan.bytesToArchive, { bytes: true });
   let created;
   try {
     created = await req.tools.sevenZip.create({
@@ -46,7 +47,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
       onSpawn: (child) => stream.attach(child),
       onProgress: (p) => {
         stream.progress(p.percent);
-        bar.update(p.percent, p.file);
+        bar.update(Math.round((p.percent / 100) * scan.bytesToArchive), p.file);
       },
       onVolumeFinal: (v) => stream.volumeFinal(v),
     });
@@ -60,7 +61,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
     stream.detach();
     bar.done();
   }
-  lap('7-Zip (volumes stored and protected meanwhile)');
+  lap('archive', scan.bytesToArchive, 'complete');
   // The archive is complete: from here on the set can be resumed, so it is journaled.
   await stream.settle();
   if (stream.failure !== undefined && !stream.draining) throw await explainStreamFailure(stream.failure, set.setDir);
@@ -84,7 +85,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
   const warnings = [...created.warnings];
   const short = shortfallWarning(set, archive);
   if (short !== null) warnings.push(short);
-  lap('completing the archive (PAR2, uploads)');
+  lap('complete', storedBytes(archive), 'recheck');
   return { archive, warnings };
 }
 
@@ -106,4 +107,9 @@ async function explainStreamFailure(e: unknown, setDir: string): Promise<StrataE
     return new StrataError('TOOL_FAILED', `a volume disappeared from the staging folder while the set was being made (${errorMessage(e)})`, { hint: 'Run again; nothing was marked complete.', cause: e });
   }
   return fromFsError(e, 'making the set');
+}
+
+/** storedBytes is what the archive put on the destination: its volumes and their recovery files. */
+export function storedBytes(archive: ArchiveResult): number {
+  return [...archive.volumes, ...archive.recovery].reduce((n, o) => n + o.size, 0);
 }

@@ -15,14 +15,14 @@ import { commitStatCache, type ScanResult } from '../../scan/index.js';
 import { cachedManifestName } from '../manifests.js';
 import { restoreFileRecord, restoreFileText } from '../restore-file.js';
 import type { StoredManifest } from './manifest.js';
-import type { SetInProgress } from './set.js';
+import type { Lap, SetInProgress } from './set.js';
 import type { ArchiveResult, SourceResult } from './types.js';
 
 /**
  * finalizeSet stores RESTORE.txt, checks every stored object, writes the descriptor and moves the
  * local state forward. It fills in the result's volume and byte counts and its warnings.
  */
-export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | null, manifest: StoredManifest, scan: ScanResult, statCache: string, result: SourceResult, lap: (phase: string) => void): Promise<void> {
+export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | null, manifest: StoredManifest, scan: ScanResult, statCache: string, result: SourceResult, lap: Lap): Promise<void> {
   const { req, run, setId } = set;
   // RESTORE.txt: the manifest's PAR2 commands first (a person reads the file list first too).
   const volumeObjects = archive?.volumes ?? [];
@@ -38,7 +38,7 @@ export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | n
   const recovery = [...(archive?.recovery ?? []), ...manifest.recovery];
   const uploads: StoredObject[] = [...volumeObjects, manifest.object, ...recovery];
   await readBack(set, uploads, result);
-  lap('checking the stored objects');
+  lap('read-back', uploads.reduce((n, o) => n + o.size, 0), 'finalize');
   // The descriptor, last: now the set is complete.
   const descriptor = sealDescriptor(
     {
@@ -69,7 +69,7 @@ export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | n
   await fsp.rename(`${cachedManifest}.tmp`, cachedManifest);
   await commitStatCache(scan.newStatCache, statCache);
   await run.audit.commit({ source: set.source.name, manifestFile: manifest.plain, date: set.at, tier: set.tier, type: set.type, setId, summary: { added: scan.added, modified: scan.modified, deleted: scan.deleted } });
-  lap('descriptor, local state and audit trail');
+  lap('finalize');
 }
 
 /**

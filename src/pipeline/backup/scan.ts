@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { isListFileSafe } from '../../core/sevenzip.js';
 import { hashFile } from '../../io/hash.js';
 import { localDestinationPath, scanSource, sourceSkips, type ScanResult } from '../../scan/index.js';
-import { formatBytes } from '../../ui/output.js';
 import { ensureLocalManifest, isManifestCached } from '../manifests.js';
 import type { SetInProgress } from './set.js';
 
@@ -61,7 +60,7 @@ export async function scanInto(set: SetInProgress, skip: ReadonlySet<string>, pr
   await fsp.mkdir(set.setDir, { recursive: true });
   const entriesFile = path.join(work, 'entries.jsonl');
   const listFile = path.join(work, 'archive.list');
-  const progress = out.progress(`scanning ${source.name}`);
+  const progress = out.progress(`${source.name}: scanning`, undefined, { bytes: true });
   const scan = await scanSource({
     root: source.path,
     excludes: source.exclude,
@@ -75,7 +74,7 @@ export async function scanInto(set: SetInProgress, skip: ReadonlySet<string>, pr
     isListFileSafe,
     now: () => req.clock.now(),
     signal: req.signal,
-    onProgress: (p) => progress.update(p.files, `${p.files} files ${formatBytes(p.bytes)}`),
+    onProgress: (p) => progress.update(p.bytes, undefined, p.files),
   });
   progress.done();
   const h = createHash('sha256');

@@ -10,7 +10,8 @@ import type { SourceConfig } from '../../config/schema.js';
 import type { Descriptor, KdfParams } from '../../core/descriptor.js';
 import { makeSetId, type SetType, type Tier } from '../../core/naming.js';
 import type { Repository } from '../../repository/repository.js';
-import type { Output } from '../../ui/output.js';
+import { PhaseClock, type PhaseTiming } from '../../core/progress.js';
+import type { Output, Progress } from '../../ui/output.js';
 import { setStaging, settingsFingerprint, type Journal } from './journal.js';
 import type { BackupRequest, EventBody, JobPaths } from './types.js';
 
@@ -127,12 +128,49 @@ export class SetInProgress {
   }
 }
 
-/** stopwatch reports, with --verbose, how long each phase of a set took (monotonic time; durations only). */
-export function stopwatch(out: Output, label: string): (phase: string) => void {
-  let last = performance.now();
-  return (phase: string): void => {
-    const now = performance.now();
-    out.verbose(`${label}: ${phase} ${((now - last) / 1000).toFixed(2)} s`);
-    last = now;
+/** BackupPhase names a stage of one set, as `phases` in the --json summary. */
+export type BackupPhase = 'prepare' | 'scan' | 'archive' | 'complete' | 'recheck' | 'manifest' | 'read-back' | 'finalize';
+
+/** What each stage is called on the progress line and in --verbose. */
+const PHASE_TEXT: Record<BackupPhase, string> = {
+  prepare: 'preparing',
+  scan: 'scan',
+  archive: '7-Zip (volumes stored and protected meanwhile)',
+  complete: 'completing the archive (PAR2, uploads)',
+  recheck: 'checking the sources did not change while read',
+  manifest: 'manifest',
+  'read-back': 'checking the stored objects',
+  finalize: 'descriptor, local state and audit trail',
+};
+
+/** Lap ends a phase (with the bytes it handled, when known) and names the next, unless that one draws its own progress. */
+export interface Lap {
+  (phase: BackupPhase, bytes?: number, next?: BackupPhase): void;
+  readonly phases: PhaseTiming[];
+  /** close clears a status line left open (a stage that failed). */
+  close(): void;
+}
+
+/**
+ * stopwatch times the phases of a set (monotonic time; durations only): --verbose says how long
+ * each took, `phases` keeps them for the --json summary, and a phase without a progress bar of
+ * its own (PAR2 and uploads, manifest, read-back) shows a status line with its elapsed time.
+ */
+export function stopwatch(out: Output, label: string): Lap {
+  const clock = new PhaseClock(() => performance.now());
+  let status: Progress | undefined;
+  const lap = (phase: BackupPhase, bytes?: number, next?: BackupPhase): void => {
+    status?.done();
+    status = undefined;
+    const p = clock.end(phase, bytes);
+    out.verbose(`${label}: ${PHASE_TEXT[phase]} ${p.seconds.toFixed(2)} s`);
+    if (next !== undefined) status = out.progress(`${label}: ${PHASE_TEXT[next]}`);
   };
+  return Object.assign(lap, {
+    phases: clock.phases,
+    close: (): void => {
+      status?.done();
+      status = undefined;
+    },
+  });
 }

@@ -13,7 +13,7 @@ import type { SetType, Tier } from '../../core/naming.js';
 import { setObjectKey } from '../../core/keys.js';
 import { StrataError, errorMessage, isStrataError } from '../../errors.js';
 import { commitStatCache, finalizeAfterArchive } from '../../scan/index.js';
-import { writeArchive } from './archive.js';
+import { storedBytes, writeArchive } from './archive.js';
 import { finalizeSet } from './finalize.js';
 import { writeSetManifest } from './manifest.js';
 import { completeArchive } from './parity.js';
@@ -40,7 +40,7 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
   const set = new SetInProgress(run, source, plan.prev, tier, type);
   const result: SourceResult = {
     source: source.name, tier, type, setId: null, fullBecauseNoBase: false, added: 0, modified: 0, deleted: 0, files: 0, bytes: 0,
-    archivedFiles: 0, archivedBytes: 0, storedBytes: 0, volumes: 0, protection: null, errors: [], warnings: [],
+    archivedFiles: 0, archivedBytes: 0, storedBytes: 0, volumes: 0, protection: null, errors: [], warnings: [], phases: [],
   };
   await fsp.mkdir(run.paths.cache, { recursive: true });
   await fsp.access(source.path).catch((e: unknown) => {
@@ -59,11 +59,13 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
   try {
     const previousManifest = await baseManifest(set);
     const statCache = path.join(run.paths.cache, `${source.name}.statcache`);
-    lap('preparing');
+    lap('prepare');
     let scanned = await scanInto(set, skip, previousManifest, statCache);
-    lap('scan');
+    // The next stage draws its own progress when 7-Zip runs; else a status line names it.
+    lap('scan', scanned.scan.totalBytes, set.resumed ? 'complete' : scanned.scan.filesToArchive > 0 ? undefined : 'recheck');
     if (set.resumed && candidate !== undefined && candidate.journal.body.scanSha256 !== scanned.fingerprint) {
       // The source changed since the archive was written: it no longer matches, start over.
+      lap.close();
       await discard(set, candidate, 'the source changed since it was archived');
       set.startNew();
       scanned = await scanInto(set, skip, previousManifest, statCache);
@@ -93,6 +95,7 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
       const missing = journal.objects().filter((o) => !o.uploaded).length;
       out.info(`${source.name}: resuming the unfinished set ${set.setId}: ${journal.objects().length - missing} objects are on the destination intact, ${missing} to upload`);
       archive = await completeArchive(set, journal);
+      lap('complete', storedBytes(archive), 'recheck');
     } else if (scan.filesToArchive > 0) {
       const written = await writeArchive(set, scanned, lap);
       archive = written.archive;
@@ -102,17 +105,19 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
     // 2. Files that changed while 7-Zip read them are not trusted: the manifest reverts them.
     const changed = await finalizeAfterArchive({ manifest: entriesFile, newStatCache: scan.newStatCache, previousManifest, root: source.path, signal: req.signal });
     result.errors.push(...changed.errors);
-    lap('checking the sources did not change while read');
+    lap('recheck', undefined, 'manifest');
     Object.assign(result, { archivedFiles: scan.filesToArchive - changed.reverted.length, archivedBytes: scan.bytesToArchive });
     // 3. The manifest: header + entries, encrypted as its own small archive, with its own PAR2 set.
     const manifest = await writeSetManifest(set, entriesFile, archive !== null);
-    lap('manifest');
+    lap('manifest', manifest.object.size, 'read-back');
     // 4. RESTORE.txt, every object read back, the descriptor (now the set is complete), local state.
     await finalizeSet(set, archive, manifest, scan, statCache, result, lap);
+    result.phases = lap.phases;
     return result;
   } catch (e) {
     throw sameNameCollision(e, set.setId) ?? e;
   } finally {
+    lap.close();
     await fsp.rm(set.work, { recursive: true, force: true });
     // A journaled set keeps its archive (and journal) for the next run; anything else is debris.
     if (set.journal === null || set.completed) await fsp.rm(set.setDir, { recursive: true, force: true });

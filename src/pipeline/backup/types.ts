@@ -5,6 +5,7 @@ import type { Clock } from '../../clock.js';
 import type { StrataConfig } from '../../config/schema.js';
 import type { MachineRef, StoredObject } from '../../core/descriptor.js';
 import type { SetType, Tier } from '../../core/naming.js';
+import type { PhaseTiming } from '../../core/progress.js';
 import type { ProtectionPlan } from '../../core/protection/index.js';
 import type { ParityEngine } from '../../parity/engine.js';
 import type { Output } from '../../ui/output.js';
@@ -57,6 +58,8 @@ export interface SourceResult {
   protection: string | null;
   errors: { path: string; message: string }[];
   warnings: string[];
+  /** How long each stage took (monotonic clock) and the bytes it handled (null: not measured). */
+  phases: PhaseTiming[];
 }
 
 /** BackupResult is the outcome of a run. */

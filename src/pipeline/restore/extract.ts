@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { Descriptor } from '../../core/descriptor.js';
 import type { ManifestEntry } from '../../core/manifest.js';
 import { ancestors, type PathFilter } from '../../core/pathfilter.js';
+import { counted } from '../../core/words.js';
 import { errnoCode, errorMessage, isStrataError } from '../../errors.js';
 import { readEntries } from '../manifests.js';
 import type { MaterializedSet } from '../setfiles.js';
@@ -26,13 +27,15 @@ import type { RestoredSource, RestoreRequest } from './types.js';
 export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' | 'signal' | 'out'>, hd: Descriptor, mat: MaterializedSet, l: ExtractionList, out: string): Promise<string | undefined> {
   const first = hd.volumes[0];
   if (first === undefined) return `set ${hd.id} has no volumes`;
-  const bar = req.out.progress(`restoring from ${hd.id}`, 100);
+  // 7-Zip matches a list file against every item (quadratic): when most of the archive is
+  // wanted, extracting all of it into staging and picking the wanted files is far faster.
+  const all = l.count >= hd.stats.archivedFiles / 2;
+  // The whole archive: its bytes are known (7-Zip's percent of them); a selection: percent only.
+  const total = all ? hd.stats.archivedBytes : 100;
+  const bar = req.out.progress(`restoring ${counted(l.count, 'file')} from ${hd.id}`, total, { bytes: all });
   try {
-    // 7-Zip matches a list file against every item (quadratic): when most of the archive is
-    // wanted, extracting all of it into staging and picking the wanted files is far faster.
-    const all = l.count >= hd.stats.archivedFiles / 2;
     await req.tools.sevenZip.extract({
-      archive: path.join(mat.dir, first.name), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(p.percent, p.file),
+      archive: path.join(mat.dir, first.name), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((p.percent / 100) * total), p.file),
       ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
     });
     return undefined;

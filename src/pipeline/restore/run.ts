@@ -20,6 +20,8 @@ import * as path from 'node:path';
 import { callerUmask } from '../../config/private-state.js';
 import type { Descriptor } from '../../core/descriptor.js';
 import { makePathFilter } from '../../core/pathfilter.js';
+import { formatSize } from '../../core/size.js';
+import { counted } from '../../core/words.js';
 import { chooseSets, restoreChain } from '../../core/restore-choice.js';
 import { StrataError } from '../../errors.js';
 import { ensureLocalManifest } from '../manifests.js';
@@ -95,11 +97,13 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
       const hd = chain.find((d) => d.id === holder);
       if (hd === undefined) throw new StrataError('DAMAGED', `set ${holder} is missing`);
       if (hd.id !== set.id) checkPassword(hd, req.password, complete);
-      const mat = await fetchSet(req, hd, work, result);
+      const fetching = req.out.progress(`fetching and checking ${counted(hd.volumes.length, 'volume')} of ${hd.id} (${formatSize(hd.volumes.reduce((n, v) => n + v.size, 0), 'short')})`);
+      const mat = await fetchSet(req, hd, work, result).finally(() => fetching.done());
       const out = path.join(staging, holder);
       const extractError = await extractSet(req, hd, mat, l, out);
       if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
-      await placeExtracted({ manifest, setId: set.id, holder, filter, asFirst: sel.asFirst, out, extractError }, into, result);
+      const placing = req.out.progress(`checking and placing ${counted(l.count, 'file')} from ${hd.id}`);
+      await placeExtracted({ manifest, setId: set.id, holder, filter, asFirst: sel.asFirst, out, extractError }, into, result).finally(() => placing.done());
       await fsp.rm(out, { recursive: true, force: true });
     }
     // Hard links, to the member placed with the bytes (counted once).
