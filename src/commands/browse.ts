@@ -128,7 +128,7 @@ export const findCommand: Command = {
     const { values, positionals } = parseCommandArgs('find', args, findOptions, true);
     if (positionals.length !== 1) throw new StrataError('USAGE', 'find needs exactly one PATTERN', { hint: "Quote it for the shell: strata find '*.xlsx'." });
     return withManifests(ctx, values.dest, async (m, config) => {
-      const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'find');
+      const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'find', true);
       const pattern = paths[0] ?? '';
       const match = findMatcher(pattern);
       const sets = m.inScope({ source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx) });

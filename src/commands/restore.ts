@@ -40,7 +40,7 @@ export const restoreCommand: Command = {
     const at = values.at === undefined ? undefined : parseWhen(values.at);
     const config = await loadJob(ctx, { dest: values.dest }, false);
     // Absolute paths name their source (commands/source-paths): /home/me/docs/a.txt is a.txt of source docs.
-    const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'restore');
+    const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'restore', true);
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {

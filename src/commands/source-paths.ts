@@ -22,14 +22,23 @@ export async function sourceFolders(sources: readonly Pick<SourceConfig, 'name' 
  * resolveSourceArgs maps absolute PATH arguments to paths relative to their source and returns the
  * source they name (which then narrows the command, like --source). Relative arguments are kept.
  * Refused (exit 2): an absolute path under no source, paths of several sources in one command, or
- * a --source other than the one the paths are in.
+ * a --source other than the one the paths are in. Where the command takes patterns (restore,
+ * find), an argument under no source that holds a glob character (`/*.txt`) is a pattern anchored
+ * at the source's top, as in .gitignore, and is kept.
  */
-export async function resolveSourceArgs(sources: readonly Pick<SourceConfig, 'name' | 'path'>[], args: readonly string[], sourceFlag: string | undefined, command: string): Promise<{ source: string | undefined; paths: string[] }> {
+export async function resolveSourceArgs(
+  sources: readonly Pick<SourceConfig, 'name' | 'path'>[],
+  args: readonly string[],
+  sourceFlag: string | undefined,
+  command: string,
+  patterns = false,
+): Promise<{ source: string | undefined; paths: string[] }> {
   if (!args.some((a) => a.startsWith('/'))) return { source: sourceFlag, paths: [...args] };
   const folders = await sourceFolders(sources);
   const named = new Set<string>();
   const paths = args.map((a) => {
     const r = sourceRelative(a, folders);
+    if (r === undefined && patterns && /[*?[]/.test(a)) return a;
     if (r === undefined) {
       const list = folders.map((f) => `${f.name} = ${f.paths[0] ?? ''}`).join(', ');
       throw new StrataError('USAGE', `${command}: ${a} is not in any source folder${folders.length > 0 ? ` (${list})` : ''}`, {
