@@ -13,9 +13,13 @@ import { z } from 'zod';
 import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection/index.js';
 import { DESTINATION_BLOCK_KEYS, DESTINATION_KINDS, parseDestination } from '../core/destination.js';
 import { parseSize, volumeSizeProblem } from '../core/size.js';
-import { DEFAULT_RETENTION, parseRetention, policyProblems, type RetentionDuration, type RetentionPolicy } from '../core/retention.js';
 import { errorMessage, isStrataError } from '../errors.js';
 import { resolveUserPath } from './paths.js';
+import { describe, expected, parseSeconds } from './schema-values.js';
+import { notifySchema, retentionSectionSchema, scheduleAtSchema, type NotifyConfig, type RetentionConfig } from './schema-lifecycle.js';
+
+export { parseSeconds } from './schema-values.js';
+export { NOTIFY_EVENTS, NOTIFY_TIMEOUT_S, type NotifyConfig, type RetentionConfig } from './schema-lifecycle.js';
 
 /** TIERS are the backup tiers, each with its own archive settings (defined in core/naming). */
 export { TIERS, type Tier } from '../core/naming.js';
@@ -57,15 +61,6 @@ export type PasswordConfig = { command: string; timeoutSeconds?: number } | { fi
 /** PASSWORD_COMMAND_TIMEOUT_S is how long a password command may run when the config sets no password.timeout. */
 export const PASSWORD_COMMAND_TIMEOUT_S = 60;
 
-/** parseSeconds reads a duration such as 60, "60", "45s", "2m" or "1h" as whole seconds; undefined when it is none. */
-export function parseSeconds(v: number | string): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v : undefined;
-  const m = /^\s*(\d+)\s*(s|sec|m|min|h)?\s*$/.exec(v);
-  if (m === null) return undefined;
-  const n = Number(m[1]) * (m[2] === undefined || m[2].startsWith('s') ? 1 : m[2].startsWith('m') ? 60 : 3600);
-  return n > 0 && n <= 86_400 ? n : undefined;
-}
-
 /** ArchiveTierConfig holds the 7-Zip settings of one tier. */
 export interface ArchiveTierConfig {
   /** Compression level 0 (store) … 9 (ultra). */
@@ -92,13 +87,6 @@ export interface StrataConfig {
   retention: RetentionConfig;
 }
 
-/** RetentionConfig is the `retention:` section: each tier's retention, and pruneAfterBackup. */
-export interface RetentionConfig {
-  tiers: RetentionPolicy;
-  /** A backup that succeeded (every set complete, nothing partial) prunes the job's sets after it. */
-  pruneAfterBackup: boolean;
-}
-
 /** ConfigIssue is one problem found in a config, at a path of keys and list indexes. */
 export interface ConfigIssue {
   path: (string | number)[];
@@ -112,35 +100,6 @@ export interface ConfigIssue {
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-type ZodErrorFn = (iss: { code?: string; input?: unknown }) => string | undefined;
-
-/**
- * describe names the kind of a YAML value for "expected X, got Y" messages. A secret (a password
- * written inline where a password block belongs) is only named by kind, never shown.
- */
-function describe(v: unknown, secret = false): string {
-  if (v === undefined || v === null) return 'nothing';
-  if (typeof v === 'string') return v === '' ? 'an empty string' : secret ? 'a string' : `the string ${JSON.stringify(v)}`;
-  if (secret && (typeof v === 'number' || typeof v === 'boolean')) return `a ${typeof v}`;
-  if (typeof v === 'number') return `the number ${v}`;
-  if (typeof v === 'boolean') return `${v}`;
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return typeof v;
-}
-
-/**
- * expected builds a zod error function: "is required" when absent, else "expected X, got Y";
- * `secret` keeps the value out of the message (see describe).
- */
-function expected(what: string, secret = false): { error: ZodErrorFn } {
-  return {
-    error: (iss) => {
-      if (iss.input === undefined) return 'is required';
-      return `expected ${what}, got ${describe(iss.input, secret)}`;
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Schema
@@ -312,95 +271,6 @@ const protectionSchema = z
 
 
 // ---------------------------------------------------------------------------------------------
-// retention: each tier's retention (core/retention parseRetention) and pruneAfterBackup. A value
-// is checked on its own line; the rules that relate tiers (core/retention policyProblems) once
-// every tier has a value, and reported at the tier they refuse.
-
-function retentionSchema(tier: 'daily' | 'weekly' | 'monthly' | 'yearly') {
-  return z
-    .union([z.string(), z.number()], expected('a duration such as 30d, 12w, 6m, 5y, or forever'))
-    .transform((v, ctx): RetentionDuration => {
-      const d = parseRetention(v);
-      if (typeof d === 'object' && 'problem' in d) {
-        ctx.issues.push({ code: 'custom', input: v, message: d.problem });
-        return z.NEVER;
-      }
-      return d;
-    })
-    .default(DEFAULT_RETENTION[tier]);
-}
-
-const retentionSectionSchema = z
-  .strictObject(
-    {
-      daily: retentionSchema('daily'),
-      weekly: retentionSchema('weekly'),
-      monthly: retentionSchema('monthly'),
-      yearly: retentionSchema('yearly'),
-      pruneAfterBackup: z.boolean(expected('true or false')).default(true),
-    },
-    expected('a mapping with daily, weekly, monthly, yearly and pruneAfterBackup'),
-  )
-  .transform((r, ctx): RetentionConfig => {
-    const tiers: RetentionPolicy = { daily: r.daily, weekly: r.weekly, monthly: r.monthly, yearly: r.yearly };
-    const problems = policyProblems(tiers);
-    for (const p of problems) ctx.issues.push({ code: 'custom', input: r, path: [p.tier], message: p.message });
-    return problems.length > 0 ? z.NEVER : { tiers, pruneAfterBackup: r.pruneAfterBackup };
-  })
-  .prefault({});
-
-// schedule.at and notify: when `strata schedule install` runs the backup, and who hears how runs
-// end (ops/notify). Kept together here so the section stays local.
-
-/** NOTIFY_EVENTS are the values of notify.on. */
-export const NOTIFY_EVENTS = ['failure', 'partial', 'success'] as const;
-
-/** NOTIFY_TIMEOUT_S is how long a notify command or ping may take when notify.timeout is not set. */
-export const NOTIFY_TIMEOUT_S = 10;
-
-/** NotifyConfig is the `notify:` section: a command for chosen outcomes, and/or a healthchecks-style URL. */
-export interface NotifyConfig {
-  /** Run with sh -c, with the run's summary in STRATA_RUN_* variables. */
-  command?: string;
-  /** The outcomes the command runs for (a cancelled run is a failure). */
-  on: (typeof NOTIFY_EVENTS)[number][];
-  /** Pinged at the start (`<url>/start`) and the end (`<url>`, or `<url>/fail`). */
-  url?: string;
-  timeoutSeconds: number;
-}
-
-const scheduleAtSchema = z
-  .string(expected('a time of day such as "02:30"'))
-  .regex(/^([01]?\d|2[0-3]):([0-5]\d)$/, { error: 'must be a time of day HH:MM on a 24-hour clock, such as "02:30"' })
-  .transform((v) => v.padStart(5, '0'));
-
-const notifyEventError = expected(`a list of ${NOTIFY_EVENTS.join(', ')}`);
-const notifySchema = z
-  .strictObject(
-    {
-      command: z.string(expected('a shell command')).min(1, { error: 'must not be empty' }).optional(),
-      on: z.array(z.enum(NOTIFY_EVENTS, notifyEventError), notifyEventError).default(['failure', 'partial']),
-      url: z
-        .string(expected('an http(s) URL'))
-        .refine((u) => /^https?:\/\/[^\s]+$/.test(u) && URL.canParse(u), { error: 'must be an http:// or https:// URL' })
-        .optional(),
-      timeout: z
-        .union([z.number(), z.string()], expected('a duration such as 10s'))
-        .refine((t) => parseSeconds(t) !== undefined, { error: 'must be a duration from 1 second to 24 hours, such as 10s' })
-        .optional(),
-    },
-    expected('a mapping with command, on, url and timeout'),
-  )
-  .superRefine((v, ctx) => {
-    if (v.command === undefined && v.url === undefined) ctx.addIssue({ code: 'custom', message: 'give a command, a url, or both' });
-  })
-  .transform((v): NotifyConfig => {
-    const n: NotifyConfig = { on: v.on, timeoutSeconds: v.timeout === undefined ? NOTIFY_TIMEOUT_S : (parseSeconds(v.timeout) ?? NOTIFY_TIMEOUT_S) };
-    if (v.command !== undefined) n.command = v.command;
-    if (v.url !== undefined) n.url = v.url;
-    return n;
-  });
-
 /**
  * sections are the top-level keys of strata.yaml. EXTENSION POINT: a later feature adds its
  * section here as `name: z.strictObject({...}, expected(...)).prefault({})` (or `.optional()`),
