@@ -83,6 +83,10 @@ osd class update on start = false
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw dns name = localhost
 rgw enable usage log = false
+# Lifecycle tests: a lifecycle "day" lasts 10 seconds and the lifecycle thread may work at any hour
+# and looks for due buckets every 10 seconds.
+rgw lc debug interval = 10
+rgw lifecycle work time = 00:00-23:59
 log file = $C/log/rgw.log
 CONF
 ceph-authtool --create-keyring "$C/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
@@ -102,7 +106,7 @@ radosgw -n client.rgw.a || fail "radosgw did not start"
 wait_http "http://127.0.0.1:$RGW_PORT/" 480 || fail "the RADOS gateway does not answer on port $RGW_PORT"
 # Storage classes other than STANDARD are refused (400 InvalidArgument) until added to the placement
 # target; the gateway reads placement only at start, so restart it afterwards.
-for SC in STANDARD_IA GLACIER; do
+for SC in STANDARD_IA GLACIER GLACIER_IR DEEP_ARCHIVE; do
   retry radosgw-admin zonegroup placement add --rgw-zonegroup default --placement-id default-placement --storage-class "$SC" >/dev/null 2>&1 || fail "adding storage class $SC failed"
   retry radosgw-admin zone placement add --rgw-zone default --placement-id default-placement --storage-class "$SC" --data-pool "default.rgw.${SC,,}.data" >/dev/null 2>&1 || fail "adding storage class $SC failed"
 done
