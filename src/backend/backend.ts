@@ -115,6 +115,8 @@ export interface Backend {
    * tags at all (local, WebDAV, rclone) omit it; wrappers pass it through.
    */
   retag?(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean>;
+  /** True where objects may be in archive storage (S3): then coldState and thaw are worth asking. */
+  readonly archives?: boolean;
   /**
    * coldState tells whether an object is in archive storage (S3 GLACIER / DEEP_ARCHIVE) and where
    * its restore stands; rejects NOT_FOUND for a missing key. Only S3 has archive storage: other

@@ -102,6 +102,8 @@ export class S3Backend implements Backend {
   readonly description: string;
   readonly bucket: string;
   readonly client: S3Client;
+  /** S3 has archive storage classes (GLACIER, DEEP_ARCHIVE): see coldState and thaw. */
+  readonly archives = true;
   private readonly root: string;
   private readonly partSize: number;
   private readonly queueSize: number;

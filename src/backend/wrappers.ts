@@ -161,6 +161,10 @@ export class RetryingBackend implements Backend {
     return this.retry('createRoot', '', async () => this.inner.createRoot?.());
   }
 
+  get archives(): boolean {
+    return this.inner.archives === true;
+  }
+
   coldState(key: string): Promise<ColdState> {
     return this.retry('coldState', key, () => coldStateOf(this.inner, key));
   }
@@ -271,6 +275,10 @@ export class LimitedBackend implements Backend {
     return this.limited(async () => this.inner.createRoot?.());
   }
 
+  get archives(): boolean {
+    return this.inner.archives === true;
+  }
+
   coldState(key: string): Promise<ColdState> {
     return this.limited(() => coldStateOf(this.inner, key));
   }
@@ -364,6 +372,10 @@ export class LoggingBackend implements Backend {
 
   createRoot(): Promise<void> {
     return this.logged('createRoot', async () => this.inner.createRoot?.());
+  }
+
+  get archives(): boolean {
+    return this.inner.archives === true;
   }
 
   coldState(key: string): Promise<ColdState> {
@@ -563,6 +575,10 @@ export class FaultyBackend implements Backend {
 
   async createRoot(): Promise<void> {
     return this.inner.createRoot?.();
+  }
+
+  get archives(): boolean {
+    return this.inner.archives === true;
   }
 
   coldState(key: string): Promise<ColdState> {
