@@ -86,7 +86,11 @@ export async function runRemoteVerify(req: RemoteVerifyRequest): Promise<RemoteS
   try {
     // Archived objects the sample reads are requested up front, in one pass (restore/thaw).
     if (req.readPercent !== undefined) {
-      const read = req.sets.flatMap((d) => sampleObjects(d.id, [...d.volumes, d.manifest, ...d.recovery], req.readPercent ?? 100, req.seed ?? '').map((o) => ({ key: setObjectKey(d.id, o.name), size: o.size })));
+      // RESTORE.txt is read whatever the sample (checkRestoreFileRemotely).
+      const read = req.sets.flatMap((d) => [
+        ...sampleObjects(d.id, [...d.volumes, d.manifest, ...d.recovery], req.readPercent ?? 100, req.seed ?? '').map((o) => ({ key: setObjectKey(d.id, o.name), size: o.size })),
+        ...(d.restoreText === undefined ? [] : [{ key: restoreTextKey(d.id), size: d.restoreText.size }]),
+      ]);
       await thawObjects(req.repo.backend, read, { tier: req.retrievalTier, out: req.out, command: 'the same strata verify (with the same --seed)' });
     }
     for (const d of req.sets) {

@@ -21,7 +21,7 @@ import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState }
 import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore/index.js';
 import { checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
-import { RESTORE_TEXT, setObjectKey } from '../core/keys.js';
+import { RESTORE_TEXT, restoreTextKey, setObjectKey } from '../core/keys.js';
 import { counted } from '../core/words.js';
 import type { RetrievalTier } from '../core/cold.js';
 import { thawObjects } from './restore/thaw.js';
@@ -64,7 +64,7 @@ export async function runVerify(req: VerifyRequest): Promise<SetVerdict[]> {
   let done = 0;
   try {
     // Archived objects are requested up front, in one pass, before any set is downloaded (restore/thaw).
-    await thawObjects(req.repo.backend, req.sets.flatMap((d) => allObjects(d).map((o) => ({ key: setObjectKey(d.id, o.name), size: o.size }))), { tier: req.retrievalTier, out: req.out, command: 'the same strata verify' });
+    await thawObjects(req.repo.backend, req.sets.flatMap((d) => [...allObjects(d).map((o) => ({ key: setObjectKey(d.id, o.name), size: o.size })), ...restoreTextItem(d)]), { tier: req.retrievalTier, out: req.out, command: 'the same strata verify' });
     for (const d of req.sets) {
       bar.update(done, d.id);
       verdicts.push(await verifyOne(req, d));
@@ -245,4 +245,9 @@ async function regenerateRecovery(d: Descriptor, dir: string, states: Map<string
     }
   }
   return outcome;
+}
+
+/** restoreTextItem is a set's RESTORE.txt as an object verify reads (for restore/thaw), where the descriptor records it. */
+export function restoreTextItem(d: Descriptor): { key: string; size: number }[] {
+  return d.restoreText === undefined ? [] : [{ key: restoreTextKey(d.id), size: d.restoreText.size }];
 }
