@@ -17,6 +17,10 @@ export const ExitCode = {
   missingTool: 14,
   /** strata status found something that needs attention (no recent set, a failed run …). */
   attention: 4,
+  /** An object is in archive storage (S3 GLACIER / DEEP_ARCHIVE) and was read without a restore. */
+  archived: 15,
+  /** Objects are being restored from archive storage: nothing is wrong, run the same command again later (75: EX_TEMPFAIL). */
+  pending: 75,
   cancelled: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -43,7 +47,9 @@ export type ErrorCode =
   | 'UNSAFE_PATH'
   | 'RESTORE_CONFLICT'
   | 'CANCELLED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'ARCHIVED'
+  | 'RESTORE_PENDING';
 
 const exitCodes: Record<ErrorCode, ExitCode> = {
   USAGE: ExitCode.usage,
@@ -67,6 +73,8 @@ const exitCodes: Record<ErrorCode, ExitCode> = {
   RESTORE_CONFLICT: ExitCode.error,
   CANCELLED: ExitCode.cancelled,
   INTERNAL: ExitCode.error,
+  ARCHIVED: ExitCode.archived,
+  RESTORE_PENDING: ExitCode.pending,
 };
 
 /** StrataErrorOptions carries what a user needs to act on an error. */

@@ -31,6 +31,16 @@
  */
 import type { Readable } from 'node:stream';
 import type { BodySource } from '../io/hash.js';
+import type { ColdState, RetrievalTier } from '../core/cold.js';
+
+export type { ColdState, RetrievalTier } from '../core/cold.js';
+
+/** ThawResult is the answer to a restore request for an archived object, and the tier asked for. */
+export interface ThawResult {
+  /** requested: a restore has begun; in-progress: one was already under way (not requested again); restored: a copy is already readable. */
+  outcome: 'requested' | 'in-progress' | 'restored';
+  tier: RetrievalTier;
+}
 
 /** ObjectInfo describes one stored object. */
 export interface ObjectInfo {
@@ -105,6 +115,20 @@ export interface Backend {
    * tags at all (local, WebDAV, rclone) omit it; wrappers pass it through.
    */
   retag?(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean>;
+  /** True where objects may be in archive storage (S3): then coldState and thaw are worth asking. */
+  readonly archives?: boolean;
+  /**
+   * coldState tells whether an object is in archive storage (S3 GLACIER / DEEP_ARCHIVE) and where
+   * its restore stands; rejects NOT_FOUND for a missing key. Only S3 has archive storage: other
+   * backends omit it, and wrappers answer `hot` for them.
+   */
+  coldState?(key: string): Promise<ColdState>;
+  /**
+   * thaw requests a temporary readable copy of an archived object (S3 RestoreObject) at a
+   * retrieval tier (default: the destination's), for an object of `storageClass` where known
+   * (DEEP_ARCHIVE has no Expedited tier: Standard is asked for). Only S3 implements it.
+   */
+  thaw?(key: string, tier?: RetrievalTier, storageClass?: string): Promise<ThawResult>;
   /** Releases connections; the backend is not used afterwards. */
   close(): Promise<void>;
 }

@@ -55,6 +55,7 @@ export async function openBackend(dest: Destination, opts: OpenOptions = {}): Pr
       if (dest.profile !== undefined) s3.profile = dest.profile;
       if (dest.storageClass !== undefined) s3.storageClass = dest.storageClass;
       if (dest.storageClasses !== undefined) s3.storageClasses = dest.storageClasses;
+      if (dest.retrievalTier !== undefined) s3.retrievalTier = dest.retrievalTier;
       if (dest.accessKeyId !== undefined && dest.secretAccessKey !== undefined) {
         s3.credentials = { accessKeyId: dest.accessKeyId, secretAccessKey: dest.secretAccessKey };
         if (dest.sessionToken !== undefined) s3.credentials.sessionToken = dest.sessionToken;

@@ -40,6 +40,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   PutObjectTaggingCommand,
+  RestoreObjectCommand,
   S3Client,
   UploadPartCommand,
   type CompletedPart,
@@ -47,9 +48,10 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
+import { RESTORE_DAYS, coldStateOf, tierFor, type ColdState, type RetrievalTier } from '../core/cold.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import { checkSha256, hashStream, hashingSource, sha256Hex } from '../io/hash.js';
-import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
+import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions, ThawResult } from './backend.js';
 import { validateKey } from './keys.js';
 
 /** S3_MIN_PART_SIZE is the smallest part S3 accepts (except the last one). */
@@ -89,6 +91,8 @@ export interface S3BackendOptions {
   description?: string;
   /** Environment used for region defaults (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Retrieval tier of restore requests for archived objects when thaw() is given none (default Standard). */
+  retrievalTier?: RetrievalTier;
 }
 
 const AUTH_HINT = 'Check the access key and secret (or AWS_PROFILE / ~/.aws/credentials), and that the key may use this bucket.';
@@ -98,6 +102,8 @@ export class S3Backend implements Backend {
   readonly description: string;
   readonly bucket: string;
   readonly client: S3Client;
+  /** S3 has archive storage classes (GLACIER, DEEP_ARCHIVE): see coldState and thaw. */
+  readonly archives = true;
   private readonly root: string;
   private readonly partSize: number;
   private readonly queueSize: number;
@@ -414,6 +420,35 @@ export class S3Backend implements Backend {
     } while (token !== undefined);
   }
 
+  /** coldState reads an object's storage class and restore status (HeadObject: x-amz-storage-class, x-amz-restore). */
+  async coldState(key: string): Promise<ColdState> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return coldStateOf(head.StorageClass, head.Restore);
+    } catch (e) {
+      throw this.mapError(e, `checking the storage class of ${key}`);
+    }
+  }
+
+  /**
+   * thaw asks for a temporary readable copy of an archived object (RestoreObject, kept
+   * RESTORE_DAYS days). AWS answers 202 for a new request, 200 when a copy is already readable (its
+   * expiry is extended) and 409 RestoreAlreadyInProgress while one is under way.
+   */
+  async thaw(key: string, tier?: RetrievalTier, storageClass?: string): Promise<ThawResult> {
+    const asked = tier ?? this.options.retrievalTier ?? 'Standard';
+    const used = storageClass === undefined ? asked : tierFor(storageClass, asked);
+    try {
+      const out = await this.client.send(
+        new RestoreObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), RestoreRequest: { Days: RESTORE_DAYS, GlacierJobParameters: { Tier: used } } }),
+      );
+      return { outcome: out.$metadata.httpStatusCode === 200 ? 'restored' : 'requested', tier: used };
+    } catch (e) {
+      if (errorName(e) === 'RestoreAlreadyInProgress' || statusOf(e) === 409) return { outcome: 'in-progress', tier: used };
+      throw this.mapError(e, `requesting the restore of ${key}`);
+    }
+  }
+
   async delete(key: string): Promise<void> {
     const k = this.objectKey(key);
     try {
@@ -472,6 +507,13 @@ export function mapS3Error(e: unknown, action: string): StrataError {
   }
   if (name === 'NoSuchBucket') {
     return new StrataError('BACKEND', `${action}: the bucket does not exist`, { cause: e, hint: 'Create the bucket (or check its name, region and endpoint).' });
+  }
+  // An archived object (GLACIER, DEEP_ARCHIVE) read without a restore: a 403 that is no credentials problem.
+  if (name === 'InvalidObjectState') {
+    return new StrataError('ARCHIVED', `${action}: the object is in archive storage and must be restored from there before it can be read`, {
+      cause: e,
+      hint: 'strata restore and strata verify request the restore themselves (see "Sets in cold storage" in the README): run strata restore or strata verify --read-data, then run the same command again after the wait they print.',
+    });
   }
   if (AUTH_NAMES.has(name) || status === 401 || status === 403) {
     return new StrataError('AUTH', `${action}: access denied (${name !== '' && name !== 'Unknown' ? name : `HTTP ${status ?? '?'}`})`, { cause: e, hint: AUTH_HINT });

@@ -8,7 +8,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { StrataError, isStrataError } from '../errors.js';
 import { hashStream } from '../io/hash.js';
 import { retry, type BackoffOptions } from '../io/retry.js';
-import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions } from './backend.js';
+import type { Backend, BodySource, ByteRange, ColdState, ObjectInfo, PutOptions, RetrievalTier, ThawResult } from './backend.js';
 
 /** Kept for src/pipeline/backup.ts and older imports; the one implementation is io/hash. */
 
@@ -161,6 +161,18 @@ export class RetryingBackend implements Backend {
     return this.retry('createRoot', '', async () => this.inner.createRoot?.());
   }
 
+  get archives(): boolean {
+    return this.inner.archives === true;
+  }
+
+  coldState(key: string): Promise<ColdState> {
+    return this.retry('coldState', key, () => coldStateOf(this.inner, key));
+  }
+
+  thaw(key: string, tier?: RetrievalTier, storageClass?: string): Promise<ThawResult> {
+    return this.retry('thaw', key, () => thawOf(this.inner, key, tier, storageClass));
+  }
+
   localPath(key: string): string | undefined {
     return this.inner.localPath?.(key);
   }
@@ -263,6 +275,18 @@ export class LimitedBackend implements Backend {
     return this.limited(async () => this.inner.createRoot?.());
   }
 
+  get archives(): boolean {
+    return this.inner.archives === true;
+  }
+
+  coldState(key: string): Promise<ColdState> {
+    return this.limited(() => coldStateOf(this.inner, key));
+  }
+
+  thaw(key: string, tier?: RetrievalTier, storageClass?: string): Promise<ThawResult> {
+    return this.limited(() => thawOf(this.inner, key, tier, storageClass));
+  }
+
   localPath(key: string): string | undefined {
     return this.inner.localPath?.(key);
   }
@@ -348,6 +372,18 @@ export class LoggingBackend implements Backend {
 
   createRoot(): Promise<void> {
     return this.logged('createRoot', async () => this.inner.createRoot?.());
+  }
+
+  get archives(): boolean {
+    return this.inner.archives === true;
+  }
+
+  coldState(key: string): Promise<ColdState> {
+    return this.logged(`coldState ${key}`, () => coldStateOf(this.inner, key));
+  }
+
+  thaw(key: string, tier?: RetrievalTier, storageClass?: string): Promise<ThawResult> {
+    return this.logged(`thaw ${key}`, () => thawOf(this.inner, key, tier, storageClass));
   }
 
   localPath(key: string): string | undefined {
@@ -541,6 +577,18 @@ export class FaultyBackend implements Backend {
     return this.inner.createRoot?.();
   }
 
+  get archives(): boolean {
+    return this.inner.archives === true;
+  }
+
+  coldState(key: string): Promise<ColdState> {
+    return coldStateOf(this.inner, key);
+  }
+
+  thaw(key: string, tier?: RetrievalTier, storageClass?: string): Promise<ThawResult> {
+    return thawOf(this.inner, key, tier, storageClass);
+  }
+
   localPath(key: string): string | undefined {
     return this.inner.localPath?.(key);
   }
@@ -548,4 +596,15 @@ export class FaultyBackend implements Backend {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/** coldStateOf asks the inner backend for an object's archive state; backends without archive storage hold every object hot. */
+function coldStateOf(inner: Backend, key: string): Promise<ColdState> {
+  return inner.coldState === undefined ? Promise.resolve({ storageClass: 'STANDARD', state: 'hot' }) : inner.coldState(key);
+}
+
+/** thawOf passes a restore request on; a backend without archive storage never has an object to restore. */
+function thawOf(inner: Backend, key: string, tier: RetrievalTier | undefined, storageClass: string | undefined): Promise<ThawResult> {
+  if (inner.thaw === undefined) return Promise.reject(new StrataError('INTERNAL', `${inner.description} keeps no archive storage: nothing to restore for ${key}`));
+  return inner.thaw(key, tier, storageClass);
 }

@@ -1,6 +1,7 @@
 /** commands/restore: `strata restore [--at DATETIME | --set ID] [--to DIR] [PATH-OR-GLOB ...]`. */
 import { formatSeconds } from '../core/progress.js';
 import { counted } from '../core/words.js';
+import { parseRetrievalTier } from '../core/cold.js';
 import * as path from 'node:path';
 import { parseCommandArgs } from './args.js';
 import type { Command, OptionSpecs } from './context.js';
@@ -22,6 +23,7 @@ const restoreOptions = {
   to: { type: 'string', value: 'DIR', help: 'where to restore (default: ./restored; several sources go to DIR/<source>/)' },
   overwrite: { type: 'boolean', default: false, help: 'replace files that are in the way (default: refuse, exit 1)' },
   'no-owner': { type: 'boolean', default: false, help: 'do not set owners and groups (set by default when run as root)' },
+  'retrieval-tier': { type: 'string', value: 'TIER', help: 'objects in S3 GLACIER/DEEP_ARCHIVE: restore them at Expedited, Standard or Bulk (default: the destination\'s retrievalTier, else Standard)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
 } as const satisfies OptionSpecs;
 
@@ -29,7 +31,7 @@ const restoreOptions = {
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore the state at a moment (default: the newest) into a folder, checking every file',
-  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--no-owner] [--dest DEST] [PATH-OR-GLOB ...]',
+  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--no-owner] [--retrieval-tier TIER] [--dest DEST] [PATH-OR-GLOB ...]',
   options: restoreOptions,
   examples: ['strata restore                      (the newest state of every source into ./restored)', 'strata restore --at 2026-11-29 --to /tmp/old \'reports/**/*.xlsx\'', 'strata restore --dest /mnt/nas/backups --host laptop --to ~/restored'],
   async run(ctx, args) {
@@ -38,6 +40,7 @@ export const restoreCommand: Command = {
     if (values.at !== undefined && values.set !== undefined) throw new StrataError('USAGE', '--at and --set cannot be used together', { hint: 'Pick a moment (--at) or a set (--set).' });
     // A bad --at is a usage error before anything is opened or asked for.
     const at = values.at === undefined ? undefined : parseWhen(values.at);
+    const retrievalTier = values['retrieval-tier'] === undefined ? undefined : parseRetrievalTier(values['retrieval-tier'], '--retrieval-tier');
     const config = await loadJob(ctx, { dest: values.dest }, false);
     // Absolute paths name their source (commands/source-paths): /home/me/docs/a.txt is a.txt of source docs.
     const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'restore', true);
@@ -51,7 +54,7 @@ export const restoreCommand: Command = {
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,
-        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal,
+        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal, retrievalTier,
       });
       ctx.run?.attach(restoreDetails(results));
       let lost = 0;

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { formatSeconds } from '../core/progress.js';
+import { parseRetrievalTier, type RetrievalTier } from '../core/cold.js';
 import { parseCommandArgs } from './args.js';
 import type { Command, CommandContext, OptionSpecs } from './context.js';
 import { ExitCode, StrataError, isStrataError } from '../errors.js';
@@ -24,6 +25,7 @@ const verifyOptions = {
   all: { type: 'boolean', default: false, help: 'verify every set (default: the newest of each source)' },
   repair: { type: 'boolean', default: false, help: 'repair damaged or missing volumes and recovery files with PAR2, in place' },
   'no-password': { type: 'boolean', default: false, help: 'check and repair without the password (no HMAC or 7-Zip test)' },
+  'retrieval-tier': { type: 'string', value: 'TIER', help: 'objects in S3 GLACIER/DEEP_ARCHIVE: restore them at Expedited, Standard or Bulk (default: the destination\'s retrievalTier, else Standard)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
 } as const satisfies OptionSpecs;
 
@@ -31,13 +33,14 @@ const verifyOptions = {
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'check sets: descriptor HMAC, hashes, PAR2, 7-Zip integrity; --repair rebuilds damaged volumes',
-  usage: 'verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT] [--seed S]] [--dest DEST]',
+  usage: 'verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT] [--seed S]] [--retrieval-tier TIER] [--dest DEST]',
   options: verifyOptions,
   examples: ['strata verify', 'strata verify --all --repair', 'strata verify --remote --read-data=5'],
   async run(ctx, args) {
     const started = performance.now();
     // A bare --read-data means all of it; parseArgs needs the value spelt out.
     const { values } = parseCommandArgs('verify', args.map((a) => (a === '--read-data' ? '--read-data=100' : a)), verifyOptions);
+    const retrievalTier = values['retrieval-tier'] === undefined ? undefined : parseRetrievalTier(values['retrieval-tier'], '--retrieval-tier');
     const config = await loadJob(ctx, { dest: values.dest }, false);
     const backend = await openDestination(ctx, config);
     try {
@@ -60,14 +63,14 @@ export const verifyCommand: Command = {
       sets = withDependencies(chosen, catalog.complete);
       if (values.remote || values['read-data'] !== undefined) {
         if (values.repair) throw new StrataError('USAGE', '--repair cannot be combined with --remote or --read-data', { hint: 'Run strata verify --repair (it downloads the sets it repairs).' });
-        return await verifyRemote(ctx, config, repo, { sets, chosen, catalog }, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed }, started);
+        return await verifyRemote(ctx, config, repo, { sets, chosen, catalog }, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed, retrievalTier }, started);
       }
       const tools = await findTools(ctx);
       const password = values['no-password'] ? null : await getPassword(ctx, config, false);
       const workDir = workDirFor(ctx, config);
       await privateStateFolder(ctx);
       await fsp.mkdir(workDir, { recursive: true });
-      const verdicts = await runVerify({ repo, tools, password, sets, repair: values.repair, workDir, out: ctx.out, signal: ctx.signal, others: catalog.complete });
+      const verdicts = await runVerify({ repo, tools, password, sets, repair: values.repair, workDir, out: ctx.out, signal: ctx.signal, others: catalog.complete, retrievalTier });
       const neededBy = applyChain(verdicts, chosen, catalog, (v) => v.status === 'damaged' && v.lost.length === 1 && v.lost[0] === RESTORE_TEXT && v.archiveTest !== 'failed' && Object.values(v.objects).every((o) => o === 'ok'));
       for (const v of verdicts) {
         const say = (line: string): void => (v.status === 'ok' ? ctx.out.summary(line) : ctx.out.result(line));
@@ -125,7 +128,7 @@ function applyChain<V extends { id: string; status: string; messages: string[] }
 }
 
 /** verifyRemote runs `verify --remote` / `--read-data`: checks on the destination, no local copy. */
-async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, which: { sets: Descriptor[]; chosen: Descriptor[]; catalog: Catalog }, opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined }, started: number): Promise<number> {
+async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, which: { sets: Descriptor[]; chosen: Descriptor[]; catalog: Catalog }, opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined; retrievalTier: RetrievalTier | undefined }, started: number): Promise<number> {
   const { sets, chosen, catalog } = which;
   const readPercent = opts.readData === undefined ? undefined : parseReadPercent(opts.readData);
   const seed = opts.seed ?? randomBytes(6).toString('hex');
@@ -140,7 +143,7 @@ async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Rep
     }
   }
   if (readPercent !== undefined && readPercent < 100) ctx.out.info(`reading a ${readPercent}% sample (seed ${seed}; --seed ${seed} repeats it)`);
-  const verdicts = await runRemoteVerify({ repo, sets, password, readPercent, seed, out: ctx.out, signal: ctx.signal, others: catalog.complete });
+  const verdicts = await runRemoteVerify({ repo, sets, password, readPercent, seed, out: ctx.out, signal: ctx.signal, others: catalog.complete, retrievalTier: opts.retrievalTier });
   const neededBy = applyChain(verdicts, chosen, catalog, (v) => v.status === 'damaged' && v.problems.every((p) => p.name === RESTORE_TEXT));
   for (const v of verdicts) {
     const read = readPercent === undefined ? '' : `, ${v.readOk}/${v.sampled} read and hashed`;

@@ -6,7 +6,7 @@
  * Accepted forms:
  * - local: `/abs/path`, `./rel`, `../rel`, `~/path`, `rel/path`, `file:///abs/path`
  * - S3: `s3://bucket/prefix?endpoint=…&region=…&pathStyle=true&profile=…&storageClass=…`
- *   (`storageClass.<tier>=…` per tier; keys as `s3://KEY:SECRET@bucket/…` are accepted but better
+ *   (`storageClass.<tier>=…` per tier; `retrievalTier=Expedited|Standard|Bulk` for archived objects; keys as `s3://KEY:SECRET@bucket/…` are accepted but better
  *   kept in the AWS credential chain or a structured block)
  * - WebDAV: `webdav+https://user:pass@host/path`, `webdav+http://…`, `webdavs://…` (= https),
  *   `webdav://…` (= http); without a password in the URL, STRATA_WEBDAV_PASSWORD is used
@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { StrataError } from '../errors.js';
 import { TIERS, type Tier } from './naming.js';
+import { parseRetrievalTier, type RetrievalTier } from './cold.js';
 
 /** LocalDestination is a folder on this machine (or a synced/mounted folder). */
 export interface LocalDestination {
@@ -43,6 +44,8 @@ export interface S3Destination {
   storageClass?: string;
   /** Storage class per tier name (e.g. { cold: 'GLACIER' }), over storageClass. */
   storageClasses?: Record<string, string>;
+  /** Retrieval tier of restore requests for archived objects (GLACIER, DEEP_ARCHIVE); default Standard. */
+  retrievalTier?: RetrievalTier;
 }
 
 /** WebDavDestination is a folder on a WebDAV server (Nextcloud, ownCloud, Apache, NAS boxes). */
@@ -67,7 +70,7 @@ export type Destination = LocalDestination | S3Destination | WebDavDestination |
 /** DestinationConfig is the structured (config-file) form of a destination, before validation. */
 export type DestinationConfig = string | Record<string, unknown>;
 
-const S3_QUERY_KEYS = new Set(['endpoint', 'region', 'pathStyle', 'path_style', 'forcePathStyle', 'profile', 'storageClass', 'accessKeyId', 'secretAccessKey', 'sessionToken']);
+const S3_QUERY_KEYS = new Set(['endpoint', 'region', 'pathStyle', 'path_style', 'forcePathStyle', 'profile', 'storageClass', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'retrievalTier']);
 
 function usage(message: string, hint?: string): StrataError {
   return new StrataError('USAGE', message, { hint: hint ?? 'Use a path, s3://bucket/prefix, webdav+https://user@host/path or rclone:remote:path.' });
@@ -175,6 +178,9 @@ function parseS3Url(url: URL): S3Destination {
       case 'sessionToken':
         dest.sessionToken = v;
         break;
+      case 'retrievalTier':
+        dest.retrievalTier = parseRetrievalTier(v, 's3 destination: retrievalTier');
+        break;
     }
   }
   checkS3Keys(dest);
@@ -227,6 +233,7 @@ export const destinationBlockSchema = z.discriminatedUnion('type', [
     secretAccessKey: text('secretAccessKey'),
     sessionToken: text('sessionToken'),
     storageClass: text('storageClass'),
+    retrievalTier: text('retrievalTier'),
     storageClasses: z
       .record(z.string(), z.string({ error: 's3 destination: a storage class in "storageClasses" must be a string' }), {
         error: 's3 destination: "storageClasses" must map tier names to storage classes',
@@ -284,6 +291,7 @@ export function toDestination(block: DestinationBlock): Destination {
         const v = block[k];
         if (v != null) dest[k] = v;
       }
+      if (block.retrievalTier != null) dest.retrievalTier = parseRetrievalTier(block.retrievalTier, 's3 destination: retrievalTier');
       const ps = block.pathStyle ?? block.forcePathStyle;
       if (ps !== undefined) dest.pathStyle = ps;
       if (block.storageClasses !== undefined) {

@@ -22,6 +22,8 @@ import { checkRestoreFile } from './restore-file.js';
 import { checkSet } from './set-check.js';
 import { RESTORE_TEXT, restoreTextKey, setObjectKey } from '../core/keys.js';
 import { counted } from '../core/words.js';
+import type { RetrievalTier } from '../core/cold.js';
+import { thawObjects } from './restore/thaw.js';
 
 /** RemoteObjectState is what a remote check found for one object. */
 export type RemoteObjectState = 'ok' | 'missing' | 'size-mismatch' | 'hash-mismatch' | 'unreadable';
@@ -71,6 +73,8 @@ export interface RemoteVerifyRequest {
   signal: AbortSignal;
   /** The destination's other sets: a failed password check they contradict is tampering. */
   others?: readonly Descriptor[];
+  /** Retrieval tier of restore requests for archived objects (--retrieval-tier). */
+  retrievalTier?: RetrievalTier | undefined;
 }
 
 /** runRemoteVerify checks each set on the destination and returns a verdict per set. */
@@ -80,6 +84,15 @@ export async function runRemoteVerify(req: RemoteVerifyRequest): Promise<RemoteS
   const bar = req.out.progress(`verifying ${counted(req.sets.length, 'set')} on the destination`, req.sets.reduce((n, d) => n + sizeOf(d), 0), { bytes: true });
   let done = 0;
   try {
+    // Archived objects the sample reads are requested up front, in one pass (restore/thaw).
+    if (req.readPercent !== undefined) {
+      // RESTORE.txt is read whatever the sample (checkRestoreFileRemotely).
+      const read = req.sets.flatMap((d) => [
+        ...sampleObjects(d.id, [...d.volumes, d.manifest, ...d.recovery], req.readPercent ?? 100, req.seed ?? '').map((o) => ({ key: setObjectKey(d.id, o.name), size: o.size })),
+        ...(d.restoreText === undefined ? [] : [{ key: restoreTextKey(d.id), size: d.restoreText.size }]),
+      ]);
+      await thawObjects(req.repo.backend, read, { tier: req.retrievalTier, out: req.out, command: 'the same strata verify (with the same --seed)' });
+    }
     for (const d of req.sets) {
       if (req.signal.aborted) throw new StrataError('CANCELLED', 'verify cancelled');
       bar.update(done, d.id);
@@ -264,7 +277,7 @@ async function readAndHash(backend: Backend, key: string, signal: AbortSignal): 
   try {
     return await digestStream(await backend.get(key), signal, 'verify cancelled');
   } catch (e) {
-    if (isStrataError(e, 'CANCELLED') || isStrataError(e, 'AUTH')) throw e;
+    if (isStrataError(e, 'CANCELLED') || isStrataError(e, 'AUTH') || isStrataError(e, 'ARCHIVED')) throw e;
     return { error: errorMessage(e), missing: isStrataError(e, 'NOT_FOUND') };
   }
 }

@@ -57,14 +57,15 @@ export interface MaterializedSet {
  * fetchObjects downloads objects of a set into `dir` to be checked there. What arrives damaged is
  * kept (par2 uses its intact blocks) and a missing object is skipped: the check that follows finds
  * both. Other failures go to onProblem, except credentials, a cancel or this machine's full disk,
- * which stop it: no PAR2 repair can help with those.
+ * or an object in archive storage (not damage: it needs a restore request), which stop it: no PAR2
+ * repair can help with those.
  */
 export async function fetchObjects(repo: Repository, setId: string, objects: readonly StoredObject[], dir: string, onProblem: (name: string, message: string) => void): Promise<void> {
   for (const o of objects) {
     try {
       await repo.download(setObjectKey(setId, o.name), path.join(dir, o.name));
     } catch (e) {
-      if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL')) throw e;
+      if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL' || e.code === 'ARCHIVED')) throw e;
       if (!isStrataError(e, 'NOT_FOUND')) onProblem(o.name, errorMessage(e));
     }
   }

@@ -21,8 +21,10 @@ import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState }
 import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore/index.js';
 import { checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
-import { RESTORE_TEXT } from '../core/keys.js';
+import { RESTORE_TEXT, restoreTextKey, setObjectKey } from '../core/keys.js';
 import { counted } from '../core/words.js';
+import type { RetrievalTier } from '../core/cold.js';
+import { thawObjects } from './restore/thaw.js';
 
 /** SetVerdict is the outcome of verifying one set. */
 export interface SetVerdict {
@@ -50,6 +52,8 @@ export interface VerifyRequest {
   signal: AbortSignal;
   /** The destination's other sets: a failed password check they contradict is tampering. */
   others?: readonly Descriptor[];
+  /** Retrieval tier of restore requests for archived objects (--retrieval-tier). */
+  retrievalTier?: RetrievalTier | undefined;
 }
 
 /** runVerify verifies each set and returns a verdict per set. */
@@ -59,6 +63,8 @@ export async function runVerify(req: VerifyRequest): Promise<SetVerdict[]> {
   const bar = req.out.progress(`verifying ${counted(req.sets.length, 'set')}`, req.sets.reduce((n, d) => n + sizeOf(d), 0), { bytes: true });
   let done = 0;
   try {
+    // Archived objects are requested up front, in one pass, before any set is downloaded (restore/thaw).
+    await thawObjects(req.repo.backend, req.sets.flatMap((d) => [...allObjects(d).map((o) => ({ key: setObjectKey(d.id, o.name), size: o.size })), ...restoreTextItem(d)]), { tier: req.retrievalTier, out: req.out, command: 'the same strata verify' });
     for (const d of req.sets) {
       bar.update(done, d.id);
       verdicts.push(await verifyOne(req, d));
@@ -239,4 +245,9 @@ async function regenerateRecovery(d: Descriptor, dir: string, states: Map<string
     }
   }
   return outcome;
+}
+
+/** restoreTextItem is a set's RESTORE.txt as an object verify reads (for restore/thaw), where the descriptor records it. */
+export function restoreTextItem(d: Descriptor): { key: string; size: number }[] {
+  return d.restoreText === undefined ? [] : [{ key: restoreTextKey(d.id), size: d.restoreText.size }];
 }

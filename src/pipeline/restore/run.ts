@@ -32,6 +32,7 @@ import { restoreMetadata } from './metadata.js';
 import { checkPassword } from './password.js';
 import { createdParents, placeFolders, placeHardLinks, placeSymlinks, setFolderTimes, type Target } from './place.js';
 import { selectEntries } from './select.js';
+import { thawForRestore } from './thaw.js';
 import { STAGING_NAME, STAGING_PREFIX, WORK_NAME, makeStaging, sweepStaging, writeOwnerMarker } from './staging.js';
 import type { RestoredSource, RestoreRequest } from './types.js';
 
@@ -50,6 +51,8 @@ export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]>
   }
   for (const d of chosen) checkPassword(d, req.password, catalog.complete);
   checkTarget(req.to);
+  // Archived volumes (S3 GLACIER, DEEP_ARCHIVE) are requested up front, before anything is fetched.
+  await thawForRestore(req, chosen, catalog.complete, catalog.problems);
   const results: RestoredSource[] = [];
   for (const d of chosen) {
     const target = chosen.length > 1 ? path.join(req.to, d.source) : req.to;

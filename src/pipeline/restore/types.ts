@@ -1,4 +1,5 @@
 /** pipeline/restore/types: what a restore is asked (RestoreRequest) and what it reports per source (RestoredSource). */
+import type { RetrievalTier } from '../../core/cold.js';
 import type { Output } from '../../ui/output.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Tools } from '../backup/index.js';
@@ -37,6 +38,8 @@ export interface RestoreRequest {
   workDir: string;
   out: Output;
   signal: AbortSignal;
+  /** Retrieval tier of restore requests for archived volumes (--retrieval-tier); omitted: the destination's, else Standard. */
+  retrievalTier?: RetrievalTier | undefined;
 }
 
 /** RestoredSource reports one source's restore. */
