@@ -37,9 +37,36 @@ async function templateFrom(ctx: CommandContext): Promise<{ options: TemplateOpt
   if (file === undefined) return { options, source: "strata's default retention (no config file)" };
   const config = await loadConfig(file, ctx.env);
   options.retention = config.retention.tiers;
+  options.deleteByTag = config.retention.deleteBy === 'tag';
   const d = parseDestination(config.destination);
   if (d.kind === 's3' && d.prefix !== '') options.prefix = `${d.prefix}/`;
   return { options, source: `the retention of ${file}` };
+}
+
+/**
+ * refuseToReplace stops --out from overwriting a file that is not a CloudFormation template made
+ * before: `--out strata.yaml` in a job's folder would otherwise replace the job's config.
+ */
+async function refuseToReplace(target: string, shown: string): Promise<void> {
+  let head: string;
+  try {
+    const fh = await fsp.open(target, 'r');
+    try {
+      const buf = Buffer.alloc(256);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      head = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StrataError('USAGE', `cloud template: cannot use ${shown}: ${errorMessage(e)}`, { hint: 'Give --out a new file name, e.g. --out strata-cloudformation.yaml' });
+  }
+  if (!/^AWSTemplateFormatVersion:/.test(head)) {
+    throw new StrataError('USAGE', `cloud template: ${shown} exists and is no CloudFormation template: not replaced`, {
+      hint: 'strata reads ./strata.yaml as its config; write the template elsewhere, e.g. --out strata-cloudformation.yaml',
+    });
+  }
 }
 
 /** cloudTemplate runs `strata cloud template`. */
@@ -54,6 +81,7 @@ export async function cloudTemplate(ctx: CommandContext, out: string | undefined
     return ExitCode.ok;
   }
   const target = path.resolve(out);
+  await refuseToReplace(target, out);
   const tmp = `${target}.${process.pid}.tmp`;
   try {
     await fsp.writeFile(tmp, yaml, { mode: 0o644 });

@@ -1,7 +1,9 @@
 /**
  * commands/cloud: `strata cloud lifecycle [--apply] [--json]` — the S3 lifecycle rules of the
  * destination bucket, planned from the job's retention (core/cloud/lifecycle-rules), printed with
- * why and what each costs, and with --apply set on the bucket (PutBucketLifecycleConfiguration).
+ * why and what each costs, and with --apply set on the bucket (PutBucketLifecycleConfiguration);
+ * `strata cloud template [--out FILE]` — the AWS CloudFormation template of the whole setup
+ * (commands/cloud-template).
  */
 import type { Command, CommandContext, OptionSpecs } from './context.js';
 import { parseCommandArgs } from './args.js';
@@ -11,24 +13,31 @@ import { configurationOf, formatLifecycle, planLifecycle, validateLifecycle, typ
 import type { Tier } from '../core/naming.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { setBucketLifecycle } from '../backend/open.js';
+import { cloudTemplate, templateOptions } from './cloud-template.js';
 
 const lifecycleOptions = {
   apply: { type: 'boolean', default: false, help: 'set the rules on the destination bucket (replaces its lifecycle configuration)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file (default retention)' },
+  ...templateOptions,
 } as const satisfies OptionSpecs;
 
-const SUBCOMMANDS = ['lifecycle'] as const;
+const SUBCOMMANDS = ['lifecycle', 'template'] as const;
 
 /** cloudCommand is `strata cloud lifecycle`. */
 export const cloudCommand: Command = {
   name: 'cloud',
-  summary: 'Provider-side setup of an S3 destination: lifecycle rules by tag (cloud lifecycle)',
-  usage: 'cloud lifecycle [--apply] [--dest DEST] [--json]',
+  summary: 'Provider-side setup of an S3 destination: lifecycle rules by tag (cloud lifecycle), an AWS CloudFormation template (cloud template)',
+  usage: 'cloud lifecycle [--apply] [--dest DEST] [--json] | cloud template [--out FILE]',
   options: lifecycleOptions,
-  examples: ['strata cloud lifecycle', 'strata cloud lifecycle --apply', 'strata cloud lifecycle --json'],
+  examples: ['strata cloud lifecycle', 'strata cloud lifecycle --apply', 'strata cloud template --out strata.yaml'],
   async run(ctx: CommandContext, args: string[]): Promise<number> {
     const { values, positionals } = parseCommandArgs('cloud', args, lifecycleOptions, true);
     const [sub, ...extra] = positionals;
+    if (sub === 'template' && extra.length === 0) {
+      if (values.apply || values.dest !== undefined) throw new StrataError('USAGE', 'cloud template: --apply and --dest belong to cloud lifecycle', { hint: 'Example: strata cloud template --out strata.yaml' });
+      return cloudTemplate(ctx, values.out);
+    }
+    if (values.out !== undefined) throw new StrataError('USAGE', 'cloud: --out belongs to cloud template', { hint: 'Example: strata cloud template --out strata.yaml' });
     if (sub !== 'lifecycle' || extra.length > 0) {
       throw new StrataError('USAGE', sub === undefined ? 'cloud: say what to do' : `cloud: unknown subcommand ${JSON.stringify(positionals.join(' '))}`, {
         hint: `Run "strata cloud ${SUBCOMMANDS.join('|')} --help"; e.g. "strata cloud lifecycle".`,

@@ -221,7 +221,9 @@ function backupStatements(prefix: string): CfnValue[] {
     {
       Sid: 'ListTheBucket',
       Effect: 'Allow',
-      Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads', 's3:GetBucketLocation'],
+      // GetLifecycleConfiguration: strata may check the rules it relies on (never change them:
+      // credentials that could would also set "expire everything tomorrow").
+      Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads', 's3:GetBucketLocation', 's3:GetLifecycleConfiguration'],
       Resource: bucketArn('PrimaryBucketName'),
     },
     {

@@ -152,7 +152,12 @@ function globMatches(pattern: string, key: string): boolean {
   return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(key);
 }
 
-/** IAM_ACTION: the IAM action each S3 API call of strata's backend needs (CreateBucket is for tests only). */
+/**
+ * IAM_ACTION: the IAM action each S3 API call of strata's backend needs; null: not granted to the
+ * backup credentials — CreateBucket (tests, first-time setup) and PutBucketLifecycleConfiguration
+ * (`strata cloud lifecycle --apply`: on a stack's bucket the template sets the rules, and backup
+ * credentials that could replace them could also set "expire everything tomorrow").
+ */
 const IAM_ACTION: Record<string, string | null> = {
   PutObjectCommand: 's3:PutObject',
   CreateMultipartUploadCommand: 's3:PutObject',
@@ -167,7 +172,9 @@ const IAM_ACTION: Record<string, string | null> = {
   HeadBucketCommand: 's3:ListBucket',
   RestoreObjectCommand: 's3:RestoreObject',
   DeleteObjectCommand: 's3:DeleteObject',
+  GetBucketLifecycleConfigurationCommand: 's3:GetLifecycleConfiguration',
   CreateBucketCommand: null,
+  PutBucketLifecycleConfigurationCommand: null,
 };
 
 test("the backup policy allows every S3 call strata's backend makes, and deletes only the run markers", () => {
