@@ -4,7 +4,9 @@
  */
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import { describeDestination, type Destination } from '../core/destination.js';
+import { describeDestination, type Destination, type S3Destination } from '../core/destination.js';
+import type { LifecycleConfiguration } from '../core/cloud/lifecycle-rules.js';
+import { StrataError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local.js';
 // The remote backends are loaded on demand: the AWS SDK alone costs hundreds of ms at start-up,
@@ -89,4 +91,20 @@ export async function openBackend(dest: Destination, opts: OpenOptions = {}): Pr
   if (opts.concurrency !== undefined) backend = new LimitedBackend(backend, opts.concurrency);
   if (opts.retry !== false) backend = new RetryingBackend(backend, opts.retry ?? {});
   return backend;
+}
+
+/**
+ * setBucketLifecycle sets the lifecycle rules of an S3 destination's bucket (`strata cloud
+ * lifecycle --apply`), replacing the bucket's configuration. NO_DESTINATION for a missing bucket.
+ */
+export async function setBucketLifecycle(dest: S3Destination, config: LifecycleConfiguration, opts: OpenOptions = {}): Promise<void> {
+  const { S3Backend: S3 } = await import('./s3.js');
+  const backend = await openBackend(dest, { ...opts, retry: false });
+  try {
+    if (!(backend instanceof S3)) throw new StrataError('INTERNAL', 'an S3 destination did not open as an S3 backend');
+    if (!(await backend.rootExists())) throw new StrataError('NO_DESTINATION', `bucket ${dest.bucket} does not exist`, { hint: 'Check the bucket name, region and endpoint; strata never creates a bucket.' });
+    await backend.setLifecycle(config);
+  } finally {
+    await backend.close();
+  }
 }

@@ -34,10 +34,12 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   RestoreObjectCommand,
@@ -53,6 +55,7 @@ import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import { checkSha256, hashStream, hashingSource, sha256Hex } from '../io/hash.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions, ThawResult } from './backend.js';
 import { validateKey } from './keys.js';
+import type { LifecycleConfiguration } from '../core/cloud/lifecycle-rules.js';
 
 /** S3_MIN_PART_SIZE is the smallest part S3 accepts (except the last one). */
 export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -456,6 +459,40 @@ export class S3Backend implements Backend {
     } catch (e) {
       const err = this.mapError(e, `deleting ${key}`);
       if (err.code !== 'NOT_FOUND') throw err;
+    }
+  }
+
+  /**
+   * setLifecycle replaces the bucket's lifecycle configuration (PutBucketLifecycleConfiguration):
+   * every rule of the bucket, not only strata's. Used by `strata cloud lifecycle --apply`.
+   */
+  async setLifecycle(config: LifecycleConfiguration): Promise<void> {
+    try {
+      await this.client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: this.bucket, LifecycleConfiguration: { Rules: config.Rules } }));
+    } catch (e) {
+      throw this.mapError(e, `setting the lifecycle rules of bucket ${this.bucket}`);
+    }
+  }
+
+  /** lifecycleRuleIds lists the IDs of the bucket's lifecycle rules ([] when it has none). */
+  async lifecycleRuleIds(): Promise<string[]> {
+    try {
+      const out = await this.client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: this.bucket }));
+      return (out.Rules ?? []).map((r) => r.ID ?? '');
+    } catch (e) {
+      if (errorName(e) === 'NoSuchLifecycleConfiguration') return [];
+      throw this.mapError(e, `reading the lifecycle rules of bucket ${this.bucket}`);
+    }
+  }
+
+  /** storageClassOf is an object's storage class as HeadObject reports it (STANDARD when absent). */
+  async storageClassOf(key: string): Promise<string> {
+    const k = this.objectKey(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k }));
+      return out.StorageClass ?? 'STANDARD';
+    } catch (e) {
+      throw this.mapError(e, `reading ${key}`);
     }
   }
 

@@ -11,6 +11,12 @@ export interface RetentionConfig {
   tiers: RetentionPolicy;
   /** A backup that succeeded (every set complete, nothing partial) prunes the job's sets after it. */
   pruneAfterBackup: boolean;
+  /**
+   * `deleteBy: tag` (S3 destinations): prune tags the objects of the sets that may go (expire=yes)
+   * instead of deleting them, and the bucket's lifecycle rule by that tag (`strata cloud lifecycle
+   * --apply`) deletes them, so backup credentials need no delete permission. Absent: strata deletes.
+   */
+  deleteBy?: 'tag';
 }
 
 
@@ -40,14 +46,18 @@ export const retentionSectionSchema = z
       monthly: retentionSchema('monthly'),
       yearly: retentionSchema('yearly'),
       pruneAfterBackup: z.boolean(expected('true or false')).default(true),
+      deleteBy: z.enum(['strata', 'tag'], expected('strata (prune deletes) or tag (prune tags, the S3 lifecycle rule deletes)')).default('strata'),
     },
-    expected('a mapping with daily, weekly, monthly, yearly and pruneAfterBackup'),
+    expected('a mapping with daily, weekly, monthly, yearly, pruneAfterBackup and deleteBy'),
   )
   .transform((r, ctx): RetentionConfig => {
     const tiers: RetentionPolicy = { daily: r.daily, weekly: r.weekly, monthly: r.monthly, yearly: r.yearly };
     const problems = policyProblems(tiers);
     for (const p of problems) ctx.issues.push({ code: 'custom', input: r, path: [p.tier], message: p.message });
-    return problems.length > 0 ? z.NEVER : { tiers, pruneAfterBackup: r.pruneAfterBackup };
+    if (problems.length > 0) return z.NEVER;
+    const out: RetentionConfig = { tiers, pruneAfterBackup: r.pruneAfterBackup };
+    if (r.deleteBy === 'tag') out.deleteBy = 'tag';
+    return out;
   })
   .prefault({});
 

@@ -206,6 +206,9 @@ function addRetention(add: (...lines: string[]) => void): void {
     `#             Defaults: daily ${formatRetention(DEFAULT_RETENTION.daily)}, weekly ${formatRetention(DEFAULT_RETENTION.weekly)}, monthly ${formatRetention(DEFAULT_RETENTION.monthly)}, yearly ${formatRetention(DEFAULT_RETENTION.yearly)}`,
     '#   pruneAfterBackup: true: a backup whose every set is complete (not partial, not failed) prunes',
     '#             this job\'s expired sets after it. Default: true',
+    '#   deleteBy: strata (default): prune deletes the expired sets. tag (S3 only): prune tags their',
+    '#             objects expire=yes and the bucket\'s lifecycle rule by that tag deletes them',
+    '#             ("strata cloud lifecycle --apply" sets it): backup credentials need no delete permission.',
     'retention:',
   );
   for (const tier of TIERS) add(`  ${tier}: ${formatRetention(DEFAULT_RETENTION[tier])}`);
