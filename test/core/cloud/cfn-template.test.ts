@@ -104,6 +104,10 @@ test('the lifecycle rules keep their tag values as strings through YAML 1.1 (exp
   assert.equal(get(parsed(), 'AWSTemplateFormatVersion'), '2010-09-09');
 });
 
+test('the template fits the 51,200 bytes `aws cloudformation deploy` takes without --s3-bucket', () => {
+  for (const [, o] of VARIANTS) assert.ok(Buffer.byteLength(templateYaml(cloudFormationTemplate(templateInput({ version: '0.0.0-test', ...o })))) < 51_200);
+});
+
 /** WRONG: deliberate mistakes, each of which the checker must report (a test of the checker itself). */
 const WRONG: [string, (t: Json) => void, RegExp][] = [
   ['a misspelt nested property (LifecycleConfiguration.Rule)', (t) => set(t, [...RULES, 0, 'ExpirationDays'], 5, true), /ExpirationDays: is no property of Rule/],
