@@ -104,6 +104,7 @@ export const backupCommand: Command = {
             prune = { removed: p.removed, swept: p.swept, kept: p.plan.filter((d) => d.keep).length };
             ctx.run?.attach({ sets: { pruned: [...p.removed, ...p.swept] } });
             if (p.removed.length > 0) ctx.out.summary(`pruned ${counted(p.removed.length, 'expired set')}: ${p.removed.join(', ')}`);
+            if (p.tagged !== undefined && p.tagged.length > 0) ctx.out.summary(`tagged ${counted(p.tagged.length, 'expired set')} expire=yes for the bucket's lifecycle rule to delete: ${p.tagged.join(', ')}`);
           } catch (e) {
             if (isStrataError(e, 'CANCELLED')) throw e;
             const code = isStrataError(e) ? e.code : 'INTERNAL';
