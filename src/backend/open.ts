@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { describeDestination, type Destination, type S3Destination } from '../core/destination.js';
-import type { LifecycleConfiguration } from '../core/cloud/lifecycle-rules.js';
+import { EXPIRE_TAG, type LifecycleConfiguration } from '../core/cloud/lifecycle-rules.js';
 import { StrataError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local.js';
@@ -14,7 +14,7 @@ import { LocalBackend } from './local.js';
 import type { RcloneBackend } from './rclone.js';
 import type { S3Backend } from './s3.js';
 import type { WebDavBackend } from './webdav.js';
-import { LimitedBackend, LoggingBackend, RetryingBackend, type RetryOptions } from './wrappers.js';
+import { ExpireByTagBackend, LimitedBackend, LoggingBackend, RetryingBackend, type RetryOptions } from './wrappers.js';
 
 /** OpenOptions tune how a destination is opened. */
 export interface OpenOptions {
@@ -33,6 +33,8 @@ export interface OpenOptions {
   /** S3 multipart part size and listing page size (tests use small values). */
   s3PartSize?: number;
   s3PageSize?: number;
+  /** S3 only: delete() tags the object expire=yes instead (retention.deleteBy: tag; ExpireByTagBackend). */
+  deleteByTag?: boolean;
   /** Extra global rclone flags (e.g. ['--config', FILE]). */
   rcloneArgs?: string[];
 }
@@ -90,6 +92,7 @@ export async function openBackend(dest: Destination, opts: OpenOptions = {}): Pr
   if (opts.onDebug !== undefined) backend = new LoggingBackend(backend, opts.onDebug);
   if (opts.concurrency !== undefined) backend = new LimitedBackend(backend, opts.concurrency);
   if (opts.retry !== false) backend = new RetryingBackend(backend, opts.retry ?? {});
+  if (opts.deleteByTag === true && dest.kind === 's3') backend = new ExpireByTagBackend(backend, EXPIRE_TAG);
   return backend;
 }
 

@@ -92,7 +92,7 @@ export const backupCommand: Command = {
       // Retention after a run that succeeded (config files only, retention.pruneAfterBackup): a
       // partial or failed run never prunes. A prune that fails does not undo the backup, but the
       // run says so and does not end as a success.
-      let prune: { removed: string[]; swept: string[]; kept: number } | { skipped: string } | { error: { code: string; message: string; hint?: string | undefined } } | null = null;
+      let prune: { removed: string[]; swept: string[]; kept: number; tagged?: string[] } | { skipped: string } | { error: { code: string; message: string; hint?: string | undefined } } | null = null;
       let exitCode: number = result.partial || promotionFailed ? ExitCode.partial : ExitCode.ok;
       if (pruneAfterBackup(config)) {
         if (result.partial) {
@@ -101,9 +101,10 @@ export const backupCommand: Command = {
         } else {
           try {
             const p = await runPrune({ config, backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, apply: true, out: ctx.out, clock: ctx.clock, signal: ctx.signal });
-            prune = { removed: p.removed, swept: p.swept, kept: p.plan.filter((d) => d.keep).length };
+            prune = { removed: p.removed, swept: p.swept, kept: p.plan.filter((d) => d.keep).length, ...(p.tagged !== undefined ? { tagged: p.tagged } : {}) };
             ctx.run?.attach({ sets: { pruned: [...p.removed, ...p.swept] } });
             if (p.removed.length > 0) ctx.out.summary(`pruned ${counted(p.removed.length, 'expired set')}: ${p.removed.join(', ')}`);
+            if (p.tagged !== undefined && p.tagged.length > 0) ctx.out.summary(`tagged ${counted(p.tagged.length, 'expired set')} expire=yes for the bucket's lifecycle rule to delete: ${p.tagged.join(', ')}`);
           } catch (e) {
             if (isStrataError(e, 'CANCELLED')) throw e;
             const code = isStrataError(e) ? e.code : 'INTERNAL';

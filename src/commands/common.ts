@@ -90,7 +90,8 @@ async function checkSourceFolders(config: StrataConfig): Promise<void> {
  */
 export async function openDestination(ctx: CommandContext, config: StrataConfig): Promise<Backend> {
   const dest = parseDestination(config.destination);
-  const backend = await openBackend(dest, { env: ctx.env, onWarning: (w) => ctx.out.warn(w) });
+  // retention.deleteBy: tag — strata tags what it would delete, the bucket's lifecycle rule deletes it.
+  const backend = await openBackend(dest, { env: ctx.env, onWarning: (w) => ctx.out.warn(w), deleteByTag: config.retention.deleteBy === 'tag' });
   try {
     await requireRoot(backend, destinationText(config), dest.kind);
     await readMarker(new Repository(backend));

@@ -106,6 +106,8 @@ function printPrune(ctx: CommandContext, config: StrataConfig, machine: MachineR
     sets: r.plan.map(setRow),
     removed: r.removed,
     swept: r.swept,
+    ...(r.tagged !== undefined ? { tagged: r.tagged } : {}),
+    ...(r.retagged !== undefined ? { retagged: r.retagged } : {}),
   });
   const toRemove = r.plan.filter((d) => !d.keep).length;
   if (r.plan.length === 0) ctx.out.result(`no sets of job ${config.job} from this machine on the destination`);
@@ -113,7 +115,9 @@ function printPrune(ctx: CommandContext, config: StrataConfig, machine: MachineR
     ctx.out.result(`retention of job ${config.job}: daily ${formatRetention(policy.daily)}, weekly ${formatRetention(policy.weekly)}, monthly ${formatRetention(policy.monthly)}, yearly ${formatRetention(policy.yearly)} (now ${r.now.slice(0, 16).replace('T', ' ')} UTC)`);
     for (const line of formatPlan(r.plan)) ctx.out.result(line);
   }
-  if (applied) ctx.out.summary(r.removed.length === 0 ? 'nothing to remove' : `removed ${counted(r.removed.length, 'set')}: ${r.removed.join(', ')}`);
+  if (r.retagged !== undefined) ctx.out.info(`updated the tags of ${counted(r.retagged.length, 'kept set')}: ${r.retagged.join(', ')}`);
+  if (applied && r.tagged !== undefined) ctx.out.summary(r.tagged.length === 0 ? 'nothing to remove' : `tagged ${counted(r.tagged.length, 'set')} expire=yes for the bucket's lifecycle rule to delete (retention.deleteBy: tag): ${r.tagged.join(', ')}`);
+  else if (applied) ctx.out.summary(r.removed.length === 0 ? 'nothing to remove' : `removed ${counted(r.removed.length, 'set')}: ${r.removed.join(', ')}`);
   else if (toRemove > 0) ctx.out.summary(`dry run: nothing was removed; run strata prune --apply to remove ${counted(toRemove, 'set')}`);
 }
 

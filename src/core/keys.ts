@@ -114,3 +114,24 @@ export function isSetObjectKey(id: string, key: string): boolean {
   const unit = m[1] ?? '';
   return unit.startsWith(`${id}_`) && /^_\d+-\d+$/.test(unit.slice(id.length)) && (m[2] ?? '').startsWith(`${unit}.`);
 }
+
+/**
+ * ObjectKind is what lifecycle rules may do with an object: `data` (volumes and their recovery
+ * files) may move to archive storage; `meta` (descriptor, manifest and its recovery files,
+ * RESTORE.txt, markers) always stays readable, so list, the catalog, INCR planning, prune and
+ * promotion never need an archived object.
+ */
+export type ObjectKind = 'data' | 'meta';
+
+/** objectKind tells the kind of object `name` (a set-relative name, `dir/file` allowed) of set `setId`; anything not known to be data is meta. */
+export function objectKind(setId: string, name: string): ObjectKind {
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  if (parseSplitVolumeName(base)?.archive === archiveName(setId)) return 'data';
+  if (base.endsWith('.par2') && base.startsWith(setId) && !base.startsWith(`${manifestUnitName(setId)}.`)) return 'data';
+  return 'meta';
+}
+
+/** objectTags are the tags object `name` of a set carries on a destination that keeps tags (lifecycle rules select by them). */
+export function objectTags(set: { id: string; tier: string; type: string }, name: string): Record<string, string> {
+  return { tier: set.tier, type: set.type, set: set.id, kind: objectKind(set.id, name) };
+}

@@ -31,7 +31,7 @@ import * as path from 'node:path';
 import type { Backend, BodySource } from '../backend/backend.js';
 import { checkDescriptor, sealDescriptor, type Descriptor, type MachineRef, type StoredObject } from '../core/descriptor.js';
 import { descriptorIssues } from '../core/descriptor-schema.js';
-import { descriptorKey, isSetObjectKey, restoreTextKey, setObjectKey } from '../core/keys.js';
+import { descriptorKey, isSetObjectKey, objectTags, restoreTextKey, setObjectKey } from '../core/keys.js';
 import { checkPromotion, isExtraRecoveryName, planPromotions, raiseProtection, type PromotionDecision, type PromotionTier } from '../core/promotion.js';
 import type { ProtectionConfig } from '../core/protection/index.js';
 import { formatSize } from '../core/size.js';
@@ -95,8 +95,9 @@ export function promotingKey(id: string): string {
   return setObjectKey(id, `${id}.promoting`);
 }
 
-function tagsOf(d: Pick<Descriptor, 'tier' | 'type' | 'id'>): Record<string, string> {
-  return { tier: d.tier, type: d.type, set: d.id };
+/** tagsOf are the tags of the set's object `key` (its kind decides whether lifecycle rules may archive it). */
+function tagsOf(d: Pick<Descriptor, 'tier' | 'type' | 'id'>, key: string): Record<string, string> {
+  return objectTags(d, key);
 }
 
 /** objectKeysOf lists every key of a set the descriptor accounts for (volumes, manifest, recovery, RESTORE.txt, descriptor). */
@@ -110,7 +111,7 @@ async function retagAll(backend: Backend, d: Descriptor, signal: AbortSignal): P
   for (const key of objectKeysOf(d)) {
     if (key === descriptorKey(d.id)) continue; // the descriptor is tagged by its own put
     if (signal.aborted) throw new StrataError('CANCELLED', 'promotion cancelled');
-    if (await backend.retag(key, tagsOf(d), signal)) n++;
+    if (await backend.retag(key, tagsOf(d, key), signal)) n++;
   }
   return n;
 }
@@ -162,7 +163,7 @@ export async function promoteSet(ctx: PromoteContext, d: Descriptor, to: Promoti
   await ctx.backend.put(promotingKey(d.id), bufferSource(JSON.stringify(marker)), { overwrite: true });
 
   const added: StoredObject[] = [];
-  const newTags = { tier: to, type: d.type, set: d.id };
+  const newTags = (name: string): Record<string, string> => objectTags({ tier: to, type: d.type, id: d.id }, name);
   let note: string | undefined;
   if (raised !== null) {
     await fsp.mkdir(ctx.workDir, { recursive: true });
@@ -186,7 +187,7 @@ export async function promoteSet(ctx: PromoteContext, d: Descriptor, to: Promoti
           for (const f of files) {
             const local = path.join(dir, ...f.split('/'));
             const h = await hashFile(local);
-            await repo.put(d.id, f, await fileSource(local), { sha256: h.sha256, overwrite: true, tags: newTags, signal: ctx.signal });
+            await repo.put(d.id, f, await fileSource(local), { sha256: h.sha256, overwrite: true, tags: newTags(f), signal: ctx.signal });
             added.push({ name: f, size: h.size, sha256: h.sha256 });
           }
         }
@@ -208,9 +209,9 @@ export async function promoteSet(ctx: PromoteContext, d: Descriptor, to: Promoti
   const issues = descriptorIssues(next);
   if (issues.length > 0) throw new StrataError('INTERNAL', `the promoted descriptor of ${d.id} would not be valid: ${issues.join('; ')}`);
 
-  await repo.put(d.id, 'RESTORE.txt', bufferSource(text), { sha256: unsealed.restoreText.sha256, overwrite: true, tags: newTags, signal: ctx.signal });
+  await repo.put(d.id, 'RESTORE.txt', bufferSource(text), { sha256: unsealed.restoreText.sha256, overwrite: true, tags: newTags('RESTORE.txt'), signal: ctx.signal });
   const retagged = await retagAll(ctx.backend, next, ctx.signal);
-  await ctx.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(next, null, 2) + '\n'), { overwrite: true, tags: newTags, signal: ctx.signal });
+  await ctx.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(next, null, 2) + '\n'), { overwrite: true, tags: newTags(descriptorKey(d.id)), signal: ctx.signal });
   await ctx.backend.delete(promotingKey(d.id));
   const addedRecoveryBytes = added.reduce((s, o) => s + o.size, 0);
   return { id: d.id, from: d.tier, to, reason, addedRecoveryBytes, addedFiles: added.map((o) => o.name), retagged, redundancyPercent: protection?.redundancyPercent ?? null, ...(note === undefined ? {} : { note }) };
@@ -273,7 +274,7 @@ export async function settlePromotions(ctx: PromoteContext, sets: readonly Descr
     if (d.restoreText !== undefined) {
       const text = restoreFileText(d);
       const rec = restoreFileRecord(text);
-      if (rec.sha256 === d.restoreText.sha256) await repo.put(id, 'RESTORE.txt', bufferSource(text), { sha256: rec.sha256, overwrite: true, tags: tagsOf(d), signal: ctx.signal });
+      if (rec.sha256 === d.restoreText.sha256) await repo.put(id, 'RESTORE.txt', bufferSource(text), { sha256: rec.sha256, overwrite: true, tags: tagsOf(d, 'RESTORE.txt'), signal: ctx.signal });
       else ctx.out.warn(`${id}: RESTORE.txt could not be written again as its descriptor records it (made by another version); strata verify --set ${id} tells more`);
     }
     await retagAll(ctx.backend, d, ctx.signal);

@@ -25,6 +25,10 @@ import { Repository, type RemovalStep } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import { cachedManifestName, isManifestCached } from './manifests.js';
 import { checkSetAsync } from './set-check.js';
+import { isTaggedForExpiry, lacksKind, retagSet } from './set-tags.js';
+import { EXPIRE_TAG } from '../core/cloud/lifecycle-rules.js';
+import { parseDestination } from '../core/destination.js';
+import { descriptorKey } from '../core/keys.js';
 
 /** PruneRequest is everything one prune needs. */
 export interface PruneRequest {
@@ -52,6 +56,10 @@ export interface PruneResult {
   removed: string[];
   /** Unfinished removals of earlier runs that this run completed. */
   swept: string[];
+  /** retention.deleteBy: tag — sets tagged for the bucket's lifecycle rule to delete (instead of `removed`), newest first. */
+  tagged?: string[];
+  /** Kept sets whose tags were brought up to date (the kind tag; an expiry tag a kept set must not carry). */
+  retagged?: string[];
 }
 
 /** runPrune plans (and with `apply`, carries out under the job lock) the retention of the job's sets. */
@@ -110,6 +118,7 @@ async function pruneLocked(req: PruneRequest, now: Date): Promise<PruneResult> {
   for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message} (left alone)`);
   const plan = planRetention({ sets: own, others, policy: req.config.retention.tiers, now, unchecked });
   const removed: string[] = [];
+  if (req.apply && tagMode(req)) return { now: now.toISOString(), plan, removed, swept, ...(await tagForExpiry(req, plan)) };
   if (req.apply) {
     for (const d of removalOrder(plan)) {
       if (req.signal.aborted) throw new StrataError('CANCELLED', `prune cancelled; removed ${counted(removed.length, 'set')}`);
@@ -128,5 +137,65 @@ async function pruneLocked(req: PruneRequest, now: Date): Promise<PruneResult> {
       await fsp.rm(path.join(manifests, cachedManifestName(d)), { force: true });
     }
   }
-  return { now: now.toISOString(), plan, removed, swept };
+  // Sets made before the kind tag get it (S3), so that lifecycle transitions reach their data.
+  const retagged = req.apply && parseDestination(req.config.destination).kind === 's3' ? await retagKept(req, plan) : null;
+  return { now: now.toISOString(), plan, removed, swept, ...(retagged !== null && retagged.length > 0 ? { retagged } : {}) };
+}
+
+/** tagMode: the job deletes by tag (retention.deleteBy: tag), on an S3 destination. */
+function tagMode(req: PruneRequest): boolean {
+  return req.config.retention.deleteBy === 'tag' && parseDestination(req.config.destination).kind === 's3';
+}
+
+/**
+ * tagForExpiry is prune with retention.deleteBy: tag: nothing is deleted. The sets the plan
+ * removes get the expiry tag on every object (descriptor last), newest first, and the bucket's
+ * lifecycle rule deletes them; a set already tagged (its descriptor is) is not tagged again. A
+ * kept set that carries the expiry tag (the retention was lengthened, a set was promoted) loses
+ * it, and a kept set made before the kind tag gets it.
+ */
+async function tagForExpiry(req: PruneRequest, plan: readonly RetentionDecision<Descriptor>[]): Promise<{ tagged: string[]; retagged: string[] }> {
+  const tagged: string[] = [];
+  const expire = { [EXPIRE_TAG.Key]: EXPIRE_TAG.Value };
+  const noTags = (): StrataError =>
+    new StrataError('CONFIG', `retention.deleteBy is tag, but ${req.backend.description} keeps no object tags`, { hint: 'Use retention.deleteBy: strata (prune deletes) on this provider.' });
+  const retagged = await retagKept(req, plan);
+  if (retagged === null) throw noTags();
+  for (const d of removalOrder(plan)) {
+    if (req.signal.aborted) throw new StrataError('CANCELLED', `prune cancelled; tagged ${counted(tagged.length, 'set')} for deletion`);
+    const tags = await descriptorTags(req.backend, d.id);
+    if (tags === null) continue; // gone already: the lifecycle rule deleted it
+    if (!isTaggedForExpiry(tags) && (await retagSet(req.backend, d, expire, req.signal)) === null) throw noTags();
+    tagged.push(d.id);
+    await fsp.rm(path.join(req.jobDir, 'manifests', cachedManifestName(d)), { force: true });
+  }
+  return { tagged, retagged };
+}
+
+/**
+ * retagKept brings the tags of the kept sets up to date on an S3 destination: a set made before
+ * the kind tag gets it (so lifecycle transitions reach its data), and a kept set carrying the
+ * expiry tag loses it. The descriptor is retagged last, so a cut run leaves it as it was and the
+ * next run does the set again. One stat per kept set. Null: the destination keeps no tags.
+ */
+async function retagKept(req: PruneRequest, plan: readonly RetentionDecision<Descriptor>[]): Promise<string[] | null> {
+  const retagged: string[] = [];
+  for (const d of plan.filter((x) => x.keep).map((x) => x.set)) {
+    if (req.signal.aborted) throw new StrataError('CANCELLED', 'prune cancelled');
+    const tags = await descriptorTags(req.backend, d.id);
+    if (tags === null || (!isTaggedForExpiry(tags) && !lacksKind(tags))) continue;
+    if ((await retagSet(req.backend, d, {}, req.signal)) === null) return retagged.length === 0 ? null : retagged;
+    retagged.push(d.id);
+  }
+  return retagged;
+}
+
+/** descriptorTags are the tags of a set's descriptor: undefined where the destination keeps none, null when it is gone. */
+async function descriptorTags(backend: Backend, id: string): Promise<Record<string, string> | undefined | null> {
+  try {
+    return (await backend.stat(descriptorKey(id))).tags;
+  } catch (e) {
+    if (e instanceof StrataError && e.code === 'NOT_FOUND') return null;
+    throw e;
+  }
 }

@@ -11,7 +11,7 @@ import { restoreText } from '../core/restore-text.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { stockRepairCommands } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
-import { RESTORE_TEXT, restoreTextKey } from '../core/keys.js';
+import { RESTORE_TEXT, objectTags, restoreTextKey } from '../core/keys.js';
 
 /** RESTORE_TEXT is the name of the file beside every set's objects. */
 
@@ -63,5 +63,5 @@ export async function rewriteRestoreFile(repo: Repository, d: Descriptor): Promi
   if (made.size !== rec.size || made.sha256 !== rec.sha256) {
     throw new StrataError('DAMAGED', `${d.id}/${RESTORE_TEXT}: the text made from the descriptor does not hash as recorded`, { hint: 'This version renders RESTORE.txt differently from the one that made the set.' });
   }
-  await repo.put(d.id, RESTORE_TEXT, bufferSource(text), { sha256: made.sha256, overwrite: true, tags: { tier: d.tier, type: d.type, set: d.id } });
+  await repo.put(d.id, RESTORE_TEXT, bufferSource(text), { sha256: made.sha256, overwrite: true, tags: objectTags(d, RESTORE_TEXT) });
 }

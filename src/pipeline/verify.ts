@@ -21,7 +21,7 @@ import { allObjects, checkObjects, fetchObjects, localSetDir, type ObjectState }
 import { repairManifest } from './manifests.js';
 import { checkPassword } from './restore/index.js';
 import { checkRestoreFile, rewriteRestoreFile, type RestoreFileState } from './restore-file.js';
-import { RESTORE_TEXT, restoreTextKey, setObjectKey } from '../core/keys.js';
+import { RESTORE_TEXT, objectTags, restoreTextKey, setObjectKey } from '../core/keys.js';
 import { counted } from '../core/words.js';
 import type { RetrievalTier } from '../core/cold.js';
 import { thawObjects } from './restore/thaw.js';
@@ -114,7 +114,7 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
       if (req.repair && states.get(d.manifest.name) !== 'ok' && (await repairManifest(d, dir, req.tools.parity))) {
         states.set(d.manifest.name, 'ok');
         v.repaired.push(d.manifest.name);
-        if (!local) await req.repo.put(d.id, d.manifest.name, await fileSource(path.join(dir, d.manifest.name)), { sha256: d.manifest.sha256, overwrite: true, tags: { tier: d.tier, type: d.type, set: d.id } });
+        if (!local) await req.repo.put(d.id, d.manifest.name, await fileSource(path.join(dir, d.manifest.name)), { sha256: d.manifest.sha256, overwrite: true, tags: objectTags(d, d.manifest.name) });
       }
     }
     if (plan !== null) {
@@ -129,7 +129,7 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
         if (!local) {
           for (const n of fixed) {
             const o = allObjects(d).find((x) => x.name === n);
-            if (o !== undefined) await req.repo.put(d.id, n, await fileSource(path.join(dir, n)), { sha256: o.sha256, overwrite: true, tags: { tier: d.tier, type: d.type, set: d.id } });
+            if (o !== undefined) await req.repo.put(d.id, n, await fileSource(path.join(dir, n)), { sha256: o.sha256, overwrite: true, tags: objectTags(d, o.name) });
           }
         }
       }
@@ -143,7 +143,7 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
         v.repaired.push(name);
         if (!local) {
           const o = d.recovery.find((x) => x.name === name);
-          if (o !== undefined) await req.repo.put(d.id, name, await fileSource(path.join(dir, name)), { sha256: o.sha256, overwrite: true, tags: { tier: d.tier, type: d.type, set: d.id } });
+          if (o !== undefined) await req.repo.put(d.id, name, await fileSource(path.join(dir, name)), { sha256: o.sha256, overwrite: true, tags: objectTags(d, o.name) });
         }
       }
     }

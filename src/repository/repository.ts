@@ -21,7 +21,7 @@ import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from 
 import { parseSetId } from '../core/naming.js';
 import { currentStamp, isStampAlive } from './process.js';
 import { z } from 'zod';
-import { descriptorKey, isDescriptorKey, isSetObjectKey, pendingKey, setObjectKey } from '../core/keys.js';
+import { descriptorKey, descriptorName, isDescriptorKey, isSetObjectKey, objectTags, pendingKey, setObjectKey } from '../core/keys.js';
 
 /** PendingInfo is the content of a `.pending` marker (bootId and procStart: see repository/process). */
 export interface PendingInfo {
@@ -225,7 +225,7 @@ export class Repository {
 
   /** writeDescriptor stores the descriptor: the last write of a set, which makes it complete. */
   async writeDescriptor(d: Descriptor): Promise<void> {
-    await this.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(d, null, 2) + '\n'), { overwrite: false, tags: { tier: d.tier, type: d.type, set: d.id } });
+    await this.backend.put(descriptorKey(d.id), bufferSource(JSON.stringify(d, null, 2) + '\n'), { overwrite: false, tags: objectTags(d, descriptorName(d.id)) });
   }
 
   /**

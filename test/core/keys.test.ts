@@ -1,7 +1,7 @@
 /** core/keys: the names of volumes and PAR2 files, made and read back in one place. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { archiveName, isSetObjectKey, manifestUnitName, par2FilePattern, par2IndexPath, parseSplitVolumeName, setObjectKey, splitVolumeName, unitName, volumeFileName, volumeIndex } from '../../src/core/keys.js';
+import { describe, it, test } from 'node:test';
+import { archiveName, isSetObjectKey, manifestUnitName, objectKind, objectTags, par2FilePattern, par2IndexPath, parseSplitVolumeName, setObjectKey, splitVolumeName, unitName, volumeFileName, volumeIndex } from '../../src/core/keys.js';
 
 const ID = '261129_FULL_docs';
 
@@ -30,4 +30,35 @@ test('PAR2 names: units by 1-based inclusive volume numbers, index files beside 
   for (const name of [volumeFileName(ID, 0), `${ID}.par2`, `${manifestUnitName(ID)}.vol00+01.par2`, par2IndexPath({ name: unitName(ID, 20, 59), dir: unitName(ID, 20, 59) })]) {
     assert.equal(isSetObjectKey(ID, setObjectKey(ID, name)), true, name);
   }
+});
+
+describe('objectKind', () => {
+  const id = '270103_FULL_docs';
+  const cases: [string, 'data' | 'meta'][] = [
+    [`${id}.7z.001`, 'data'],
+    [`${id}.7z.1234`, 'data'],
+    [`${id}.par2`, 'data'], // direct strategy: the volumes' index
+    [`${id}.vol00+02.par2`, 'data'],
+    [`${id}_0001-0040/${id}_0001-0040.par2`, 'data'],
+    [`${id}_0001-0040/${id}_0001-0040.vol03+04.par2`, 'data'],
+    [`${id}.strata.json`, 'meta'],
+    [`${id}.manifest.7z`, 'meta'],
+    [`${id}.manifest.par2`, 'meta'],
+    [`${id}.manifest.vol0+1.par2`, 'meta'],
+    ['RESTORE.txt', 'meta'],
+    [`${id}.pending`, 'meta'],
+    [`${id}.promoting`, 'meta'],
+    ['270110_FULL_docs.7z.001', 'meta'], // another set's volume name: not known to be data of this set
+    ['notes.txt', 'meta'],
+  ];
+  for (const [name, kind] of cases) {
+    it(`${name} is ${kind}`, () => {
+      assert.equal(objectKind(id, name), kind);
+      assert.equal(objectKind(id, `${id}/${name}`), kind, 'the same from the full key');
+    });
+  }
+  it('objectTags adds the kind to tier, type and set', () => {
+    assert.deepEqual(objectTags({ id, tier: 'weekly', type: 'FULL' }, `${id}.7z.001`), { tier: 'weekly', type: 'FULL', set: id, kind: 'data' });
+    assert.deepEqual(objectTags({ id, tier: 'weekly', type: 'FULL' }, 'RESTORE.txt'), { tier: 'weekly', type: 'FULL', set: id, kind: 'meta' });
+  });
 });

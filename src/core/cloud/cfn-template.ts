@@ -160,7 +160,7 @@ function parameters(input: TemplateInput): Record<string, CfnParameter> {
     Deletion: {
       Type: 'String',
       Description:
-        'Who deletes expired sets: "strata" (strata prune deletes; the backup credentials may delete) or "s3" (strata tags the sets to expire and a lifecycle rule deletes them; the backup credentials cannot delete set data)',
+        'Who deletes: "strata" (the job has retention.deleteBy: strata; prune deletes; the backup credentials may delete) or "s3" (the job has retention.deleteBy: tag; strata tags what may go and a lifecycle rule deletes it; the backup credentials cannot delete)',
       AllowedValues: ['strata', 's3'],
       Default: input.deletion,
     },
@@ -215,7 +215,12 @@ function bucket(condition: string, nameParam: string, rules: CfnLifecycleRule[],
   };
 }
 
-/** backupStatements are what a backup, list, verify and restore do: list, read, write, tag, multipart. */
+/**
+ * backupStatements are what backup, list, verify, restore and promote do: list, read, write, tag,
+ * multipart; no delete. With retention.deleteBy: tag every removal strata makes (expired sets, run
+ * markers, replaced recovery files) is a tag `expire=yes` the lifecycle rule acts on; with
+ * deleteBy: strata the prune policy adds DeleteObject.
+ */
 function backupStatements(prefix: string): CfnValue[] {
   return [
     {
@@ -234,15 +239,6 @@ function backupStatements(prefix: string): CfnValue[] {
       Action: ['s3:GetObject', 's3:PutObject', 's3:GetObjectTagging', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:RestoreObject'],
       Resource: objectsArn('PrimaryBucketName', `${prefix}*`),
     },
-    {
-      Sid: 'RemoveRunMarkers',
-      Effect: 'Allow',
-      // A run's own in-progress markers (<set>/<set>.pending, .promoting) are removed when it
-      // ends; set data is not deletable with this policy. Versioning keeps a removed marker as a
-      // noncurrent version until NoncurrentDays.
-      Action: ['s3:DeleteObject'],
-      Resource: [objectsArn('PrimaryBucketName', `${prefix}*.pending`), objectsArn('PrimaryBucketName', `${prefix}*.promoting`)],
-    },
   ];
 }
 
@@ -255,7 +251,7 @@ function iamResources(prefix: string): Record<string, CfnResource> {
       Condition: 'IsPrimary',
       Properties: {
         ManagedPolicyName: sub('strata-backup-${PrimaryBucketName}'),
-        Description: 'strata backup: list, read, write, tag and multipart uploads on the primary bucket; no deletion of set data',
+        Description: 'strata backup: list, read, write, tag and multipart uploads on the primary bucket; no deletion',
         PolicyDocument: { Version: '2012-10-17', Statement: backupStatements(prefix) },
         Users: usersIfCreated(),
       },
@@ -265,7 +261,7 @@ function iamResources(prefix: string): Record<string, CfnResource> {
       Condition: 'StrataDeletes',
       Properties: {
         ManagedPolicyName: sub('strata-prune-${PrimaryBucketName}'),
-        Description: 'strata prune (Deletion=strata): delete the objects of expired sets on the primary bucket',
+        Description: 'strata prune and run markers (Deletion=strata): delete objects on the primary bucket',
         PolicyDocument: {
           Version: '2012-10-17',
           // DeleteObject on a versioned bucket adds a delete marker; the bytes stay a noncurrent

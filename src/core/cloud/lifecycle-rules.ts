@@ -245,7 +245,7 @@ export function planLifecycle(input: LifecycleInput): LifecyclePlan {
       rules.push({
         rule: { ID: `strata-${tier}-safety-expiry`, Status: 'Enabled', Filter: tagFilter(input.prefix, [{ Key: TIER_TAG, Value: tier }]), Expiration: { Days: days } },
         reason: `safety net: any object of a ${tier} set older than ${days} days is deleted — later than strata's retention (${retention === 'forever' ? 'forever' : `${retention.n}${retention.unit}`}) plus a daily chain and a ${SAFETY_MARGIN_DAYS}-day margin; if backups stop for that long, even the newest ${tier} set goes`,
-        cost: last === undefined ? 'none: objects are in STANDARD' : `none beyond the storage: ${last.StorageClass}'s ${MIN_STORAGE_DAYS[last.StorageClass]}-day minimum is reached first`,
+        cost: last === undefined ? 'none: objects are in STANDARD' : MIN_STORAGE_DAYS[last.StorageClass] === 0 ? `none: ${last.StorageClass} has no minimum duration` : `none beyond the storage: ${last.StorageClass}'s ${MIN_STORAGE_DAYS[last.StorageClass]}-day minimum is reached first`,
       });
     }
   }

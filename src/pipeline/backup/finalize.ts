@@ -33,7 +33,7 @@ export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | n
   };
   // Made from what the descriptor records (and its hash recorded there), so verify --repair can write it again.
   const restoreTxt = restoreFileText({ ...summary, manifestProtection: manifest.unit, protection: plan });
-  await run.repo.put(setId, RESTORE_TEXT, bufferSource(restoreTxt), { tags: set.tags, overwrite: set.resumed });
+  await run.repo.put(setId, RESTORE_TEXT, bufferSource(restoreTxt), { tags: set.tagsFor(RESTORE_TEXT), overwrite: set.resumed });
   // Every object is on the destination and checked before the descriptor is written.
   const recovery = [...(archive?.recovery ?? []), ...manifest.recovery];
   const uploads: StoredObject[] = [...volumeObjects, manifest.object, ...recovery];
@@ -77,7 +77,7 @@ export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | n
  * where the provider reports one), and warns when tags did not stick.
  */
 async function readBack(set: SetInProgress, uploads: readonly StoredObject[], result: SourceResult): Promise<void> {
-  const { setId, tags } = set;
+  const { setId } = set;
   const untagged: string[] = [];
   for (const obj of uploads) {
     const key = setObjectKey(setId, obj.name);
@@ -88,10 +88,11 @@ async function readBack(set: SetInProgress, uploads: readonly StoredObject[], re
     // Tags are read back: some providers accept them and keep nothing (Ceph drops those sent
     // with a multipart upload, which is why they are set afterwards). The data is intact, so the
     // set is complete, but lifecycle rules by tag will not see these objects: say so.
+    const tags = set.tagsFor(obj.name);
     if (info.tags !== undefined && Object.entries(tags).some(([k, v]) => info.tags?.[k] !== v)) untagged.push(obj.name);
   }
   if (untagged.length > 0) {
-    result.warnings.push(`${setId}: ${untagged.length} of ${uploads.length} objects on the destination do not carry their tags (${Object.keys(tags).join(', ')}), e.g. ${untagged[0] ?? ''}: the provider did not keep them, so lifecycle rules by tag will not apply to them`);
+    result.warnings.push(`${setId}: ${untagged.length} of ${uploads.length} objects on the destination do not carry their tags (${Object.keys(set.tagsFor('')).join(', ')}), e.g. ${untagged[0] ?? ''}: the provider did not keep them, so lifecycle rules by tag will not apply to them`);
   }
 }
 

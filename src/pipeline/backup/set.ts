@@ -3,6 +3,7 @@
  * shares (the request, the repository, the password check), and SetInProgress, the one set being
  * written (its name, time, tier, local folders and resume journal), handed from stage to stage.
  */
+import { objectTags } from '../../core/keys.js';
 import * as path from 'node:path';
 import type { AuditTrail } from '../../audit/audit.js';
 import { fileSource } from '../../io/hash.js';
@@ -90,9 +91,14 @@ export class SetInProgress {
     return setStaging(this.run.paths.staging, this.setId).work;
   }
 
-  /** tags go with every object of the set (lifecycle rules select by them). */
+  /** tags go with every object of the set (lifecycle rules select by them); tagsFor adds the object's kind. */
   get tags(): Record<string, string> {
     return { tier: this.tier, type: this.type, set: this.setId };
+  }
+
+  /** tagsFor are the tags of object `name` of the set: tier, type, set and kind (core/keys objectTags). */
+  tagsFor(name: string): Record<string, string> {
+    return objectTags({ id: this.setId, tier: this.tier, type: this.type }, name);
   }
 
   /** startNew gives the set a fresh name at the run's time: nothing of it exists yet. */
@@ -119,7 +125,7 @@ export class SetInProgress {
 
   /** store uploads one local object of the set; the backend checks its bytes against sha256. */
   async store(name: string, sha256: string, signal: AbortSignal): Promise<void> {
-    await this.run.repo.put(this.setId, name, await fileSource(this.file(name)), { sha256, tags: this.tags, signal, overwrite: this.resumed });
+    await this.run.repo.put(this.setId, name, await fileSource(this.file(name)), { sha256, tags: this.tagsFor(name), signal, overwrite: this.resumed });
   }
 
   /** emit reports a step of the streaming pipeline to the request's observer. */

@@ -14,8 +14,6 @@ import { parse } from 'yaml';
 import { cloudFormationTemplate, templateYaml, type CfnLifecycleRule } from '../../../src/core/cloud/cfn-template.js';
 import { templateInput, type TemplateOptions } from '../../../src/core/cloud/cfn-input.js';
 import { validateLifecycle, type LifecycleRule, type StorageClass } from '../../../src/core/cloud/lifecycle-rules.js';
-import { pendingKey } from '../../../src/core/keys.js';
-import { promotingKey } from '../../../src/pipeline/promote.js';
 import { templateProblems } from '../../helpers/cfn-spec.js';
 
 type Json = Record<string, unknown>;
@@ -104,6 +102,10 @@ test('the lifecycle rules keep their tag values as strings through YAML 1.1 (exp
   assert.equal(get(parsed(), 'AWSTemplateFormatVersion'), '2010-09-09');
 });
 
+test('the template fits the 51,200 bytes `aws cloudformation deploy` takes without --s3-bucket', () => {
+  for (const [, o] of VARIANTS) assert.ok(Buffer.byteLength(templateYaml(cloudFormationTemplate(templateInput({ version: '0.0.0-test', ...o })))) < 51_200);
+});
+
 /** WRONG: deliberate mistakes, each of which the checker must report (a test of the checker itself). */
 const WRONG: [string, (t: Json) => void, RegExp][] = [
   ['a misspelt nested property (LifecycleConfiguration.Rule)', (t) => set(t, [...RULES, 0, 'ExpirationDays'], 5, true), /ExpirationDays: is no property of Rule/],
@@ -147,11 +149,6 @@ const actionsOf = (s: Json): string[] => (Array.isArray(s['Action']) ? (s['Actio
 const resourcesOf = (s: Json): unknown[] => (Array.isArray(s['Resource']) ? (s['Resource'] as unknown[]) : [s['Resource']]);
 const subText = (r: unknown): string => String(get(r, 'Fn::Sub'));
 
-/** globMatches applies an IAM resource pattern (`*` matches any characters, `/` included) to an object key. */
-function globMatches(pattern: string, key: string): boolean {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(key);
-}
-
 /**
  * IAM_ACTION: the IAM action each S3 API call of strata's backend needs; null: not granted to the
  * backup credentials — CreateBucket (tests, first-time setup) and PutBucketLifecycleConfiguration
@@ -177,7 +174,7 @@ const IAM_ACTION: Record<string, string | null> = {
   PutBucketLifecycleConfigurationCommand: null,
 };
 
-test("the backup policy allows every S3 call strata's backend makes, and deletes only the run markers", () => {
+test("the backup policy allows every S3 call strata's backend makes except deletion, which only the prune policy allows", () => {
   const source = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../src/backend/s3.ts'), 'utf8');
   const used = new Set([...source.matchAll(/new ([A-Za-z0-9]+Command)\(/g)].map((m) => m[1] ?? ''));
   assert.ok(used.has('PutObjectCommand') && used.has('ListObjectsV2Command'), "found the backend's calls");
@@ -190,17 +187,9 @@ test("the backup policy allows every S3 call strata's backend makes, and deletes
     if (action === null || action === undefined || action === 's3:DeleteObject') continue;
     assert.ok(allowed.has(action), `${c} needs ${action}`);
   }
-  // Deletion: only the markers a run removes itself, never set data, never a version.
-  const deleting = backup.filter((s) => actionsOf(s).some((a) => a.includes('Delete')));
-  assert.equal(deleting.length, 1);
-  const del = deleting[0] ?? {};
-  assert.deepEqual(actionsOf(del), ['s3:DeleteObject']);
-  const patterns = resourcesOf(del).map((r) => subText(r).replace(/^arn:\$\{AWS::Partition\}:s3:::\$\{PrimaryBucketName\}\//, ''));
-  const matches = (key: string): boolean => patterns.some((p) => globMatches(p, key));
-  assert.ok(matches(pendingKey('261207_FULL_docs')) && matches(promotingKey('261207_FULL_docs')), `the markers are deletable: ${patterns.join(', ')}`);
-  for (const key of ['261207_FULL_docs/261207_FULL_docs.7z.001', '261207_FULL_docs/261207_FULL_docs.strata.json', '261207_FULL_docs/RESTORE.txt', '261207_FULL_docs/261207_FULL_docs.manifest.7z', '261207_FULL_docs/x.vol000+01.par2']) {
-    assert.ok(!matches(key), `the backup policy must not delete ${key}`);
-  }
+  // No delete at all: with deleteBy: tag strata's removals are tags; with deleteBy: strata the prune policy deletes.
+  assert.deepEqual(backup.flatMap(actionsOf).filter((a) => /Delete/.test(a)), []);
+  assert.ok(statements(t, 'PrunePolicy').flatMap(actionsOf).includes(IAM_ACTION['DeleteObjectCommand'] ?? ''));
   const role = arr(get(t, 'Resources', 'ReplicationRole', 'Properties', 'Policies', 0, 'PolicyDocument', 'Statement')).map(obj);
   const granted = [...backup, ...statements(t, 'PrunePolicy'), ...role].filter((s) => s['Effect'] === 'Allow').flatMap(actionsOf);
   const tooMuch = granted.filter((a) => /\*|DeleteObjectVersion|PutBucket|PutLifecycle|PutReplication|DeleteBucket/.test(a));
