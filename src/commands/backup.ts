@@ -27,7 +27,7 @@ const backupOptions = {
   tier: { type: 'string', short: 't', value: 'TIER', help: 'daily (INCR), weekly, monthly or yearly (FULL), or auto: weekly on schedule.weeklyOn, else daily (required)' },
   source: { type: 'string', multiple: true, value: 'DIR', help: 'a folder to back up, without a config file (several allowed)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination: a folder, s3://…, webdav+https://… or rclone:remote:path (default: the config\'s)' },
-  'volume-size': { type: 'string', value: 'SIZE', help: '7-Zip volume size, e.g. 100MiB (default: the config\'s, else 50MiB daily, 100MiB otherwise)' },
+  'volume-size': { type: 'string', value: 'SIZE', help: 'largest 7-Zip volume, e.g. 100MiB (default: the config\'s, else 50MiB daily, 100MiB otherwise); sets up to 1GiB get smaller ones' },
   level: { type: 'string', value: '0-9', help: 'LZMA2 compression level (default: the config\'s, else 5)' },
 } as const satisfies OptionSpecs;
 

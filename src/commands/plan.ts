@@ -3,15 +3,17 @@
  * strategy, groups or windows, redundancy — and what it is guaranteed to survive, without
  * touching any file. It is the way to try a protection policy before a backup uses it: when a
  * config file is found (--config, $STRATA_CONFIG, ./strata.yaml) its `protection:` policy and the
- * tier's archive.volumeSize are used, else strata's defaults.
+ * tier's archive.volumeSize are used, else strata's defaults. The volume size is chosen as a
+ * backup chooses it (core/protection/volume-size), with the configured one (or --volume-size) as the
+ * maximum; --size is the raw size, the worst case where nothing compresses.
  */
 import type { Command, CommandContext, OptionSpecs } from './context.js';
 import { parseCommandArgs } from './args.js';
 import { findConfig, loadConfig } from '../config/load.js';
 import { DEFAULTS } from '../config/schema.js';
-import { defaultProtectionConfig, formatPlan, planProtection } from '../core/protection/index.js';
+import { chooseVolumeSize, defaultProtectionConfig, formatPlan, planProtection } from '../core/protection/index.js';
 import { TIERS } from '../core/naming.js';
-import { parseSize } from '../core/size.js';
+import { formatSize, parseSize } from '../core/size.js';
 import { ExitCode, StrataError } from '../errors.js';
 
 const MAX_VOLUMES = 100_000;
@@ -27,7 +29,7 @@ export function splitIntoVolumes(total: number, volume: number): number[] {
 const planOptions = {
   size: { type: 'string', value: 'SIZE', help: 'the size of the set, e.g. 5GiB (required)' },
   tier: { type: 'string', short: 't', value: 'TIER', help: 'daily, weekly, monthly or yearly (required)' },
-  'volume-size': { type: 'string', value: 'SIZE', help: 'volume size (default: the config\'s, else 50MiB daily, 100MiB otherwise)' },
+  'volume-size': { type: 'string', value: 'SIZE', help: 'the largest volume size (default: the config\'s, else 50MiB daily, 100MiB otherwise); smaller sets get smaller volumes' },
   set: { type: 'string', value: 'NAME', help: 'the set name to show in PAR2 file names (default SET)' },
 } as const satisfies OptionSpecs;
 
@@ -56,10 +58,13 @@ export const planCommand: Command = {
     if (Math.ceil(total / volume) > MAX_VOLUMES) {
       throw new StrataError('USAGE', `plan: that makes more than ${MAX_VOLUMES} volumes`, { hint: 'Use a larger --volume-size.' });
     }
-    const plan = planProtection({ setId: values.set ?? 'SET', tier, volumeSizes: splitIntoVolumes(total, volume) }, config?.protection ?? defaultProtectionConfig);
+    const protection = config?.protection ?? defaultProtectionConfig;
+    const chosen = chooseVolumeSize(tier, total, volume, protection);
+    const plan = planProtection({ setId: values.set ?? 'SET', tier, volumeSizes: splitIntoVolumes(total, chosen.volumeSize) }, protection);
     ctx.out.info(configFile === undefined ? 'protection policy: strata\'s defaults (no config file)' : `protection policy: ${configFile}`);
+    ctx.out.result(`volume size: ${formatSize(chosen.volumeSize)} (${chosen.reason})`);
     ctx.out.result(formatPlan(plan));
-    ctx.out.data(plan);
+    ctx.out.data({ ...plan, volumeSize: chosen.volumeSize, volumeSizeReason: chosen.reason });
     return ExitCode.ok;
   },
 };

@@ -42,7 +42,7 @@ test('strata plan --json prints the plan object', async () => {
   const plan = data[0] as ProtectionPlan;
   assert.equal(plan.strategy, 'direct');
   assert.equal(plan.units[0]?.name, 'X');
-  assert.equal(plan.guarantees.wholeVolumesAnywhere, 1);
+  assert.equal(plan.guarantees.wholeVolumesAnywhere, 2, '20 volumes of 35 MiB at 10 %');
 });
 
 test('strata plan rejects bad sizes and tiers with hints', async () => {
@@ -52,13 +52,31 @@ test('strata plan rejects bad sizes and tiers with hints', async () => {
   }
 });
 
-test('strata plan without a config uses the volume size backups of that tier use (daily 50MiB, weekly 100MiB)', async () => {
+test('strata plan without a config chooses the volume size backups of that tier choose (at most daily 50MiB, weekly 100MiB)', async () => {
   const sizes: Record<string, number[]> = {};
   for (const tier of ['daily', 'weekly']) {
     const { ctx, data } = context(true);
     await planCommand.run(ctx, ['--size', '700MiB', '--tier', tier]);
     sizes[tier] = (data[0] as ProtectionPlan).volumeSizes;
   }
-  assert.deepEqual(sizes['daily'], new Array<number>(14).fill(50 * 1024 * 1024));
-  assert.deepEqual(sizes['weekly'], new Array<number>(7).fill(100 * 1024 * 1024));
+  assert.deepEqual(sizes['daily'], new Array<number>(20).fill(35 * 1024 * 1024));
+  assert.deepEqual(sizes['weekly'], new Array<number>(14).fill(50 * 1024 * 1024));
+  const { ctx, data } = context(true);
+  await planCommand.run(ctx, ['--size', '3GiB', '--tier', 'weekly']);
+  assert.deepEqual((data[0] as ProtectionPlan).volumeSizes, new Array<number>(30).fill(100 * 1024 * 1024).concat([72 * 1024 * 1024]));
+});
+
+test('strata plan of a 250 MiB weekly set: 14 volumes, 15 % recovery data instead of 40 %, and says why', async () => {
+  const { ctx, lines } = context(false);
+  assert.equal(await planCommand.run(ctx, ['--size', '250MiB', '--tier', 'weekly']), 0);
+  const text = lines.join('\n');
+  assert.match(text, /^volume size: 17\.88 MiB \(14 volumes for 250 MiB, so one lost volume costs no more than the table's 15% even if the archive is 1\/2 of the raw size; at most 100 MiB\)$/m);
+  assert.match(text, /^set SET: 14 volumes of 17\.88 MiB, 250 MiB, tier weekly/m);
+  assert.match(text, /^recovery data: .* \(15\.19% of 250 MiB\)$/m);
+  assert.match(text, /2 whole volumes lost anywhere/);
+  const json = context(true);
+  await planCommand.run(json.ctx, ['--size', '250MiB', '--tier', 'weekly', '--volume-size', '10MiB']);
+  const plan = json.data[0] as ProtectionPlan & { volumeSize: number };
+  assert.equal(plan.volumeSize, 10 * 1024 * 1024, '--volume-size is the maximum');
+  assert.equal(plan.volumeSizes.length, 25);
 });

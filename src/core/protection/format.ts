@@ -9,7 +9,8 @@ export function formatPlan(plan: ProtectionPlan): string {
   const n = plan.volumeSizes.length;
   const total = plan.volumeSizes.reduce((a, b) => a + b, 0);
   const lines: string[] = [];
-  lines.push(`set ${plan.setId}: ${counted(n, 'volume')}, ${formatSize(total)}, tier ${plan.tier}, size class ${plan.sizeClass}`);
+  const largest = Math.max(0, ...plan.volumeSizes);
+  lines.push(`set ${plan.setId}: ${counted(n, 'volume')} of ${formatSize(largest)}, ${formatSize(total)}, tier ${plan.tier}, size class ${plan.sizeClass}`);
   lines.push(`strategy: ${plan.strategy} (${plan.strategyReason})`);
   lines.push(`redundancy: ${plan.redundancyPercent}% per unit (table), block size ${formatSize(g.blockSize)}`);
   lines.push(`units (${plan.units.length}):`);

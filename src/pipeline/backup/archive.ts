@@ -6,6 +6,8 @@
  */
 import * as fsp from 'node:fs/promises';
 import { archiveName } from '../../core/keys.js';
+import { chooseVolumeSize } from '../../core/protection/index.js';
+import { formatSize } from '../../core/size.js';
 import { counted } from '../../core/words.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../../errors.js';
 import { Journal } from './journal.js';
@@ -29,7 +31,10 @@ export interface ArchiveStage {
 export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap: Lap): Promise<ArchiveStage> {
   const { req, out } = set;
   const { scan, listFile } = scanned;
-  const stream = new VolumeStream(set, scan.bytesToArchive);
+  // The configured volume size is the maximum: a small set gets more, smaller volumes (core/protection/volume-size).
+  const volumes = chooseVolumeSize(set.tier, scan.bytesToArchive, set.archive.volumeSize, req.config.protection);
+  out.verbose(`${set.source.name}: volume size ${formatSize(volumes.volumeSize)}: ${volumes.reason}`);
+  const stream = new VolumeStream(set, scan.bytesToArchive, volumes.volumeSize);
   const bar = out.progress(`${set.source.name}: archiving ${counted(scan.filesToArchive, 'file')}`, scan.bytesToArchive, { bytes: true });
   let created;
   try {
@@ -40,7 +45,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
       extraPaths: scan.extraPaths,
       password: req.password,
       level: set.archive.level,
-      volumeSize: set.archive.volumeSize,
+      volumeSize: volumes.volumeSize,
       fileCount: scan.filesToArchive,
       signal: stream.signal,
       pollMs: req.pollMs,

@@ -64,9 +64,9 @@ export class VolumeStream {
   /** Errors thrown by the destination (put), as opposed to local failures. */
   private readonly uploadErrors = new WeakSet<object>();
 
-  constructor(private readonly set: SetInProgress, estimatedBytes: number) {
+  constructor(private readonly set: SetInProgress, estimatedBytes: number, volumeSize: number) {
     const req = set.req;
-    this.rules = new VolumeStreamRules({ setId: set.setId, tier: set.tier, volumeSize: set.archive.volumeSize, maxVolumes: req.config.staging.maxVolumes, estimatedBytes, protection: req.config.protection });
+    this.rules = new VolumeStreamRules({ setId: set.setId, tier: set.tier, volumeSize, maxVolumes: req.config.staging.maxVolumes, estimatedBytes, protection: req.config.protection });
     const fail = (e: unknown): Promise<void> => this.failStep(e);
     const failed = (): boolean => this.failure !== undefined;
     this.uploads = new StepQueue(failed, fail);
