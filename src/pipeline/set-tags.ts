@@ -9,13 +9,18 @@
 import type { Backend } from '../backend/backend.js';
 import { EXPIRE_TAG, KIND_TAG } from '../core/cloud/lifecycle-rules.js';
 import type { Descriptor } from '../core/descriptor.js';
-import { descriptorKey, isSetObjectKey, objectTags } from '../core/keys.js';
+import { descriptorKey, isSetObjectKey, objectTags, pendingKey, setObjectKey } from '../core/keys.js';
 import { StrataError } from '../errors.js';
 
-/** setKeys lists the keys of set `id` on the destination (its folder's objects that strata names), descriptor last. */
+/**
+ * setKeys lists the keys of set `id` on the destination (its folder's objects that strata names),
+ * descriptor last. Markers (`.pending`, `.promoting`) are not the set's: their tags are their own
+ * (a marker strata would have deleted carries the expiry tag, ExpireByTagBackend).
+ */
 export async function setKeys(backend: Backend, id: string): Promise<string[]> {
   const keys: string[] = [];
-  for await (const o of backend.list(`${id}/`)) if (isSetObjectKey(id, o.key) && o.key !== descriptorKey(id)) keys.push(o.key);
+  const markers = new Set([descriptorKey(id), pendingKey(id), setObjectKey(id, `${id}.promoting`)]);
+  for await (const o of backend.list(`${id}/`)) if (isSetObjectKey(id, o.key) && !markers.has(o.key)) keys.push(o.key);
   keys.sort();
   keys.push(descriptorKey(id));
   return keys;

@@ -53,6 +53,12 @@ describe('retention config', () => {
     assert.deepEqual(parseRetention(' 30D '), { n: 30, unit: 'd' });
   });
 
+  it('deleteBy: tag is kept; strata (the default) leaves the field out; anything else is refused at its line', () => {
+    assert.equal(load(`${HEAD}retention:\n  deleteBy: tag\n`).retention.deleteBy, 'tag');
+    assert.equal(load(`${HEAD}retention:\n  deleteBy: strata\n`).retention.deleteBy, undefined);
+    assert.match(problem(`${HEAD}retention:\n  deleteBy: lifecycle\n`), /^strata\.yaml:4:3: retention\.deleteBy: expected strata \(prune deletes\) or tag \(prune tags, the S3 lifecycle rule deletes\)/);
+  });
+
   it('bad input names the line and the key: unknown unit, no unit, zero, negative, fractions, not a duration', () => {
     assert.equal(problem(`${HEAD}retention:\n  daily: 30x\n`), 'strata.yaml:4:3: retention.daily: unknown unit "x" in "30x": use d (days), w (weeks), m (months) or y (years), or forever');
     assert.equal(problem(`${HEAD}retention:\n  weekly: 90\n`), 'strata.yaml:4:3: retention.weekly: expected a duration with a unit, such as 90d (d days, w weeks, m months, y years) or forever, got the number 90');

@@ -9,7 +9,8 @@
  * 7/30-day steps would take minutes here), while their descriptor, manifest and RESTORE.txt
  * (kind=meta) stay STANDARD; `strata list` and restore of the kept sets work (RGW stores the class
  * but serves GLACIER objects without a restore request: archive semantics are not tested here).
- * A set whose objects lack the kind tag (made before it existed) gets it from the next run's prune.
+ * A set whose objects lack the kind tag (made before it existed) gets it from the next run's prune,
+ * and a kept set that carries the expiry tag loses it.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -96,6 +97,17 @@ if (env !== undefined) {
           assert.equal(tags['expire'], id === b ? 'yes' : undefined, `${key}: only the expired set is tagged for deletion`);
         }
       }
+
+      // A kept set that carries the expiry tag (say the retention was lengthened after a prune) loses it at the next prune.
+      const cKeys = await keysOf(c);
+      for (const key of [cKeys[0] ?? '', `${c}/${c}.strata.json`]) {
+        const tags = (await s3.stat(key)).tags ?? {};
+        assert.ok(await s3.retag(key, { ...tags, expire: 'yes' }));
+      }
+      const pruned = jsonOf<{ tagged?: string[]; retagged?: string[] }>(await run(['--json', 'prune', '--apply'], '2027-01-12T09:30:00Z'));
+      assert.deepEqual(pruned.retagged, [c]);
+      assert.deepEqual(pruned.tagged, [b], 'the expired set is found tagged already and stays so');
+      for (const key of cKeys) assert.equal((await s3.stat(key)).tags?.['expire'], undefined, `${key} lost the expiry tag`);
 
       // The in-progress markers were not deleted either: they are tagged for the rule to delete.
       const markers: string[] = [];
