@@ -30,7 +30,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
   const { req, out } = set;
   const { scan, listFile } = scanned;
   const stream = new VolumeStream(set, scan.bytesToArchive);
-  const bar = out.progress(`${set.source.name}: archiving ${counted(scan.filesToArchive, 'file')}`, scan.bytesToArchive, { bytes: true });
+  const bar = out.progress(`${set.source.name}: archiving ${counted(scan.filesToArchive, 'file')}`, scan.bytesToArchive, { bytes: true, filesTotal: scan.filesToArchive });
   let created;
   try {
     created = await req.tools.sevenZip.create({
@@ -47,7 +47,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
       onSpawn: (child) => stream.attach(child),
       onProgress: (p) => {
         stream.progress(p.percent);
-        bar.update(Math.round((p.percent / 100) * scan.bytesToArchive), p.file);
+        bar.update(Math.round((p.percent / 100) * scan.bytesToArchive), p.file, p.items === undefined ? undefined : Math.min(p.items, scan.filesToArchive));
       },
       onVolumeFinal: (v) => stream.volumeFinal(v),
     });
@@ -81,7 +81,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
     out.info(`${set.source.name}: the upload failed after 7-Zip finished writing; the next run resumes set ${set.setId} with what is missing`);
     throw stream.failure;
   }
-  const archive = await completeArchive(set, j);
+  const archive = await completeArchive(set, j, lap.track);
   const warnings = [...created.warnings];
   const short = shortfallWarning(set, archive);
   if (short !== null) warnings.push(short);

@@ -1,4 +1,5 @@
 /** pipeline/restore/types: what a restore is asked (RestoreRequest) and what it reports per source (RestoredSource). */
+import type { PhaseMeter } from '../../ui/meter.js';
 import type { Output } from '../../ui/output.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Tools } from '../backup/index.js';
@@ -37,6 +38,8 @@ export interface RestoreRequest {
   workDir: string;
   out: Output;
   signal: AbortSignal;
+  /** Shows each phase with its bytes on the status line and times it (--json `phases`); else a meter of its own. */
+  meter?: PhaseMeter;
 }
 
 /** RestoredSource reports one source's restore. */
