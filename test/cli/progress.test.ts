@@ -12,6 +12,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { S3Backend } from '../../src/backend/s3.js';
 import { CLI_ENTRY, strata } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -167,7 +168,7 @@ test('a resumed backup on a terminal shows PAR2 and uploads with bytes done / to
   const root = await tempDir(t, 'strata-progress-resume-');
   const src = path.join(root, 'docs');
   await mkdir(src);
-  for (let i = 0; i < 4; i++) await writeFile(path.join(src, `f${i}.bin`), randomBytes(300_000));
+  for (let i = 0; i < 2; i++) await writeFile(path.join(src, `f${i}.bin`), randomBytes(150_000));
   const state = path.join(root, 'state');
   const args = ['--state', state, 'backup', '-t', 'weekly', '--source', src, '--dest', path.join(root, 'dest'), '--volume-size', '64KiB', '--level', '1'];
   const env = { STRATA_PASSWORD: 'resume pw', STRATA_NOW: '2026-11-29T10:00:00Z' };
@@ -197,4 +198,37 @@ test('a resumed backup on a terminal shows PAR2 and uploads with bytes done / to
   assert.match(output, /resuming the unfinished set/);
   assert.match(output, /\r\[0:\d\d\] {2}docs: completing the archive \(PAR2, uploads\) {2}[\d.]+ [KMG]?i?B \/ [\d.]+ [KMG]?i?B {2}\d+%/);
   assert.match(output, /backup finished in/);
+});
+
+test('with an S3 destination: uploads, fetching and verify show bytes as they stream', { skip: hasScript ? false : 'util-linux script is not installed', timeout: 180_000 }, async (t) => {
+  const endpoint = process.env['STRATA_TEST_S3_ENDPOINT'] ?? '';
+  const key = process.env['STRATA_TEST_S3_KEY'] ?? '';
+  const secret = process.env['STRATA_TEST_S3_SECRET'] ?? '';
+  assert.ok(endpoint !== '' && key !== '' && secret !== '', 'the test servers are not set up (STRATA_TEST_S3_*; see /work/test-env.sh or scripts/test-servers)');
+  const bucket = `strata-progress-${randomBytes(4).toString('hex')}`;
+  const s3 = new S3Backend({ bucket, endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: key, secretAccessKey: secret } });
+  await s3.createBucket();
+  await s3.close();
+  const dest = `s3://${bucket}/p?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true`;
+  const root = await tempDir(t, 'strata-progress-s3-');
+  const src = path.join(root, 'docs');
+  await mkdir(src);
+  await writeFile(path.join(src, 'big.bin'), randomBytes(512 << 10));
+  const env = { STRATA_PASSWORD: 'pty s3 pw', AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: secret };
+  const state = ['--state', path.join(root, 'state')];
+  const bytes = '[\\d.]+ [KMG]?i?B \\/ [\\d.]+ [KMG]?i?B {2}\\d+%';
+  const run = async (args: string[]): Promise<string> => {
+    const { output, code } = await underPty([process.execPath, CLI_ENTRY, ...state, ...args].map(shellQuote).join(' '), env);
+    assert.equal(code, 0, output);
+    return output;
+  };
+  const backup = await run(['backup', '-t', 'weekly', '--source', src, '--dest', dest]);
+  // What is left after 7-Zip (uploads, counted as they stream, and PAR2) has a total in bytes.
+  assert.match(backup, new RegExp(`docs: completing the archive \\(PAR2, uploads\\) {2}${bytes}`));
+  const restore = await run(['restore', '--dest', dest, '--to', path.join(root, 'r')]);
+  assert.match(restore, new RegExp(`_FULL_docs: fetching 1 volume {2}${bytes}`));
+  assert.match(restore, new RegExp(`_FULL_docs: checking 1 volume {2}${bytes}`));
+  const verify = await run(['verify', '--dest', dest]);
+  assert.match(verify, new RegExp(`_FULL_docs: fetching \\d+ objects {2}${bytes}`));
+  assert.match(verify, /verify finished in/);
 });
