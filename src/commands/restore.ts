@@ -9,6 +9,7 @@ import { restoreDetails } from '../ops/details.js';
 import { ExitCode, StrataError } from '../errors.js';
 import { describeNotSet, runRestore } from '../pipeline/restore/index.js';
 import { Repository } from '../repository/repository.js';
+import { PhaseMeter } from '../ui/meter.js';
 import { formatBytes } from '../ui/output.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
 import * as fsp from 'node:fs/promises';
@@ -36,6 +37,8 @@ export const restoreCommand: Command = {
   examples: ['strata restore                      (the newest state of every source into ./restored)', 'strata restore --at 2026-11-29 --to /tmp/old \'reports/**/*.xlsx\'', 'strata restore --dest /mnt/nas/backups --host laptop --to ~/restored'],
   async run(ctx, args) {
     const started = performance.now();
+    // Times the phases from here: `prepare` includes reading the configuration and the catalog.
+    const meter = new PhaseMeter(ctx.out);
     const { values, positionals } = parseCommandArgs('restore', args, restoreOptions, true);
     if (values.at !== undefined && values.set !== undefined) throw new StrataError('USAGE', '--at and --set cannot be used together', { hint: 'Pick a moment (--at) or a set (--set).' });
     // A bad --at is a usage error before anything is opened or asked for.
@@ -54,7 +57,7 @@ export const restoreCommand: Command = {
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,
-        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal, retrievalTier,
+        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal, retrievalTier, meter,
       });
       ctx.run?.attach(restoreDetails(results));
       let lost = 0;
@@ -70,7 +73,7 @@ export const restoreCommand: Command = {
       const seconds = Math.round(performance.now() - started) / 1000;
       ctx.out.summary(`restore finished in ${formatSeconds(seconds)}`);
       if (lost === 0) {
-        ctx.out.data({ restored: results, seconds, exitCode: ExitCode.ok });
+        ctx.out.data({ restored: results, phases: meter.phases, seconds, exitCode: ExitCode.ok });
         return ExitCode.ok;
       }
       const error = new StrataError('DAMAGED', `${counted(lost, 'file')} could not be restored intact (listed above)${lostVolumes.length > 0 ? `; volumes beyond repair: ${lostVolumes.join(', ')}` : ''}; every other file was restored and checked`, {
@@ -78,7 +81,7 @@ export const restoreCommand: Command = {
       });
       if (ctx.out.json) {
         // One JSON document on stdout: the results with the error in it (not a second document from the error report).
-        ctx.out.data({ restored: results, seconds, exitCode: ExitCode.damaged, error: { code: error.code, message: error.message, hint: error.hint ?? null, exitCode: ExitCode.damaged } });
+        ctx.out.data({ restored: results, phases: meter.phases, seconds, exitCode: ExitCode.damaged, error: { code: error.code, message: error.message, hint: error.hint ?? null, exitCode: ExitCode.damaged } });
         return ExitCode.damaged;
       }
       throw error;

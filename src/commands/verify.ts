@@ -15,6 +15,7 @@ import type { StrataConfig } from '../config/schema.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { Repository, type Catalog, type CatalogProblem } from '../repository/repository.js';
 import { verifyDetails } from '../ops/details.js';
+import { PhaseMeter } from '../ui/meter.js';
 import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, privateStateFolder, workDirFor } from './common.js';
 
 const verifyOptions = {
@@ -38,6 +39,8 @@ export const verifyCommand: Command = {
   examples: ['strata verify', 'strata verify --all --repair', 'strata verify --remote --read-data=5'],
   async run(ctx, args) {
     const started = performance.now();
+    // Times the phases from here: `prepare` includes reading the configuration and the catalog.
+    const meter = new PhaseMeter(ctx.out);
     // A bare --read-data means all of it; parseArgs needs the value spelt out.
     const { values } = parseCommandArgs('verify', args.map((a) => (a === '--read-data' ? '--read-data=100' : a)), verifyOptions);
     const retrievalTier = values['retrieval-tier'] === undefined ? undefined : parseRetrievalTier(values['retrieval-tier'], '--retrieval-tier');
@@ -63,14 +66,15 @@ export const verifyCommand: Command = {
       sets = withDependencies(chosen, catalog.complete);
       if (values.remote || values['read-data'] !== undefined) {
         if (values.repair) throw new StrataError('USAGE', '--repair cannot be combined with --remote or --read-data', { hint: 'Run strata verify --repair (it downloads the sets it repairs).' });
-        return await verifyRemote(ctx, config, repo, { sets, chosen, catalog }, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed, retrievalTier }, started);
+        return await verifyRemote(ctx, config, repo, { sets, chosen, catalog }, { noPassword: values['no-password'], readData: values['read-data'], seed: values.seed, retrievalTier }, started, meter);
       }
       const tools = await findTools(ctx);
       const password = values['no-password'] ? null : await getPassword(ctx, config, false);
       const workDir = workDirFor(ctx, config);
       await privateStateFolder(ctx);
       await fsp.mkdir(workDir, { recursive: true });
-      const verdicts = await runVerify({ repo, tools, password, sets, repair: values.repair, workDir, out: ctx.out, signal: ctx.signal, others: catalog.complete, retrievalTier });
+      meter.end('prepare');
+      const verdicts = await runVerify({ repo, tools, password, sets, repair: values.repair, workDir, out: ctx.out, signal: ctx.signal, others: catalog.complete, retrievalTier, meter });
       const neededBy = applyChain(verdicts, chosen, catalog, (v) => v.status === 'damaged' && v.lost.length === 1 && v.lost[0] === RESTORE_TEXT && v.archiveTest !== 'failed' && Object.values(v.objects).every((o) => o === 'ok'));
       for (const v of verdicts) {
         const say = (line: string): void => (v.status === 'ok' ? ctx.out.summary(line) : ctx.out.result(line));
@@ -88,7 +92,7 @@ export const verifyCommand: Command = {
       const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
       const seconds = Math.round(performance.now() - started) / 1000;
       ctx.out.summary(`verify finished in ${formatSeconds(seconds)}`);
-      ctx.out.data({ sets: verdicts, unreadable: catalog.problems, seconds, exitCode: code });
+      ctx.out.data({ sets: verdicts, unreadable: catalog.problems, phases: meter.phases, seconds, exitCode: code });
       // Only for damage --repair can act on (objects, RESTORE.txt), not for a set whose base is gone.
       if (failed.length > 0 && !values.repair && failed.every((v) => v.status === 'damaged') && failed.some((v) => v.lost.length > 0)) ctx.out.info('hint: strata verify --repair rebuilds damaged volumes from PAR2');
       return code;
@@ -128,7 +132,7 @@ function applyChain<V extends { id: string; status: string; messages: string[] }
 }
 
 /** verifyRemote runs `verify --remote` / `--read-data`: checks on the destination, no local copy. */
-async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, which: { sets: Descriptor[]; chosen: Descriptor[]; catalog: Catalog }, opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined; retrievalTier: RetrievalTier | undefined }, started: number): Promise<number> {
+async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Repository, which: { sets: Descriptor[]; chosen: Descriptor[]; catalog: Catalog }, opts: { noPassword: boolean; readData: string | undefined; seed: string | undefined; retrievalTier: RetrievalTier | undefined }, started: number, meter: PhaseMeter): Promise<number> {
   const { sets, chosen, catalog } = which;
   const readPercent = opts.readData === undefined ? undefined : parseReadPercent(opts.readData);
   const seed = opts.seed ?? randomBytes(6).toString('hex');
@@ -143,7 +147,8 @@ async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Rep
     }
   }
   if (readPercent !== undefined && readPercent < 100) ctx.out.info(`reading a ${readPercent}% sample (seed ${seed}; --seed ${seed} repeats it)`);
-  const verdicts = await runRemoteVerify({ repo, sets, password, readPercent, seed, out: ctx.out, signal: ctx.signal, others: catalog.complete, retrievalTier: opts.retrievalTier });
+  meter.end('prepare');
+  const verdicts = await runRemoteVerify({ repo, sets, password, readPercent, seed, out: ctx.out, signal: ctx.signal, others: catalog.complete, retrievalTier: opts.retrievalTier, meter });
   const neededBy = applyChain(verdicts, chosen, catalog, (v) => v.status === 'damaged' && v.problems.every((p) => p.name === RESTORE_TEXT));
   for (const v of verdicts) {
     const read = readPercent === undefined ? '' : `, ${v.readOk}/${v.sampled} read and hashed`;
@@ -160,7 +165,7 @@ async function verifyRemote(ctx: CommandContext, config: StrataConfig, repo: Rep
   const code = failed.some((v) => v.status === 'wrong-password') ? ExitCode.wrongPassword : failed.length > 0 || catalog.problems.length > 0 ? ExitCode.damaged : ExitCode.ok;
   const seconds = Math.round(performance.now() - started) / 1000;
   ctx.out.summary(`verify finished in ${formatSeconds(seconds)}`);
-  ctx.out.data({ unreadable: catalog.problems, mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, seconds, exitCode: code });
+  ctx.out.data({ unreadable: catalog.problems, mode: readPercent === undefined ? 'remote' : 'read-data', readPercent: readPercent ?? null, seed: readPercent !== undefined && readPercent < 100 ? seed : null, sets: verdicts, phases: meter.phases, seconds, exitCode: code });
   if (failed.some((v) => v.status === 'damaged' && v.problems.length > 0)) ctx.out.info('hint: strata verify --repair rebuilds damaged or missing objects from PAR2 and uploads them again');
   return code;
 }

@@ -109,3 +109,22 @@ export class PhaseClock {
     return p;
   }
 }
+
+/**
+ * mergePhases sums phases of the same name (a restore fetches and extracts once per holding set, a
+ * verify checks each set): one entry per name, in the order each first appeared; bytes are summed
+ * where known (null when no part of it counted bytes).
+ */
+export function mergePhases(phases: readonly PhaseTiming[]): PhaseTiming[] {
+  const out: PhaseTiming[] = [];
+  for (const p of phases) {
+    const seen = out.find((o) => o.name === p.name);
+    if (seen === undefined) {
+      out.push({ ...p });
+      continue;
+    }
+    seen.seconds = Math.round((seen.seconds + p.seconds) * 1000) / 1000;
+    if (p.bytes !== null) seen.bytes = (seen.bytes ?? 0) + p.bytes;
+  }
+  return out;
+}

@@ -168,6 +168,8 @@ export function listArgs(o: { archive: string }): string[] {
 /** ProgressEvent is one progress frame: percent done and, when shown, the current item. */
 export interface ProgressEvent {
   percent: number;
+  /** Items 7-Zip has reached so far (the count in ` 37% 12 + path`), when shown. */
+  items?: number;
   file?: string;
 }
 
@@ -206,7 +208,10 @@ function parseFrames(parts: string[]): ProgressEvent[] {
     if (m === null) continue;
     const percent = Math.min(100, Number(m[1]));
     const file = m[4];
-    events.push(file === undefined || file === '' ? { percent } : { percent, file });
+    const e: ProgressEvent = { percent };
+    if (m[2] !== undefined) e.items = Number(m[2]);
+    if (file !== undefined && file !== '') e.file = file;
+    events.push(e);
   }
   return events;
 }

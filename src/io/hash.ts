@@ -88,9 +88,9 @@ export function hashingSource(body: BodySource, what: string): HashingCounter {
 /**
  * digestStream reads a stream to its end and returns its size and SHA-256; the stream is destroyed
  * afterwards in every case. With a signal, an abort between chunks rejects with CANCELLED
- * (`cancelled` is the message). Other failures are the stream's own.
+ * (`cancelled` is the message). Other failures are the stream's own. `onBytes` hears each chunk (progress).
  */
-export async function digestStream(stream: Readable, signal?: AbortSignal, cancelled = 'cancelled'): Promise<Hashed> {
+export async function digestStream(stream: Readable, signal?: AbortSignal, cancelled = 'cancelled', onBytes?: (n: number) => void): Promise<Hashed> {
   const hash = createHash('sha256');
   let size = 0;
   try {
@@ -98,6 +98,7 @@ export async function digestStream(stream: Readable, signal?: AbortSignal, cance
       if (signal?.aborted === true) throw new StrataError('CANCELLED', cancelled);
       hash.update(chunk);
       size += chunk.length;
+      onBytes?.(chunk.length);
     }
   } finally {
     stream.destroy();
@@ -115,15 +116,41 @@ export async function hashStream(stream: Readable, what: string, retriable: bool
   }
 }
 
-/** hashFile computes a local file's SHA-256 and size, streaming. */
-export function hashFile(file: string): Promise<Hashed> {
-  return digestStream(createReadStream(file));
+/** hashFile computes a local file's SHA-256 and size, streaming (`onBytes` hears each chunk). */
+export function hashFile(file: string, onBytes?: (n: number) => void): Promise<Hashed> {
+  return digestStream(createReadStream(file), undefined, 'cancelled', onBytes);
 }
 
 /** fileSource makes a BodySource of a local file. */
 export async function fileSource(file: string): Promise<BodySource> {
   const st = await fsp.stat(file);
   return { size: st.size, open: () => createReadStream(file) };
+}
+
+/**
+ * meteredSource reports the bytes of `body` as they are read (an upload's progress). A body opened
+ * again (a retried upload, a hash before it) first takes back what its earlier reading reported.
+ */
+export function meteredSource(body: BodySource, onBytes: (n: number) => void): BodySource {
+  let reported = 0;
+  return {
+    size: body.size,
+    open: () => {
+      if (reported > 0) onBytes(-reported);
+      reported = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _enc, cb): void {
+          reported += chunk.length;
+          onBytes(chunk.length);
+          cb(null, chunk);
+        },
+      });
+      const source = body.open();
+      source.on('error', (e) => meter.destroy(e));
+      meter.on('close', () => source.destroy());
+      return source.pipe(meter);
+    },
+  };
 }
 
 /** bufferSource makes a BodySource of bytes in memory (small objects: descriptors, RESTORE.txt). */

@@ -17,6 +17,7 @@ import { digestStream, type Hashed } from '../io/hash.js';
 import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { StrataError, errorMessage, isStrataError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
+import { PhaseMeter } from '../ui/meter.js';
 import type { Output } from '../ui/output.js';
 import { checkRestoreFile } from './restore-file.js';
 import { checkSet } from './set-check.js';
@@ -75,14 +76,14 @@ export interface RemoteVerifyRequest {
   others?: readonly Descriptor[];
   /** Retrieval tier of restore requests for archived objects (--retrieval-tier). */
   retrievalTier?: RetrievalTier | undefined;
+  /** Shows each phase of each set with its bytes on the status line and times it (--json `phases`). */
+  meter?: PhaseMeter;
 }
 
 /** runRemoteVerify checks each set on the destination and returns a verdict per set. */
-export async function runRemoteVerify(req: RemoteVerifyRequest): Promise<RemoteSetVerdict[]> {
+export async function runRemoteVerify(request: RemoteVerifyRequest): Promise<RemoteSetVerdict[]> {
+  const req = { ...request, meter: request.meter ?? new PhaseMeter(request.out) };
   const verdicts: RemoteSetVerdict[] = [];
-  const sizeOf = (d: Descriptor): number => [...d.volumes, d.manifest, ...d.recovery].reduce((n, o) => n + o.size, 0);
-  const bar = req.out.progress(`verifying ${counted(req.sets.length, 'set')} on the destination`, req.sets.reduce((n, d) => n + sizeOf(d), 0), { bytes: true });
-  let done = 0;
   try {
     // Archived objects the sample reads are requested up front, in one pass (restore/thaw).
     if (req.readPercent !== undefined) {
@@ -95,13 +96,10 @@ export async function runRemoteVerify(req: RemoteVerifyRequest): Promise<RemoteS
     }
     for (const d of req.sets) {
       if (req.signal.aborted) throw new StrataError('CANCELLED', 'verify cancelled');
-      bar.update(done, d.id);
       verdicts.push(await verifySetRemotely(req, d));
-      done += sizeOf(d);
-      bar.update(done, d.id);
     }
   } finally {
-    bar.done();
+    req.meter.close();
   }
   return verdicts;
 }
@@ -136,8 +134,10 @@ export function sampleObjects(setId: string, objects: readonly StoredObject[], p
   return picked;
 }
 
-async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promise<RemoteSetVerdict> {
+async function verifySetRemotely(req: RemoteVerifyRequest & { meter: PhaseMeter }, d: Descriptor): Promise<RemoteSetVerdict> {
+  const { meter } = req;
   const objects = [...d.volumes, d.manifest, ...d.recovery];
+  meter.show(`${d.id}: checking ${counted(objects.length, 'object')} on the destination`);
   const v: RemoteSetVerdict = {
     id: d.id, status: 'ok', descriptor: 'skipped', objects: objects.length, sizeOk: 0, providerHashOk: 0, readOk: 0, readBytes: 0, sampled: 0, sampledBytes: 0, problems: [], messages: [],
   };
@@ -196,6 +196,7 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
     else compareHash(v, o, info.sha256);
   });
   if (!providerHashes && v.providerHashOk === 0) v.messages.push(`${backend.description} reports no SHA-256: sizes checked only (--read-data hashes the bytes)`);
+  meter.end('check');
 
   // 2. What the bytes say: download and hash (the sample, or everything).
   if (req.readPercent !== undefined) {
@@ -203,9 +204,10 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
     const sample = sampleObjects(d.id, objects, req.readPercent, req.seed ?? '').filter((o) => !alreadyBad.has(o.name));
     v.sampled = sample.length;
     v.sampledBytes = sample.reduce((s, o) => s + o.size, 0);
+    meter.show(`${d.id}: reading ${counted(sample.length, 'object')}`, v.sampledBytes);
     await forEachLimited(sample, limit, async (o) => {
       if (req.signal.aborted) throw new StrataError('CANCELLED', 'verify cancelled');
-      const got = await readAndHash(backend, setObjectKey(d.id, o.name), req.signal);
+      const got = await readAndHash(backend, setObjectKey(d.id, o.name), req.signal, (n) => meter.add(n, o.name));
       if ('error' in got) {
         problem(o, got.missing ? 'missing' : 'unreadable', got.error);
         return;
@@ -217,10 +219,13 @@ async function verifySetRemotely(req: RemoteVerifyRequest, d: Descriptor): Promi
         v.readBytes += got.size;
       }
     });
+    meter.end('read', v.sampledBytes);
   }
   // 3. RESTORE.txt, against the record in the descriptor: like the other objects (listing, the
   //    provider's SHA-256), and read and hashed with --read-data.
+  meter.show(`${d.id}: ${RESTORE_TEXT}`);
   const rt = await checkRestoreFileRemotely(req, d, v, listed.get(restoreTextKey(d.id)), providerHashes);
+  meter.end('restore-text');
   if (rt !== undefined) v.messages.push(rt);
   // Several checks may flag one object (a hash from the provider and from reading): keep the first.
   const first = new Map<string, RemoteObjectProblem>();
@@ -273,10 +278,16 @@ function compareHash(v: RemoteSetVerdict, o: StoredObject, sha256: string): void
 }
 
 /** readAndHash streams one object through SHA-256; a failure is returned, not thrown (it is a finding). */
-async function readAndHash(backend: Backend, key: string, signal: AbortSignal): Promise<Hashed | { error: string; missing: boolean }> {
+async function readAndHash(backend: Backend, key: string, signal: AbortSignal, onBytes?: (n: number) => void): Promise<Hashed | { error: string; missing: boolean }> {
+  // A failed read takes back the bytes it reported (progress).
+  let got = 0;
   try {
-    return await digestStream(await backend.get(key), signal, 'verify cancelled');
+    return await digestStream(await backend.get(key), signal, 'verify cancelled', (n) => {
+      got += n;
+      onBytes?.(n);
+    });
   } catch (e) {
+    if (got > 0) onBytes?.(-got);
     if (isStrataError(e, 'CANCELLED') || isStrataError(e, 'AUTH') || isStrataError(e, 'ARCHIVED')) throw e;
     return { error: errorMessage(e), missing: isStrataError(e, 'NOT_FOUND') };
   }

@@ -13,6 +13,8 @@ import { repairSetFolder } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
 import { hashFile } from '../io/hash.js';
 import { descriptorKey, setObjectKey } from '../core/keys.js';
+import { counted } from '../core/words.js';
+import type { ByteSink, PhaseMeter } from '../ui/meter.js';
 
 /** ObjectState is what a check found for one object of a set. */
 export type ObjectState = 'ok' | 'damaged' | 'missing';
@@ -24,11 +26,11 @@ export interface SetCheck {
 }
 
 /** checkObjects hashes each object of a set in a folder and compares with the descriptor. */
-export async function checkObjects(dir: string, objects: readonly StoredObject[]): Promise<Map<string, ObjectState>> {
+export async function checkObjects(dir: string, objects: readonly StoredObject[], sink?: ByteSink): Promise<Map<string, ObjectState>> {
   const states = new Map<string, ObjectState>();
   for (const o of objects) {
     try {
-      const h = await hashFile(path.join(dir, o.name));
+      const h = await hashFile(path.join(dir, o.name), sink === undefined ? undefined : (n) => sink.add(n, o.name));
       states.set(o.name, h.size === o.size && h.sha256 === o.sha256 ? 'ok' : 'damaged');
     } catch {
       states.set(o.name, 'missing');
@@ -60,10 +62,10 @@ export interface MaterializedSet {
  * or an object in archive storage (not damage: it needs a restore request), which stop it: no PAR2
  * repair can help with those.
  */
-export async function fetchObjects(repo: Repository, setId: string, objects: readonly StoredObject[], dir: string, onProblem: (name: string, message: string) => void): Promise<void> {
+export async function fetchObjects(repo: Repository, setId: string, objects: readonly StoredObject[], dir: string, onProblem: (name: string, message: string) => void, sink?: ByteSink): Promise<void> {
   for (const o of objects) {
     try {
-      await repo.download(setObjectKey(setId, o.name), path.join(dir, o.name));
+      await repo.download(setObjectKey(setId, o.name), path.join(dir, o.name), undefined, undefined, sink === undefined ? undefined : (n) => sink.add(n, o.name));
     } catch (e) {
       if (isStrataError(e) && (e.code === 'AUTH' || e.code === 'CANCELLED' || e.code === 'DISK_FULL' || e.code === 'ARCHIVED')) throw e;
       if (!isStrataError(e, 'NOT_FOUND')) onProblem(o.name, errorMessage(e));
@@ -76,21 +78,28 @@ export async function fetchObjects(repo: Repository, setId: string, objects: rea
  * destination, else in `workDir`. Only what is needed is fetched: the volumes (the manifest is
  * fetched and checked on its own), and the recovery files only when a volume needs repair.
  */
-export async function materializeSet(repo: Repository, d: Descriptor, workDir: string, parity: ParityEngine, onInfo: (line: string) => void): Promise<MaterializedSet> {
+export async function materializeSet(repo: Repository, d: Descriptor, workDir: string, parity: ParityEngine, onInfo: (line: string) => void, meter?: PhaseMeter): Promise<MaterializedSet> {
   const inPlace = localSetDir(repo, d.id);
+  const volumeBytes = d.volumes.reduce((n, v) => n + v.size, 0);
+  const checking = `${d.id}: checking ${counted(d.volumes.length, 'volume')}`;
   if (inPlace !== undefined) {
-    const states = await checkObjects(inPlace, d.volumes);
+    meter?.show(checking, volumeBytes);
+    const states = await checkObjects(inPlace, d.volumes, meter);
     if ([...states.values()].every((s) => s === 'ok')) return { dir: inPlace, lostVolumes: [], repaired: [], copy: false };
   }
   const dir = path.join(workDir, d.id);
   await fsp.mkdir(dir, { recursive: true });
-  const fetch = (objects: readonly StoredObject[]): Promise<void> => fetchObjects(repo, d.id, objects, dir, (name, message) => onInfo(`${setObjectKey(d.id, name)}: ${message}`));
+  const fetch = (objects: readonly StoredObject[]): Promise<void> => fetchObjects(repo, d.id, objects, dir, (name, message) => onInfo(`${setObjectKey(d.id, name)}: ${message}`), meter);
+  meter?.show(`${d.id}: fetching ${counted(d.volumes.length, 'volume')}`, volumeBytes);
   await fetch(d.volumes);
-  const states = await checkObjects(dir, d.volumes);
+  meter?.show(checking, volumeBytes);
+  const states = await checkObjects(dir, d.volumes, meter);
   const bad = [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
   if (bad.length === 0) return { dir, lostVolumes: [], repaired: [], copy: true };
   onInfo(`set ${d.id}: ${bad.map((b) => `${b} ${states.get(b) ?? ''}`).join(', ')}; repairing with PAR2`);
+  meter?.show(`${d.id}: fetching the recovery files`, d.recovery.reduce((n, o) => n + o.size, 0));
   await fetch(d.recovery);
+  meter?.show(`${d.id}: repairing with PAR2`);
   await repairSetFolder(d, dir, parity);
   const after = await checkObjects(dir, d.volumes);
   const lostVolumes = [...after.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);

@@ -25,6 +25,7 @@ import { RESTORE_TEXT, objectTags, restoreTextKey, setObjectKey } from '../core/
 import { counted } from '../core/words.js';
 import type { RetrievalTier } from '../core/cold.js';
 import { thawObjects } from './restore/thaw.js';
+import { PhaseMeter } from '../ui/meter.js';
 
 /** SetVerdict is the outcome of verifying one set. */
 export interface SetVerdict {
@@ -54,30 +55,28 @@ export interface VerifyRequest {
   others?: readonly Descriptor[];
   /** Retrieval tier of restore requests for archived objects (--retrieval-tier). */
   retrievalTier?: RetrievalTier | undefined;
+  /** Shows each phase of each set with its bytes on the status line and times it (--json `phases`). */
+  meter?: PhaseMeter;
 }
 
 /** runVerify verifies each set and returns a verdict per set. */
-export async function runVerify(req: VerifyRequest): Promise<SetVerdict[]> {
+export async function runVerify(request: VerifyRequest): Promise<SetVerdict[]> {
+  const req = { ...request, meter: request.meter ?? new PhaseMeter(request.out) };
   const verdicts: SetVerdict[] = [];
-  const sizeOf = (d: Descriptor): number => allObjects(d).reduce((n, o) => n + o.size, 0);
-  const bar = req.out.progress(`verifying ${counted(req.sets.length, 'set')}`, req.sets.reduce((n, d) => n + sizeOf(d), 0), { bytes: true });
-  let done = 0;
   try {
     // Archived objects are requested up front, in one pass, before any set is downloaded (restore/thaw).
     await thawObjects(req.repo.backend, req.sets.flatMap((d) => [...allObjects(d).map((o) => ({ key: setObjectKey(d.id, o.name), size: o.size })), ...restoreTextItem(d)]), { tier: req.retrievalTier, out: req.out, command: 'the same strata verify' });
-    for (const d of req.sets) {
-      bar.update(done, d.id);
-      verdicts.push(await verifyOne(req, d));
-      done += sizeOf(d);
-      bar.update(done, d.id);
-    }
+    for (const d of req.sets) verdicts.push(await verifyOne(req, d));
   } finally {
-    bar.done();
+    req.meter.close();
   }
   return verdicts;
 }
 
-async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict> {
+async function verifyOne(req: VerifyRequest & { meter: PhaseMeter }, d: Descriptor): Promise<SetVerdict> {
+  const { meter } = req;
+  const bytes = allObjects(d).reduce((n, o) => n + o.size, 0);
+  const objects = counted(allObjects(d).length, 'object');
   const v: SetVerdict = { id: d.id, status: 'ok', objects: {}, par2: 'none', archiveTest: 'skipped', restoreText: 'ok', repaired: [], lost: [], messages: [] };
   if (req.password !== null) {
     try {
@@ -96,9 +95,14 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
       // Never a copy a killed earlier run left: an object now missing on the destination must show as missing.
       await fsp.rm(dir, { recursive: true, force: true });
       await fsp.mkdir(dir, { recursive: true });
-      await fetchObjects(req.repo, d.id, allObjects(d), dir, (name, message) => v.messages.push(`${name}: ${message}`));
+      meter.show(`${d.id}: fetching ${objects}`, bytes);
+      await fetchObjects(req.repo, d.id, allObjects(d), dir, (name, message) => v.messages.push(`${name}: ${message}`), meter);
+      meter.end('fetch', bytes);
     }
-    let states = await checkObjects(dir, allObjects(d));
+    meter.show(`${d.id}: checking ${objects}`, bytes);
+    let states = await checkObjects(dir, allObjects(d), meter);
+    meter.end('check', bytes);
+    meter.show(`${d.id}: PAR2${req.repair ? ' (and repair)' : ''}`);
     const bad = () => [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
     const initiallyBad = bad();
     const plan = planOf(d);
@@ -147,22 +151,34 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
         }
       }
     }
+    meter.end('par2');
     v.lost = bad();
     v.objects = Object.fromEntries(states);
     // Damaged recovery files cost protection, not data: the archive is still tested when every
     // volume and the manifest are intact.
     const dataIntact = [...d.volumes, d.manifest].every((o) => states.get(o.name) === 'ok');
     if (req.password !== null && dataIntact) {
+      // 7-Zip decrypts and reads everything: its percent of the volumes' bytes.
+      const volumeBytes = d.volumes.reduce((n, o) => n + o.size, 0);
+      meter.show(`${d.id}: 7-Zip test`, volumeBytes);
+      let tested = 0;
+      const onProgress = (p: { percent: number; file?: string }): void => {
+        const now = Math.round((p.percent / 100) * volumeBytes);
+        meter.add(now - tested, p.file);
+        tested = now;
+      };
       try {
         const first = d.volumes[0];
-        if (first !== undefined) await req.tools.sevenZip.test({ archive: path.join(dir, first.name), password: req.password, signal: req.signal });
+        if (first !== undefined) await req.tools.sevenZip.test({ archive: path.join(dir, first.name), password: req.password, signal: req.signal, onProgress });
         await req.tools.sevenZip.test({ archive: path.join(dir, d.manifest.name), password: req.password, signal: req.signal });
         v.archiveTest = 'ok';
       } catch (e) {
         v.archiveTest = 'failed';
         v.messages.push(`7-Zip test: ${errorMessage(e)}`);
       }
+      meter.end('test', volumeBytes);
     }
+    meter.show(`${d.id}: ${RESTORE_TEXT}`);
     // RESTORE.txt: what a person runs without strata, so a replaced one is damage, not a remark.
     const rt = await checkRestoreFile(req.repo, d);
     v.restoreText = rt.state;
@@ -188,6 +204,7 @@ async function verifyOne(req: VerifyRequest, d: Descriptor): Promise<SetVerdict>
       }
     }
     const restoreTextBad = v.restoreText === 'missing' || v.restoreText === 'changed';
+    meter.end('restore-text');
     v.status = v.lost.length > 0 || v.archiveTest === 'failed' ? 'damaged' : v.repaired.length > 0 ? 'repaired' : initiallyBad.length > 0 || restoreTextBad ? 'damaged' : 'ok';
     return v;
   } finally {

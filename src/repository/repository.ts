@@ -276,15 +276,26 @@ export class Repository {
    * with other bytes is damage: not retried. An abort of `signal` ends the wait between attempts
    * (CANCELLED).
    */
-  async download(key: string, file: string, expect?: Hashed, signal?: AbortSignal): Promise<void> {
-    await retryCut(() => this.downloadOnce(key, file, expect), signal);
+  async download(key: string, file: string, expect?: Hashed, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<void> {
+    // Progress: a retried download first takes back what the cut attempt reported.
+    let got = 0;
+    const count = onBytes === undefined ? undefined : (n: number): void => {
+      got += n;
+      onBytes(n);
+    };
+    await retryCut(() => {
+      if (got > 0) onBytes?.(-got);
+      got = 0;
+      return this.downloadOnce(key, file, expect, count);
+    }, signal);
   }
 
-  private async downloadOnce(key: string, file: string, expect?: Hashed): Promise<void> {
+  private async downloadOnce(key: string, file: string, expect?: Hashed, onBytes?: (n: number) => void): Promise<void> {
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const counter = new HashingCounter(undefined);
     const body = await this.backend.get(key);
     try {
+      if (onBytes !== undefined) counter.on('data', (chunk: Buffer) => onBytes(chunk.length));
       await pipeline(body, counter, createWriteStream(file));
     } catch (e) {
       await fsp.rm(file, { force: true });

@@ -26,7 +26,7 @@ export interface Output {
   /**
    * A progress reporter for long work: one line updated in place on a terminal (core/progress
    * progressLine); off a terminal nothing, or with --verbose a plain line at the start and every
-   * 10 s. `total` and `done` count bytes when `opts.bytes`, else items.
+   * 10 s. With --json nothing unless --verbose. `total` and `done` count bytes when `opts.bytes`, else items.
    */
   progress(label: string, total?: number, opts?: ProgressOptions): Progress;
 }
@@ -94,6 +94,9 @@ export class ConsoleOutput implements Output {
 
   progress(label: string, total?: number, opts?: ProgressOptions): Progress {
     if (this.verbosity === 'quiet') return noProgress;
+    // With --json a program reads the output: no human status line mixes with it (on a terminal
+    // stdout and stderr share the screen) unless --verbose asks for it.
+    if (this.json && this.verbosity !== 'verbose') return noProgress;
     if (this.stderr.isTTY) return (this.line = new LineProgress(this.stderr, label, total, opts ?? {}, 'tty'));
     if (this.verbosity === 'verbose') return new LineProgress(this.stderr, label, total, opts ?? {}, 'plain');
     return noProgress;

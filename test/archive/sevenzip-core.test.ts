@@ -93,7 +93,7 @@ test('ProgressParser: frames separated by backspaces, split across chunks', () =
   // Captured from 7zz 26.02 (`a -bsp1 -bso0`), \b written as \x08.
   const raw = '  0M Scan \b\b\b\b\b\b\b\b\b\b          \b\b\b\b\b\b\b\b\b\b  0%\b\b\b\b    \b\b\b\b 26% + r.bin\b\b\b\b\b\b\b\b\b\b\b\b            \b\b\b\b\b\b\b\b\b\b\b\b 89% 2 + t.txt\b\b\b\b\b\b\b\b\b\b\b\b\b\b              \b\b\b\b';
   const whole = parseProgress(raw);
-  assert.deepEqual(whole, [{ percent: 0 }, { percent: 26, file: 'r.bin' }, { percent: 89, file: 't.txt' }]);
+  assert.deepEqual(whole, [{ percent: 0 }, { percent: 26, file: 'r.bin' }, { percent: 89, items: 2, file: 't.txt' }]);
   // Every split point gives the same events.
   for (let cut = 0; cut <= raw.length; cut++) {
     const p = new ProgressParser();
@@ -110,7 +110,7 @@ test('ProgressParser: frames separated by backspaces, split across chunks', () =
 
 test('ProgressParser: names with spaces, extract/test marks, a frame left at the end', () => {
   const p = new ProgressParser();
-  assert.deepEqual(p.push(' 37% 12 - dir/with space.txt\b\b\b 40% T x'), [{ percent: 37, file: 'dir/with space.txt' }]);
+  assert.deepEqual(p.push(' 37% 12 - dir/with space.txt\b\b\b 40% T x'), [{ percent: 37, items: 12, file: 'dir/with space.txt' }]);
   assert.deepEqual(p.push(''), []);
   assert.deepEqual(p.end(), [{ percent: 40, file: 'x' }]);
   assert.deepEqual(parseProgress('Enter password (will not be echoed):\n100%\b\b\b\b'), [{ percent: 100 }]);

@@ -8,9 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { S3Backend } from '../../src/backend/s3.js';
 import { CLI_ENTRY, strata } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -75,7 +77,31 @@ test('a backup on a terminal shows every stage, and ends with a summary and its 
     assert.ok(output.includes(`\r[0:`) && output.includes(`  ${stage}`), `stage ${stage} is shown: ${JSON.stringify(output)}`);
   }
   assert.match(output, /\r\[0:\d\d\] {2}docs: archiving 2 files {2}[\d.]+ [KM]?i?B \/ 8\.00 MiB/);
+  // 7-Zip's file counter, and after archiving bytes done / total for PAR2 and uploads, and the read-back.
+  assert.match(output, /docs: archiving 2 files {2}[^\r]* [0-2] \/ 2 files/);
+  const bytes = '[\\d.]+ [KMG]?i?B \\/ [\\d.]+ [KMG]?i?B {2}\\d+%';
+  assert.match(output, new RegExp(`docs: completing the archive \\(PAR2, uploads\\) {2}${bytes}`));
+  assert.match(output, new RegExp(`docs: checking the stored objects {2}${bytes}`));
   assert.match(output, /backup finished in \d+(\.\d+)? s/);
+  // verify and restore show their phases with bytes too, and end with their duration.
+  const state = ['--state', path.join(root, 'state')];
+  const verify = await underPty([process.execPath, CLI_ENTRY, ...state, 'verify', '--dest', path.join(root, 'dest')].map(shellQuote).join(' '), { STRATA_PASSWORD: 'pty pw' });
+  assert.equal(verify.code, 0, verify.output);
+  assert.match(verify.output, new RegExp(`_FULL_docs: checking \\d+ objects {2}${bytes}`));
+  assert.match(verify.output, new RegExp(`_FULL_docs: 7-Zip test {2}${bytes}`));
+  assert.match(verify.output, /verify finished in \d+(\.\d+)? s/);
+  const restore = await underPty([process.execPath, CLI_ENTRY, ...state, 'restore', '--dest', path.join(root, 'dest'), '--to', path.join(root, 'r')].map(shellQuote).join(' '), { STRATA_PASSWORD: 'pty pw' });
+  assert.equal(restore.code, 0, restore.output);
+  assert.match(restore.output, new RegExp(`_FULL_docs: checking 1 volume {2}${bytes}`));
+  assert.match(restore.output, new RegExp(`_FULL_docs: extracting 2 files {2}${bytes}`));
+  assert.match(restore.output, /restore finished in \d+(\.\d+)? s/);
+  // --json on a terminal: the JSON document alone, no status line mixed into it.
+  await writeFile(path.join(src, 'b.txt'), 'beta\n');
+  const json = await underPty([process.execPath, CLI_ENTRY, ...state, '--json', 'backup', '-t', 'weekly', '--source', src, '--dest', path.join(root, 'dest')].map(shellQuote).join(' '), { STRATA_PASSWORD: 'pty pw' });
+  assert.equal(json.code, 0, json.output);
+  assert.doesNotMatch(json.output, /\[0:\d\d\]/, 'no status line with --json');
+  const doc = JSON.parse(json.output) as { sources: { phases: unknown[] }[] };
+  assert.equal(doc.sources.length, 1);
 });
 
 test('off a terminal: no control characters, even with --verbose, which writes plain lines per stage; --json carries phases and durations', { timeout: 180_000 }, async (t) => {
@@ -121,8 +147,88 @@ test('off a terminal: no control characters, even with --verbose, which writes p
   assert.equal(bytesOf('archive'), s.archivedBytes);
   assert.ok((bytesOf('complete') ?? 0) > 0 && (bytesOf('read-back') ?? 0) > (bytesOf('complete') ?? 0));
   assert.equal(bytesOf('prepare'), null);
-  const rj = JSON.parse((await strata([...state, '--json', 'restore', '--dest', dest, '--to', path.join(root, 'r2')], { env })).stdout) as { seconds: number };
+  // restore and verify: the same shape, phases named alike (prepare … finalize), with bytes where they handle them.
+  type Phases = { seconds: number; phases: { name: string; seconds: number; bytes: number | null }[] };
+  const rj = JSON.parse((await strata([...state, '--json', 'restore', '--dest', dest, '--to', path.join(root, 'r2')], { env })).stdout) as Phases & { restored: { bytes: number }[] };
   assert.ok(rj.seconds > 0);
-  const vj = JSON.parse((await strata([...state, '--json', 'verify', '--dest', dest], { env })).stdout) as { seconds: number };
+  assert.deepEqual(rj.phases.map((p) => p.name), ['prepare', 'manifest', 'fetch', 'extract', 'place', 'finalize']);
+  assert.ok((rj.phases.find((p) => p.name === 'fetch')?.bytes ?? 0) > 0);
+  assert.equal(rj.phases.find((p) => p.name === 'place')?.bytes, rj.restored[0]?.bytes);
+  const vj = JSON.parse((await strata([...state, '--json', 'verify', '--dest', dest], { env })).stdout) as Phases;
   assert.ok(vj.seconds > 0);
+  assert.deepEqual(vj.phases.map((p) => p.name), ['prepare', 'check', 'par2', 'test', 'restore-text']);
+  assert.ok((vj.phases.find((p) => p.name === 'check')?.bytes ?? 0) > (vj.phases.find((p) => p.name === 'test')?.bytes ?? 0));
+  for (const ph of [...rj.phases, ...vj.phases]) assert.ok(ph.seconds >= 0 && ph.seconds <= Math.max(rj.seconds, vj.seconds), JSON.stringify(ph));
+  const remote = JSON.parse((await strata([...state, '--json', 'verify', '--read-data', '--dest', dest], { env })).stdout) as Phases;
+  assert.deepEqual(remote.phases.map((p) => p.name), ['prepare', 'check', 'read', 'restore-text']);
+  assert.ok((remote.phases.find((p) => p.name === 'read')?.bytes ?? 0) > 0);
+});
+
+test('a resumed backup on a terminal shows PAR2 and uploads with bytes done / total (no blank screen)', { skip: hasScript ? false : 'util-linux script is not installed', timeout: 180_000 }, async (t) => {
+  const root = await tempDir(t, 'strata-progress-resume-');
+  const src = path.join(root, 'docs');
+  await mkdir(src);
+  for (let i = 0; i < 2; i++) await writeFile(path.join(src, `f${i}.bin`), randomBytes(150_000));
+  const state = path.join(root, 'state');
+  const args = ['--state', state, 'backup', '-t', 'weekly', '--source', src, '--dest', path.join(root, 'dest'), '--volume-size', '64KiB', '--level', '1'];
+  const env = { STRATA_PASSWORD: 'resume pw', STRATA_NOW: '2026-11-29T10:00:00Z' };
+  // The first run is killed as soon as its resume journal exists: the archive is written, not stored.
+  let killed = false;
+  const first = await strata(args, {
+    env,
+    onSpawn: (child) => {
+      const timer = setInterval(() => {
+        let names: string[] = [];
+        try {
+          names = readdirSync(state, { recursive: true }).map(String);
+        } catch {
+          return;
+        }
+        if (names.some((n) => n.endsWith('.resume.json'))) {
+          killed = child.kill('SIGKILL');
+          clearInterval(timer);
+        }
+      }, 1);
+      child.on('exit', () => clearInterval(timer));
+    },
+  });
+  assert.ok(killed && first.signal === 'SIGKILL', `the first run was killed after archiving (code ${first.code}, ${first.stderr})`);
+  const { output, code } = await underPty([process.execPath, CLI_ENTRY, ...args].map(shellQuote).join(' '), { ...env, STRATA_NOW: '2026-11-29T11:00:00Z' });
+  assert.equal(code, 0, output);
+  assert.match(output, /resuming the unfinished set/);
+  assert.match(output, /\r\[0:\d\d\] {2}docs: completing the archive \(PAR2, uploads\) {2}[\d.]+ [KMG]?i?B \/ [\d.]+ [KMG]?i?B {2}\d+%/);
+  assert.match(output, /backup finished in/);
+});
+
+test('with an S3 destination: uploads, fetching and verify show bytes as they stream', { skip: hasScript ? false : 'util-linux script is not installed', timeout: 180_000 }, async (t) => {
+  const endpoint = process.env['STRATA_TEST_S3_ENDPOINT'] ?? '';
+  const key = process.env['STRATA_TEST_S3_KEY'] ?? '';
+  const secret = process.env['STRATA_TEST_S3_SECRET'] ?? '';
+  assert.ok(endpoint !== '' && key !== '' && secret !== '', 'the test servers are not set up (STRATA_TEST_S3_*; see /work/test-env.sh or scripts/test-servers)');
+  const bucket = `strata-progress-${randomBytes(4).toString('hex')}`;
+  const s3 = new S3Backend({ bucket, endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: key, secretAccessKey: secret } });
+  await s3.createBucket();
+  await s3.close();
+  const dest = `s3://${bucket}/p?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true`;
+  const root = await tempDir(t, 'strata-progress-s3-');
+  const src = path.join(root, 'docs');
+  await mkdir(src);
+  await writeFile(path.join(src, 'big.bin'), randomBytes(512 << 10));
+  const env = { STRATA_PASSWORD: 'pty s3 pw', AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: secret };
+  const state = ['--state', path.join(root, 'state')];
+  const bytes = '[\\d.]+ [KMG]?i?B \\/ [\\d.]+ [KMG]?i?B {2}\\d+%';
+  const run = async (args: string[]): Promise<string> => {
+    const { output, code } = await underPty([process.execPath, CLI_ENTRY, ...state, ...args].map(shellQuote).join(' '), env);
+    assert.equal(code, 0, output);
+    return output;
+  };
+  const backup = await run(['backup', '-t', 'weekly', '--source', src, '--dest', dest]);
+  // What is left after 7-Zip (uploads, counted as they stream, and PAR2) has a total in bytes.
+  assert.match(backup, new RegExp(`docs: completing the archive \\(PAR2, uploads\\) {2}${bytes}`));
+  const restore = await run(['restore', '--dest', dest, '--to', path.join(root, 'r')]);
+  assert.match(restore, new RegExp(`_FULL_docs: fetching 1 volume {2}${bytes}`));
+  assert.match(restore, new RegExp(`_FULL_docs: checking 1 volume {2}${bytes}`));
+  const verify = await run(['verify', '--dest', dest]);
+  assert.match(verify, new RegExp(`_FULL_docs: fetching \\d+ objects {2}${bytes}`));
+  assert.match(verify, /verify finished in/);
 });

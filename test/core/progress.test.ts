@@ -1,7 +1,7 @@
 /** core/progress: the progress line's text, durations, rates, ETAs and phase timing. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PhaseClock, clip, eta, formatDuration, formatRate, formatSeconds, progressLine, rate } from '../../src/core/progress.js';
+import { PhaseClock, clip, mergePhases, eta, formatDuration, formatRate, formatSeconds, progressLine, rate } from '../../src/core/progress.js';
 
 test('formatDuration: m:ss, h:mm:ss, and - for what cannot be told', () => {
   assert.equal(formatDuration(0), '0:00');
@@ -62,4 +62,21 @@ test('PhaseClock: phases in order, seconds from the given monotonic clock, bytes
     { name: 'scan', seconds: 1.5, bytes: 42 },
     { name: 'manifest', seconds: 0.25, bytes: null },
   ]);
+});
+
+test('mergePhases: one entry per name in first-seen order, seconds and known bytes summed', () => {
+  assert.deepEqual(
+    mergePhases([
+      { name: 'prepare', seconds: 0.1, bytes: null },
+      { name: 'fetch', seconds: 1.2, bytes: 100 },
+      { name: 'extract', seconds: 0.3, bytes: null },
+      { name: 'fetch', seconds: 0.4, bytes: 50 },
+      { name: 'extract', seconds: 0.2, bytes: null },
+    ]),
+    [
+      { name: 'prepare', seconds: 0.1, bytes: null },
+      { name: 'fetch', seconds: 1.6, bytes: 150 },
+      { name: 'extract', seconds: 0.5, bytes: null },
+    ],
+  );
 });

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { isStrataError } from '../../src/errors.js';
-import { bufferSource, checkSha256, digestStream, fileSource, hashFile, hashStream, hashingSource, sha256Hex } from '../../src/io/hash.js';
+import { bufferSource, checkSha256, digestStream, fileSource, hashFile, hashStream, hashingSource, meteredSource, sha256Hex } from '../../src/io/hash.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const DATA = randomBytes(200_000);
@@ -57,5 +57,34 @@ describe('io/hash', () => {
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(digestStream(bufferSource(DATA).open(), ac.signal), (e) => isStrataError(e, 'CANCELLED'));
+  });
+});
+
+describe('meteredSource (upload progress)', () => {
+  it('reports the bytes as they are read, and a body opened again takes back the earlier reading', async () => {
+    const data = randomBytes(200_000);
+    let done = 0;
+    const body = meteredSource(bufferSource(data), (n) => (done += n));
+    assert.equal(body.size, data.length);
+    const first = body.open();
+    for await (const chunk of first as AsyncIterable<Buffer>) {
+      assert.ok(chunk.length > 0);
+      break; // a transfer cut short
+    }
+    first.destroy();
+    assert.ok(done > 0 && done <= data.length);
+    // The retry reads everything: counted once, not on top of the cut attempt.
+    const h = await digestStream(body.open());
+    assert.equal(h.sha256, sha256Hex(data));
+    assert.equal(done, data.length);
+  });
+  it('digestStream and hashFile report each chunk', async (t) => {
+    const dir = await tempDir(t, 'strata-meter-');
+    const file = path.join(dir, 'f');
+    await writeFile(file, randomBytes(300_000));
+    let seen = 0;
+    const h = await hashFile(file, (n) => (seen += n));
+    assert.equal(seen, h.size);
+    assert.equal(h.size, 300_000);
   });
 });

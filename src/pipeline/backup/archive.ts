@@ -35,7 +35,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
   const volumes = chooseVolumeSize(set.tier, scan.bytesToArchive, set.archive.volumeSize, req.config.protection);
   out.verbose(`${set.source.name}: volume size ${formatSize(volumes.volumeSize)}: ${volumes.reason}`);
   const stream = new VolumeStream(set, scan.bytesToArchive, volumes.volumeSize);
-  const bar = out.progress(`${set.source.name}: archiving ${counted(scan.filesToArchive, 'file')}`, scan.bytesToArchive, { bytes: true });
+  const bar = out.progress(`${set.source.name}: archiving ${counted(scan.filesToArchive, 'file')}`, scan.bytesToArchive, { bytes: true, filesTotal: scan.filesToArchive });
   let created;
   try {
     created = await req.tools.sevenZip.create({
@@ -52,7 +52,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
       onSpawn: (child) => stream.attach(child),
       onProgress: (p) => {
         stream.progress(p.percent);
-        bar.update(Math.round((p.percent / 100) * scan.bytesToArchive), p.file);
+        bar.update(Math.round((p.percent / 100) * scan.bytesToArchive), p.file, p.items === undefined ? undefined : Math.min(p.items, scan.filesToArchive));
       },
       onVolumeFinal: (v) => stream.volumeFinal(v),
     });
@@ -86,7 +86,7 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
     out.info(`${set.source.name}: the upload failed after 7-Zip finished writing; the next run resumes set ${set.setId} with what is missing`);
     throw stream.failure;
   }
-  const archive = await completeArchive(set, j);
+  const archive = await completeArchive(set, j, lap.track);
   const warnings = [...created.warnings];
   const short = shortfallWarning(set, archive);
   if (short !== null) warnings.push(short);

@@ -14,6 +14,7 @@ import { StrataError } from '../../errors.js';
 import { commitStatCache, type ScanResult } from '../../scan/index.js';
 import { cachedManifestName } from '../manifests.js';
 import { restoreFileRecord, restoreFileText } from '../restore-file.js';
+import type { ByteSink } from '../../ui/meter.js';
 import type { StoredManifest } from './manifest.js';
 import type { Lap, SetInProgress } from './set.js';
 import type { ArchiveResult, SourceResult } from './types.js';
@@ -37,7 +38,7 @@ export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | n
   // Every object is on the destination and checked before the descriptor is written.
   const recovery = [...(archive?.recovery ?? []), ...manifest.recovery];
   const uploads: StoredObject[] = [...volumeObjects, manifest.object, ...recovery];
-  await readBack(set, uploads, result);
+  await readBack(set, uploads, result, lap.track(uploads.reduce((n, o) => n + o.size, 0)));
   lap('read-back', uploads.reduce((n, o) => n + o.size, 0), 'finalize');
   // The descriptor, last: now the set is complete.
   const descriptor = sealDescriptor(
@@ -76,12 +77,13 @@ export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | n
  * readBack checks every object on the destination against what was uploaded (size, and SHA-256
  * where the provider reports one), and warns when tags did not stick.
  */
-async function readBack(set: SetInProgress, uploads: readonly StoredObject[], result: SourceResult): Promise<void> {
+async function readBack(set: SetInProgress, uploads: readonly StoredObject[], result: SourceResult, sink: ByteSink): Promise<void> {
   const { setId } = set;
   const untagged: string[] = [];
   for (const obj of uploads) {
     const key = setObjectKey(setId, obj.name);
     const info = await set.req.backend.stat(key);
+    sink.add(obj.size, obj.name);
     if (info.size !== obj.size || (info.sha256 !== undefined && info.sha256 !== obj.sha256)) {
       throw new StrataError('CHECKSUM', `${key} on the destination does not match what was uploaded`, { hint: 'Run the backup again; the set was not marked complete.' });
     }

@@ -10,6 +10,7 @@ import { planProtection, planStreaming, protectionShortfall, type ProtectionConf
 import type { Tier } from '../../core/naming.js';
 import { StrataError } from '../../errors.js';
 import { hashFile } from '../../io/hash.js';
+import type { ByteSink } from '../../ui/meter.js';
 import { formatBytes } from '../../ui/output.js';
 import { stored, type Journal, type JournalObject, type JournalUnit } from './journal.js';
 import type { SetInProgress } from './set.js';
@@ -29,11 +30,11 @@ export function planFor(setId: string, tier: Tier, j: Journal, protection: Prote
 }
 
 /** uploadJournaled stores one journaled object from its local copy and records that it is there. */
-export async function uploadJournaled(set: SetInProgress, j: Journal | null, o: JournalObject): Promise<void> {
+export async function uploadJournaled(set: SetInProgress, j: Journal | null, o: JournalObject, sink?: ByteSink): Promise<void> {
   const signal = set.req.signal;
   if (signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
   // The backend checks the bytes against the journaled SHA-256: a changed local copy fails here.
-  await set.store(o.name, o.sha256, signal);
+  await set.store(o.name, o.sha256, signal, sink);
   o.uploaded = true;
   await j?.save();
 }
@@ -42,29 +43,43 @@ export async function uploadJournaled(set: SetInProgress, j: Journal | null, o: 
  * completeArchive stores whatever of a written archive is not on the destination yet: volumes,
  * recovery files of units already made, then the units the final plan still lacks (made from the
  * local volumes, journaled before their upload). The journal is saved after every object.
+ * `track`, when given, gets the bytes this will handle (uploads, and PAR2's reading of the volumes)
+ * and returns the sink that counts them as they go (the status line).
  */
-export async function completeArchive(set: SetInProgress, j: Journal): Promise<ArchiveResult> {
+export async function completeArchive(set: SetInProgress, j: Journal, track?: (total: number) => ByteSink): Promise<ArchiveResult> {
   const { req, out } = set;
-  for (const v of j.body.volumes) if (!v.uploaded) await uploadJournaled(set, j, v);
   const { plan, mismatch } = planFor(set.setId, set.tier, j, req.config.protection);
+  const toMake = plan.units.filter((unit) => !j.body.units.some((u) => u.unit.name === unit.name));
+  const unitInput = (unit: { volumes: number[] }): number => unit.volumes.reduce((n, i) => n + (j.body.volumes[i]?.size ?? 0), 0);
+  const sink = track?.(
+    [...j.body.volumes, ...j.body.units.flatMap((u) => u.files)].filter((o) => !o.uploaded).reduce((n, o) => n + o.size, 0) + toMake.reduce((n, u) => n + unitInput(u) + u.recoveryBytes, 0),
+  );
+  for (const v of j.body.volumes) if (!v.uploaded) await uploadJournaled(set, j, v, sink);
   if (mismatch !== null) throw new StrataError('INTERNAL', mismatch, { hint: 'This is a strata bug; the set was not marked complete.' });
   for (const u of j.body.units) {
     for (const f of u.files) {
       if (f.uploaded) continue;
-      await uploadJournaled(set, j, f);
+      await uploadJournaled(set, j, f, sink);
       await fsp.rm(set.file(f.name), { force: true });
     }
   }
   const names = j.body.volumes.map((v) => v.name);
-  for (const unit of plan.units) {
-    if (j.body.units.some((u) => u.unit.name === unit.name)) continue;
-    const files = await req.tools.parity.create(unit, set.setDir, names, { signal: req.signal });
+  for (const unit of toMake) {
+    // PAR2 reports the share of its work done: counted as that share of the volumes it reads.
+    const input = unitInput(unit);
+    let counted = 0;
+    const onProgress = (fraction: number): void => {
+      const now = Math.round(Math.min(1, fraction) * input);
+      sink?.add(now - counted, `PAR2 ${unit.name}`);
+      counted = now;
+    };
+    const files = await req.tools.parity.create(unit, set.setDir, names, { signal: req.signal, onProgress });
     const ju: JournalUnit = { unit, files: [] };
     for (const f of files) ju.files.push({ name: f, ...(await hashFile(set.file(f))), uploaded: false });
     j.body.units.push(ju);
     await j.save();
     for (const f of ju.files) {
-      await uploadJournaled(set, j, f);
+      await uploadJournaled(set, j, f, sink);
       await fsp.rm(set.file(f.name), { force: true });
     }
     set.emit({ kind: 'unit-created', name: unit.name, volumes: unit.volumes, early: false });

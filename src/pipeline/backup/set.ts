@@ -6,12 +6,13 @@
 import { objectTags } from '../../core/keys.js';
 import * as path from 'node:path';
 import type { AuditTrail } from '../../audit/audit.js';
-import { fileSource } from '../../io/hash.js';
+import { fileSource, meteredSource } from '../../io/hash.js';
 import type { SourceConfig } from '../../config/schema.js';
 import type { Descriptor, KdfParams } from '../../core/descriptor.js';
 import { makeSetId, type SetType, type Tier } from '../../core/naming.js';
 import type { Repository } from '../../repository/repository.js';
 import { PhaseClock, type PhaseTiming } from '../../core/progress.js';
+import type { ByteSink } from '../../ui/meter.js';
 import type { Output, Progress } from '../../ui/output.js';
 import { setStaging, settingsFingerprint, type Journal } from './journal.js';
 import type { BackupRequest, EventBody, JobPaths } from './types.js';
@@ -123,9 +124,10 @@ export class SetInProgress {
     return path.join(this.setDir, name);
   }
 
-  /** store uploads one local object of the set; the backend checks its bytes against sha256. */
-  async store(name: string, sha256: string, signal: AbortSignal): Promise<void> {
-    await this.run.repo.put(this.setId, name, await fileSource(this.file(name)), { sha256, tags: this.tagsFor(name), signal, overwrite: this.resumed });
+  /** store uploads one local object of the set; the backend checks its bytes against sha256. `sink` counts them as they go. */
+  async store(name: string, sha256: string, signal: AbortSignal, sink?: ByteSink): Promise<void> {
+    const body = await fileSource(this.file(name));
+    await this.run.repo.put(this.setId, name, sink === undefined ? body : meteredSource(body, (n) => sink.add(n, name)), { sha256, tags: this.tagsFor(name), signal, overwrite: this.resumed });
   }
 
   /** emit reports a step of the streaming pipeline to the request's observer. */
@@ -155,6 +157,8 @@ export interface Lap {
   readonly phases: PhaseTiming[];
   /** close clears a status line left open (a stage that failed). */
   close(): void;
+  /** track gives the current phase's status line a total in bytes; the sink counts what is done. */
+  readonly track: (total: number) => ByteSink;
 }
 
 /**
@@ -165,11 +169,13 @@ export interface Lap {
 export function stopwatch(out: Output, label: string): Lap {
   const clock = new PhaseClock(() => performance.now());
   let status: Progress | undefined;
+  let current: BackupPhase | undefined;
   const lap = (phase: BackupPhase, bytes?: number, next?: BackupPhase): void => {
     status?.done();
     status = undefined;
     const p = clock.end(phase, bytes);
     out.verbose(`${label}: ${PHASE_TEXT[phase]} ${p.seconds.toFixed(2)} s`);
+    current = next;
     if (next !== undefined) status = out.progress(`${label}: ${PHASE_TEXT[next]}`);
   };
   return Object.assign(lap, {
@@ -177,6 +183,18 @@ export function stopwatch(out: Output, label: string): Lap {
     close: (): void => {
       status?.done();
       status = undefined;
+    },
+    track: (total: number): ByteSink => {
+      status?.done();
+      const bar = out.progress(`${label}: ${current === undefined ? 'working' : PHASE_TEXT[current]}`, total, { bytes: true });
+      status = bar;
+      let done = 0;
+      return {
+        add: (n: number, detail?: string): void => {
+          done = Math.max(0, done + n);
+          bar.update(done, detail);
+        },
+      };
     },
   });
 }

@@ -94,7 +94,7 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
     if (set.resumed && journal !== null) {
       const missing = journal.objects().filter((o) => !o.uploaded).length;
       out.info(`${source.name}: resuming the unfinished set ${set.setId}: ${journal.objects().length - missing} objects are on the destination intact, ${missing} to upload`);
-      archive = await completeArchive(set, journal);
+      archive = await completeArchive(set, journal, lap.track);
       lap('complete', storedBytes(archive), 'recheck');
     } else if (scan.filesToArchive > 0) {
       const written = await writeArchive(set, scanned, lap);

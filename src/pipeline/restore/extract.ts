@@ -32,7 +32,7 @@ export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' 
   const all = l.count >= hd.stats.archivedFiles / 2;
   // The whole archive: its bytes are known (7-Zip's percent of them); a selection: percent only.
   const total = all ? hd.stats.archivedBytes : 100;
-  const bar = req.out.progress(`restoring ${counted(l.count, 'file')} from ${hd.id}`, total, { bytes: all });
+  const bar = req.out.progress(`${hd.id}: extracting ${counted(l.count, 'file')}`, total, { bytes: all });
   try {
     await req.tools.sevenZip.extract({
       archive: path.join(mat.dir, first.name), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((p.percent / 100) * total), p.file),

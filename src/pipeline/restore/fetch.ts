@@ -11,8 +11,8 @@ import { materializeSet, type MaterializedSet } from '../setfiles.js';
 import type { RestoredSource, RestoreRequest } from './types.js';
 
 /** fetchSet materializes (and repairs) one holding set for extraction, noting repaired and lost volumes in `result`. */
-export async function fetchSet(req: Pick<RestoreRequest, 'repo' | 'tools' | 'out'>, hd: Descriptor, work: string, result: RestoredSource): Promise<MaterializedSet> {
-  const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line));
+export async function fetchSet(req: Pick<RestoreRequest, 'repo' | 'tools' | 'out' | 'meter'>, hd: Descriptor, work: string, result: RestoredSource): Promise<MaterializedSet> {
+  const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line), req.meter);
   result.repairedVolumes.push(...mat.repaired.map((r) => setObjectKey(hd.id, r)));
   if (mat.lostVolumes.length > 0) {
     result.lostVolumes.push(...mat.lostVolumes.map((v) => setObjectKey(hd.id, v)));

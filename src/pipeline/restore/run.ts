@@ -20,8 +20,8 @@ import * as path from 'node:path';
 import { callerUmask } from '../../config/private-state.js';
 import type { Descriptor } from '../../core/descriptor.js';
 import { makePathFilter } from '../../core/pathfilter.js';
-import { formatSize } from '../../core/size.js';
 import { counted } from '../../core/words.js';
+import { PhaseMeter } from '../../ui/meter.js';
 import { chooseSets, restoreChain } from '../../core/restore-choice.js';
 import { StrataError } from '../../errors.js';
 import { ensureLocalManifest } from '../manifests.js';
@@ -37,7 +37,16 @@ import { STAGING_NAME, STAGING_PREFIX, WORK_NAME, makeStaging, sweepStaging, wri
 import type { RestoredSource, RestoreRequest } from './types.js';
 
 /** runRestore restores the chosen sets into the target folder. */
-export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]> {
+export async function runRestore(request: RestoreRequest): Promise<RestoredSource[]> {
+  const req: RestoreRequest & { meter: PhaseMeter } = { ...request, meter: request.meter ?? new PhaseMeter(request.out) };
+  try {
+    return await restoreAll(req);
+  } finally {
+    req.meter.close();
+  }
+}
+
+async function restoreAll(req: RestoreRequest & { meter: PhaseMeter }): Promise<RestoredSource[]> {
   const catalog = await req.repo.catalog();
   const named = catalog.problems.find((p) => p.id === req.setId);
   if (named !== undefined) {
@@ -53,6 +62,7 @@ export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]>
   checkTarget(req.to);
   // Archived volumes (S3 GLACIER, DEEP_ARCHIVE) are requested up front, before anything is fetched.
   await thawForRestore(req, chosen, catalog.complete, catalog.problems);
+  req.meter.end('prepare');
   const results: RestoredSource[] = [];
   for (const d of chosen) {
     const target = chosen.length > 1 ? path.join(req.to, d.source) : req.to;
@@ -66,7 +76,7 @@ export async function runRestore(req: RestoreRequest): Promise<RestoredSource[]>
   return results;
 }
 
-async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], set: Descriptor, target: string, unreadable: readonly { id: string }[] = []): Promise<RestoredSource> {
+async function restoreOne(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], set: Descriptor, target: string, unreadable: readonly { id: string }[] = []): Promise<RestoredSource> {
   const chain = restoreChain(set, complete, unreadable);
   try {
     return await restoreInto(req, complete, chain, set, target);
@@ -76,7 +86,7 @@ async function restoreOne(req: RestoreRequest, complete: readonly Descriptor[], 
 }
 
 /** restoreInto restores one set (reading the sets of its chain that hold selected files) into `target`. */
-async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[], chain: readonly Descriptor[], set: Descriptor, target: string): Promise<RestoredSource> {
+async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], chain: readonly Descriptor[], set: Descriptor, target: string): Promise<RestoredSource> {
   await mkdirForUser(target);
   const root = await fsp.realpath(target);
   await sweepStaging(root, STAGING_NAME, `the work folder left in ${root} by an interrupted restore`, req.out);
@@ -88,10 +98,12 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
   const staging = path.join(root, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
   const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardLinks: 0, notSet: [], lost: [], repairedVolumes: [], lostVolumes: [] };
   try {
+    req.meter.show(`${set.id}: manifest`);
     const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, path.join(req.workDir, 'manifests'));
     const filter = makePathFilter(req.paths);
     // Pass 1: select entries, check paths and conflicts, write one extraction list per holding set.
     const sel = await selectEntries({ manifest, set, filter, paths: req.paths, root, work, overwrite: req.overwrite, emptyTarget });
+    req.meter.end('manifest');
     await makeStaging(staging);
     const into: Target = { root, overwrite: req.overwrite, created: new Set(), checked: new Set() };
     // Pass 2: per holding set, fetch (and repair) its volumes, extract its files and move each into
@@ -100,15 +112,19 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
       const hd = chain.find((d) => d.id === holder);
       if (hd === undefined) throw new StrataError('DAMAGED', `set ${holder} is missing`);
       if (hd.id !== set.id) checkPassword(hd, req.password, complete);
-      const fetching = req.out.progress(`fetching and checking ${counted(hd.volumes.length, 'volume')} of ${hd.id} (${formatSize(hd.volumes.reduce((n, v) => n + v.size, 0), 'short')})`);
-      const mat = await fetchSet(req, hd, work, result).finally(() => fetching.done());
+      const mat = await fetchSet(req, hd, work, result);
+      req.meter.end('fetch', hd.volumes.reduce((n, v) => n + v.size, 0));
       const out = path.join(staging, holder);
       const extractError = await extractSet(req, hd, mat, l, out);
       if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
-      const placing = req.out.progress(`checking and placing ${counted(l.count, 'file')} from ${hd.id}`);
+      req.meter.end('extract');
+      const before = result.bytes;
+      const placing = req.out.progress(`${hd.id}: checking and placing ${counted(l.count, 'file')}`);
       await placeExtracted({ manifest, setId: set.id, holder, filter, asFirst: sel.asFirst, out, extractError }, into, result).finally(() => placing.done());
       await fsp.rm(out, { recursive: true, force: true });
+      req.meter.end('place', result.bytes - before);
     }
+    req.meter.show(`${set.id}: links, folders, owners and times`);
     // Hard links, to the member placed with the bytes (counted once).
     const lostPaths = await placeHardLinks(sel.hardLinks, sel.asFirst, into, result);
     // Pass 3: symlinks, then folders (deepest first, so setting a folder's mtime is not undone).
@@ -122,6 +138,7 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
       root, manifest, work, filter, skip: lostPaths, owner: req.noOwner !== true && process.getuid?.() === 0, signal: req.signal,
     });
     await setFolderTimes(root, [...sel.dirs, ...parents]);
+    req.meter.end('finalize');
     return result;
   } finally {
     await fsp.rm(staging, { recursive: true, force: true });

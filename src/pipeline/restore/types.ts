@@ -1,5 +1,6 @@
 /** pipeline/restore/types: what a restore is asked (RestoreRequest) and what it reports per source (RestoredSource). */
 import type { RetrievalTier } from '../../core/cold.js';
+import type { PhaseMeter } from '../../ui/meter.js';
 import type { Output } from '../../ui/output.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Tools } from '../backup/index.js';
@@ -40,6 +41,8 @@ export interface RestoreRequest {
   signal: AbortSignal;
   /** Retrieval tier of restore requests for archived volumes (--retrieval-tier); omitted: the destination's, else Standard. */
   retrievalTier?: RetrievalTier | undefined;
+  /** Shows each phase with its bytes on the status line and times it (--json `phases`); else a meter of its own. */
+  meter?: PhaseMeter;
 }
 
 /** RestoredSource reports one source's restore. */
