@@ -8,6 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import * as zlib from 'node:zlib';
 import { DATA_BASE, loadKernel } from './gf16-wasm.js';
 import { recoveryHashPrefix, recoveryHeader } from './par2-format.js';
 
@@ -23,11 +24,20 @@ export interface WorkerInput {
   /** log of each input slice's constant. */
   logs: number[];
   setId: Uint8Array;
+  /** This worker also hashes (MD5 + CRC32, padded) the input slices i with i % hashModulus === hashRemainder. */
+  hashModulus: number;
+  hashRemainder: number;
   /** The recovery slices of this worker, consecutive exponents. */
   outputs: { exponent: number; path: string; headerOffset: number }[];
 }
 
-function run(w: WorkerInput): void {
+/** WorkerResult is what a worker sends when done: the slice hashes it was asked for. */
+export interface WorkerResult {
+  done: true;
+  slices: { index: number; md5: Uint8Array; crc32: number }[];
+}
+
+function run(w: WorkerInput): WorkerResult {
   const k = loadKernel();
   const nIn = w.logs.length;
   const nOut = w.outputs.length;
@@ -50,6 +60,13 @@ function run(w: WorkerInput): void {
   for (const o of w.outputs) if (!outFds.has(o.path)) outFds.set(o.path, openSync(o.path, 'r+'));
   const hashes: Hash[] = w.outputs.map((o) => createHash('md5').update(recoveryHashPrefix(w.setId, o.exponent)));
   const e0 = w.outputs[0]?.exponent ?? 0;
+  // Slice hashes: the chunks of each slice go by in order, so a running MD5 and CRC32 per slice.
+  const sliceMd5 = new Map<number, Hash>();
+  const sliceCrc = new Map<number, number>();
+  for (let i = w.hashRemainder; i < nIn; i += w.hashModulus) {
+    sliceMd5.set(i, createHash('md5'));
+    sliceCrc.set(i, 0);
+  }
 
   try {
     for (let off = 0; off < w.blockSize; off += stride) {
@@ -70,6 +87,12 @@ function run(w: WorkerInput): void {
             got += r;
           }
           if (want < lenP) m.fill(0, p + want, p + lenP);
+          const h = sliceMd5.get(g + i);
+          if (h !== undefined) {
+            const bytes = m.subarray(p, p + len);
+            h.update(bytes);
+            sliceCrc.set(g + i, zlib.crc32(bytes, sliceCrc.get(g + i) ?? 0));
+          }
           logsView[i] = w.logs[g + i] ?? 0;
         }
         k.split(inBase, n * stride);
@@ -93,9 +116,9 @@ function run(w: WorkerInput): void {
     for (const fd of inFds) closeSync(fd);
     for (const fd of outFds.values()) closeSync(fd);
   }
+  return { done: true, slices: [...sliceMd5].map(([index, h]) => ({ index, md5: h.digest(), crc32: sliceCrc.get(index) ?? 0 })) };
 }
 
 if (parentPort !== null) {
-  run(workerData as WorkerInput);
-  parentPort.postMessage({ done: true });
+  parentPort.postMessage(run(workerData as WorkerInput));
 }

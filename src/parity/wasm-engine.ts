@@ -8,8 +8,9 @@
  * - Workers split the recovery slices (each reads every input, from the page cache the second
  *   time); each takes a chunk of every input slice and multiplies it into all its recovery slices
  *   while it is in cache, so memory is chunk × (recovery slices + group), not the file size.
- * - The main thread hashes the inputs (file MD5, per-slice MD5 + CRC32) while the workers compute;
- *   the recovery set id needs only the first 16 KiB of each file, so workers start at once.
+ * - The main thread hashes each whole file (MD5) while the workers compute; each worker also hashes
+ *   every W-th input slice (MD5 + CRC32) from the chunks it reads anyway. The recovery set id needs
+ *   only the first 16 KiB of each file, so the workers start at once.
  * - Like par2cmdline.ts: files are made in a hidden `.<unit>.par2-partial` folder and moved into
  *   place only when complete, replacing the unit's older files; a failure or cancel leaves nothing.
  * - A volume of 0 bytes (par2 puts empty files outside the recovery set) goes to par2cmdline.
@@ -19,7 +20,6 @@ import { open, mkdir, readdir, rename, rm, stat, type FileHandle } from 'node:fs
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import * as zlib from 'node:zlib';
 import type { ProtectionUnit } from '../core/protection/index.js';
 import { StrataError, fromFsError } from '../errors.js';
 import type { CreateOptions, ParityEngine, RepairResult, UnitRef, VerifyResult } from './engine.js';
@@ -41,7 +41,7 @@ import {
   type SourceFile,
 } from './par2-format.js';
 import { Par2CmdlineEngine } from './par2cmdline.js';
-import type { WorkerInput } from './par2-worker.js';
+import type { WorkerInput, WorkerResult } from './par2-worker.js';
 
 /** ENGINE_NAME is recorded in each set's descriptor and in the creator packet. */
 export const ENGINE_NAME = 'strata-par2 1 (WebAssembly SIMD)';
@@ -53,19 +53,6 @@ export interface WasmEngineOptions {
   chunk?: number;
   /** Input slices per kernel call. */
   group?: number;
-}
-
-const ZERO = Buffer.alloc(1 << 16);
-
-function crc32Of(data: Uint8Array, prev: number): number {
-  return zlib.crc32(data, prev);
-}
-
-/** crcZeros continues a CRC32 over n zero bytes. */
-function crcZeros(crc: number, n: number): number {
-  let c = crc;
-  for (let left = n; left > 0; left -= ZERO.length) c = crc32Of(ZERO.subarray(0, Math.min(left, ZERO.length)), c);
-  return c;
 }
 
 interface Planned {
@@ -185,7 +172,8 @@ export class WasmPar2Engine implements ParityEngine {
 
       const logs = Array.from(inputLogs(totalSlices));
       const inputs = planned.map((f) => ({ path: f.path, size: f.file.size, slices: f.slices }));
-      const workers = Math.min(this.threads, outputs.length);
+      const workers = this.threads;
+      const sliceHashes: WorkerResult['slices'] = [];
       const chunk = Math.min(this.chunk, Math.ceil(bs / 32) * 32);
       const perWorker = totalSlices * bs;
       const progress = new Array<number>(workers).fill(0);
@@ -194,19 +182,29 @@ export class WasmPar2Engine implements ParityEngine {
       for (let w = 0; w < workers; w++) {
         const from = Math.floor((w * outputs.length) / workers);
         const to = Math.floor(((w + 1) * outputs.length) / workers);
-        const input: WorkerInput = { blockSize: bs, chunk, group: this.group, inputs, logs, setId, outputs: outputs.slice(from, to) };
+        const input: WorkerInput = { blockSize: bs, chunk, group: this.group, inputs, logs, setId, hashModulus: workers, hashRemainder: w, outputs: outputs.slice(from, to) };
         jobs.push(
           runWorker(input, opts.signal, (bytes) => {
             progress[w] = (progress[w] ?? 0) + bytes;
             report();
+          }).then((r) => {
+            sliceHashes.push(...r.slices);
           }),
         );
       }
-      const hashing = hashInputs(planned, bs, opts.signal);
+      const hashing = fileMd5s(planned, opts.signal);
       const settled = await Promise.allSettled([hashing, ...jobs]);
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
-      const hashes = await hashing;
+      const fullMd5 = await hashing;
+      sliceHashes.sort((a, b) => a.index - b.index);
+      if (sliceHashes.length !== totalSlices || sliceHashes.some((h, i) => h.index !== i)) throw new StrataError('INTERNAL', `the PAR2 workers hashed ${sliceHashes.length} of ${totalSlices} slices of ${unit.name}`);
+      let nextSlice = 0;
+      const hashes = planned.map((f, k) => {
+        const slices = sliceHashes.slice(nextSlice, nextSlice + f.slices);
+        nextSlice += f.slices;
+        return { full: fullMd5[k], slices };
+      });
 
       const critical = [
         packet(setId, PacketType.main, mainBody(bs, planned.map((f) => f.id))),
@@ -271,78 +269,48 @@ async function readHead(p: string, n: number): Promise<Buffer> {
   }
 }
 
-interface FileHashes {
-  full: Buffer;
-  slices: { md5: Buffer; crc32: number }[];
-}
-
-/** hashInputs reads each file once: its MD5, and MD5 + CRC32 of each slice (the last padded with zeros). */
-async function hashInputs(planned: readonly Planned[], bs: number, signal: AbortSignal | undefined): Promise<FileHashes[]> {
-  const out: FileHashes[] = [];
-  const bufSize = Math.max(bs, 1 << 20) - (Math.max(bs, 1 << 20) % bs);
-  const buf = Buffer.alloc(bufSize);
+/** fileMd5s reads each file once, in order, for its MD5 (the workers hash the slices). */
+async function fileMd5s(planned: readonly Planned[], signal: AbortSignal | undefined): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  const buf = Buffer.alloc(1 << 20);
   for (const f of planned) {
     const full = createHash('md5');
-    const slices: FileHashes['slices'] = [];
     const h = await open(f.path, 'r');
     try {
       let pos = 0;
-      let sliceHash = createHash('md5');
-      let sliceCrc = 0;
-      let inSlice = 0;
       while (pos < f.file.size) {
         if (signal?.aborted === true) throw new StrataError('CANCELLED', 'PAR2 creation was cancelled');
-        const { bytesRead } = await h.read(buf, 0, Math.min(bufSize, f.file.size - pos), pos);
+        const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, f.file.size - pos), pos);
         if (bytesRead === 0) throw new StrataError('INTERNAL', `${f.path} got shorter while PAR2 data was being made`);
-        const data = buf.subarray(0, bytesRead);
-        full.update(data);
-        let o = 0;
-        while (o < data.length) {
-          const take = Math.min(bs - inSlice, data.length - o);
-          const part = data.subarray(o, o + take);
-          sliceHash.update(part);
-          sliceCrc = crc32Of(part, sliceCrc);
-          inSlice += take;
-          o += take;
-          if (inSlice === bs) {
-            slices.push({ md5: sliceHash.digest(), crc32: sliceCrc });
-            sliceHash = createHash('md5');
-            sliceCrc = 0;
-            inSlice = 0;
-          }
-        }
+        full.update(buf.subarray(0, bytesRead));
         pos += bytesRead;
-      }
-      if (inSlice > 0) {
-        for (let left = bs - inSlice; left > 0; left -= ZERO.length) sliceHash.update(ZERO.subarray(0, Math.min(left, ZERO.length)));
-        slices.push({ md5: sliceHash.digest(), crc32: crcZeros(sliceCrc, bs - inSlice) });
       }
     } finally {
       await h.close();
     }
-    out.push({ full: full.digest(), slices });
+    out.push(full.digest());
   }
   return out;
 }
 
 const workerUrl = new URL('./par2-worker.js', import.meta.url);
 
-function runWorker(input: WorkerInput, signal: AbortSignal | undefined, onProgress: (bytes: number) => void): Promise<void> {
+function runWorker(input: WorkerInput, signal: AbortSignal | undefined, onProgress: (bytes: number) => void): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) {
       reject(new StrataError('CANCELLED', 'PAR2 creation was cancelled'));
       return;
     }
     const worker = new Worker(workerUrl, { workerData: input });
-    let done = false;
+    let result: WorkerResult | undefined;
     const onAbort = (): void => {
       void worker.terminate();
       reject(new StrataError('CANCELLED', 'PAR2 creation was cancelled'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: { progress?: number; done?: boolean }) => {
-      if (m.progress !== undefined) onProgress(m.progress);
-      if (m.done === true) done = true;
+    worker.on('message', (m: { progress?: number } | WorkerResult) => {
+      if ('progress' in m && m.progress !== undefined) onProgress(m.progress);
+      if ('done' in m) result = m;
     });
     worker.on('error', (e) => {
       signal?.removeEventListener('abort', onAbort);
@@ -350,7 +318,7 @@ function runWorker(input: WorkerInput, signal: AbortSignal | undefined, onProgre
     });
     worker.on('exit', (code) => {
       signal?.removeEventListener('abort', onAbort);
-      if (done && code === 0) resolve();
+      if (result !== undefined && code === 0) resolve(result);
       else reject(new StrataError('INTERNAL', `a PAR2 worker thread stopped (exit code ${code})`));
     });
   });
