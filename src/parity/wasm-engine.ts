@@ -174,7 +174,10 @@ export class WasmPar2Engine implements ParityEngine {
       const inputs = planned.map((f) => ({ path: f.path, size: f.file.size, slices: f.slices }));
       const workers = this.threads;
       const sliceHashes: WorkerResult['slices'] = [];
-      const chunk = Math.min(this.chunk, Math.ceil(bs / 32) * 32);
+      // Per worker: chunk × (its recovery slices + group) bytes; keep that under ~64 MiB for big plans.
+      const perWorkerOutputs = Math.ceil(outputs.length / workers);
+      const cap = Math.max(1024, Math.floor((64 << 20) / (perWorkerOutputs + this.group) / 32) * 32);
+      const chunk = Math.min(this.chunk, cap, Math.ceil(bs / 32) * 32);
       const perWorker = totalSlices * bs;
       const progress = new Array<number>(workers).fill(0);
       const report = (): void => opts.onProgress?.(progress.reduce((a, b) => a + b, 0) / Math.max(1, perWorker * workers));
