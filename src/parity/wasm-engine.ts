@@ -14,6 +14,8 @@
  * - Like par2cmdline.ts: files are made in a hidden `.<unit>.par2-partial` folder and moved into
  *   place only when complete, replacing the unit's older files; a failure or cancel leaves nothing.
  * - A volume of 0 bytes (par2 puts empty files outside the recovery set) goes to par2cmdline.
+ * - The creator packet names this engine, or par2cmdline when remaking a set par2cmdline made
+ *   (CreateOptions.madeBy): then the files are par2cmdline's exactly.
  */
 import { createHash } from 'node:crypto';
 import { open, mkdir, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -131,7 +133,7 @@ export class WasmPar2Engine implements ParityEngine {
     const setId = createHash('md5').update(mainBody(bs, planned.map((f) => f.id))).digest();
     // Critical packet sizes are known now; their contents after hashing.
     const criticalSizes = [mainPkt.length, ...planned.map((f) => fileDescBytes(f.file.name)), ...planned.map((f) => ifscBytes(f.slices))];
-    const creator = packet(setId, PacketType.creator, creatorBody(`Created by ${ENGINE_NAME}, compatible with par2cmdline.`));
+    const creator = packet(setId, PacketType.creator, creatorBody(creatorText(opts.madeBy)));
     const files = recoveryFiles(unit.name, unit.recoveryBlocks, unit.recoveryFiles, first);
 
     const finalDir = path.join(setDir, unit.dir);
@@ -249,6 +251,16 @@ export class WasmPar2Engine implements ParityEngine {
       await rm(partial, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * creatorText is the creator packet's text. Everything else is par2cmdline's byte for byte, so when
+ * the files of a set par2cmdline made are made again (verify rebuilding a lost PAR2 file, checked
+ * against the recorded hash), its creator text makes the files identical to the originals.
+ */
+export function creatorText(madeBy: string | undefined): string {
+  const m = /^par2cmdline (\d+\.\d+\.\d+)$/.exec(madeBy ?? '');
+  return m === null ? `Created by ${ENGINE_NAME}, compatible with par2cmdline.` : `Created by par2cmdline version ${m[1] ?? ''}.`;
 }
 
 function unitPattern(name: string): RegExp {
