@@ -69,7 +69,7 @@ function layersRule(pending) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'eslint.config.js', 'asm/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

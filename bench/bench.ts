@@ -9,6 +9,7 @@
  *                      redundancy and block size on the same volumes
  *   pipelined backup   a sliding-window set (--pipe-volume, bench-only protection config) vs `7zz a`
  *                      followed by `par2 create` per group — the streaming pipeline overlaps them
+ * `--only par2`: PAR2 creation alone, strata's engine vs par2cmdline, as ratios (bench/par2.ts).
  * plus the peak memory (RSS) of the strata process, at the full file count and at half of it,
  * to show that memory does not grow with the number of files.
  */
@@ -22,7 +23,8 @@ import { parseArgs } from 'node:util';
 import { parseSize } from '../src/core/size.js';
 import { formatBytes } from '../src/ui/output.js';
 import { planProtection, defaultProtectionConfig } from '../src/core/protection/index.js';
-import { Par2CmdlineEngine } from '../src/parity/par2cmdline.js';
+import { openParityEngine } from '../src/parity/open.js';
+import { par2EngineBench } from './par2.js';
 
 const { values } = parseArgs({
   options: {
@@ -137,7 +139,7 @@ async function par2Throughput(volDir: string): Promise<void> {
   const plan = planProtection({ setId: 'bench', tier: 'weekly', volumeSizes: sizes }, { ...defaultProtectionConfig, directMaxBytes: Number.MAX_SAFE_INTEGER, groupedMaxBytes: Number.MAX_SAFE_INTEGER });
   const unit = plan.units[0];
   if (unit === undefined) return;
-  const engine = await Par2CmdlineEngine.open();
+  const engine = await openParityEngine();
   const ours = path.join(root, 'p2ours');
   const theirs = path.join(root, 'p2raw');
   for (const d of [ours, theirs]) {
@@ -214,6 +216,12 @@ async function pipelined(src: string): Promise<void> {
 
 async function main(): Promise<void> {
   const src = path.join(root, 'src');
+  if (values.only === 'par2') {
+    // PAR2 creation alone: strata's engine vs par2 create on random volumes (bench/par2.ts).
+    await par2EngineBench({ size: totalBytes, volume: parseSize('100MiB'), rounds: 3, tiers: ['weekly', 'monthly'], root });
+    if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
+    return;
+  }
   console.log(`strata bench: corpus ${formatBytes(totalBytes)} with ${smallFiles} small files in ${root} (${os.cpus().length} cores), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   await makeCorpus(src, smallFiles, totalBytes);
   // Files modified within 2 s of a scan are read again by the next one (the racy-git rule; git's

@@ -17,7 +17,7 @@ import type { MachineRef } from '../core/descriptor.js';
 import { makeStatePrivate } from '../config/private-state.js';
 import type { StrataConfig } from '../config/schema.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
-import { Par2CmdlineEngine } from '../parity/par2cmdline.js';
+import { openParityEngine } from '../parity/open.js';
 import { checkSourceFilesystems } from '../scan/index.js';
 import type { Tools } from '../pipeline/backup/index.js';
 import { readMarker, requireRoot } from '../repository/marker.js';
@@ -148,7 +148,7 @@ export function workDirFor(ctx: CommandContext, config: StrataConfig): string {
 
 /** findTools locates 7zz and par2 (MISSING_TOOL with the install command otherwise). */
 export async function findTools(ctx: CommandContext): Promise<Tools> {
-  const [sevenZip, parity] = await Promise.all([findSevenZip(ctx.env), Par2CmdlineEngine.open(ctx.env)]);
+  const [sevenZip, parity] = await Promise.all([findSevenZip(ctx.env), openParityEngine(ctx.env)]);
   return { sevenZip, parity };
 }
 

@@ -27,6 +27,12 @@ export interface CreateOptions {
    * repair of `<name>.par2` also loads `<name>.*.par2` (promotion, pipeline/promote).
    */
   firstBlock?: number;
+  /**
+   * The engine that made the set's PAR2 files (its `version`, recorded in the descriptor), when
+   * they are being made again: an engine that can reproduce that engine's bytes exactly does, so
+   * the rebuilt files hash as recorded (pipeline/verify).
+   */
+  madeBy?: string;
 }
 
 /** VerifyResult is what an engine found for one unit. */

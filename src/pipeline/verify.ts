@@ -241,9 +241,16 @@ async function regenerateRecovery(d: Descriptor, dir: string, states: Map<string
     for (const f of files) await aside(f.name, `${f.name}.old`);
     let reason: string | undefined;
     try {
-      await parity.create(unit, dir, names, { signal });
-      const rebuilt = await checkObjects(dir, files);
-      const wrong = files.filter((f) => rebuilt.get(f.name) !== 'ok');
+      // As the set's recorded engine made them; else as this engine makes them (recovery files a
+      // promotion added later may come from another engine than the set's own).
+      let wrong: typeof files = [];
+      const recorded = d.tool['par2'];
+      for (const madeBy of recorded === undefined || recorded === parity.version ? [undefined] : [recorded, undefined]) {
+        await parity.create(unit, dir, names, { signal, ...(madeBy === undefined ? {} : { madeBy }) });
+        const rebuilt = await checkObjects(dir, files);
+        wrong = files.filter((f) => rebuilt.get(f.name) !== 'ok');
+        if (wrong.length === 0) break;
+      }
       if (wrong.length > 0) reason = `par2 made different bytes (${wrong.map((f) => f.name).join(', ')})`;
     } catch (e) {
       if (isStrataError(e, 'CANCELLED')) throw e;

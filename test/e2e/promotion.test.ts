@@ -24,7 +24,7 @@ import { S3Backend } from '../../src/backend/s3.js';
 import { checkDescriptor, type Descriptor } from '../../src/core/descriptor.js';
 import { defaultProtectionConfig } from '../../src/core/protection/index.js';
 import { isExtraRecoveryName } from '../../src/core/promotion.js';
-import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
+import { openParityEngine } from '../../src/parity/open.js';
 import { autoPromote, promoteSet, type PromoteContext } from '../../src/pipeline/promote.js';
 import { Repository } from '../../src/repository/repository.js';
 import { StrataError } from '../../src/errors.js';
@@ -168,7 +168,7 @@ async function promoteContext(backend: Backend, rig: Rig, now: string): Promise<
   const d = (await new Repository(backend).catalog()).complete[0];
   assert.ok(d?.machine !== undefined);
   return {
-    backend, password: PASSWORD, parity: await Par2CmdlineEngine.open(), protection: { ...defaultProtectionConfig, directMaxBytes: 256 * 1024, groupedMaxBytes: 1 << 20, groupSize: 4, windowSize: 6, windowSlide: 3 },
+    backend, password: PASSWORD, parity: await openParityEngine(), protection: { ...defaultProtectionConfig, directMaxBytes: 256 * 1024, groupedMaxBytes: 1 << 20, groupSize: 4, windowSize: 6, windowSlide: 3 },
     workDir: path.join(rig.root, 'work'), job: d.job, machine: d.machine, now: new Date(now), out: quiet, signal: new AbortController().signal,
   };
 }

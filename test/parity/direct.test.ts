@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
+import { openParityEngine } from '../../src/parity/open.js';
 import { repairSet } from '../../src/parity/repair.js';
 import { expectOutcome, timings } from './check.js';
 import { BLOCK, assertIdentical, damageRecoveryPackets, damageRun, flipBlocks, makeSet, removeVolumes, restore, testConfig, truncateVolume } from './fixtures.js';
@@ -11,7 +11,7 @@ import { BLOCK, assertIdentical, damageRecoveryPackets, damageRun, flipBlocks, m
 const SIZES = [65536, 65536, 65536, 65536, 40000]; // 4 × 16 blocks + 10 (last partial)
 
 test('direct: guarantees hold exactly at their limits', async (t) => {
-  const engine = await Par2CmdlineEngine.open();
+  const engine = await openParityEngine();
   const set = await makeSet(t, engine, SIZES, testConfig('direct', 30));
   const unit = set.plan.units[0]!;
   const g = set.plan.guarantees;
@@ -55,7 +55,7 @@ test('direct: guarantees hold exactly at their limits', async (t) => {
 });
 
 test('direct: damaged .par2 files cost recovery blocks one for one, and a lost index file costs none', async (t) => {
-  const engine = await Par2CmdlineEngine.open();
+  const engine = await openParityEngine();
   const set = await makeSet(t, engine, SIZES, testConfig('direct', 30));
   await rm(path.join(set.dir, '261129_FULL_docs.par2'));
   await damageRecoveryPackets(set, 0, 5);

@@ -4,14 +4,14 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { simulateRepair } from '../../src/core/protection/index.js';
-import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
+import { openParityEngine } from '../../src/parity/open.js';
 import { expectOutcome } from './check.js';
 import { BLOCK, damageRun, flipBlocks, makeSet, removeVolumes, testConfig } from './fixtures.js';
 
 const VOL = 65536; // 16 blocks
 
 test('grouped: each group survives its own guaranteed loss; two in one group are named lost', async (t) => {
-  const engine = await Par2CmdlineEngine.open();
+  const engine = await openParityEngine();
   const set = await makeSet(t, engine, new Array<number>(10).fill(VOL), testConfig('grouped', 20, { groupSize: 5 }));
   assert.equal(set.plan.strategy, 'grouped');
   assert.deepEqual(
@@ -38,7 +38,7 @@ test('grouped: each group survives its own guaranteed loss; two in one group are
 });
 
 test('grouped: a remainder under half a group joins the last group, a larger one is a tail group', async (t) => {
-  const engine = await Par2CmdlineEngine.open();
+  const engine = await openParityEngine();
   // 12 volumes in groups of 5: the remainder of 2 (< 3) joins the second group, 6-12 (7 volumes).
   const set = await makeSet(t, engine, new Array<number>(12).fill(VOL), testConfig('grouped', 20, { groupSize: 5 }));
   assert.deepEqual(
@@ -65,7 +65,7 @@ test('grouped: a remainder under half a group joins the last group, a larger one
 });
 
 test('sliding: windows cover the tail, and overlaps rescue windows short of blocks', async (t) => {
-  const engine = await Par2CmdlineEngine.open();
+  const engine = await openParityEngine();
   // 9 volumes, windows of 4 sliding by 2: 1-4, 3-6, 5-8 and the tail window 6-9.
   const set = await makeSet(t, engine, new Array<number>(9).fill(VOL), testConfig('sliding', 25, { windowSize: 4, windowSlide: 2 }));
   assert.deepEqual(
@@ -94,7 +94,7 @@ test('sliding: windows cover the tail, and overlaps rescue windows short of bloc
 });
 
 test('sliding: random damage ends exactly as the arithmetic predicts', async (t) => {
-  const engine = await Par2CmdlineEngine.open();
+  const engine = await openParityEngine();
   const set = await makeSet(t, engine, new Array<number>(11).fill(VOL), testConfig('sliding', 25, { windowSize: 4, windowSlide: 2 }));
   let seed = 12345;
   const rand = (n: number): number => {

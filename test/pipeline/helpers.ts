@@ -8,7 +8,7 @@ import type { Backend } from '../../src/backend/backend.js';
 import { fixedClock } from '../../src/clock.js';
 import { configFromFlags } from '../../src/config/load.js';
 import type { StrataConfig } from '../../src/config/schema.js';
-import { Par2CmdlineEngine } from '../../src/parity/par2cmdline.js';
+import { openParityEngine } from '../../src/parity/open.js';
 import { machineIdentity } from '../../src/config/machine.js';
 import { runBackup, type BackupResult, type PipelineEvent, type Tools } from '../../src/pipeline/backup/index.js';
 import type { Output, Progress } from '../../src/ui/output.js';
@@ -36,7 +36,7 @@ export function silentOutput(warnings: string[] = []): Output {
 let tools: Tools | undefined;
 /** realTools finds 7zz and par2 once. */
 export async function realTools(): Promise<Tools> {
-  tools ??= { sevenZip: await findSevenZip(), parity: await Par2CmdlineEngine.open() };
+  tools ??= { sevenZip: await findSevenZip(), parity: await openParityEngine() };
   return tools;
 }
 
