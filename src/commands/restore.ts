@@ -9,7 +9,7 @@ import { ExitCode, StrataError } from '../errors.js';
 import { describeNotSet, runRestore } from '../pipeline/restore/index.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
+import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor , configFrom, otherDestinations } from './common.js';
 import * as fsp from 'node:fs/promises';
 import { resolveSourceArgs } from './source-paths.js';
 
@@ -22,6 +22,7 @@ const restoreOptions = {
   to: { type: 'string', value: 'DIR', help: 'where to restore (default: ./restored; several sources go to DIR/<source>/)' },
   overwrite: { type: 'boolean', default: false, help: 'replace files that are in the way (default: refuse, exit 1)' },
   'no-owner': { type: 'boolean', default: false, help: 'do not set owners and groups (set by default when run as root)' },
+  from: { type: 'string', value: 'NAME', help: 'read destination NAME of the config\'s destinations: (default: the primary)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
 } as const satisfies OptionSpecs;
 
@@ -29,7 +30,7 @@ const restoreOptions = {
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore the state at a moment (default: the newest) into a folder, checking every file',
-  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--no-owner] [--dest DEST] [PATH-OR-GLOB ...]',
+  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--no-owner] [--from NAME] [--dest DEST] [PATH-OR-GLOB ...]',
   options: restoreOptions,
   examples: ['strata restore                      (the newest state of every source into ./restored)', 'strata restore --at 2026-11-29 --to /tmp/old \'reports/**/*.xlsx\'', 'strata restore --dest /mnt/nas/backups --host laptop --to ~/restored'],
   async run(ctx, args) {
@@ -38,11 +39,12 @@ export const restoreCommand: Command = {
     if (values.at !== undefined && values.set !== undefined) throw new StrataError('USAGE', '--at and --set cannot be used together', { hint: 'Pick a moment (--at) or a set (--set).' });
     // A bad --at is a usage error before anything is opened or asked for.
     const at = values.at === undefined ? undefined : parseWhen(values.at);
-    const config = await loadJob(ctx, { dest: values.dest }, false);
+    const config = configFrom(await loadJob(ctx, { dest: values.dest }, false), values.from);
     // Absolute paths name their source (commands/source-paths): /home/me/docs/a.txt is a.txt of source docs.
     const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'restore', true);
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
+    const others = otherDestinations(ctx, config, values.from);
     try {
       const password = await getPassword(ctx, config, false);
       const to = path.resolve(values.to ?? 'restored');
@@ -51,7 +53,7 @@ export const restoreCommand: Command = {
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,
-        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal,
+        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal, others: others.list,
       });
       ctx.run?.attach(restoreDetails(results));
       let lost = 0;
@@ -81,6 +83,7 @@ export const restoreCommand: Command = {
       throw error;
     } finally {
       await backend.close();
+      await others.close();
     }
   },
 };
