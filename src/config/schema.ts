@@ -618,9 +618,10 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
  * entries' names and retention values already; this adds what relates entries or keys.
  */
 function checkDestinations(input: unknown, options: ValidateOptions): { list?: NamedDestination[]; issues: ConfigIssue[] } {
-  const raw = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return { issues: [] };
+  const raw = input as Record<string, unknown>;
   const entries = raw['destinations'];
-  if (entries === undefined) return { issues: raw['destination'] === undefined ? [{ path: ['destination'], message: 'is required (or give destinations:)' }] : [] };
+  if (entries === undefined) return { issues: raw['destination'] === undefined ? [{ path: ['destination'], message: 'is required' }] : [] };
   if (raw['destination'] !== undefined) {
     return { issues: [{ path: ['destinations'], message: 'give either destination: (one) or destinations: (a list, the first the primary), not both' }] };
   }
@@ -642,6 +643,7 @@ function checkDestinations(input: unknown, options: ValidateOptions): { list?: N
     const keys = Object.keys(rest);
     let destination: string | Record<string, unknown> | undefined;
     if (keys.length === 1 && typeof rest['url'] === 'string' && rest['url'] !== '') destination = resolveDestination(rest['url'], options);
+    else if (keys.length === 1 && typeof rest['path'] === 'string' && rest['path'] !== '') destination = resolveUserPath(rest['path'], options.baseDir, options.env);
     else if (keys.length === 0) issues.push({ path: ['destinations', i], message: 'needs a destination: path, url, or type with its keys' });
     else {
       const typed = 'type' in rest || 'kind' in rest || !('path' in rest) ? rest : { type: 'local', ...rest };
