@@ -3,8 +3,9 @@
  * (pipeline/replicate carries it out). Pure: catalogs and listings in, a plan out.
  *
  * A set is identified across destinations by its descriptor hash (descriptorHash: SHA-256 of the
- * descriptor's canonical JSON, HMAC included), so the same id made twice, or a set promoted on one
- * destination only, never passes for the same set. Only complete sets (a descriptor that reads) are
+ * descriptor's canonical JSON, HMAC included); a set promoted since it was copied keeps its content
+ * hash (contentHash: the same volumes and manifest) and gets its new objects and descriptor; the
+ * same id with other volumes never passes for the same set. Only complete sets (a descriptor that reads) are
  * copied; a set the target's retention would remove at once is not copied; an unfinished folder on
  * the target is continued only when its `.pending` marker proves it is a dead run of this job
  * (the caller decides that: `resumable`), never one another run is writing.
@@ -17,6 +18,15 @@ import { planRetention, type RetentionPolicy } from './retention.js';
 /** descriptorHash identifies a set's exact descriptor (hex SHA-256 of its canonical JSON). */
 export function descriptorHash(d: Descriptor): string {
   return createHash('sha256').update(canonicalJson(d)).digest('hex');
+}
+
+/**
+ * contentHash identifies what a set holds — its id, job, machine, time, volumes and manifest — and
+ * stays the same when the set is promoted (a new tier, recovery files added, a new descriptor):
+ * two destinations with the same content hash hold the same volumes, byte for byte.
+ */
+export function contentHash(d: Descriptor): string {
+  return createHash('sha256').update(canonicalJson({ id: d.id, job: d.job, machine: d.machine, created: d.created, volumes: d.volumes, manifest: d.manifest })).digest('hex');
 }
 
 /** DestinationSets is what one destination holds, as its catalog says. */
@@ -35,6 +45,8 @@ export interface SetCopy {
   holders: string[];
   /** The target holds an unfinished folder of it (a killed replicate) to continue. */
   resume: boolean;
+  /** The target holds this set with an older descriptor (promoted since): its new objects and descriptor are copied. */
+  update: boolean;
 }
 
 /** SkippedSet is a set the target lacks that is not copied, and why. */
@@ -69,37 +81,36 @@ export interface PlanInput {
 export function planReplication(input: PlanInput): ReplicationPlan {
   const { target } = input;
   // The set each id stands for: the first source's (the primary's) descriptor wins.
-  const chosen = new Map<string, { set: Descriptor; hash: string; holders: string[] }>();
-  const others = new Map<string, string[]>();
+  // Holders: every source with the same content (objects are checked against the chosen descriptor's hashes).
+  const chosen = new Map<string, { set: Descriptor; hash: string; content: string; holders: string[] }>();
   for (const src of input.sources) {
     for (const d of src.complete) {
       if (!input.select(d)) continue;
-      const hash = descriptorHash(d);
       const c = chosen.get(d.id);
-      if (c === undefined) chosen.set(d.id, { set: d, hash, holders: [src.name] });
-      else if (c.hash === hash) c.holders.push(src.name);
-      else others.set(d.id, [...(others.get(d.id) ?? []), src.name]);
+      if (c === undefined) chosen.set(d.id, { set: d, hash: descriptorHash(d), content: contentHash(d), holders: [src.name] });
+      else if (c.content === contentHash(d)) c.holders.push(src.name);
     }
   }
-  const onTarget = new Map(target.complete.map((d) => [d.id, descriptorHash(d)]));
+  const onTarget = new Map(target.complete.map((d) => [d.id, d]));
   const unfinished = new Map(target.incomplete.map((i) => [i.id, i.resumable]));
   const present: string[] = [];
   const skipped: SkippedSet[] = [];
-  const wanted: { set: Descriptor; hash: string; holders: string[] }[] = [];
+  const wanted: { set: Descriptor; hash: string; holders: string[]; update: boolean }[] = [];
   for (const c of chosen.values()) {
     const there = onTarget.get(c.set.id);
-    if (there === c.hash) present.push(c.set.id);
-    else if (there !== undefined) skipped.push({ id: c.set.id, reason: `${target.name} holds another set under this id (its descriptor differs, e.g. promoted on one destination only)` });
+    if (there !== undefined && descriptorHash(there) === c.hash) present.push(c.set.id);
+    else if (there !== undefined && contentHash(there) === c.content) wanted.push({ ...c, update: true });
+    else if (there !== undefined) skipped.push({ id: c.set.id, reason: `${target.name} holds another set under this id (other volumes): left alone` });
     else if (unfinished.get(c.set.id) === false) skipped.push({ id: c.set.id, reason: `${target.name} holds an unfinished folder of it that another run is writing (or that is not this job's)` });
-    else wanted.push(c);
+    else wanted.push({ ...c, update: false });
   }
   // A set the target's retention would remove at once is not copied (it would be pruned next).
-  const decisions = planRetention({ sets: wanted.map((w) => w.set), others: target.complete, policy: input.policy, now: input.now });
+  const decisions = planRetention({ sets: wanted.map((w) => w.set), others: target.complete.filter((d) => !chosen.has(d.id)), policy: input.policy, now: input.now });
   const dropped = new Set(decisions.filter((d) => !d.keep).map((d) => d.set.id));
   const copies: SetCopy[] = [];
   for (const w of wanted) {
     if (dropped.has(w.set.id)) skipped.push({ id: w.set.id, reason: `expired under ${target.name}'s retention` });
-    else copies.push({ set: w.set, hash: w.hash, holders: w.holders, resume: unfinished.get(w.set.id) === true });
+    else copies.push({ set: w.set, hash: w.hash, holders: w.holders, resume: unfinished.get(w.set.id) === true, update: w.update });
   }
   copies.sort((a, b) => Date.parse(a.set.created) - Date.parse(b.set.created) || (a.set.id < b.set.id ? -1 : 1));
   present.sort();

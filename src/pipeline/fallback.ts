@@ -1,13 +1,14 @@
 /**
  * pipeline/fallback: objects a destination has lost, taken from another destination of the job
- * (`destinations:`) that holds the very same set — the same descriptor hash, so the same bytes —
- * each checked against the SHA-256 its descriptor records. Restore uses it for volumes missing or
+ * (`destinations:`) that holds the same set — the same volumes and manifest (core/replicate
+ * contentHash: a copy not promoted yet still counts) — each checked against the SHA-256 the
+ * descriptor read here records. Restore uses it for volumes missing or
  * damaged beyond PAR2 repair, and for a manifest beyond repair.
  */
 import * as path from 'node:path';
 import type { Descriptor, StoredObject } from '../core/descriptor.js';
 import { setObjectKey } from '../core/keys.js';
-import { descriptorHash } from '../core/replicate.js';
+import { contentHash } from '../core/replicate.js';
 import { isStrataError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 
@@ -17,14 +18,14 @@ export interface OtherDestination {
   open(): Promise<Repository>;
 }
 
-/** holdersOf lists the other destinations whose descriptor of `d` is the very same (unreachable ones are passed over). */
+/** holdersOf lists the other destinations holding the same set as `d` (contentHash: the same volumes and manifest, promoted or not; unreachable ones are passed over). */
 export async function holdersOf(others: readonly OtherDestination[], d: Descriptor): Promise<{ name: string; repo: Repository }[]> {
-  const want = descriptorHash(d);
+  const want = contentHash(d);
   const out: { name: string; repo: Repository }[] = [];
   for (const o of others) {
     try {
       const repo = await o.open();
-      if (descriptorHash(await repo.readDescriptor(d.id)) === want) out.push({ name: o.name, repo });
+      if (contentHash(await repo.readDescriptor(d.id)) === want) out.push({ name: o.name, repo });
     } catch (e) {
       if (isStrataError(e, 'CANCELLED')) throw e;
     }
@@ -56,11 +57,11 @@ export async function takeFromOthers(others: readonly OtherDestination[], d: Des
 
 /**
  * fromOthers retries `attempt` (which failed here with `error`) on each other destination holding
- * the same set, for damage only (DAMAGED: beyond PAR2 repair); `said` names the one that served.
+ * the same set, for damage or loss only (DAMAGED: beyond PAR2 repair; NOT_FOUND); `said` names the one that served.
  * Rethrows `error` when none can.
  */
 export async function fromOthers<T>(others: readonly OtherDestination[] | undefined, d: Descriptor, error: unknown, attempt: (repo: Repository) => Promise<T>, said: (name: string) => void): Promise<T> {
-  if (others === undefined || !isStrataError(error, 'DAMAGED')) throw error;
+  if (others === undefined || !(isStrataError(error, 'DAMAGED') || isStrataError(error, 'NOT_FOUND'))) throw error;
   for (const h of await holdersOf(others, d)) {
     try {
       const r = await attempt(h.repo);

@@ -59,12 +59,13 @@ export interface TargetResult {
 }
 
 /** sourcesOf reads one destination's catalog into what the planner needs. */
-async function setsOf(e: Endpoint, job: string, now: Date): Promise<DestinationSets> {
+async function setsOf(e: Endpoint, job: string, now: Date): Promise<DestinationSets & { leftover: string[] }> {
   const catalog = await new Repository(e.backend).catalog();
   return {
     name: e.name,
     complete: catalog.complete,
     incomplete: catalog.incomplete.map((i) => ({ id: i.id, resumable: i.keys.length === 0 || Repository.isDebris(i.pending, now, job) })),
+    leftover: catalog.leftoverPending.filter((l) => l.pending?.removing !== true && Repository.isDebris(l.pending, now, job)).map((l) => l.id),
   };
 }
 
@@ -98,7 +99,7 @@ export async function runReplicate(req: ReplicateRequest): Promise<TargetResult[
     if (target === undefined) throw new StrataError('USAGE', `no destination named ${JSON.stringify(name)}`, { hint: `Destinations: ${req.endpoints.map((e) => e.name).join(', ')}.` });
     await unlockTarget(target, primary, req.password, req.out);
     const sources = req.endpoints.filter((e) => e !== target);
-    const catalogs = new Map<string, DestinationSets>();
+    const catalogs = new Map<string, DestinationSets & { leftover: string[] }>();
     for (const e of req.endpoints) catalogs.set(e.name, await setsOf(e, req.job, req.now));
     const plan = planReplication({
       target: catalogs.get(target.name) as DestinationSets,
@@ -107,6 +108,8 @@ export async function runReplicate(req: ReplicateRequest): Promise<TargetResult[
       policy: target.policy,
       now: req.now,
     });
+    // A set whose copy was killed after its descriptor and before its marker went: complete; the marker goes.
+    for (const id of catalogs.get(target.name)?.leftover ?? []) await new Repository(target.backend).clearPending(id);
     results.push(await replicateTo(req, target, plan));
   }
   return results;
@@ -121,9 +124,9 @@ async function replicateTo(req: ReplicateRequest, target: Endpoint, plan: Replic
   try {
     for (const copy of plan.copies) {
       if (req.signal.aborted) throw new StrataError('CANCELLED', `replicate cancelled; ${counted(result.copied.length, 'set')} copied to ${target.name}`);
-      const progress = req.out.progress(`${target.name}: copying ${copy.set.id}${copy.resume ? ' (continuing an interrupted copy)' : ''} from ${copy.holders[0] ?? '?'}`);
+      const progress = req.out.progress(`${target.name}: copying ${copy.set.id}${copy.resume ? ' (continuing an interrupted copy)' : copy.update ? ' (promoted since it was copied: its new objects and descriptor)' : ''} from ${copy.holders[0] ?? '?'}`);
       try {
-        result.bytes += await copySet(req, target, copy.set, copy.holders, work);
+        result.bytes += await copySet(req, target, copy.set, copy.holders, work, copy.update);
         result.copied.push(copy.set.id);
       } catch (e) {
         if (isStrataError(e) && (e.code === 'CANCELLED' || e.code === 'AUTH' || e.code === 'DISK_FULL')) throw e;
@@ -140,7 +143,7 @@ async function replicateTo(req: ReplicateRequest, target: Endpoint, plan: Replic
 }
 
 /** copySet copies one set: marker, objects (checked), descriptor last, marker removed. Returns the bytes uploaded. */
-async function copySet(req: ReplicateRequest, target: Endpoint, d: Descriptor, holderNames: readonly string[], work: string): Promise<number> {
+async function copySet(req: ReplicateRequest, target: Endpoint, d: Descriptor, holderNames: readonly string[], work: string, update: boolean): Promise<number> {
   // A descriptor that does not check with the password (tampered, another password) is not copied.
   const check = await checkDescriptorAsync(d, req.password);
   if (check !== 'ok') throw new StrataError(check === 'tampered' ? 'TAMPERED' : 'WRONG_PASSWORD', `its descriptor does not check (${check})`);
@@ -152,7 +155,11 @@ async function copySet(req: ReplicateRequest, target: Endpoint, d: Descriptor, h
   for await (const o of target.backend.list(`${d.id}/`)) existing.set(o.key, o.sha256 === undefined ? { size: o.size } : { size: o.size, sha256: o.sha256 });
   let bytes = 0;
   for (const { object, action } of objectActions(setCopyObjects(d), existing)) {
-    if (action === 'skip') continue;
+    if (action === 'skip') {
+      // A promoted set's objects already there get its new tier (S3; a no-op where no tags are kept).
+      if (update && existing.has(object.key)) await target.backend.retag?.(object.key, tags, req.signal);
+      continue;
+    }
     if (action === 'check' && (await intactOn(target, object, work))) continue;
     const file = path.join(work, 'object');
     const from = await fetchChecked(holders, d, object, file);

@@ -47,7 +47,7 @@ describe('planReplication', () => {
       select: mine, policy: FOREVER, now: NOW,
     });
     assert.deepEqual(plan.present, [full.id]);
-    assert.deepEqual(plan.copies.map((c) => [c.set.id, c.holders, c.resume]), [[incr.id, ['nas', 'usb'], false], [incr2.id, ['nas'], false]]);
+    assert.deepEqual(plan.copies.map((c) => [c.set.id, c.holders, c.resume, c.update]), [[incr.id, ['nas', 'usb'], false, false], [incr2.id, ['nas'], false, false]]);
     assert.equal(plan.copies[0]?.hash, descriptorHash(incr));
   });
 
@@ -58,15 +58,16 @@ describe('planReplication', () => {
     assert.deepEqual(plan.copies.map((c) => c.set.id), [full.id]);
   });
 
-  it('never takes a different descriptor under the same id for the same set', () => {
-    const promoted = desc(full.id, full.created, { tier: 'monthly', hmac: 'f'.repeat(64) });
-    const plan = planReplication({ target: dest('t', [promoted]), sources: [dest('p', [full]), dest('q', [promoted])], select: mine, policy: FOREVER, now: NOW });
-    assert.deepEqual(plan.copies, []);
-    assert.equal(plan.skipped.length, 1);
-    assert.match(plan.skipped[0]?.reason ?? '', /another set under this id/);
-    // A holder with another descriptor is not a holder of the primary's set.
-    const plan2 = planReplication({ target: dest('t', []), sources: [dest('p', [full]), dest('q', [promoted])], select: mine, policy: FOREVER, now: NOW });
-    assert.deepEqual(plan2.copies.map((c) => c.holders), [['p']]);
+  it('updates a set promoted since it was copied (same volumes, new descriptor); never touches other volumes under the same id', () => {
+    const promoted = { ...desc(full.id, full.created, { tier: 'monthly', hmac: 'f'.repeat(64) }), recovery: [...full.recovery, obj(`${full.id}.vol00+01.par2`, 9)] };
+    const plan = planReplication({ target: dest('t', [full]), sources: [dest('p', [promoted]), dest('q', [full])], select: mine, policy: FOREVER, now: NOW });
+    assert.deepEqual(plan.copies.map((c) => [c.set.id, c.set.tier, c.update, c.holders]), [[full.id, 'monthly', true, ['p', 'q']]]);
+    assert.equal(plan.copies[0]?.hash, descriptorHash(promoted));
+    const remade = { ...desc(full.id, full.created, { hmac: '1'.repeat(64) }), volumes: [obj(`${full.id}.7z.001`, 7)] };
+    const conflict = planReplication({ target: dest('t', [remade]), sources: [dest('p', [full])], select: mine, policy: FOREVER, now: NOW });
+    assert.deepEqual(conflict.copies, []);
+    assert.deepEqual(conflict.skipped.map((x) => x.id), [full.id]);
+    assert.match(conflict.skipped[0]?.reason ?? '', /another set under this id \(other volumes\)/);
   });
 
   it('continues an unfinished folder of a dead run, leaves one another run is writing', () => {

@@ -88,7 +88,7 @@ async function restoreInto(req: RestoreRequest, complete: readonly Descriptor[],
   try {
     const manifests = path.join(req.workDir, 'manifests');
     const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, manifests).catch((e: unknown) =>
-      fromOthers(req.others, set, e, (repo) => ensureLocalManifest(repo, set, req.tools.sevenZip, req.password, manifests), (name) => req.out.warn(`set ${set.id}: its manifest is damaged beyond repair here; took it from destination ${name}`)),
+      fromOthers(req.others, set, e, (repo) => ensureLocalManifest(repo, set, req.tools.sevenZip, req.password, manifests), (name) => req.out.warn(`set ${set.id}: its manifest is damaged or missing beyond repair here; took it from destination ${name}`)),
     );
     const filter = makePathFilter(req.paths);
     // Pass 1: select entries, check paths and conflicts, write one extraction list per holding set.
