@@ -139,7 +139,7 @@ describe('replicate between two local destinations', { concurrency: 1 }, () => {
     const id = b.sources[0]?.setId ?? '';
     // The run also promoted November's last weekly FULL to monthly on the primary: the copies get its new descriptor and recovery files.
     const full = sets[0] ?? '';
-    assert.equal(JSON.parse(await fsp.readFile(path.join(nas, full, `${full}.strata.json`), 'utf8')).tier, 'monthly');
+    assert.equal((JSON.parse(await fsp.readFile(path.join(nas, full, `${full}.strata.json`), 'utf8')) as { tier: string }).tier, 'monthly');
     assert.deepEqual(b.replicate.destinations.map((d) => [d.name, d.copied]), [['usb', [full, id]], ['usb2', [full, id]]]);
     await assertSameSets(nas, usb, [...sets, id]);
     await assertSameSets(nas, usb2, [...sets, id]);
