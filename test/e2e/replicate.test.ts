@@ -110,7 +110,7 @@ describe('replicate between two local destinations', { concurrency: 1 }, () => {
     const req = { targets: ['usb2'], job: 'r', machine, password: PASSWORD, workDir: path.join(root, 'work'), now: new Date(day(1, '12:00:00')), out: quiet, signal: new AbortController().signal };
     try {
       const cut = await runReplicate({ ...req, endpoints: [endpoint('nas', primary), endpoint('usb2', faulty)] });
-      // marker + 1 volume + … : the first set stops after 6 puts (the destination marker was the first).
+      // Puts: the destination marker, the first set's .pending marker, then its volumes: the 7th put and every later one fail.
       assert.equal(cut[0]?.failed.length, 2);
       assert.deepEqual(cut[0]?.copied, []);
       const listed = jsonOf<ListJson>(await run(['--json', 'list', '--from', 'usb2']));
