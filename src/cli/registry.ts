@@ -16,10 +16,11 @@ import { reportCommand } from '../commands/report.js';
 import { diffCommand, findCommand, lsCommand } from '../commands/browse.js';
 import { pruneCommand } from '../commands/prune.js';
 import { promoteCommand } from '../commands/promote.js';
+import { replicateCommand } from '../commands/replicate.js';
 import { cloudCommand } from '../commands/cloud.js';
 
 /** commands is every verb, in the order `strata --help` shows them. */
 export const commands: Command[] = [
-  initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, pruneCommand, promoteCommand, historyCommand, logCommand,
+  initCommand, backupCommand, listCommand, restoreCommand, lsCommand, findCommand, diffCommand, verifyCommand, pruneCommand, promoteCommand, replicateCommand, historyCommand, logCommand,
   statusCommand, scheduleCommand, planCommand, checkDestinationCommand, reportCommand, configCommand, cloudCommand, versionCommand,
 ];

@@ -22,6 +22,7 @@ import { acquireLock } from '../repository/lock.js';
 import { autoPromote, describePromotion, type AutoPromoteResult } from '../pipeline/promote.js';
 import { sourceOrigin } from '../config/load.js';
 import { runPrune } from '../pipeline/prune.js';
+import { replicateAfterBackup } from './replicate.js';
 
 const backupOptions = {
   tier: { type: 'string', short: 't', value: 'TIER', help: 'daily (INCR), weekly, monthly or yearly (FULL), or auto: weekly on schedule.weeklyOn, else daily (required)' },
@@ -114,9 +115,12 @@ export const backupCommand: Command = {
           }
         }
       }
+      // Replication to the other destinations (replicate: after-backup), after a complete config-driven run only.
+      const replication = config.replicate === 'after-backup' && configDriven(config) && !result.partial ? await replicateAfterBackup(ctx, config, password) : undefined;
+      if (replication?.failed === true && exitCode === ExitCode.ok) exitCode = ExitCode.partial;
       const seconds = Math.round(performance.now() - started) / 1000;
       ctx.out.summary(`backup finished in ${formatSeconds(seconds)}`);
-      ctx.out.data({ ...result, ...(promotion === undefined ? {} : { promotion }), prune, seconds, exitCode });
+      ctx.out.data({ ...result, ...(promotion === undefined ? {} : { promotion }), prune, ...(replication === undefined ? {} : { replicate: replication.summary ?? null }), seconds, exitCode });
       return exitCode;
     } finally {
       await backend.close();

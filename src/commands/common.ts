@@ -15,13 +15,14 @@ import { jobStateDir, stateDir } from '../config/paths.js';
 import { machineIdentity, readMachineId } from '../config/machine.js';
 import type { MachineRef } from '../core/descriptor.js';
 import { makeStatePrivate } from '../config/private-state.js';
-import type { StrataConfig } from '../config/schema.js';
+import { destinationsOf, type StrataConfig } from '../config/schema.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { openParityEngine } from '../parity/open.js';
 import { checkSourceFilesystems } from '../scan/index.js';
 import type { Tools } from '../pipeline/backup/index.js';
 import { readMarker, requireRoot } from '../repository/marker.js';
 import { Repository } from '../repository/repository.js';
+import type { OtherDestination } from '../pipeline/fallback.js';
 
 /** JobFlags are the flags that stand in for a config file. */
 export interface JobFlags {
@@ -52,7 +53,11 @@ export async function loadJob(ctx: CommandContext, flags: JobFlags, needSources:
     config = configFromFlags({ sources: sources.length > 0 ? sources : [process.cwd()], dest: flags.dest }, ctx.env);
     if (sources.length === 0) config = { ...config, sources: [] };
   }
-  if (file !== undefined && flags.dest !== undefined) config = { ...config, destination: flags.dest };
+  if (file !== undefined && flags.dest !== undefined) {
+    // --dest stands for the whole list of destinations: the config's others are not this run's.
+    const { destinations: _others, ...rest } = config;
+    config = { ...rest, destination: flags.dest };
+  }
   // From here on the run is recorded in the run log (and notified), failures included.
   ctx.run?.setTarget({ job: config.job, destination: config.destination, notify: config.notify, passwordEnv: config.password !== undefined && 'env' in config.password ? config.password.env : undefined });
   if (needSources) {
@@ -198,4 +203,44 @@ export function parseWhen(text: string): Date {
   utc.setUTCFullYear(y, mo - 1, d);
   utc.setUTCHours(h, mi, sec, ms);
   return new Date(utc.getTime() - offsetMinutes * 60_000);
+}
+
+/**
+ * configFrom is the config with destination NAME of `destinations:` as its destination (and that
+ * destination's retention): `--from NAME` of list, restore, verify and prune. Without a name, the
+ * config as it is (the primary).
+ */
+export function configFrom(config: StrataConfig, from: string | undefined): StrataConfig {
+  if (from === undefined) return config;
+  const all = destinationsOf(config);
+  const d = all.find((x) => x.name === from);
+  if (d === undefined) {
+    throw new StrataError('USAGE', `--from ${from}: the config names no such destination`, { hint: `Destinations: ${all.map((x) => x.name).join(', ')}.` });
+  }
+  return { ...config, destination: d.destination, retention: d.retention };
+}
+
+/**
+ * otherDestinations are the config's destinations other than the one read (`--from`, else the
+ * primary), opened on first use: where restore takes what is lost on the one it reads
+ * (pipeline/fallback). `close` closes those that were opened.
+ */
+export function otherDestinations(ctx: CommandContext, config: StrataConfig, from: string | undefined): { list: OtherDestination[]; close: () => Promise<void> } {
+  if (config.destinations === undefined) return { list: [], close: async () => undefined };
+  const used = from ?? config.destinations[0]?.name;
+  const opened: Backend[] = [];
+  const list = config.destinations
+    .filter((d) => d.name !== used)
+    .map((d): OtherDestination => {
+      let repo: Promise<Repository> | undefined;
+      return {
+        name: d.name,
+        open: () =>
+          (repo ??= openDestination(ctx, configFrom(config, d.name)).then((b) => {
+            opened.push(b);
+            return new Repository(b);
+          })),
+      };
+    });
+  return { list, close: async () => { for (const b of opened) await b.close(); } };
 }

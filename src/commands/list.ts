@@ -8,7 +8,7 @@ import { formatPlan } from '../core/protection/index.js';
 import { Repository, type CatalogProblem } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
 import { describeIdentity } from '../core/restore-choice.js';
-import { loadJob, openDestination } from './common.js';
+import { loadJob, openDestination , configFrom } from './common.js';
 
 /** restorability tells whether the sets a restore of `d` needs are all present and readable. */
 function restorability(d: Descriptor, complete: readonly Descriptor[], problems: readonly CatalogProblem[]): { restorable: boolean; chainProblems: ChainGap[] } {
@@ -17,6 +17,7 @@ function restorability(d: Descriptor, complete: readonly Descriptor[], problems:
 }
 
 const listOptions = {
+  from: { type: 'string', value: 'NAME', help: 'read destination NAME of the config\'s destinations: (default: the primary)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
   source: { type: 'string', value: 'NAME', help: 'only sets of this source' },
   job: { type: 'string', value: 'NAME', help: 'only sets of this job' },
@@ -29,12 +30,12 @@ const listOptions = {
 export const listCommand: Command = {
   name: 'list',
   summary: 'list the complete sets on the destination: tier, type, size, chain, protection',
-  usage: 'list [--dest DEST] [--source NAME] [--job NAME] [--host HOST] [--set ID] [--protection] [--json]',
+  usage: 'list [--from NAME] [--dest DEST] [--source NAME] [--job NAME] [--host HOST] [--set ID] [--protection] [--json]',
   options: listOptions,
   examples: ['strata list', 'strata list --protection --set 261129_FULL_docs', 'strata --json list --dest s3://bucket/backups'],
   async run(ctx, args) {
     const { values } = parseCommandArgs('list', args, listOptions);
-    const config = await loadJob(ctx, { dest: values.dest }, false);
+    const config = configFrom(await loadJob(ctx, { dest: values.dest }, false), values.from);
     const backend = await openDestination(ctx, config);
     try {
       const catalog = await new Repository(backend).catalog();

@@ -12,10 +12,11 @@ import type { Backend } from '../backend/backend.js';
 import { runPrune, type PruneResult } from '../pipeline/prune.js';
 import { checkMarker, legacyDestination, readMarker, tamperedMarker, wrongPassword } from '../repository/marker.js';
 import { Repository } from '../repository/repository.js';
-import { destinationText, getPassword, jobDirFor, loadJob, machineFor, openDestination, ownMachineId, privateStateFolder } from './common.js';
+import { configFrom, destinationText, getPassword, jobDirFor, loadJob, machineFor, openDestination, ownMachineId, privateStateFolder } from './common.js';
 
 const pruneOptions = {
   apply: { type: 'boolean', default: false, help: 'remove the sets the plan marks REMOVE (default: only print the plan)' },
+  from: { type: 'string', value: 'NAME', help: 'read destination NAME of the config\'s destinations: (default: the primary)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file (default retention)' },
   job: { type: 'string', value: 'NAME', help: 'the job whose sets are planned (default: the config\'s job, else "default")' },
   host: { type: 'string', value: 'HOST', help: 'plan another machine\'s sets (host name or machine id prefix; not with --apply)' },
@@ -25,12 +26,12 @@ const pruneOptions = {
 export const pruneCommand: Command = {
   name: 'prune',
   summary: 'apply the retention: list each set of the job as kept or removed, and why; --apply removes',
-  usage: 'prune [--apply] [--job NAME] [--host HOST] [--dest DEST] [--json]',
+  usage: 'prune [--apply] [--job NAME] [--host HOST] [--from NAME] [--dest DEST] [--json]',
   options: pruneOptions,
   examples: ['strata prune', 'strata prune --apply', 'STRATA_NOW=2027-06-01T09:00:00Z strata prune   (what would go on that day)'],
   async run(ctx, args) {
     const { values } = parseCommandArgs('prune', args, pruneOptions);
-    let config = await loadJob(ctx, { dest: values.dest }, false);
+    let config = configFrom(await loadJob(ctx, { dest: values.dest }, false), values.from);
     if (values.job !== undefined) config = { ...config, job: values.job };
     const backend = await openDestination(ctx, config);
     try {

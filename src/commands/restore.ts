@@ -11,7 +11,7 @@ import { describeNotSet, runRestore } from '../pipeline/restore/index.js';
 import { Repository } from '../repository/repository.js';
 import { PhaseMeter } from '../ui/meter.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
+import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor , configFrom, otherDestinations } from './common.js';
 import * as fsp from 'node:fs/promises';
 import { resolveSourceArgs } from './source-paths.js';
 
@@ -25,6 +25,7 @@ const restoreOptions = {
   overwrite: { type: 'boolean', default: false, help: 'replace files that are in the way (default: refuse, exit 1)' },
   'no-owner': { type: 'boolean', default: false, help: 'do not set owners and groups (set by default when run as root)' },
   'retrieval-tier': { type: 'string', value: 'TIER', help: 'objects in S3 GLACIER/DEEP_ARCHIVE: restore them at Expedited, Standard or Bulk (default: the destination\'s retrievalTier, else Standard)' },
+  from: { type: 'string', value: 'NAME', help: 'read destination NAME of the config\'s destinations: (default: the primary)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
 } as const satisfies OptionSpecs;
 
@@ -32,7 +33,7 @@ const restoreOptions = {
 export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore the state at a moment (default: the newest) into a folder, checking every file',
-  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--no-owner] [--retrieval-tier TIER] [--dest DEST] [PATH-OR-GLOB ...]',
+  usage: 'restore [--at DATETIME | --set ID] [--source NAME] [--job NAME] [--host HOST] [--to DIR] [--overwrite] [--no-owner] [--retrieval-tier TIER] [--from NAME] [--dest DEST] [PATH-OR-GLOB ...]',
   options: restoreOptions,
   examples: ['strata restore                      (the newest state of every source into ./restored)', 'strata restore --at 2026-11-29 --to /tmp/old \'reports/**/*.xlsx\'', 'strata restore --dest /mnt/nas/backups --host laptop --to ~/restored'],
   async run(ctx, args) {
@@ -44,11 +45,12 @@ export const restoreCommand: Command = {
     // A bad --at is a usage error before anything is opened or asked for.
     const at = values.at === undefined ? undefined : parseWhen(values.at);
     const retrievalTier = values['retrieval-tier'] === undefined ? undefined : parseRetrievalTier(values['retrieval-tier'], '--retrieval-tier');
-    const config = await loadJob(ctx, { dest: values.dest }, false);
+    const config = configFrom(await loadJob(ctx, { dest: values.dest }, false), values.from);
     // Absolute paths name their source (commands/source-paths): /home/me/docs/a.txt is a.txt of source docs.
     const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'restore', true);
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
+    const others = otherDestinations(ctx, config, values.from);
     try {
       const password = await getPassword(ctx, config, false);
       const to = path.resolve(values.to ?? 'restored');
@@ -57,7 +59,7 @@ export const restoreCommand: Command = {
       await fsp.mkdir(workDir, { recursive: true });
       const results = await runRestore({
         repo: new Repository(backend), tools, password, setId: values.set, at,
-        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal, retrievalTier, meter,
+        source, job: values.job ?? jobOfConfigFile(config), host: values.host, machineId: await ownMachineId(ctx), to, paths, overwrite: values.overwrite, noOwner: values['no-owner'], workDir, out: ctx.out, signal: ctx.signal, retrievalTier, meter, others: others.list,
       });
       ctx.run?.attach(restoreDetails(results));
       let lost = 0;
@@ -87,6 +89,7 @@ export const restoreCommand: Command = {
       throw error;
     } finally {
       await backend.close();
+      await others.close();
     }
   },
 };

@@ -16,7 +16,7 @@ import type { Descriptor } from '../core/descriptor.js';
 import { Repository, type Catalog, type CatalogProblem } from '../repository/repository.js';
 import { verifyDetails } from '../ops/details.js';
 import { PhaseMeter } from '../ui/meter.js';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, privateStateFolder, workDirFor } from './common.js';
+import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, privateStateFolder, workDirFor, configFrom } from './common.js';
 
 const verifyOptions = {
   remote: { type: 'boolean', default: false, help: 'check sizes and SHA-256 as the provider reports them, without downloading' },
@@ -27,6 +27,7 @@ const verifyOptions = {
   repair: { type: 'boolean', default: false, help: 'repair damaged or missing volumes and recovery files with PAR2, in place' },
   'no-password': { type: 'boolean', default: false, help: 'check and repair without the password (no HMAC or 7-Zip test)' },
   'retrieval-tier': { type: 'string', value: 'TIER', help: 'objects in S3 GLACIER/DEEP_ARCHIVE: restore them at Expedited, Standard or Bulk (default: the destination\'s retrievalTier, else Standard)' },
+  from: { type: 'string', value: 'NAME', help: 'read destination NAME of the config\'s destinations: (default: the primary)' },
   dest: { type: 'string', value: 'DEST', help: 'the destination, without a config file' },
 } as const satisfies OptionSpecs;
 
@@ -34,7 +35,7 @@ const verifyOptions = {
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'check sets: descriptor HMAC, hashes, PAR2, 7-Zip integrity; --repair rebuilds damaged volumes',
-  usage: 'verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT] [--seed S]] [--retrieval-tier TIER] [--dest DEST]',
+  usage: 'verify [--set ID | --all] [--repair] [--no-password] [--remote | --read-data[=PERCENT] [--seed S]] [--retrieval-tier TIER] [--from NAME] [--dest DEST]',
   options: verifyOptions,
   examples: ['strata verify', 'strata verify --all --repair', 'strata verify --remote --read-data=5'],
   async run(ctx, args) {
@@ -44,7 +45,7 @@ export const verifyCommand: Command = {
     // A bare --read-data means all of it; parseArgs needs the value spelt out.
     const { values } = parseCommandArgs('verify', args.map((a) => (a === '--read-data' ? '--read-data=100' : a)), verifyOptions);
     const retrievalTier = values['retrieval-tier'] === undefined ? undefined : parseRetrievalTier(values['retrieval-tier'], '--retrieval-tier');
-    const config = await loadJob(ctx, { dest: values.dest }, false);
+    const config = configFrom(await loadJob(ctx, { dest: values.dest }, false), values.from);
     const backend = await openDestination(ctx, config);
     try {
       const repo = new Repository(backend);

@@ -85,6 +85,35 @@ export interface StrataConfig {
   notify?: NotifyConfig;
   /** How long each tier's sets are kept (core/retention), and whether a backup prunes after it. */
   retention: RetentionConfig;
+  /**
+   * The named destinations of `destinations:` (the first is the primary, also in `destination`),
+   * each with its retention (its own keys over the job's). Absent with a single `destination:`:
+   * see destinationsOf.
+   */
+  destinations?: NamedDestination[];
+  /** `replicate: after-backup`: a backup copies its sets to the other destinations (pipeline/replicate). */
+  replicate?: ReplicateMode;
+}
+
+/** NamedDestination is one entry of `destinations:`. */
+export interface NamedDestination {
+  name: string;
+  /** A path or URL, or a structured block (as `destination:`). */
+  destination: string | Record<string, unknown>;
+  retention: RetentionConfig;
+}
+
+/** REPLICATE_MODES are the values of `replicate:`: only by `strata replicate`, or after each backup too. */
+export const REPLICATE_MODES = ['manual', 'after-backup'] as const;
+/** ReplicateMode is a value of `replicate:`. */
+export type ReplicateMode = (typeof REPLICATE_MODES)[number];
+
+/** PRIMARY_NAME is the name of the destination of a config with a single `destination:`. */
+export const PRIMARY_NAME = 'default';
+
+/** destinationsOf lists a config's destinations, the primary first (a single `destination:` is one named "default"). */
+export function destinationsOf(config: Pick<StrataConfig, 'destination' | 'destinations' | 'retention'>): NamedDestination[] {
+  return config.destinations ?? [{ name: PRIMARY_NAME, destination: config.destination, retention: config.retention }];
 }
 
 /** ConfigIssue is one problem found in a config, at a path of keys and list indexes. */
@@ -271,6 +300,14 @@ const protectionSchema = z
 
 
 // ---------------------------------------------------------------------------------------------
+// destinations: named destinations, the first the primary (pipeline/replicate copies sets to the
+// others). An entry is a name, an optional retention, and a destination: `path:` or `url:` alone,
+// or a structured block (type: s3 …) checked like `destination:` (checkDestinationBlock).
+
+const ENTRY_OWN_KEYS = ['name', 'retention'];
+const destinationEntrySchema = z.looseObject({ name: nameSchema, retention: z.record(z.string(), z.unknown(), expected('a mapping of retention settings')).optional() }, expected('a mapping with name and a destination (path, url or type …)'));
+
+// ---------------------------------------------------------------------------------------------
 /**
  * sections are the top-level keys of strata.yaml. EXTENSION POINT: a later feature adds its
  * section here as `name: z.strictObject({...}, expected(...)).prefault({})` (or `.optional()`),
@@ -280,7 +317,9 @@ const protectionSchema = z
 const sections = {
   job: nameSchema.default(DEFAULTS.job),
   sources: z.array(sourceSchema, expected('a list of sources')).min(1, { error: 'must list at least one source' }),
-  destination: z.union([z.string().min(1, { error: 'must not be empty' }), z.record(z.string(), z.unknown())], expected('a path or URL, or a mapping')),
+  destination: z.union([z.string().min(1, { error: 'must not be empty' }), z.record(z.string(), z.unknown())], expected('a path or URL, or a mapping')).optional(),
+  destinations: z.array(destinationEntrySchema, expected('a list of destinations, each with a name')).min(1, { error: 'must list at least one destination' }).optional(),
+  replicate: z.enum(REPLICATE_MODES, expected(`one of ${REPLICATE_MODES.join(', ')}`)).optional(),
   password: passwordSchema.optional(),
   archive: z
     .strictObject(
@@ -431,7 +470,7 @@ function resolveDestination(dest: string, options: ValidateOptions): string {
  * path is made absolute against the config's folder, like every other path in the file. Values
  * are never quoted in messages: the block may hold keys and passwords.
  */
-function checkDestinationBlock(block: Record<string, unknown>, options: ValidateOptions): { block: Record<string, unknown>; issues: ConfigIssue[] } {
+function checkDestinationBlock(block: Record<string, unknown>, options: ValidateOptions, at: (string | number)[] = ['destination']): { block: Record<string, unknown>; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const typeKey = 'type' in block || !('kind' in block) ? 'type' : 'kind';
   const type = block[typeKey];
@@ -439,10 +478,10 @@ function checkDestinationBlock(block: Record<string, unknown>, options: Validate
   if (type === undefined || type === null) allowed = ['type', 'url'];
   // The keys of each kind come from core/destination's one discriminated union (destinationBlockSchema).
   else if (typeof type === 'string' && DESTINATION_BLOCK_KEYS[type] !== undefined) allowed = DESTINATION_BLOCK_KEYS[type];
-  else return { block, issues: [{ path: ['destination', typeKey], message: `expected one of ${DESTINATION_KINDS.join(', ').replace(/, (\w+)$/, ' or $1')}, got ${describe(type)}` }] };
+  else return { block, issues: [{ path: [...at, typeKey], message: `expected one of ${DESTINATION_KINDS.join(', ').replace(/, (\w+)$/, ' or $1')}, got ${describe(type)}` }] };
   const allowedHere = allowed.map((k) => (k === 'type' ? typeKey : k));
   for (const key of Object.keys(block)) {
-    if (!allowedHere.includes(key)) issues.push({ path: ['destination', key], message: `unknown key "${key}"`, unknownKey: true, allowed: [...allowedHere] });
+    if (!allowedHere.includes(key)) issues.push({ path: [...at, key], message: `unknown key "${key}"`, unknownKey: true, allowed: [...allowedHere] });
   }
   if (issues.length > 0) return { block, issues };
   let dest;
@@ -452,7 +491,7 @@ function checkDestinationBlock(block: Record<string, unknown>, options: Validate
     if (!isStrataError(e)) throw e;
     // Point at the key the message names ('s3 destination needs "bucket"'), else at the block.
     const named = [...e.message.matchAll(/"([A-Za-z]+)"/g)].map((m) => m[1] ?? '').find((k) => k in block);
-    return { block, issues: [{ path: named === undefined ? ['destination'] : ['destination', named], message: e.message.replace(/^destination: /, '') }] };
+    return { block, issues: [{ path: named === undefined ? at : [...at, named], message: e.message.replace(/^destination: /, '') }] };
   }
   if (dest.kind === 'local') {
     const key = typeof block['path'] === 'string' ? 'path' : 'url';
@@ -544,9 +583,11 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
   const named = nameSources(input, options);
   const rawDest = input !== null && typeof input === 'object' ? (input as { destination?: unknown }).destination : undefined;
   const destBlock = rawDest !== null && typeof rawDest === 'object' && !Array.isArray(rawDest) ? checkDestinationBlock(rawDest as Record<string, unknown>, options) : undefined;
-  const issues: ConfigIssue[] = [...(parsed.success ? [] : parsed.error.issues.flatMap(issuesFromZod)), ...named.issues, ...(destBlock?.issues ?? [])];
+  const dests = checkDestinations(input, options);
+  const issues: ConfigIssue[] = [...(parsed.success ? [] : parsed.error.issues.flatMap(issuesFromZod)), ...named.issues, ...(destBlock?.issues ?? []), ...dests.issues];
   if (!parsed.success || issues.length > 0) return { ok: false, issues };
   const c = parsed.data;
+  const primary = dests.list?.[0];
   const config: StrataConfig = {
     job: c.job,
     sources: c.sources.map((s, i) => ({
@@ -554,16 +595,77 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
       path: resolveUserPath(s.path, options.baseDir, options.env),
       exclude: s.exclude,
     })),
-    destination: typeof c.destination === 'string' ? resolveDestination(c.destination, options) : (destBlock?.block ?? c.destination),
+    destination: primary !== undefined ? primary.destination : typeof c.destination === 'string' ? resolveDestination(c.destination, options) : (destBlock?.block ?? c.destination ?? ''),
     archive: c.archive,
     schedule: c.schedule,
     staging: c.staging,
     protection: c.protection,
-    retention: c.retention,
+    retention: primary?.retention ?? c.retention,
   };
   if (c.notify !== undefined) config.notify = c.notify;
+  if (dests.list !== undefined) config.destinations = dests.list;
+  if (c.replicate !== undefined) config.replicate = c.replicate;
   if (c.password !== undefined) {
     config.password = 'file' in c.password ? { file: resolveUserPath(c.password.file, options.baseDir, options.env) } : c.password;
   }
   return { ok: true, config };
+}
+
+/**
+ * checkDestinations reads `destinations:` (with `destination:`: neither or both is an issue): each
+ * entry's destination is settled like `destination:` (a local path made absolute, a block checked
+ * key by key) and its retention is its own keys over the job's `retention:`. Zod has checked the
+ * entries' names and retention values already; this adds what relates entries or keys.
+ */
+function checkDestinations(input: unknown, options: ValidateOptions): { list?: NamedDestination[]; issues: ConfigIssue[] } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return { issues: [] };
+  const raw = input as Record<string, unknown>;
+  const entries = raw['destinations'];
+  if (entries === undefined) return { issues: raw['destination'] === undefined ? [{ path: ['destination'], message: 'is required' }] : [] };
+  if (raw['destination'] !== undefined) {
+    return { issues: [{ path: ['destinations'], message: 'give either destination: (one) or destinations: (a list, the first the primary), not both' }] };
+  }
+  if (!Array.isArray(entries)) return { issues: [] };
+  const issues: ConfigIssue[] = [];
+  const list: NamedDestination[] = [];
+  const seen = new Map<string, number>();
+  const jobRetention = raw['retention'] !== null && typeof raw['retention'] === 'object' ? (raw['retention'] as Record<string, unknown>) : {};
+  entries.forEach((entry, i) => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return;
+    const e = entry as Record<string, unknown>;
+    const name = typeof e['name'] === 'string' ? e['name'] : undefined;
+    if (name !== undefined) {
+      const first = seen.get(name);
+      if (first !== undefined) issues.push({ path: ['destinations', i, 'name'], message: `duplicate destination name "${name}" (also used by destinations[${first}])` });
+      else seen.set(name, i);
+    }
+    const rest = Object.fromEntries(Object.entries(e).filter(([k]) => !ENTRY_OWN_KEYS.includes(k)));
+    const keys = Object.keys(rest);
+    let destination: string | Record<string, unknown> | undefined;
+    if (keys.length === 1 && typeof rest['url'] === 'string' && rest['url'] !== '') destination = resolveDestination(rest['url'], options);
+    else if (keys.length === 1 && typeof rest['path'] === 'string' && rest['path'] !== '') destination = resolveUserPath(rest['path'], options.baseDir, options.env);
+    else if (keys.length === 0) issues.push({ path: ['destinations', i], message: 'needs a destination: path, url, or type with its keys' });
+    else {
+      const typed = 'type' in rest || 'kind' in rest || !('path' in rest) ? rest : { type: 'local', ...rest };
+      const checked = checkDestinationBlock(typed, options, ['destinations', i]);
+      issues.push(...checked.issues);
+      destination = checked.block;
+    }
+    const own = e['retention'];
+    const merged = retentionSectionSchema.safeParse({ ...jobRetention, ...(own !== null && typeof own === 'object' ? own : {}) });
+    if (!merged.success) {
+      // A problem of the job's own retention: values is reported there once; the entry's own keys
+      // and the rules across tiers of the merged retention are reported at the entry.
+      const ownKeys = own !== null && typeof own === 'object' ? Object.keys(own) : [];
+      const jobFine = retentionSectionSchema.safeParse(jobRetention).success;
+      for (const x of merged.error.issues.flatMap(issuesFromZod)) {
+        const key = x.path[0];
+        if (typeof key === 'string' && ownKeys.includes(key)) issues.push({ ...x, path: ['destinations', i, 'retention', ...x.path] });
+        else if (jobFine) issues.push({ ...x, path: ['destinations', i, 'retention'] });
+      }
+      return;
+    }
+    if (name !== undefined && destination !== undefined) list.push({ name, destination, retention: merged.data });
+  });
+  return { list, issues };
 }

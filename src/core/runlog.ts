@@ -6,10 +6,10 @@
  */
 
 /** RUN_LOGGED_COMMANDS are the commands that append a run record (each reads or changes a destination). */
-export const RUN_LOGGED_COMMANDS: ReadonlySet<string> = new Set(['backup', 'restore', 'verify', 'prune', 'promote', 'check-destination']);
+export const RUN_LOGGED_COMMANDS: ReadonlySet<string> = new Set(['backup', 'restore', 'verify', 'prune', 'promote', 'check-destination', 'replicate']);
 
 /** NOTIFIED_COMMANDS are the commands that notify (the unattended lifecycle; restore and check-destination are run by hand). */
-export const NOTIFIED_COMMANDS: ReadonlySet<string> = new Set(['backup', 'verify', 'prune', 'promote']);
+export const NOTIFIED_COMMANDS: ReadonlySet<string> = new Set(['backup', 'verify', 'prune', 'promote', 'replicate']);
 
 /** RunResult is how a run ended: its exit code in words. */
 export type RunResult = 'success' | 'partial' | 'failure' | 'cancelled';

@@ -7,13 +7,20 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Descriptor } from '../../core/descriptor.js';
 import { setObjectKey } from '../../core/keys.js';
+import { takeFromOthers } from '../fallback.js';
 import { materializeSet, type MaterializedSet } from '../setfiles.js';
 import type { RestoredSource, RestoreRequest } from './types.js';
 
 /** fetchSet materializes (and repairs) one holding set for extraction, noting repaired and lost volumes in `result`. */
-export async function fetchSet(req: Pick<RestoreRequest, 'repo' | 'tools' | 'out' | 'meter'>, hd: Descriptor, work: string, result: RestoredSource): Promise<MaterializedSet> {
+export async function fetchSet(req: Pick<RestoreRequest, 'repo' | 'tools' | 'out' | 'meter' | 'others'>, hd: Descriptor, work: string, result: RestoredSource): Promise<MaterializedSet> {
   const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line), req.meter);
   result.repairedVolumes.push(...mat.repaired.map((r) => setObjectKey(hd.id, r)));
+  // Beyond repair here: another destination of the job holding the same set (pipeline/fallback) has them.
+  if (mat.lostVolumes.length > 0 && mat.copy && req.others !== undefined) {
+    const taken = await takeFromOthers(req.others, hd, hd.volumes.filter((v) => mat.lostVolumes.includes(v.name)), mat.dir);
+    for (const [name, from] of taken) req.out.warn(`set ${hd.id}: ${name} is missing or damaged beyond PAR2 repair here; took it from destination ${from}`);
+    mat.lostVolumes = mat.lostVolumes.filter((v) => !taken.has(v));
+  }
   if (mat.lostVolumes.length > 0) {
     result.lostVolumes.push(...mat.lostVolumes.map((v) => setObjectKey(hd.id, v)));
     req.out.warn(`set ${hd.id}: beyond repair: ${mat.lostVolumes.join(', ')}; restoring every file that is still intact`);

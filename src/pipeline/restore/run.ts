@@ -25,6 +25,7 @@ import { PhaseMeter } from '../../ui/meter.js';
 import { chooseSets, restoreChain } from '../../core/restore-choice.js';
 import { StrataError } from '../../errors.js';
 import { ensureLocalManifest } from '../manifests.js';
+import { fromOthers } from '../fallback.js';
 import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError } from './confinement.js';
 import { extractSet, placeExtracted } from './extract.js';
 import { fetchSet } from './fetch.js';
@@ -99,7 +100,10 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
   const result: RestoredSource = { source: set.source, setId: set.id, target: root, files: 0, bytes: 0, dirs: 0, symlinks: 0, hardLinks: 0, notSet: [], lost: [], repairedVolumes: [], lostVolumes: [] };
   try {
     req.meter.show(`${set.id}: manifest`);
-    const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, path.join(req.workDir, 'manifests'));
+    const manifests = path.join(req.workDir, 'manifests');
+    const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, manifests).catch((e: unknown) =>
+      fromOthers(req.others, set, e, (repo) => ensureLocalManifest(repo, set, req.tools.sevenZip, req.password, manifests), (name) => req.out.warn(`set ${set.id}: its manifest is damaged or missing beyond repair here; took it from destination ${name}`)),
+    );
     const filter = makePathFilter(req.paths);
     // Pass 1: select entries, check paths and conflicts, write one extraction list per holding set.
     const sel = await selectEntries({ manifest, set, filter, paths: req.paths, root, work, overwrite: req.overwrite, emptyTarget });

@@ -5,6 +5,7 @@ import type { Output } from '../../ui/output.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Tools } from '../backup/index.js';
 import type { NotSet } from './metadata.js';
+import type { OtherDestination } from '../fallback.js';
 
 /** RestoreRequest selects what to restore and where. */
 export interface RestoreRequest {
@@ -35,6 +36,8 @@ export interface RestoreRequest {
   overwrite: boolean;
   /** Leave owners alone (else, as root, files get their recorded owner and group). */
   noOwner?: boolean;
+  /** The job's other destinations (destinations:): what is lost here beyond PAR2 is taken from one holding the same set. */
+  others?: readonly OtherDestination[];
   /** Local folder for downloads and manifests. */
   workDir: string;
   out: Output;
