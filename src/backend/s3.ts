@@ -510,7 +510,7 @@ export function mapS3Error(e: unknown, action: string): StrataError {
   }
   // An archived object (GLACIER, DEEP_ARCHIVE) read without a restore: a 403 that is no credentials problem.
   if (name === 'InvalidObjectState') {
-    return new StrataError('ARCHIVED', `${action}: the object is in archive storage and must be restored from there before it can be read`, {
+    return new StrataError('ARCHIVED', `${action}: the object is in archive storage (InvalidObjectState) and must be restored from there before it can be read`, {
       cause: e,
       hint: 'strata restore and strata verify request the restore themselves (see "Sets in cold storage" in the README): run strata restore or strata verify --read-data, then run the same command again after the wait they print.',
     });
