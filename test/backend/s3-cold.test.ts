@@ -75,5 +75,19 @@ if (env !== undefined) {
       assert.equal(Buffer.concat(chunks).toString(), 'cold bytes');
       await assert.rejects(b.coldState('s/none.bin'), (e: unknown) => isStrataError(e, 'NOT_FOUND'));
     });
+
+    it('on RGW itself (no restore: 501) an archive-class object is reported unsupported once and read directly', async () => {
+      const direct = new S3Backend({ bucket, prefix: 'p', endpoint: env.STRATA_TEST_S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.STRATA_TEST_S3_KEY, secretAccessKey: env.STRATA_TEST_S3_SECRET } });
+      try {
+        await direct.put('s/deep.bin', bufferSource(Buffer.from('deep bytes')), { storageClass: 'DEEP_ARCHIVE' });
+        assert.deepEqual(await direct.coldState('s/deep.bin'), { storageClass: 'DEEP_ARCHIVE', state: 'archived' });
+        assert.deepEqual(await direct.thaw('s/deep.bin', 'Expedited', 'DEEP_ARCHIVE'), { outcome: 'unsupported', tier: 'Standard' });
+        const chunks: Buffer[] = [];
+        for await (const c of await direct.get('s/deep.bin')) chunks.push(c as Buffer);
+        assert.equal(Buffer.concat(chunks).toString(), 'deep bytes');
+      } finally {
+        await direct.close();
+      }
+    });
   });
 }
