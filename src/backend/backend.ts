@@ -37,8 +37,9 @@ export type { ColdState, RetrievalTier } from '../core/cold.js';
 
 /** ThawResult is the answer to a restore request for an archived object, and the tier asked for. */
 export interface ThawResult {
-  /** requested: a restore has begun; in-progress: one was already under way (not requested again); restored: a copy is already readable. */
-  outcome: 'requested' | 'in-progress' | 'restored';
+  /** requested: a restore has begun; in-progress: one was already under way (not requested again); restored: a copy is already readable;
+   * unsupported: the provider has no restore (it keeps the class as a label and serves the object directly). */
+  outcome: 'requested' | 'in-progress' | 'restored' | 'unsupported';
   tier: RetrievalTier;
 }
 

@@ -112,6 +112,8 @@ export class S3Backend implements Backend {
   private readonly queueSize: number;
   private readonly pageSize: number;
   private tagging: boolean | undefined;
+  /** The provider answered RestoreObject with 501/405: it keeps archive classes as labels only. */
+  private noRestore = false;
 
   constructor(private readonly options: S3BackendOptions) {
     this.bucket = options.bucket;
@@ -436,11 +438,14 @@ export class S3Backend implements Backend {
   /**
    * thaw asks for a temporary readable copy of an archived object (RestoreObject, kept
    * RESTORE_DAYS days). AWS answers 202 for a new request, 200 when a copy is already readable (its
-   * expiry is extended) and 409 RestoreAlreadyInProgress while one is under way.
+   * expiry is extended) and 409 RestoreAlreadyInProgress while one is under way. A provider without
+   * RestoreObject (Ceph RGW answers 501 for its non-cloud classes) serves those objects directly:
+   * 'unsupported', and it is not asked again.
    */
   async thaw(key: string, tier?: RetrievalTier, storageClass?: string): Promise<ThawResult> {
     const asked = tier ?? this.options.retrievalTier ?? 'Standard';
     const used = storageClass === undefined ? asked : tierFor(storageClass, asked);
+    if (this.noRestore) return { outcome: 'unsupported', tier: used };
     try {
       const out = await this.client.send(
         new RestoreObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), RestoreRequest: { Days: RESTORE_DAYS, GlacierJobParameters: { Tier: used } } }),
@@ -448,6 +453,11 @@ export class S3Backend implements Backend {
       return { outcome: out.$metadata.httpStatusCode === 200 ? 'restored' : 'requested', tier: used };
     } catch (e) {
       if (errorName(e) === 'RestoreAlreadyInProgress' || statusOf(e) === 409) return { outcome: 'in-progress', tier: used };
+      // A provider that stores the class but has no restore (Ceph RGW, 501) serves such objects directly.
+      if (isNotImplemented(e)) {
+        this.noRestore = true;
+        return { outcome: 'unsupported', tier: used };
+      }
       throw this.mapError(e, `requesting the restore of ${key}`);
     }
   }
@@ -547,7 +557,7 @@ export function mapS3Error(e: unknown, action: string): StrataError {
   }
   // An archived object (GLACIER, DEEP_ARCHIVE) read without a restore: a 403 that is no credentials problem.
   if (name === 'InvalidObjectState') {
-    return new StrataError('ARCHIVED', `${action}: the object is in archive storage and must be restored from there before it can be read`, {
+    return new StrataError('ARCHIVED', `${action}: the object is in archive storage (InvalidObjectState) and must be restored from there before it can be read`, {
       cause: e,
       hint: 'strata restore and strata verify request the restore themselves (see "Sets in cold storage" in the README): run strata restore or strata verify --read-data, then run the same command again after the wait they print.',
     });

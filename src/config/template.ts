@@ -76,7 +76,8 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     '#   s3://bucket/prefix?endpoint=https://s3.example.com',
     '#     (options: region=…, pathStyle=true, profile=…, storageClass=CLASS for every object,',
     '#      storageClass.<tier>=CLASS per tier: daily, weekly, monthly or yearly, e.g.',
-    '#      storageClass.yearly=DEEP_ARCHIVE)',
+    '#      storageClass.yearly=DEEP_ARCHIVE; retrievalTier=Expedited|Standard|Bulk for restores',
+    '#      from GLACIER/DEEP_ARCHIVE, default Standard)',
     '#   webdav+https://host/path',
     '#   rclone:remote:path',
   );

@@ -12,13 +12,15 @@ export const RUN_LOGGED_COMMANDS: ReadonlySet<string> = new Set(['backup', 'rest
 export const NOTIFIED_COMMANDS: ReadonlySet<string> = new Set(['backup', 'verify', 'prune', 'promote', 'replicate']);
 
 /** RunResult is how a run ended: its exit code in words. */
-export type RunResult = 'success' | 'partial' | 'failure' | 'cancelled';
+export type RunResult = 'success' | 'partial' | 'failure' | 'cancelled' | 'pending';
 
-/** resultOf reads an exit code: 0 success, 3 partial, 130 cancelled, anything else failure. */
+/** resultOf reads an exit code: 0 success, 3 partial, 130 cancelled, 75 pending, anything else failure. */
 export function resultOf(exitCode: number): RunResult {
   if (exitCode === 0) return 'success';
   if (exitCode === 3) return 'partial';
   if (exitCode === 130) return 'cancelled';
+  // 75: objects are being restored from archive storage (S3 GLACIER): run again later, nothing is wrong.
+  if (exitCode === 75) return 'pending';
   return 'failure';
 }
 
@@ -129,12 +131,12 @@ export function notifyEnv(r: RunRecord): Record<string, string> {
   };
 }
 
-/** NotifyEvent chooses when a notify command runs; a cancelled run counts as a failure. */
+/** NotifyEvent chooses when a notify command runs; a cancelled run counts as a failure, a pending one (archive storage) as partial. */
 export type NotifyEvent = 'failure' | 'partial' | 'success';
 
 /** eventOf is the notify event of a run. */
 export function eventOf(result: RunResult): NotifyEvent {
-  return result === 'cancelled' ? 'failure' : result;
+  return result === 'cancelled' ? 'failure' : result === 'pending' ? 'partial' : result;
 }
 
 /** pingUrl is the healthchecks-style URL for a moment of a run: `<url>/start`, `<url>` on success, `<url>/fail` otherwise. */

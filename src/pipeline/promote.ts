@@ -87,7 +87,7 @@ export interface PromoteOutcome {
 
 /** isArchivedError tells a read refused because the object sits in an archive storage class (S3 InvalidObjectState). */
 export function isArchivedError(e: unknown): boolean {
-  return isStrataError(e) && /InvalidObjectState|ObjectNotInActiveTier/.test(e.message);
+  return isStrataError(e, 'ARCHIVED') || (isStrataError(e) && /InvalidObjectState|ObjectNotInActiveTier/.test(e.message));
 }
 
 /** promotingKey is the marker of a promotion in progress: `<id>/<id>.promoting` (a set object by name). */

@@ -92,7 +92,7 @@ export async function runRemoteVerify(request: RemoteVerifyRequest): Promise<Rem
         ...sampleObjects(d.id, [...d.volumes, d.manifest, ...d.recovery], req.readPercent ?? 100, req.seed ?? '').map((o) => ({ key: setObjectKey(d.id, o.name), size: o.size })),
         ...(d.restoreText === undefined ? [] : [{ key: restoreTextKey(d.id), size: d.restoreText.size }]),
       ]);
-      await thawObjects(req.repo.backend, read, { tier: req.retrievalTier, out: req.out, command: 'the same strata verify (with the same --seed)' });
+      await thawObjects(req.repo.backend, read, { tier: req.retrievalTier, out: req.out, command: (req.readPercent ?? 100) < 100 ? 'the same strata verify (with the same --seed)' : 'the same strata verify' });
     }
     for (const d of req.sets) {
       if (req.signal.aborted) throw new StrataError('CANCELLED', 'verify cancelled');

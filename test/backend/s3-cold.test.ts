@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { S3Backend, mapS3Error } from '../../src/backend/s3.js';
+import { systemClock } from '../../src/clock.js';
 import { ExitCode, isStrataError } from '../../src/errors.js';
 import { bufferSource } from '../../src/io/hash.js';
 import { startGlacierProxy, type GlacierProxy } from '../helpers/glacier-proxy.js';
@@ -68,11 +69,25 @@ if (env !== undefined) {
       proxy.finishRestores();
       const st = await b.coldState('s/cold.bin');
       assert.equal(st.state, 'restored');
-      assert.ok(st.expiry !== undefined && Date.parse(st.expiry) > Date.now(), JSON.stringify(st));
+      assert.ok(st.expiry !== undefined && Date.parse(st.expiry) > systemClock.now().getTime(), JSON.stringify(st));
       const chunks: Buffer[] = [];
       for await (const c of await b.get('s/cold.bin')) chunks.push(c as Buffer);
       assert.equal(Buffer.concat(chunks).toString(), 'cold bytes');
       await assert.rejects(b.coldState('s/none.bin'), (e: unknown) => isStrataError(e, 'NOT_FOUND'));
+    });
+
+    it('on RGW itself (no restore: 501) an archive-class object is reported unsupported once and read directly', async () => {
+      const direct = new S3Backend({ bucket, prefix: 'p', endpoint: env.STRATA_TEST_S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.STRATA_TEST_S3_KEY, secretAccessKey: env.STRATA_TEST_S3_SECRET } });
+      try {
+        await direct.put('s/deep.bin', bufferSource(Buffer.from('deep bytes')), { storageClass: 'DEEP_ARCHIVE' });
+        assert.deepEqual(await direct.coldState('s/deep.bin'), { storageClass: 'DEEP_ARCHIVE', state: 'archived' });
+        assert.deepEqual(await direct.thaw('s/deep.bin', 'Expedited', 'DEEP_ARCHIVE'), { outcome: 'unsupported', tier: 'Standard' });
+        const chunks: Buffer[] = [];
+        for await (const c of await direct.get('s/deep.bin')) chunks.push(c as Buffer);
+        assert.equal(Buffer.concat(chunks).toString(), 'deep bytes');
+      } finally {
+        await direct.close();
+      }
     });
   });
 }

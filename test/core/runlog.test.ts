@@ -40,3 +40,8 @@ test('parseRunLine: a record, or nothing for a torn or foreign line', () => {
   const minimal = parseRunLine('{"v":1,"start":"2026-12-06T09:00:00.000Z","command":"verify","exitCode":0}');
   assert.deepEqual(minimal?.sets, { made: [], pruned: [], promoted: [], verified: [] });
 });
+
+test('resultOf: 75 (restore from archive storage pending) is pending, told like a partial run, never a failure', () => {
+  assert.equal(resultOf(75), 'pending');
+  assert.equal(eventOf(resultOf(75)), 'partial');
+});

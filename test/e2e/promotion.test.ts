@@ -156,7 +156,7 @@ class ArchivedVolumes extends CutBeforeDescriptor {
     return this.inner.put(key, body, options);
   }
   override get(key: string, range?: ByteRange): Promise<Readable> {
-    if (/\.7z\.\d{3}$/.test(key)) return Promise.reject(new StrataError('AUTH', `reading ${key} on s3://bucket: access denied (InvalidObjectState)`));
+    if (/\.7z\.\d{3}$/.test(key)) return Promise.reject(new StrataError('ARCHIVED', `reading ${key} on s3://bucket: the object is in archive storage (InvalidObjectState)`));
     return this.inner.get(key, range);
   }
   override localPath(): string | undefined {

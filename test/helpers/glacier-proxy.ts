@@ -16,6 +16,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { systemClock } from '../../src/clock.js';
 
 const COLD = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 
@@ -102,7 +103,7 @@ export async function startGlacierProxy(opts: { target: string; accessKeyId: str
       }
       const headers = { ...ur.headers };
       if (cold && s !== undefined) {
-        headers['x-amz-restore'] = s === 'ongoing' ? 'ongoing-request="true"' : `ongoing-request="false", expiry-date="${new Date(Date.now() + 7 * 86_400_000).toUTCString()}"`;
+        headers['x-amz-restore'] = s === 'ongoing' ? 'ongoing-request="true"' : `ongoing-request="false", expiry-date="${new Date(systemClock.now().getTime() + 7 * 86_400_000).toUTCString()}"`;
       }
       res.writeHead(ur.statusCode ?? 502, headers);
       ur.pipe(res);

@@ -69,6 +69,7 @@ export async function thawObjects(backend: Backend, items: readonly ThawItem[], 
   const requested: Pending[] = [];
   const onTheWay: Pending[] = [];
   let restored = 0;
+  let unsupported = 0;
   const expiries: string[] = [];
   await Promise.all(
     unique.map((item, n) =>
@@ -85,12 +86,14 @@ export async function thawObjects(backend: Backend, items: readonly ThawItem[], 
           return;
         }
         const r = await backend.thaw(item.key, opts.tier, st.storageClass);
-        if (r.outcome === 'restored') restored++;
+        if (r.outcome === 'unsupported') unsupported++;
+        else if (r.outcome === 'restored') restored++;
         else if (r.outcome === 'in-progress') onTheWay.push({ ...item, storageClass: st.storageClass });
         else requested.push({ ...item, storageClass: st.storageClass, tier: r.tier });
       }),
     ),
   );
+  if (unsupported > 0) opts.out.verbose(`${counted(unsupported, 'object')} in an archive class, but ${backend.description} offers no restore requests: read directly`);
   if (requested.length === 0 && onTheWay.length === 0) {
     if (restored > 0) {
       const until = expiries.map((e) => Date.parse(e)).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b)[0];
