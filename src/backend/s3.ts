@@ -13,7 +13,7 @@
  *   with CreateMultipartUpload. A provider without tagging (NotImplemented) gets one warning.
  * - The storage class of an object is PutOptions.storageClass, else the class configured for the
  *   put's `tier` tag (`storageClass.<tier>=` on the destination; never for a `.strata.json`
- *   descriptor, which every command reads), else the destination's default.
+ *   descriptor, which every command reads, nor for a `kind=meta` object), else the destination's default.
  * - A put (without overwrite) of the bytes a key already holds — same size and stored SHA-256 —
  *   replaces nothing and resolves, setting the put's tags on the object: a retried upload whose
  *   first reply was lost must not end as ALREADY_EXISTS, nor leave the object untagged.
@@ -194,9 +194,10 @@ export class S3Backend implements Backend {
         return same;
       }
     }
-    // Descriptors are read by every command (the catalog): a tier's archive class (GLACIER needs a
-    // restore request before a GET) must never apply to them.
-    const tier = key.endsWith('.strata.json') ? undefined : options.tags?.['tier'];
+    // Descriptors are read by every command (the catalog), and meta objects (kind=meta: the manifest,
+    // its recovery files, RESTORE.txt) by list, browse and restore planning: a tier's archive class
+    // (GLACIER needs a restore request before a GET) applies to data objects only.
+    const tier = key.endsWith('.strata.json') || options.tags?.['kind'] === 'meta' ? undefined : options.tags?.['tier'];
     const storageClass = (options.storageClass ?? (tier === undefined ? undefined : this.options.storageClasses?.[tier]) ?? this.options.storageClass) as StorageClass | undefined;
     let sha256: string;
     if (body.size <= this.partSize) {

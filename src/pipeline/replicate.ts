@@ -7,13 +7,13 @@
  * first, then the objects, the descriptor LAST (from then on the set counts), then the marker goes.
  * A killed run leaves a folder without descriptor — never counted by list or restore — that the
  * next run continues (objects already there and intact are kept), so replicate is safe to kill and
- * run again. Objects carry the set's tags (tier, type, set) like the backup's.
+ * run again. Objects carry the tags the backup gives them (tier, type, set, kind).
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { checkDescriptorAsync, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
-import { descriptorKey, setObjectKey } from '../core/keys.js';
+import { descriptorKey, objectTags, setObjectKey } from '../core/keys.js';
 import { descriptorHash, objectActions, planReplication, setCopyObjects, type CopyObject, type DestinationSets, type ReplicationPlan } from '../core/replicate.js';
 import type { RetentionPolicy } from '../core/retention.js';
 import { counted } from '../core/words.js';
@@ -149,7 +149,8 @@ async function copySet(req: ReplicateRequest, target: Endpoint, d: Descriptor, h
   if (check !== 'ok') throw new StrataError(check === 'tampered' ? 'TAMPERED' : 'WRONG_PASSWORD', `its descriptor does not check (${check})`);
   const holders = holderNames.map((n) => req.endpoints.find((e) => e.name === n)).filter((e): e is Endpoint => e !== undefined);
   const repo = new Repository(target.backend);
-  const tags = { tier: d.tier, type: d.type, set: d.id };
+  // Each object carries the tags the backup gives it (tier, type, set, kind=data|meta: core/keys).
+  const tagsOf = (key: string): Record<string, string> => objectTags(d, key.slice(d.id.length + 1));
   await repo.markPending(d.id, req.now, req.job, req.machine, { overwrite: true });
   const existing = new Map<string, { size: number; sha256?: string }>();
   for await (const o of target.backend.list(`${d.id}/`)) existing.set(o.key, o.sha256 === undefined ? { size: o.size } : { size: o.size, sha256: o.sha256 });
@@ -157,7 +158,7 @@ async function copySet(req: ReplicateRequest, target: Endpoint, d: Descriptor, h
   for (const { object, action } of objectActions(setCopyObjects(d), existing)) {
     if (action === 'skip') {
       // A promoted set's objects already there get its new tier (S3; a no-op where no tags are kept).
-      if (update && existing.has(object.key)) await target.backend.retag?.(object.key, tags, req.signal);
+      if (update && existing.has(object.key)) await target.backend.retag?.(object.key, tagsOf(object.key), req.signal);
       continue;
     }
     if (action === 'check' && (await intactOn(target, object, work))) continue;
@@ -168,7 +169,7 @@ async function copySet(req: ReplicateRequest, target: Endpoint, d: Descriptor, h
       throw new StrataError('DAMAGED', `${object.key} is missing or damaged on ${holderNames.join(', ')}`, { hint: 'Repair it where it is damaged (strata verify --repair --from NAME), then run strata replicate again.' });
     }
     try {
-      await target.backend.put(object.key, await fileSource(file), { ...(object.sha256 === undefined ? {} : { sha256: object.sha256 }), tags, overwrite: action !== 'copy', signal: req.signal });
+      await target.backend.put(object.key, await fileSource(file), { ...(object.sha256 === undefined ? {} : { sha256: object.sha256 }), tags: tagsOf(object.key), overwrite: action !== 'copy', signal: req.signal });
       bytes += (await fsp.stat(file)).size;
     } finally {
       await fsp.rm(file, { force: true });
@@ -176,7 +177,7 @@ async function copySet(req: ReplicateRequest, target: Endpoint, d: Descriptor, h
   }
   // The descriptor last, exactly as the holder stores it (it must be the set of the plan).
   const text = await readDescriptorText(holders, d);
-  await target.backend.put(descriptorKey(d.id), bufferSource(text), { tags, overwrite: existing.has(descriptorKey(d.id)), signal: req.signal });
+  await target.backend.put(descriptorKey(d.id), bufferSource(text), { tags: tagsOf(descriptorKey(d.id)), overwrite: existing.has(descriptorKey(d.id)), signal: req.signal });
   await repo.clearPending(d.id);
   return bytes + text.length;
 }

@@ -1,6 +1,6 @@
 /**
  * A second provider across the real test servers (issue 10): a local primary replicated to S3 (Ceph
- * RGW) — every copied object carries its tags (tier, type, set) —, then the S3 copy as the primary of
+ * RGW) — every copied object carries its tags (tier, type, set, kind) —, then the S3 copy as the primary of
  * a second config replicated to WebDAV (Apache); a volume and every recovery file deleted on S3, so
  * that PAR2 cannot help, and a restore from S3 takes the volume from WebDAV, says so, and is exact.
  * Without the servers' variables this FAILS with how to start them (it does not skip).
@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { S3Backend } from '../../src/backend/s3.js';
+import { objectTags } from '../../src/core/keys.js';
 import { tempDir } from '../helpers/tmp.js';
 import { assertSameTree, cli, day, jsonOf, snapshot } from './util.js';
 
@@ -69,10 +70,14 @@ describe('replicate across the real servers: local → S3 (RGW), S3 → WebDAV (
     const keys = (page.Contents ?? []).map((o) => o.Key ?? '');
     const localKeys = (await fsp.readdir(path.join(local, setId), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(local, path.join(e.parentPath, e.name)));
     assert.deepEqual(keys.map((k) => k.slice(prefix.length + 1)).sort(), localKeys.sort());
+    const kinds = new Set<string>();
     for (const key of keys) {
       const tags = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
-      assert.deepEqual(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value])), { tier: 'weekly', type: 'FULL', set: setId }, key);
+      const expected = objectTags({ id: setId, tier: 'weekly', type: 'FULL' }, key.slice(`${prefix}/${setId}/`.length));
+      assert.deepEqual(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value])), expected, key);
+      kinds.add(expected.kind ?? '');
     }
+    assert.deepEqual([...kinds].sort(), ['data', 'meta'], 'volumes are data, the descriptor and manifest meta, as the backup tags them');
     const toDav = jsonOf<ReplicateJson>(await run(configs.second, ['--json', 'replicate', '--to', 'dav']));
     assert.deepEqual(toDav.destinations.map((d) => [d.name, d.copied, d.failed.length]), [['dav', [setId], 0]]);
     assert.deepEqual(jsonOf<{ sets: { id: string }[] }>(await run(configs.second, ['--json', 'list', '--from', 'dav'])).sets.map((s) => s.id), [setId]);
