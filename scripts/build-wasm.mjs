@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import process from 'node:process';
 
 const root = path.resolve(import.meta.dirname, '..');
 const src = path.join(root, 'asm', 'gf16.ts');
@@ -14,6 +15,7 @@ const outputs = [
   { file: path.join(outDir, 'gf16.wasm'), relaxed: false },
   { file: path.join(outDir, 'gf16-relaxed.wasm'), relaxed: true },
 ];
+/** @param {string} p a file's path @returns {number} its mtime in ms, -1 when it does not exist */
 const mtime = (p) => {
   try {
     return statSync(p).mtimeMs;
