@@ -91,6 +91,8 @@ export interface ScanResult {
   hardLinks: number;
   /** False when extended attributes and ACLs could not be recorded because getfattr is missing. */
   xattrsRecorded: boolean;
+  /** The sets named by the new manifest's file and symlink entries (whose archives hold their bytes). */
+  sets: Set<string>;
 }
 
 /** newStatCachePath is where a scan writes the next stat cache (same folder, for an atomic rename). */
@@ -177,7 +179,7 @@ class Scanner {
     this.excluder = new Excluder(opts.excludes);
     this.result = {
       added: 0, modified: 0, deleted: 0, unchanged: 0, metadataOnly: 0, filesToArchive: 0, bytesToArchive: 0,
-      totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache, hardLinks: 0, xattrsRecorded: xattrs,
+      totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache, hardLinks: 0, xattrsRecorded: xattrs, sets: new Set(),
     };
   }
 
@@ -204,6 +206,7 @@ class Scanner {
   private async writeEntry(e: ManifestEntry, q: Omit<Queued, 'e'> = { probe: false, unchanged: false }): Promise<void> {
     this.result.totalFiles++;
     if (e.type === 'file') this.result.totalBytes += e.size;
+    if (e.set !== undefined && e.type !== 'dir') this.result.sets.add(e.set);
     this.queue.push({ e, ...q });
     if (q.probe) this.probes++;
     if (this.queue.length >= QUEUE_MAX) await this.flush();
