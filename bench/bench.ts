@@ -173,7 +173,7 @@ async function pipelined(src: string): Promise<void> {
   const windowSize = 8;
   const windowSlide = 4;
   const dir = path.join(root, 'pipe');
-  await fsp.mkdir(dir, { recursive: true });
+  await fsp.mkdir(path.join(dir, 'dest'), { recursive: true });
   const cfg = path.join(dir, 'strata.yaml');
   await fsp.writeFile(cfg, [
     'sources:', `  - path: ${JSON.stringify(src)}`, `destination: ${JSON.stringify(path.join(dir, 'dest'))}`,
@@ -210,6 +210,8 @@ async function main(): Promise<void> {
   }
   const state = path.join(root, 'state');
   const dest = path.join(root, 'dest');
+  // A local destination must exist (a missing one is an unmounted drive, not a folder to create).
+  await fsp.mkdir(dest, { recursive: true });
   const volume = '100MiB';
   // 1. Full backup vs 7zz a with the same settings.
   const ours = await time('node', [strata, '--state', state, '--quiet', 'backup', '--tier', 'weekly', '--source', src, '--dest', dest, '--volume-size', volume]);
@@ -267,6 +269,7 @@ async function main(): Promise<void> {
   const fullSrcSmall = path.join(root, 'fullsmall');
   await makeCorpus(fullSrcSmall, smallFiles, smallFiles * 2048);
   const memDest = path.join(root, 'memdest');
+  for (const d of [memDest + '1', memDest + '2']) await fsp.mkdir(d, { recursive: true });
   const m1 = await time('node', [strata, '--state', path.join(root, 'memstate1'), '--quiet', 'backup', '--tier', 'weekly', '--level', '1', '--source', halfSrc, '--dest', memDest + '1']);
   const m2 = await time('node', [strata, '--state', path.join(root, 'memstate2'), '--quiet', 'backup', '--tier', 'weekly', '--level', '1', '--source', fullSrcSmall, '--dest', memDest + '2']);
   console.log('');

@@ -84,7 +84,8 @@ export async function duBytes(dir: string): Promise<number> {
 
 /** ensurePeers installs restic and borg from the distribution when missing (root and apt-get only). */
 export function ensurePeers(): { restic: boolean; borg: boolean } {
-  const has = (c: string): boolean => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0;
+  // `restic version`, `borg --version` (restic has no --version).
+  const has = (c: string): boolean => spawnSync(c, [c === 'restic' ? 'version' : '--version'], { stdio: 'ignore' }).status === 0;
   if ((!has('restic') || !has('borg')) && process.getuid?.() === 0 && fs.existsSync('/usr/bin/apt-get')) {
     console.log('installing restic and borgbackup (apt-get) ...');
     spawnSync('apt-get', ['install', '-y', '-q', 'restic', 'borgbackup'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });

@@ -42,7 +42,7 @@ export interface StoredManifest {
  * they spare reading the whole manifest back; without them (entries reverted after the archive)
  * the manifest is read.
  */
-export async function writeSetManifest(set: SetInProgress, entriesFile: string, hasVolumes: boolean, scanSets?: ReadonlySet<string>): Promise<StoredManifest> {
+export async function writeSetManifest(set: SetInProgress, entriesFile: string, hasVolumes: boolean, scanSets?: readonly string[]): Promise<StoredManifest> {
   const header: ManifestHeader = { strata: 'manifest', version: 1, set: set.setId, source: set.source.name, type: set.type, tier: set.tier, created: set.at.toISOString(), base: set.base };
   const plain = path.join(set.work, manifestFileName(set.setId));
   await writeManifest(plain, header, entriesFile);
