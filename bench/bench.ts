@@ -11,9 +11,12 @@
  *                      followed by `par2 create` per group — the streaming pipeline overlaps them
  * `--only par2`: PAR2 creation alone, strata's engine vs par2cmdline, as ratios (bench/par2.ts).
  * plus the peak memory (RSS) of the strata process, at the full file count and at half of it,
- * to show that memory does not grow with the number of files.
+ * to show that memory does not grow with the number of files; and then (bench/peers.ts) restic and
+ * borg on the same corpus in the same run, and a corpus of tiny files, printed as one table.
+ * Sizes also by environment (STRATA_BENCH_SIZE, STRATA_BENCH_FILES, STRATA_BENCH_TINY,
+ * STRATA_BENCH_SEED; see bench/peers.ts); the corpus is the same for the same seed.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -25,11 +28,12 @@ import { formatBytes } from '../src/ui/output.js';
 import { planProtection, defaultProtectionConfig } from '../src/core/protection/index.js';
 import { openParityEngine } from '../src/parity/open.js';
 import { par2EngineBench } from './par2.js';
+import { duBytes, measure, peers, seeded, type Measured } from './peers.js';
 
 const { values } = parseArgs({
   options: {
-    size: { type: 'string', default: '100MiB' },
-    files: { type: 'string', default: '20000' },
+    size: { type: 'string', default: process.env['STRATA_BENCH_SIZE'] ?? '100MiB' },
+    files: { type: 'string', default: process.env['STRATA_BENCH_FILES'] ?? '20000' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'pipe-volume': { type: 'string', default: '4MiB' },
@@ -38,6 +42,8 @@ const { values } = parseArgs({
 });
 const totalBytes = parseSize(values.size);
 const smallFiles = Number(values.files);
+const tinyFiles = Number(process.env['STRATA_BENCH_TINY'] ?? '200000');
+const seed = process.env['STRATA_BENCH_SEED'] ?? '1';
 const root = path.resolve(values.dir ?? path.join(os.tmpdir(), `strata-bench-${process.pid}`));
 // STRATA_BENCH_CLI runs another build's entry point (e.g. a private tsc outDir).
 const strata = process.env['STRATA_BENCH_CLI'] ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../bin/strata.js');
@@ -69,47 +75,22 @@ async function makeCorpus(dir: string, files: number, bytes: number): Promise<vo
   for (let i = 0; i < files; i++) {
     const sub = path.join(dir, 'small', `d${Math.floor(i / 500)}`);
     if (i % 500 === 0) await fsp.mkdir(sub, { recursive: true });
-    await fsp.writeFile(path.join(sub, `f${i}.txt`), i % 3 === 0 ? randomBytes(smallEach) : text(smallEach));
+    await fsp.writeFile(path.join(sub, `f${i}.txt`), i % 3 === 0 ? seeded(seed, `${path.basename(dir)}/${i}`, smallEach) : text(smallEach));
   }
   await fsp.mkdir(path.join(dir, 'text'), { recursive: true });
   await fsp.mkdir(path.join(dir, 'bin'), { recursive: true });
   const chunk = 8 << 20;
   for (let i = 0, left = textBytes; left > 0; i++, left -= chunk) await fsp.writeFile(path.join(dir, 'text', `doc${i}.txt`), text(Math.min(chunk, left)));
-  for (let i = 0, left = randomBytesTotal; left > 0; i++, left -= chunk) await fsp.writeFile(path.join(dir, 'bin', `blob${i}.bin`), randomBytes(Math.min(chunk, left)));
+  for (let i = 0, left = randomBytesTotal; left > 0; i++, left -= chunk) await fsp.writeFile(path.join(dir, 'bin', `blob${i}.bin`), seeded(seed, `blob${i}`, Math.min(chunk, left)));
 }
 
-interface Timed {
-  seconds: number;
-  peakRss: number;
+interface Timed extends Measured {
   code: number;
 }
 
-/** time runs a command and samples its RSS (VmRSS from /proc) to find the peak. */
-function time(cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(cmd, args, { cwd: opts.cwd, env, stdio: ['pipe', 'ignore', 'pipe'] });
-    let peak = 0;
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const sample = (): void => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m !== null) peak = Math.max(peak, Number(m[1]) * 1024);
-      } catch {
-        // exited
-      }
-    };
-    const timer = setInterval(sample, 20);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      const seconds = (performance.now() - start) / 1000;
-      if (code !== 0 && code !== 3) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`));
-      else resolve({ seconds, peakRss: peak, code: code ?? -1 });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
+/** time runs a command: wall and CPU time, and its own peak RSS (bench/peers measure). */
+async function time(cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): Promise<Timed> {
+  return { ...(await measure(cmd, args, { ...opts, env })), code: 0 };
 }
 
 function row(name: string, ours: number, theirs: number, against: string, target: string): void {
@@ -171,14 +152,16 @@ async function par2Throughput(volDir: string): Promise<void> {
 
 /** rawPar2Create runs plain `par2 create` for every unit of a plan, one after the other, with the
  *  plan's block size, recovery block count and file count; returns the summed time. */
-async function rawPar2Create(plan: ReturnType<typeof planProtection>, vols: string[], dir: string): Promise<{ seconds: number }> {
+async function rawPar2Create(plan: ReturnType<typeof planProtection>, vols: string[], dir: string): Promise<{ seconds: number; cpu: number }> {
   let seconds = 0;
+  let cpu = 0;
   for (const [u, unit] of plan.units.entries()) {
     const files = unit.volumes.map((i) => vols[i] ?? '');
     const p = await time('par2', ['create', '-q', '-q', `-s${unit.blockSize}`, `-c${unit.recoveryBlocks}`, `-n${unit.recoveryFiles}`, '-u', `-t${os.cpus().length}`, path.join(dir, `u${u}.par2`), ...files]);
     seconds += p.seconds;
+    cpu += p.cpu;
   }
-  return { seconds };
+  return { seconds, cpu };
 }
 
 /**
@@ -192,7 +175,7 @@ async function pipelined(src: string): Promise<void> {
   const windowSize = 8;
   const windowSlide = 4;
   const dir = path.join(root, 'pipe');
-  await fsp.mkdir(dir, { recursive: true });
+  await fsp.mkdir(path.join(dir, 'dest'), { recursive: true });
   const cfg = path.join(dir, 'strata.yaml');
   await fsp.writeFile(cfg, [
     'sources:', `  - path: ${JSON.stringify(src)}`, `destination: ${JSON.stringify(path.join(dir, 'dest'))}`,
@@ -235,6 +218,8 @@ async function main(): Promise<void> {
   }
   const state = path.join(root, 'state');
   const dest = path.join(root, 'dest');
+  // A local destination must exist (a missing one is an unmounted drive, not a folder to create).
+  await fsp.mkdir(dest, { recursive: true });
   const volume = '100MiB';
   // 1. Full backup vs 7zz a with the same settings.
   const ours = await time('node', [strata, '--state', state, '--quiet', 'backup', '--tier', 'weekly', '--source', src, '--dest', dest, '--volume-size', volume]);
@@ -265,6 +250,16 @@ async function main(): Promise<void> {
   const rawOut = path.join(root, 'rawout');
   const rawX = await time('7zz', ['x', '-bso0', '-bsp0', `-o${rawOut}`, path.join(rawDir, 'raw.7z.001')], { input: password + '\n' });
   row('restore', rest.seconds, rawX.seconds, '7zz x', '(checks every SHA-256)');
+  // 3b. restic and borg on the same corpus, and the tiny-file corpus: the table of issue 11.
+  await peers({
+    root, src, tiny: tinyFiles, strata, password,
+    raw: { full: { seconds: raw.seconds + rawPar.seconds, cpu: raw.cpu + rawPar.cpu, peakRss: raw.peakRss }, fullBytes: await duBytes(rawDir), noChange: git, restore: rawX },
+    strataRuns: { full: ours, noChange: daily, restore: rest, stored: await duBytes(dest) },
+  });
+  if (values.only === 'peers') {
+    if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
+    return;
+  }
   // 4. Verify vs 7zz t + par2 verify.
   const ver = await time('node', [strata, '--state', state, '--quiet', 'verify', '--dest', dest]);
   const rawT = await time('7zz', ['t', '-bso0', '-bsp0', path.join(rawDir, 'raw.7z.001')], { input: password + '\n' });
@@ -282,6 +277,7 @@ async function main(): Promise<void> {
   const fullSrcSmall = path.join(root, 'fullsmall');
   await makeCorpus(fullSrcSmall, smallFiles, smallFiles * 2048);
   const memDest = path.join(root, 'memdest');
+  for (const d of [memDest + '1', memDest + '2']) await fsp.mkdir(d, { recursive: true });
   const m1 = await time('node', [strata, '--state', path.join(root, 'memstate1'), '--quiet', 'backup', '--tier', 'weekly', '--level', '1', '--source', halfSrc, '--dest', memDest + '1']);
   const m2 = await time('node', [strata, '--state', path.join(root, 'memstate2'), '--quiet', 'backup', '--tier', 'weekly', '--level', '1', '--source', fullSrcSmall, '--dest', memDest + '2']);
   console.log('');

@@ -64,15 +64,20 @@ export interface ManifestHeader {
  * each folder's children in sorted order produces paths in exactly this order. */
 export function pathCompare(a: string, b: string): number {
   if (a === b) return 0;
-  const as = a.split('/');
-  const bs = b.split('/');
-  const n = Math.min(as.length, bs.length);
-  for (let i = 0; i < n; i++) {
-    const x = as[i] ?? '';
-    const y = bs[i] ?? '';
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return as.length - bs.length;
+  // Component by component, without splitting (it runs for every path of every merge-join): at the
+  // first differing code unit both paths are in the same component; a component that ends there
+  // ('/' or the end of the path) sorts first, and a path that ends sorts before one that goes on.
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return unitRank(a, i) - unitRank(b, i);
+}
+
+/** unitRank is the code unit at `i` for pathCompare: the end of the path lowest, then '/', then the unit itself. */
+function unitRank(s: string, i: number): number {
+  if (i >= s.length) return -2;
+  const c = s.charCodeAt(i);
+  return c === 47 ? -1 : c;
 }
 
 /** nameCompare orders the names of one folder's children (consistent with pathCompare). */

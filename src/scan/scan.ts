@@ -91,6 +91,8 @@ export interface ScanResult {
   hardLinks: number;
   /** False when extended attributes and ACLs could not be recorded because getfattr is missing. */
   xattrsRecorded: boolean;
+  /** The sets named by the new manifest's file and symlink entries (whose archives hold their bytes). */
+  sets: string[];
 }
 
 /** newStatCachePath is where a scan writes the next stat cache (same folder, for an atomic rename). */
@@ -158,6 +160,8 @@ class Scanner {
   /** dev:ino → the first path of a hard-link group seen in this walk, its hash and the set holding it. */
   private readonly links = new Map<string, { path: string; sha256: string; set: string | undefined }>();
   private readonly names = new IdNames();
+  /** The sets the written entries name (ScanResult.sets, filled in at the end). */
+  readonly sets = new Set<string>();
 
   constructor(
     private readonly opts: ScanOptions,
@@ -177,7 +181,7 @@ class Scanner {
     this.excluder = new Excluder(opts.excludes);
     this.result = {
       added: 0, modified: 0, deleted: 0, unchanged: 0, metadataOnly: 0, filesToArchive: 0, bytesToArchive: 0,
-      totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache, hardLinks: 0, xattrsRecorded: xattrs,
+      totalFiles: 0, totalBytes: 0, hashedFiles: 0, extraPaths: [], errors: [], newStatCache, hardLinks: 0, xattrsRecorded: xattrs, sets: [],
     };
   }
 
@@ -204,6 +208,7 @@ class Scanner {
   private async writeEntry(e: ManifestEntry, q: Omit<Queued, 'e'> = { probe: false, unchanged: false }): Promise<void> {
     this.result.totalFiles++;
     if (e.type === 'file') this.result.totalBytes += e.size;
+    if (e.set !== undefined && e.type !== 'dir') this.sets.add(e.set);
     this.queue.push({ e, ...q });
     if (q.probe) this.probes++;
     if (this.queue.length >= QUEUE_MAX) await this.flush();
@@ -469,6 +474,7 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     await s.walk(rootAbs, '', rootChildren);
     await s.flush();
     await prev.rest(s.gone);
+    s.result.sets = [...s.sets].sort();
     // Deletions follow the live entries in a manifest; they were collected aside in path order.
     await deletedOut.close();
     for await (const line of readLines(deletedTmp)) await manifestOut.line(line);

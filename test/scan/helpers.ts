@@ -1,4 +1,5 @@
 /** Scan test helpers: run scans the way a backup command would, and read back what they wrote. */
+import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseLine, serializeHeader, type ManifestEntry } from '../../src/core/manifest.js';
@@ -62,6 +63,12 @@ export class Harness {
       const l = parseLine(line);
       if (l.kind === 'entry') entries.push(l.entry);
       else if (l.kind === 'deleted') deleted.push(l.path);
+    }
+    // ScanResult.sets (the backup's `depends` without reading the manifest back) names exactly the
+    // sets of the file and symlink entries the scan wrote (afterScan may rewrite them: not then).
+    if (call.afterScan === undefined) {
+      const named = new Set(entries.flatMap((e) => (e.set !== undefined && e.type !== 'dir' ? [e.set] : [])));
+      assert.deepEqual(result.sets, [...named].sort(), 'ScanResult.sets');
     }
     const listText = await readFile(list, 'utf8');
     if (commit) {

@@ -103,6 +103,7 @@ test('add, modify, delete and rename are classified against the previous set', a
   assert.deepEqual(s.list, ['added', 'mod', 'new-name']);
   assert.equal(byPath(s, 'keep')?.set, 'set1');
   assert.equal(byPath(s, 'mod')?.set, 'set2');
+  assert.deepEqual(s.result.sets, ['set1', 'set2']);
   // The renamed file is hashed again (new path) but its hash equals the old one.
   assert.equal(s.result.hashedFiles, 3);
 });

@@ -108,7 +108,7 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
     lap('recheck', undefined, 'manifest');
     Object.assign(result, { archivedFiles: scan.filesToArchive - changed.reverted.length, archivedBytes: scan.bytesToArchive });
     // 3. The manifest: header + entries, encrypted as its own small archive, with its own PAR2 set.
-    const manifest = await writeSetManifest(set, entriesFile, archive !== null);
+    const manifest = await writeSetManifest(set, entriesFile, archive !== null, changed.reverted.length === 0 ? scan.sets : undefined);
     lap('manifest', manifest.object.size, 'read-back');
     // 4. RESTORE.txt, every object read back, the descriptor (now the set is complete), local state.
     await finalizeSet(set, archive, manifest, scan, statCache, result, lap);
