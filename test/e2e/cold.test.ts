@@ -10,7 +10,8 @@
  * - verify --read-data --retrieval-tier Bulk requests the rest (the recovery files; metadata stays STANDARD) at Bulk.
  * - a volume damaged on the destination (overwritten, still GLACIER) after the restored copies
  *   expired: restore requests the volumes (75), then, finding the damage before extracting anything,
- *   exactly the recovery files of the PAR2 units covering that volume (75), never anything twice;
+ *   exactly the recovery files of the PAR2 units covering that volume (75), with nothing extracted
+ *   (not even the INCR's files, read first), never anything twice;
  *   then repairs and restores byte-exact.
  * - a wrong tier (flag or destination option) is a usage error (exit 2) with a hint.
  */
@@ -77,6 +78,8 @@ if (missing.length > 0) {
     it('backs up a FULL into GLACIER and an INCR into STANDARD_IA', async () => {
       const f = jsonOf<BackupJson>(await run(['backup', '--json', '--tier', 'weekly', '--source', src, '--volume-size', '64KiB'], 'state-a')).sources[0];
       await fsp.writeFile(path.join(src, 'neu.txt'), 'nur im INCR\n');
+      // Listed before the FULL's files: the INCR's volumes are read first.
+      await fsp.writeFile(path.join(src, 'aktuell.txt'), 'auch nur im INCR\n');
       const i = jsonOf<BackupJson>(await run(['backup', '--json', '--tier', 'daily', '--source', src, '--volume-size', '64KiB'], 'state-a')).sources[0];
       assert.ok(f?.setId != null && i?.setId != null && i.setId !== f.setId);
       full = f.setId;
