@@ -78,7 +78,7 @@ export async function fetchObjects(repo: Repository, setId: string, objects: rea
  * the volume indices in `volumes`) that cover any of the named volumes: only those units can
  * repair them, a unit covering none of them has nothing to rebuild.
  */
-export function recoveryFilesFor(d: Descriptor, volumeNames: readonly string[]): StoredObject[] {
+export function recoveryFilesFor(d: { volumes: readonly { name: string }[]; protection: { units: readonly { name: string; dir: string; volumes: readonly number[] }[] } | null; recovery: readonly StoredObject[] }, volumeNames: readonly string[]): StoredObject[] {
   const indices = new Set(volumeNames.map((n) => d.volumes.findIndex((v) => v.name === n)).filter((i) => i >= 0));
   const units = (d.protection?.units ?? []).filter((u) => u.volumes.some((i) => indices.has(i)));
   return d.recovery.filter((r) => {

@@ -49,10 +49,11 @@ interface Pending extends ThawItem {
 /**
  * thawObjects makes sure every object is readable: it requests what is archived, and throws
  * RESTORE_PENDING when anything is not readable yet. Missing objects are left to the caller (the
- * check after fetching reports them as it always does).
+ * check after fetching reports them as it always does). It returns how many of the objects are in
+ * an archive class (all readable by then: restored copies, or a provider that serves them directly).
  */
-export async function thawObjects(backend: Backend, items: readonly ThawItem[], opts: ThawOptions): Promise<void> {
-  if (backend.archives !== true || backend.coldState === undefined) return;
+export async function thawObjects(backend: Backend, items: readonly ThawItem[], opts: ThawOptions): Promise<number> {
+  if (backend.archives !== true || backend.coldState === undefined) return 0;
   const coldState = backend.coldState.bind(backend);
   const unique = [...new Map(items.map((i) => [i.key, i])).values()];
   const limit = pLimit(8);
@@ -101,7 +102,7 @@ export async function thawObjects(backend: Backend, items: readonly ThawItem[], 
       const until = expiries.map((e) => Date.parse(e)).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b)[0];
       opts.out.info(`${counted(restored, 'object')} read from restored copies of archive storage${until === undefined ? '' : ` (readable until ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC)`}`);
     }
-    return;
+    return restored + unsupported;
   }
   const bytes = (l: readonly ThawItem[]): string => formatSize(l.reduce((s, i) => s + i.size, 0), 'short');
   const all = [...requested, ...onTheWay];
@@ -130,8 +131,9 @@ export async function thawObjects(backend: Backend, items: readonly ThawItem[], 
  * them: per chosen set its manifest, and the volumes of the sets of its chain that hold selected
  * files (as the manifest says). A manifest still in archive storage (metadata normally stays hot)
  * cannot tell which sets hold the files: then every volume of the chain is requested with it, so
- * that one wait suffices. It returns the sets whose volumes the restore reads (none on a backend
- * without archive storage), for restore to fetch and check them all before extracting anything.
+ * that one wait suffices. When any of these volumes is in an archive class, it returns the sets
+ * whose volumes the restore reads, for restore to fetch and check them all before extracting
+ * anything (their recovery files may be archived too); else none.
  */
 export async function thawForRestore(req: RestoreRequest, chosen: readonly Descriptor[], complete: readonly Descriptor[], unreadable: readonly { id: string }[]): Promise<Descriptor[]> {
   const backend = req.repo.backend;
@@ -164,8 +166,8 @@ export async function thawForRestore(req: RestoreRequest, chosen: readonly Descr
       for (const v of hd.volumes) items.push({ key: setObjectKey(hd.id, v.name), size: v.size });
     }
   }
-  await thawObjects(backend, items, { tier: req.retrievalTier, out: req.out, command: 'the same strata restore' });
-  return [...read.values()];
+  const cold = await thawObjects(backend, items, { tier: req.retrievalTier, out: req.out, command: 'the same strata restore' });
+  return cold > 0 ? [...read.values()] : [];
 }
 
 /** holdersOf lists the sets whose volumes hold the files a restore selects (pass 1 of select, without its checks). */
