@@ -12,7 +12,7 @@ import type { ParityEngine } from '../parity/engine.js';
 import { repairSetFolder } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
 import { hashFile } from '../io/hash.js';
-import { descriptorKey, setObjectKey } from '../core/keys.js';
+import { descriptorKey, par2FilePattern, setObjectKey } from '../core/keys.js';
 import { counted } from '../core/words.js';
 import type { ByteSink, PhaseMeter } from '../ui/meter.js';
 
@@ -74,11 +74,28 @@ export async function fetchObjects(repo: Repository, setId: string, objects: rea
 }
 
 /**
+ * recoveryFilesFor lists the recovery files of the PAR2 units (core/protection: each unit covers
+ * the volume indices in `volumes`) that cover any of the named volumes: only those units can
+ * repair them, a unit covering none of them has nothing to rebuild.
+ */
+export function recoveryFilesFor(d: { volumes: readonly { name: string }[]; protection: { units: readonly { name: string; dir: string; volumes: readonly number[] }[] } | null; recovery: readonly StoredObject[] }, volumeNames: readonly string[]): StoredObject[] {
+  const indices = new Set(volumeNames.map((n) => d.volumes.findIndex((v) => v.name === n)).filter((i) => i >= 0));
+  const units = (d.protection?.units ?? []).filter((u) => u.volumes.some((i) => indices.has(i)));
+  return d.recovery.filter((r) => {
+    const slash = r.name.lastIndexOf('/');
+    const dir = slash < 0 ? '' : r.name.slice(0, slash);
+    return units.some((u) => u.dir === dir && par2FilePattern(u.name).test(r.name.slice(slash + 1)));
+  });
+}
+
+/**
  * materializeSet makes a set's volumes readable locally: in place when they are intact on a local
  * destination, else in `workDir`. Only what is needed is fetched: the volumes (the manifest is
- * fetched and checked on its own), and the recovery files only when a volume needs repair.
+ * fetched and checked on its own), and, when volumes need repair, the recovery files of the units
+ * covering them. `beforeRecovery` is called with those files and the damaged volumes before they
+ * are fetched (restore/thaw: archived recovery files are requested then, and it stops there).
  */
-export async function materializeSet(repo: Repository, d: Descriptor, workDir: string, parity: ParityEngine, onInfo: (line: string) => void, meter?: PhaseMeter): Promise<MaterializedSet> {
+export async function materializeSet(repo: Repository, d: Descriptor, workDir: string, parity: ParityEngine, onInfo: (line: string) => void, meter?: PhaseMeter, beforeRecovery?: (recovery: readonly StoredObject[], bad: readonly string[]) => Promise<void>): Promise<MaterializedSet> {
   const inPlace = localSetDir(repo, d.id);
   const volumeBytes = d.volumes.reduce((n, v) => n + v.size, 0);
   const checking = `${d.id}: checking ${counted(d.volumes.length, 'volume')}`;
@@ -97,8 +114,10 @@ export async function materializeSet(repo: Repository, d: Descriptor, workDir: s
   const bad = [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
   if (bad.length === 0) return { dir, lostVolumes: [], repaired: [], copy: true };
   onInfo(`set ${d.id}: ${bad.map((b) => `${b} ${states.get(b) ?? ''}`).join(', ')}; repairing with PAR2`);
-  meter?.show(`${d.id}: fetching the recovery files`, d.recovery.reduce((n, o) => n + o.size, 0));
-  await fetch(d.recovery);
+  const recovery = recoveryFilesFor(d, bad);
+  await beforeRecovery?.(recovery, bad);
+  meter?.show(`${d.id}: fetching the recovery files`, recovery.reduce((n, o) => n + o.size, 0));
+  await fetch(recovery);
   meter?.show(`${d.id}: repairing with PAR2`);
   await repairSetFolder(d, dir, parity);
   const after = await checkObjects(dir, d.volumes);

@@ -7,7 +7,12 @@
  *   volumes (the INCR's manifest says which sets hold the files); again while ongoing: no second
  *   request, still pending; after the proxy finishes the restores: byte-exact.
  * - a restore of a file only the INCR holds requests nothing and succeeds at once.
- * - verify --read-data --retrieval-tier Bulk requests the rest (manifest, recovery files, RESTORE.txt) at Bulk.
+ * - verify --read-data --retrieval-tier Bulk requests the rest (the recovery files; metadata stays STANDARD) at Bulk.
+ * - a volume damaged on the destination (overwritten, still GLACIER) after the restored copies
+ *   expired: restore requests the volumes (75), then, finding the damage before extracting anything,
+ *   exactly the recovery files of the PAR2 units covering that volume (75), with nothing extracted
+ *   (not even the INCR's files, read first), never anything twice;
+ *   then repairs and restores byte-exact.
  * - a wrong tier (flag or destination option) is a usage error (exit 2) with a hint.
  */
 import assert from 'node:assert/strict';
@@ -15,9 +20,10 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Backend } from '../../src/backend/s3.js';
-import { volumeIndex } from '../../src/core/keys.js';
+import type { Descriptor } from '../../src/core/descriptor.js';
+import { objectKind, par2FilePattern, volumeIndex } from '../../src/core/keys.js';
 import { ExitCode } from '../../src/errors.js';
 import { startGlacierProxy, type GlacierProxy } from '../helpers/glacier-proxy.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -72,6 +78,8 @@ if (missing.length > 0) {
     it('backs up a FULL into GLACIER and an INCR into STANDARD_IA', async () => {
       const f = jsonOf<BackupJson>(await run(['backup', '--json', '--tier', 'weekly', '--source', src, '--volume-size', '64KiB'], 'state-a')).sources[0];
       await fsp.writeFile(path.join(src, 'neu.txt'), 'nur im INCR\n');
+      // Listed before the FULL's files: the INCR's volumes are read first.
+      await fsp.writeFile(path.join(src, 'aktuell.txt'), 'auch nur im INCR\n');
       const i = jsonOf<BackupJson>(await run(['backup', '--json', '--tier', 'daily', '--source', src, '--volume-size', '64KiB'], 'state-a')).sources[0];
       assert.ok(f?.setId != null && i?.setId != null && i.setId !== f.setId);
       full = f.setId;
@@ -82,7 +90,8 @@ if (missing.length > 0) {
         fullVolumes = objs.map((o) => o.Key ?? '').filter((k) => volumeIndex(path.posix.basename(k)) !== null).sort();
         assert.equal(fullVolumes.length, f.volumes);
         assert.ok(f.volumes >= 3, `FULL has ${f.volumes} volumes`);
-        for (const o of objs) if (!o.Key?.endsWith('.strata.json')) assert.equal(o.StorageClass, 'GLACIER', o.Key);
+        // The tier's class applies to data (volumes, their recovery files); metadata stays STANDARD.
+        for (const o of objs) assert.equal(o.StorageClass, objectKind(full, (o.Key ?? '').slice(`${prefix}/${full}/`.length)) === 'data' ? 'GLACIER' : 'STANDARD', o.Key);
       } finally {
         client.destroy();
       }
@@ -129,6 +138,51 @@ if (missing.length > 0) {
       const ok = jsonOf<RemoteJson>(await run(['verify', '--all', '--read-data', '--json'], 'state-c'));
       assert.deepEqual(ok.sets.map((s) => [s.status, s.readOk === s.sampled]), [['ok', true], ['ok', true]]);
       assert.equal(proxy.restoreRequests.length, before + asked.length);
+    });
+
+    it('restore: a damaged volume in cold storage gets exactly its recovery files requested (pending), then is repaired', async () => {
+      proxy.expireRestores();
+      const before = proxy.restoreRequests.length;
+      const damagedKey = fullVolumes[1] ?? '';
+      const client = new S3Client({ endpoint: env.STRATA_TEST_S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials });
+      let descriptor: Descriptor;
+      try {
+        const get = async (key: string): Promise<Buffer> => Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToByteArray() ?? new Uint8Array());
+        descriptor = JSON.parse((await get(`${prefix}/${full}/${full}.strata.json`)).toString('utf8')) as Descriptor;
+        const bytes = await get(damagedKey);
+        randomBytes(3000).copy(bytes, 1000);
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: damagedKey, Body: bytes, StorageClass: 'GLACIER' }));
+      } finally {
+        client.destroy();
+      }
+      const index = volumeIndex(path.posix.basename(damagedKey)) ?? -1;
+      const units = (descriptor.protection?.units ?? []).filter((u) => u.volumes.includes(index));
+      const recovery = descriptor.recovery
+        .filter((r) => units.some((u) => path.posix.dirname(r.name) === (u.dir === '' ? '.' : u.dir) && par2FilePattern(u.name).test(path.posix.basename(r.name))))
+        .map((r) => `${prefix}/${full}/${r.name}`)
+        .sort();
+      assert.ok(units.length > 0 && recovery.length > 0, JSON.stringify(descriptor.protection));
+      const since = (n: number): string[] => proxy.restoreRequests.slice(n).map((r) => r.key.slice(bucket.length + 1)).sort();
+      const to = path.join(root, 'repaired');
+
+      await run(['restore', '--to', to], 'state-d', ExitCode.pending);
+      assert.deepEqual(since(before), fullVolumes, 'the expired volumes are requested again');
+      proxy.finishRestores();
+      const afterVolumes = proxy.restoreRequests.length;
+      const pending = await run(['restore', '--to', to], 'state-d', ExitCode.pending);
+      const out = pending.stdout + pending.stderr;
+      assert.deepEqual(since(afterVolumes), recovery, out);
+      assert.match(out, new RegExp(`restore requested now: ${recovery.length} objects? \\(\\d`));
+      assert.match(out, /damaged/);
+      assert.match(out, /expected wait \(AWS's typical times\): 3–5 hours \(GLACIER, Standard\)/);
+      assert.deepEqual(await fsp.readdir(to).catch(() => []), [], 'nothing was extracted before the recovery files are readable');
+
+      proxy.finishRestores();
+      const done = await run(['restore', '--to', to, '--json'], 'state-d');
+      assert.equal(proxy.restoreRequests.length, afterVolumes + recovery.length, 'nothing requested twice');
+      assert.ok(proxy.restoreRequests.slice(before).every((r) => r.status === 202));
+      assert.deepEqual(jsonOf<{ restored: { repairedVolumes: string[] }[] }>(done).restored.flatMap((r) => r.repairedVolumes), [damagedKey.slice(prefix.length + 1)]);
+      assertSameTree(await snapshot(to), await snapshot(src));
     });
 
     it('refuses an unknown retrieval tier with exit 2 and a hint (flag and destination option)', async () => {

@@ -11,7 +11,7 @@
  *   the first time, 409 RestoreAlreadyInProgress while ongoing, 200 once restored, 403
  *   InvalidObjectState for an object not in an archive class. The proxy asks RGW for the class
  *   with its own HeadObject. Each request is recorded (key and tier) for the test to count.
- * The test decides when restores finish: finishRestores().
+ * The test decides when restores finish (finishRestores()) and when restored copies expire (expireRestores()).
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +30,8 @@ export interface GlacierProxy {
   refusedGets: string[];
   /** Marks every ongoing restore finished: HEAD shows the expiry, GET works. */
   finishRestores(): void;
+  /** Lets every restored copy expire (as AWS does after the requested days): archived again, a new restore request needed. */
+  expireRestores(): void;
   close(): Promise<void>;
 }
 
@@ -135,6 +137,9 @@ export async function startGlacierProxy(opts: { target: string; accessKeyId: str
     refusedGets,
     finishRestores() {
       for (const [k, v] of state) if (v === 'ongoing') state.set(k, 'restored');
+    },
+    expireRestores() {
+      for (const [k, v] of state) if (v === 'restored') state.delete(k);
     },
     async close() {
       server.closeAllConnections();

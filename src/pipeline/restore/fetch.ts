@@ -7,13 +7,23 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Descriptor } from '../../core/descriptor.js';
 import { setObjectKey } from '../../core/keys.js';
+import { counted } from '../../core/words.js';
 import { takeFromOthers } from '../fallback.js';
 import { materializeSet, type MaterializedSet } from '../setfiles.js';
+import { thawObjects } from './thaw.js';
 import type { RestoredSource, RestoreRequest } from './types.js';
 
-/** fetchSet materializes (and repairs) one holding set for extraction, noting repaired and lost volumes in `result`. */
-export async function fetchSet(req: Pick<RestoreRequest, 'repo' | 'tools' | 'out' | 'meter' | 'others'>, hd: Descriptor, work: string, result: RestoredSource): Promise<MaterializedSet> {
-  const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line), req.meter);
+/**
+ * fetchSet materializes (and repairs) one holding set for extraction, noting repaired and lost
+ * volumes in `result`. Recovery files PAR2 needs that are in archive storage are requested first
+ * (restore/thaw): RESTORE_PENDING until they are readable.
+ */
+export async function fetchSet(req: Pick<RestoreRequest, 'repo' | 'tools' | 'out' | 'meter' | 'others' | 'retrievalTier'>, hd: Descriptor, work: string, result: Pick<RestoredSource, 'repairedVolumes' | 'lostVolumes'>): Promise<MaterializedSet> {
+  const thawRecovery = async (recovery: readonly { name: string; size: number }[], bad: readonly string[]): Promise<void> => {
+    const reason = `set ${hd.id}: ${counted(bad.length, 'volume')} damaged or missing (${bad.join(', ')}); PAR2 repair needs the ${counted(recovery.length, 'recovery file')} of the units covering ${bad.length === 1 ? 'it' : 'them'}`;
+    await thawObjects(req.repo.backend, recovery.map((r) => ({ key: setObjectKey(hd.id, r.name), size: r.size })), { tier: req.retrievalTier, out: req.out, command: 'the same strata restore', reason });
+  };
+  const mat = await materializeSet(req.repo, hd, work, req.tools.parity, (line) => req.out.info(line), req.meter, thawRecovery);
   result.repairedVolumes.push(...mat.repaired.map((r) => setObjectKey(hd.id, r)));
   // Beyond repair here: another destination of the job holding the same set (pipeline/fallback) has them.
   if (mat.lostVolumes.length > 0 && mat.copy && req.others !== undefined) {

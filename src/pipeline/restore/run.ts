@@ -29,6 +29,7 @@ import { fromOthers } from '../fallback.js';
 import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError } from './confinement.js';
 import { extractSet, placeExtracted } from './extract.js';
 import { fetchSet } from './fetch.js';
+import type { MaterializedSet } from '../setfiles.js';
 import { restoreMetadata } from './metadata.js';
 import { checkPassword } from './password.js';
 import { createdParents, placeFolders, placeHardLinks, placeSymlinks, setFolderTimes, type Target } from './place.js';
@@ -62,32 +63,68 @@ async function restoreAll(req: RestoreRequest & { meter: PhaseMeter }): Promise<
   for (const d of chosen) checkPassword(d, req.password, catalog.complete);
   checkTarget(req.to);
   // Archived volumes (S3 GLACIER, DEEP_ARCHIVE) are requested up front, before anything is fetched.
-  await thawForRestore(req, chosen, catalog.complete, catalog.problems);
+  const holders = await thawForRestore(req, chosen, catalog.complete, catalog.problems);
   req.meter.end('prepare');
-  const results: RestoredSource[] = [];
-  for (const d of chosen) {
-    const target = chosen.length > 1 ? path.join(req.to, d.source) : req.to;
-    // <to>/<source> is strata's to create: a link already there is never followed out of --to.
-    if (chosen.length > 1) {
-      await mkdirForUser(req.to);
-      if (ensureRealFolder(target, d.source, req.overwrite)) await fsp.chmod(target, 0o777 & ~callerUmask());
+  // With archive storage, every holding set is fetched and checked before anything is extracted:
+  // recovery files a repair needs may be archived too (then the restore stops pending, with the
+  // target untouched).
+  const fetched = await prefetch(req, holders);
+  try {
+    const results: RestoredSource[] = [];
+    for (const d of chosen) {
+      const target = chosen.length > 1 ? path.join(req.to, d.source) : req.to;
+      // <to>/<source> is strata's to create: a link already there is never followed out of --to.
+      if (chosen.length > 1) {
+        await mkdirForUser(req.to);
+        if (ensureRealFolder(target, d.source, req.overwrite)) await fsp.chmod(target, 0o777 & ~callerUmask());
+      }
+      results.push(await restoreOne(req, catalog.complete, d, target, catalog.problems, fetched.sets));
     }
-    results.push(await restoreOne(req, catalog.complete, d, target, catalog.problems));
+    return results;
+  } finally {
+    if (fetched.dir !== undefined) await fsp.rm(fetched.dir, { recursive: true, force: true });
   }
-  return results;
 }
 
-async function restoreOne(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], set: Descriptor, target: string, unreadable: readonly { id: string }[] = []): Promise<RestoredSource> {
+/** Fetched is a holding set fetched (and repaired) ahead of extraction, with what fetchSet noted. */
+interface Fetched {
+  mat: MaterializedSet;
+  repairedVolumes: string[];
+  lostVolumes: string[];
+}
+
+/** prefetch fetches, checks and repairs the given sets into a work folder of their own (removed by the caller). */
+async function prefetch(req: RestoreRequest & { meter: PhaseMeter }, holders: readonly Descriptor[]): Promise<{ dir?: string; sets: Map<string, Fetched> }> {
+  const sets = new Map<string, Fetched>();
+  if (holders.length === 0) return { sets };
+  await fsp.mkdir(req.workDir, { recursive: true });
+  const dir = await fsp.mkdtemp(path.join(req.workDir, 'restore-'));
+  try {
+    await writeOwnerMarker(dir);
+    for (const hd of holders) {
+      const noted: Pick<Fetched, 'repairedVolumes' | 'lostVolumes'> = { repairedVolumes: [], lostVolumes: [] };
+      const mat = await fetchSet(req, hd, dir, noted);
+      req.meter.end('fetch', hd.volumes.reduce((n, v) => n + v.size, 0));
+      sets.set(hd.id, { mat, ...noted });
+    }
+  } catch (e) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir, sets };
+}
+
+async function restoreOne(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], set: Descriptor, target: string, unreadable: readonly { id: string }[] = [], fetched: ReadonlyMap<string, Fetched> = new Map()): Promise<RestoredSource> {
   const chain = restoreChain(set, complete, unreadable);
   try {
-    return await restoreInto(req, complete, chain, set, target);
+    return await restoreInto(req, complete, chain, set, target, fetched);
   } catch (e) {
     throw targetFsError(e, target);
   }
 }
 
 /** restoreInto restores one set (reading the sets of its chain that hold selected files) into `target`. */
-async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], chain: readonly Descriptor[], set: Descriptor, target: string): Promise<RestoredSource> {
+async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], chain: readonly Descriptor[], set: Descriptor, target: string, fetched: ReadonlyMap<string, Fetched>): Promise<RestoredSource> {
   await mkdirForUser(target);
   const root = await fsp.realpath(target);
   await sweepStaging(root, STAGING_NAME, `the work folder left in ${root} by an interrupted restore`, req.out);
@@ -116,8 +153,13 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
       const hd = chain.find((d) => d.id === holder);
       if (hd === undefined) throw new StrataError('DAMAGED', `set ${holder} is missing`);
       if (hd.id !== set.id) checkPassword(hd, req.password, complete);
-      const mat = await fetchSet(req, hd, work, result);
-      req.meter.end('fetch', hd.volumes.reduce((n, v) => n + v.size, 0));
+      const pre = fetched.get(hd.id);
+      if (pre !== undefined) {
+        result.repairedVolumes.push(...pre.repairedVolumes);
+        result.lostVolumes.push(...pre.lostVolumes);
+      }
+      const mat = pre?.mat ?? (await fetchSet(req, hd, work, result));
+      if (pre === undefined) req.meter.end('fetch', hd.volumes.reduce((n, v) => n + v.size, 0));
       const out = path.join(staging, holder);
       const extractError = await extractSet(req, hd, mat, l, out);
       if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });

@@ -37,6 +37,8 @@ export interface ThawOptions {
   out: Output;
   /** The command to run again, for the message (e.g. "strata restore"). */
   command: string;
+  /** Why these objects are read, printed first when a restore is needed (e.g. damaged volumes that PAR2 repair needs recovery files for); also means: something was read already, nothing extracted. */
+  reason?: string;
 }
 
 interface Pending extends ThawItem {
@@ -47,10 +49,11 @@ interface Pending extends ThawItem {
 /**
  * thawObjects makes sure every object is readable: it requests what is archived, and throws
  * RESTORE_PENDING when anything is not readable yet. Missing objects are left to the caller (the
- * check after fetching reports them as it always does).
+ * check after fetching reports them as it always does). It returns how many of the objects are in
+ * an archive class (all readable by then: restored copies, or a provider that serves them directly).
  */
-export async function thawObjects(backend: Backend, items: readonly ThawItem[], opts: ThawOptions): Promise<void> {
-  if (backend.archives !== true || backend.coldState === undefined) return;
+export async function thawObjects(backend: Backend, items: readonly ThawItem[], opts: ThawOptions): Promise<number> {
+  if (backend.archives !== true || backend.coldState === undefined) return 0;
   const coldState = backend.coldState.bind(backend);
   const unique = [...new Map(items.map((i) => [i.key, i])).values()];
   const limit = pLimit(8);
@@ -99,12 +102,13 @@ export async function thawObjects(backend: Backend, items: readonly ThawItem[], 
       const until = expiries.map((e) => Date.parse(e)).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b)[0];
       opts.out.info(`${counted(restored, 'object')} read from restored copies of archive storage${until === undefined ? '' : ` (readable until ${new Date(until).toISOString().slice(0, 16).replace('T', ' ')} UTC)`}`);
     }
-    return;
+    return restored + unsupported;
   }
   const bytes = (l: readonly ThawItem[]): string => formatSize(l.reduce((s, i) => s + i.size, 0), 'short');
   const all = [...requested, ...onTheWay];
   const classes = [...new Set(all.map((p) => p.storageClass))].sort();
   const out = opts.out;
+  if (opts.reason !== undefined) out.result(opts.reason);
   out.result(`archive storage: ${counted(all.length, 'object')} (${bytes(all)}) of the ${unique.length} to read ${all.length === 1 ? 'is' : 'are'} in ${classes.join(' and ')}${restored > 0 ? `; ${restored} more already restored` : ''}`);
   if (requested.length > 0) {
     const tiers = [...new Set(requested.map((p) => p.tier ?? 'Standard'))];
@@ -117,7 +121,7 @@ export async function thawObjects(backend: Backend, items: readonly ThawItem[], 
     waits.add(`${expectedWait(p.storageClass, tier)} (${p.storageClass}, ${tier})`);
   }
   out.result(`  expected wait (AWS's typical times): ${[...waits].join('; ')}`);
-  throw new StrataError('RESTORE_PENDING', `${counted(all.length, 'object')} (${bytes(all)}) ${all.length === 1 ? 'is' : 'are'} being restored from archive storage (${requested.length} requested now, ${onTheWay.length} already on their way); nothing was read yet`, {
+  throw new StrataError('RESTORE_PENDING', `${counted(all.length, 'object')} (${bytes(all)}) ${all.length === 1 ? 'is' : 'are'} being restored from archive storage (${requested.length} requested now, ${onTheWay.length} already on their way); ${opts.reason === undefined ? 'nothing was read yet' : 'nothing was extracted yet'}`, {
     hint: `Run ${opts.command} again after the wait: objects already requested are not requested again, and it continues once all are readable.`,
   });
 }
@@ -127,15 +131,18 @@ export async function thawObjects(backend: Backend, items: readonly ThawItem[], 
  * them: per chosen set its manifest, and the volumes of the sets of its chain that hold selected
  * files (as the manifest says). A manifest still in archive storage (metadata normally stays hot)
  * cannot tell which sets hold the files: then every volume of the chain is requested with it, so
- * that one wait suffices.
+ * that one wait suffices. When any of these volumes is in an archive class, it returns the sets
+ * whose volumes the restore reads, for restore to fetch and check them all before extracting
+ * anything (their recovery files may be archived too); else none.
  */
-export async function thawForRestore(req: RestoreRequest, chosen: readonly Descriptor[], complete: readonly Descriptor[], unreadable: readonly { id: string }[]): Promise<void> {
+export async function thawForRestore(req: RestoreRequest, chosen: readonly Descriptor[], complete: readonly Descriptor[], unreadable: readonly { id: string }[]): Promise<Descriptor[]> {
   const backend = req.repo.backend;
-  if (backend.archives !== true || backend.coldState === undefined) return;
+  if (backend.archives !== true || backend.coldState === undefined) return [];
   const coldState = backend.coldState.bind(backend);
   const cacheDir = path.join(req.workDir, 'manifests');
   const filter = makePathFilter(req.paths);
   const items: ThawItem[] = [];
+  const read = new Map<string, Descriptor>();
   for (const d of chosen) {
     const chain = restoreChain(d, complete, unreadable);
     const key = setObjectKey(d.id, d.manifest.name);
@@ -155,10 +162,12 @@ export async function thawForRestore(req: RestoreRequest, chosen: readonly Descr
     else items.push({ key, size: d.manifest.size });
     for (const hd of chain) {
       if (holders !== undefined && !holders.has(hd.id)) continue;
+      read.set(hd.id, hd);
       for (const v of hd.volumes) items.push({ key: setObjectKey(hd.id, v.name), size: v.size });
     }
   }
-  await thawObjects(backend, items, { tier: req.retrievalTier, out: req.out, command: 'the same strata restore' });
+  const cold = await thawObjects(backend, items, { tier: req.retrievalTier, out: req.out, command: 'the same strata restore' });
+  return cold > 0 ? [...read.values()] : [];
 }
 
 /** holdersOf lists the sets whose volumes hold the files a restore selects (pass 1 of select, without its checks). */
