@@ -12,6 +12,7 @@
  * - repair leaves only the repaired volumes behind (no `NAME.1` copies of damaged originals).
  */
 import type { ProtectionUnit } from '../core/protection/index.js';
+import type { ProgressSink } from './par2-progress.js';
 
 /** UnitRef is what verify and repair need of a unit: where its PAR2 files are and what it covers. */
 export type UnitRef = Pick<ProtectionUnit, 'name' | 'dir' | 'volumes'>;
@@ -33,6 +34,13 @@ export interface CreateOptions {
    * the rebuilt files hash as recorded (pipeline/verify).
    */
   madeBy?: string;
+}
+
+/** CheckOptions controls one verify or repair. */
+export interface CheckOptions {
+  signal?: AbortSignal;
+  /** Receives the bytes of the unit's volumes as they are checked (and, in a repair, rebuilt and checked again). */
+  progress?: ProgressSink;
 }
 
 /** VerifyResult is what an engine found for one unit. */
@@ -64,7 +72,7 @@ export interface ParityEngine {
    * Returns the files written, relative to setDir ('/'-separated), index file first. */
   create(unit: ProtectionUnit, setDir: string, volumeNames: readonly string[], opts?: CreateOptions): Promise<string[]>;
   /** verify checks the unit's volumes against its PAR2 files. */
-  verify(unit: UnitRef, setDir: string, opts?: { signal?: AbortSignal }): Promise<VerifyResult>;
+  verify(unit: UnitRef, setDir: string, opts?: CheckOptions): Promise<VerifyResult>;
   /** repair rebuilds the unit's damaged or missing volumes when its recovery blocks suffice. */
-  repair(unit: UnitRef, setDir: string, opts?: { signal?: AbortSignal }): Promise<RepairResult>;
+  repair(unit: UnitRef, setDir: string, opts?: CheckOptions): Promise<RepairResult>;
 }

@@ -24,7 +24,8 @@ import type { ProtectionUnit } from '../core/protection/index.js';
 import { par2FilePattern, par2IndexName } from '../core/keys.js';
 import { StrataError, fromFsError } from '../errors.js';
 import { lastLines, run, type RunResult } from '../exec/run.js';
-import type { CreateOptions, ParityEngine, RepairResult, UnitRef, VerifyResult } from './engine.js';
+import type { CheckOptions, CreateOptions, ParityEngine, RepairResult, UnitRef, VerifyResult } from './engine.js';
+import { Par2Progress } from './par2-progress.js';
 
 /** PAR2_HINT tells people how to get par2. */
 export const PAR2_HINT = 'Install par2cmdline: sudo apt-get install par2 (or set STRATA_PAR2 to the par2 program).';
@@ -228,9 +229,9 @@ export class Par2CmdlineEngine implements ParityEngine {
     }
   }
 
-  async verify(unit: UnitRef, setDir: string, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
+  async verify(unit: UnitRef, setDir: string, opts: CheckOptions = {}): Promise<VerifyResult> {
     const file = await this.par2File(unit, setDir);
-    const r = await run(this.tool.path, ['verify', '-q', `-B${setDir}`, '--', file], opts.signal === undefined ? {} : { signal: opts.signal });
+    const r = await this.check('verify', file, setDir, opts);
     const t = parseTargets(r.stdout);
     const base = { damaged: t.damaged, missing: t.missing, badBlocks: t.badBlocks };
     switch (r.exitCode) {
@@ -248,10 +249,10 @@ export class Par2CmdlineEngine implements ParityEngine {
     }
   }
 
-  async repair(unit: UnitRef, setDir: string, opts: { signal?: AbortSignal } = {}): Promise<RepairResult> {
+  async repair(unit: UnitRef, setDir: string, opts: CheckOptions = {}): Promise<RepairResult> {
     const file = await this.par2File(unit, setDir);
     const before = new Set(await listDir(setDir));
-    const r = await run(this.tool.path, ['repair', '-q', `-B${setDir}`, '--', file], opts.signal === undefined ? {} : { signal: opts.signal });
+    const r = await this.check('repair', file, setDir, opts);
     // Only the first pass (before "Verifying repaired files") says what was wrong.
     const firstPass = r.stdout.split(/^Verifying repaired files/m)[0] ?? '';
     const t = parseTargets(firstPass);
@@ -270,6 +271,22 @@ export class Par2CmdlineEngine implements ParityEngine {
       default:
         throw this.failure('repair', unit, r);
     }
+  }
+
+  /**
+   * check runs `par2 verify|repair`: with a progress sink without -q, its progress read as bytes
+   * (par2-progress.ts). Either way the result's stdout has one line per line (`\r` made `\n`), so
+   * the verdict lines are read alike.
+   */
+  private async check(action: 'verify' | 'repair', file: string, setDir: string, opts: CheckOptions): Promise<RunResult> {
+    const sink = opts.progress;
+    const progress = sink === undefined ? undefined : new Par2Progress(sink);
+    const r = await run(this.tool.path, [action, ...(progress === undefined ? ['-q'] : []), `-B${setDir}`, '--', file], {
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(progress === undefined ? {} : { onStdout: (chunk: string) => progress.feed(chunk), maxCapture: 1 << 26 }),
+    });
+    progress?.end();
+    return { ...r, stdout: r.stdout.replace(/\r\n?/g, '\n') };
   }
 
   /** par2File picks the file to hand par2: the index file, else any surviving vol file (each holds the critical packets). */

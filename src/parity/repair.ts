@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { simulateRepair, volumeBlocks, type ProtectionPlan } from '../core/protection/index.js';
 import { par2IndexPath, volumeFileName } from '../core/keys.js';
 import { isStrataError } from '../errors.js';
-import type { ParityEngine, UnitRef } from './engine.js';
+import type { CheckOptions, ParityEngine, UnitRef } from './engine.js';
 
 /** VolumeOutcome is the state of one volume after verify or repair; 'unchecked' means no readable PAR2 covers it. */
 export type VolumeOutcome = 'intact' | 'repaired' | 'damaged' | 'lost' | 'unchecked';
@@ -69,6 +69,11 @@ export function layoutOf(plan: ProtectionPlan): SetLayout {
   return { units: plan.units, volumeNames: plan.volumeSizes.map((_, i) => volumeFileName(plan.setId, i)) };
 }
 
+/** checkedBytes is what verifySet reports to its progress sink in all: each unit's volume bytes (overlapping windows read a volume once per unit). */
+export function checkedBytes(plan: ProtectionPlan): number {
+  return plan.units.reduce((n, u) => n + u.volumes.reduce((m, i) => m + (plan.volumeSizes[i] ?? 0), 0), 0);
+}
+
 function isPlan(p: ProtectionPlan | SetLayout): p is ProtectionPlan {
   return 'setId' in p;
 }
@@ -83,7 +88,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** verifySet checks every unit and predicts, overlaps considered, whether repairSet can fix what is wrong. */
-export async function verifySet(plan: ProtectionPlan, setDir: string, engine: ParityEngine, opts: { signal?: AbortSignal } = {}): Promise<SetVerifyResult> {
+export async function verifySet(plan: ProtectionPlan, setDir: string, engine: ParityEngine, opts: CheckOptions = {}): Promise<SetVerifyResult> {
   const layout = layoutOf(plan);
   const indexOf = new Map(layout.volumeNames.map((n, i) => [n, i]));
   const damagedBlocks = new Map<number, number>();
@@ -139,7 +144,7 @@ export async function verifySet(plan: ProtectionPlan, setDir: string, engine: Pa
  * blocks and shares a volume with one repaired since, until nothing changes. It reports each
  * volume as intact, repaired, damaged (still) or lost, so restore can name exactly what is gone.
  */
-export async function repairSet(planOrLayout: ProtectionPlan | SetLayout, setDir: string, engine: ParityEngine, opts: { signal?: AbortSignal } = {}): Promise<SetRepairResult> {
+export async function repairSet(planOrLayout: ProtectionPlan | SetLayout, setDir: string, engine: ParityEngine, opts: CheckOptions = {}): Promise<SetRepairResult> {
   const layout = isPlan(planOrLayout) ? layoutOf(planOrLayout) : planOrLayout;
   const reports: UnitReport[] = layout.units.map((u) => ({ name: u.name, status: 'ok' }));
   const repaired = new Set<number>();
@@ -227,7 +232,7 @@ export interface DescribedSet {
 }
 
 /** repairSetFolder repairs a set folder from what its descriptor records of the layout. */
-export async function repairSetFolder(d: DescribedSet, setDir: string, engine: ParityEngine, opts: { signal?: AbortSignal } = {}): Promise<SetRepairResult> {
+export async function repairSetFolder(d: DescribedSet, setDir: string, engine: ParityEngine, opts: CheckOptions = {}): Promise<SetRepairResult> {
   return repairSet({ units: d.protection?.units ?? [], volumeNames: d.volumes.map((v) => v.name) }, setDir, engine, opts);
 }
 

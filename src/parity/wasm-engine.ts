@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ProtectionUnit } from '../core/protection/index.js';
 import { StrataError, fromFsError } from '../errors.js';
-import type { CreateOptions, ParityEngine, RepairResult, UnitRef, VerifyResult } from './engine.js';
+import type { CheckOptions, CreateOptions, ParityEngine, RepairResult, UnitRef, VerifyResult } from './engine.js';
 import { MAX_INPUT_SLICES, inputLogs } from './gf16.js';
 import {
   HEADER_BYTES,
@@ -86,11 +86,11 @@ export class WasmPar2Engine implements ParityEngine {
     return new WasmPar2Engine(await Par2CmdlineEngine.open(env, options.threads === undefined ? {} : { threads: options.threads }), options);
   }
 
-  verify(unit: UnitRef, setDir: string, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
+  verify(unit: UnitRef, setDir: string, opts: CheckOptions = {}): Promise<VerifyResult> {
     return this.par2.verify(unit, setDir, opts);
   }
 
-  repair(unit: UnitRef, setDir: string, opts: { signal?: AbortSignal } = {}): Promise<RepairResult> {
+  repair(unit: UnitRef, setDir: string, opts: CheckOptions = {}): Promise<RepairResult> {
     return this.par2.repair(unit, setDir, opts);
   }
 

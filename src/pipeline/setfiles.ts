@@ -119,7 +119,7 @@ export async function materializeSet(repo: Repository, d: Descriptor, workDir: s
   meter?.show(`${d.id}: fetching the recovery files`, recovery.reduce((n, o) => n + o.size, 0));
   await fetch(recovery);
   meter?.show(`${d.id}: repairing with PAR2`);
-  await repairSetFolder(d, dir, parity);
+  await repairSetFolder(d, dir, parity, meter === undefined ? {} : { progress: meter });
   const after = await checkObjects(dir, d.volumes);
   const lostVolumes = [...after.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
   const repaired = bad.filter((b) => after.get(b) === 'ok');

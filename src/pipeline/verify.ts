@@ -13,7 +13,7 @@ import type { ProtectionUnit } from '../core/protection/index.js';
 import { errnoCode, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
 import { unitFilePattern } from '../parity/par2cmdline.js';
-import { repairSetFolder, verifySet } from '../parity/repair.js';
+import { checkedBytes, repairSetFolder, verifySet } from '../parity/repair.js';
 import type { Repository } from '../repository/repository.js';
 import type { Output } from '../ui/output.js';
 import type { Tools } from './backup/index.js';
@@ -102,15 +102,23 @@ async function verifyOne(req: VerifyRequest & { meter: PhaseMeter }, d: Descript
     meter.show(`${d.id}: checking ${objects}`, bytes);
     let states = await checkObjects(dir, allObjects(d), meter);
     meter.end('check', bytes);
-    meter.show(`${d.id}: PAR2${req.repair ? ' (and repair)' : ''}`);
     const bad = () => [...states.entries()].filter(([, s]) => s !== 'ok').map(([n]) => n);
     const initiallyBad = bad();
     const plan = planOf(d);
     const manifestUnit = d.manifestProtection ?? null;
+    // par2's progress, as bytes of the volumes (and manifest) each unit checks; a repair's are counted on top.
+    const par2 = {
+      bytes: 0,
+      add(n: number, detail?: string): void {
+        par2.bytes += n;
+        meter.add(n, detail);
+      },
+    };
+    meter.show(`${d.id}: PAR2${req.repair ? ' (and repair)' : ''}`, (plan === null ? 0 : checkedBytes(plan)) + (manifestUnit === null ? 0 : d.manifest.size));
     if (manifestUnit !== null) {
       // The manifest's own PAR2 set: checked like the volumes' units, repaired first with --repair.
       try {
-        const mv = await req.tools.parity.verify(manifestUnit, dir, { signal: req.signal });
+        const mv = await req.tools.parity.verify(manifestUnit, dir, { signal: req.signal, progress: par2 });
         if (mv.status !== 'ok') v.messages.push(`manifest PAR2: ${mv.status}`);
       } catch (e) {
         v.messages.push(`manifest PAR2: ${errorMessage(e)}`);
@@ -122,11 +130,12 @@ async function verifyOne(req: VerifyRequest & { meter: PhaseMeter }, d: Descript
       }
     }
     if (plan !== null) {
-      const par = await verifySet(plan, dir, req.tools.parity, { signal: req.signal });
+      const par = await verifySet(plan, dir, req.tools.parity, { signal: req.signal, progress: par2 });
       const units = par.units.filter((u) => u.status !== 'ok');
       v.par2 = par.status === 'ok' ? `ok (${par.units.length} set${par.units.length === 1 ? '' : 's'})` : `${par.status}: ${units.map((u) => `${u.name} ${u.status}${u.blocksNeeded !== undefined ? ` (needs ${u.blocksNeeded} more blocks)` : ''}`).join(', ')}`;
       if (initiallyBad.length > 0 && req.repair) {
-        await repairSetFolder(d, dir, req.tools.parity);
+        meter.show(`${d.id}: repairing with PAR2`);
+        await repairSetFolder(d, dir, req.tools.parity, { progress: par2 });
         states = await checkObjects(dir, allObjects(d));
         const fixed = initiallyBad.filter((n) => states.get(n) === 'ok' && !v.repaired.includes(n));
         v.repaired.push(...fixed);
@@ -151,7 +160,7 @@ async function verifyOne(req: VerifyRequest & { meter: PhaseMeter }, d: Descript
         }
       }
     }
-    meter.end('par2');
+    meter.end('par2', par2.bytes);
     v.lost = bad();
     v.objects = Object.fromEntries(states);
     // Damaged recovery files cost protection, not data: the archive is still tested when every

@@ -27,12 +27,10 @@ import type { RestoredSource, RestoreRequest } from './types.js';
 export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' | 'signal' | 'out'>, hd: Descriptor, mat: MaterializedSet, l: ExtractionList, out: string): Promise<string | undefined> {
   const first = hd.volumes[0];
   if (first === undefined) return `set ${hd.id} has no volumes`;
-  // 7-Zip matches a list file against every item (quadratic): when most of the archive is
-  // wanted, extracting all of it into staging and picking the wanted files is far faster.
-  const all = l.count >= hd.stats.archivedFiles / 2;
-  // The whole archive: its bytes are known (7-Zip's percent of them); a selection: percent only.
-  const total = all ? hd.stats.archivedBytes : 100;
-  const bar = req.out.progress(`${hd.id}: extracting ${counted(l.count, 'file')}`, total, { bytes: all });
+  const all = extractsAll(hd, l);
+  // 7-Zip's percent of the bytes it extracts.
+  const total = extractedBytes(hd, l);
+  const bar = req.out.progress(`${hd.id}: extracting ${counted(l.count, 'file')}`, total, { bytes: true });
   try {
     await req.tools.sevenZip.extract({
       archive: path.join(mat.dir, first.name), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((p.percent / 100) * total), p.file),
@@ -46,6 +44,20 @@ export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' 
   } finally {
     bar.done();
   }
+}
+
+/**
+ * extractsAll tells whether extractSet extracts the whole archive: 7-Zip matches a list file against
+ * every item (quadratic), so when most of the archive is wanted, extracting all of it into staging
+ * and picking the wanted files is far faster.
+ */
+function extractsAll(hd: Descriptor, l: ExtractionList): boolean {
+  return l.count >= hd.stats.archivedFiles / 2;
+}
+
+/** extractedBytes is what extractSet has 7-Zip write: the whole archive's bytes, or the listed files' (manifest sizes). */
+export function extractedBytes(hd: Descriptor, l: ExtractionList): number {
+  return extractsAll(hd, l) ? hd.stats.archivedBytes : l.bytes;
 }
 
 /** StagedFiles is one holding set's extraction in staging and what selects its files. */

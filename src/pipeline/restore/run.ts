@@ -27,7 +27,7 @@ import { StrataError } from '../../errors.js';
 import { ensureLocalManifest } from '../manifests.js';
 import { fromOthers } from '../fallback.js';
 import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError } from './confinement.js';
-import { extractSet, placeExtracted } from './extract.js';
+import { extractSet, extractedBytes, placeExtracted } from './extract.js';
 import { fetchSet } from './fetch.js';
 import type { MaterializedSet } from '../setfiles.js';
 import { restoreMetadata } from './metadata.js';
@@ -163,7 +163,8 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
       const out = path.join(staging, holder);
       const extractError = await extractSet(req, hd, mat, l, out);
       if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
-      req.meter.end('extract');
+      // The bytes 7-Zip wrote; a failed extraction's are not known (placing counts what checked out).
+      req.meter.end('extract', extractError === undefined ? extractedBytes(hd, l) : undefined);
       const before = result.bytes;
       const placing = req.out.progress(`${hd.id}: checking and placing ${counted(l.count, 'file')}`);
       await placeExtracted({ manifest, setId: set.id, holder, filter, asFirst: sel.asFirst, out, extractError }, into, result).finally(() => placing.done());

@@ -19,6 +19,8 @@ export interface ExtractionList {
   file: string;
   extra: string[];
   count: number;
+  /** The bytes of the files listed (their manifest sizes). */
+  bytes: number;
 }
 
 /** Selection is what pass 1 found: the files to extract per holding set, the folders and the hard links. */
@@ -86,12 +88,13 @@ export async function selectEntries(s: SelectInput): Promise<Selection> {
       let l = lists.get(holder);
       if (l === undefined) {
         const file = path.join(s.work, `${lists.size}.list`);
-        l = { file, extra: [], count: 0, stream: createWriteStream(file) };
+        l = { file, extra: [], count: 0, bytes: 0, stream: createWriteStream(file) };
         lists.set(holder, l);
       }
       if (isListFileSafe(member)) l.stream.write(member + '\n');
       else l.extra.push(member);
       l.count++;
+      l.bytes += e.size;
     }
   }
   for (const l of lists.values()) {
