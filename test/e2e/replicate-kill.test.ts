@@ -45,12 +45,14 @@ test('replicate SIGKILLed mid-copy: the unfinished set is never counted or resto
   const [src, nas, second, state] = ['docs', 'nas', 'second', 'state'].map((n) => path.join(root, n)) as [string, string, string, string];
   const config = path.join(root, 'strata.yaml');
   for (const d of [src, nas, second]) await fsp.mkdir(d, { recursive: true });
-  await fsp.writeFile(
-    config,
-    `job: k\nsources: [{ path: ${JSON.stringify(src)}, name: docs }]\n` +
-      `destinations:\n  - { name: nas, path: ${JSON.stringify(nas)} }\n  - { name: second, path: ${JSON.stringify(second)} }\n` +
-      'archive: { weekly: { level: 0, volumeSize: 64KiB }, daily: { level: 0, volumeSize: 64KiB } }\n',
-  );
+  const writeConfig = (more = ''): Promise<void> =>
+    fsp.writeFile(
+      config,
+      `job: k\nsources: [{ path: ${JSON.stringify(src)}, name: docs }]\n` +
+        `destinations:\n  - { name: nas, path: ${JSON.stringify(nas)} }\n  - { name: second, path: ${JSON.stringify(second)} }\n${more}` +
+        'archive: { weekly: { level: 0, volumeSize: 64KiB }, daily: { level: 0, volumeSize: 64KiB } }\n',
+    );
+  await writeConfig();
   const run = (args: string[], expect = 0): Promise<CliResult> => cli(['--config', config, '--state', state, ...args], { now: day(1, '12:00:00'), expect, cwd: root });
   // The older set, copied whole; then a newer one of 2 MiB in 64 KiB volumes (about 33 of them).
   await fsp.writeFile(path.join(src, 'note.txt'), 'first\n');
@@ -100,4 +102,16 @@ test('replicate SIGKILLed mid-copy: the unfinished set is never counted or resto
   assert.deepEqual(jsonOf<ListJson>(await run(['--json', 'list', '--from', 'second'])).sets.map((s) => s.id), [older, newer]);
   await run(['restore', '--from', 'second', '--to', path.join(root, 'out-newer')]);
   assertSameTree(await snapshot(path.join(root, 'out-newer')), newerTree);
+
+  // strata status tells the last replication per destination from the run log; a failed one makes it exit 4 (ATTENTION).
+  interface StatusJson { replication: { destination: string; last: { command: string; copied: number; failed: number; error: string | null } | null }[]; warnings: string[] }
+  const ok = jsonOf<StatusJson>(await run(['--json', 'status']));
+  assert.deepEqual(ok.replication.map((r) => [r.destination, r.last?.command, r.last?.copied, r.last?.failed, r.last?.error]), [['second', 'replicate', 1, 0, null]]);
+  assert.deepEqual(ok.warnings, []);
+  await writeConfig(`  - { name: gone, path: ${JSON.stringify(path.join(root, 'gone'))} }\n`);
+  await run(['replicate', '--to', 'gone'], 10);
+  const bad = await run(['status'], 4);
+  assert.match(bad.stdout, /replication to second: .* OK, copied 1 set \(replicate\)/);
+  assert.match(bad.stdout, /replication to gone: .* FAILED, copied 0 sets \(replicate\)/);
+  assert.match(bad.stdout, /WARNING: the last replication to gone \(.*, replicate\) failed: .*; strata replicate --to gone tries again/);
 });
