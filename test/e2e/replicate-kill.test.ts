@@ -93,6 +93,19 @@ test('replicate SIGKILLed mid-copy: the unfinished set is never counted or resto
   await run(['restore', '--from', 'second', '--to', path.join(root, 'out-older')]);
   assertSameTree(await snapshot(path.join(root, 'out-older')), olderTree);
 
+  // list says which destination it shows; --all-destinations which destinations hold each set (a cut copy holds nothing).
+  const plain = await run(['list']);
+  assert.match(plain.stderr, /these are the sets on nas, one of 2 destinations \(nas, second\); --from NAME lists another, --all-destinations shows which hold each set/);
+  const everywhere = await run(['list', '--all-destinations']);
+  assert.match(everywhere.stdout, /^SET .* ON +PROTECTION/m);
+  assert.match(everywhere.stdout, new RegExp(`^${older} .* nas,second +`, 'm'));
+  assert.match(everywhere.stdout, new RegExp(`^${newer} .* nas +`, 'm'));
+  interface AllJson { destination: string; destinations: string[]; sets: { id: string; destinations: string[] }[]; elsewhere: { id: string; destinations: string[] }[]; unreadable: unknown[] }
+  const fromSecond = jsonOf<AllJson>(await run(['--json', 'list', '--all-destinations', '--from', 'second']));
+  assert.deepEqual([fromSecond.destination, fromSecond.destinations], ['second', ['nas', 'second']]);
+  assert.deepEqual(fromSecond.sets.map((x) => [x.id, x.destinations]), [[older, ['nas', 'second']]]);
+  assert.deepEqual([fromSecond.elsewhere, fromSecond.unreadable], [[{ id: newer, destinations: ['nas'] }], []]);
+
   // The rerun continues the folder (the killed run's lock and marker are dead) and completes it.
   const again = jsonOf<{ destinations: { name: string; copied: string[]; present: number; failed: unknown[] }[] }>(await run(['--json', 'replicate']));
   assert.deepEqual(again.destinations.map((d) => [d.name, d.copied, d.present, d.failed.length]), [['second', [newer], 1, 0]]);
