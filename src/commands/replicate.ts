@@ -59,6 +59,7 @@ export async function replicateJob(ctx: CommandContext, config: StrataConfig, pa
   if (to !== undefined && !all.some((d) => d.name === to)) throw new StrataError('USAGE', `--to ${to}: the config names no such destination`, { hint: `Destinations: ${all.map((d) => d.name).join(', ')}.` });
   if (to !== undefined && all[0]?.name === to) throw new StrataError('USAGE', `--to ${to}: that is the primary, which backups write to`, { hint: `Replicate to one of: ${all.slice(1).map((d) => d.name).join(', ')}.` });
   const endpoints: Endpoint[] = [];
+  let recorded = false;
   try {
     for (const d of all) endpoints.push({ name: d.name, backend: await openDestination(ctx, configFrom(config, d.name)), policy: d.retention.tiers });
     const primary = endpoints[0] as Endpoint;
@@ -88,7 +89,9 @@ export async function replicateJob(ctx: CommandContext, config: StrataConfig, pa
     ctx.run?.attach({
       counts: { replicatedSets: results.reduce((n, r) => n + r.copied.length, 0), replicationFailures: results.reduce((n, r) => n + r.failed.length, 0) },
       bytes: { replicated: results.reduce((n, r) => n + r.bytes, 0) },
+      replication: Object.fromEntries(results.map((r) => [r.name, { copied: r.copied.length, failed: r.failed.length, error: r.failed[0] === undefined ? null : `${r.failed[0].id}: ${r.failed[0].message}` }])),
     });
+    recorded = true;
     const summary: ReplicateSummary = { destinations: results };
     if (prune) {
       summary.pruned = {};
@@ -100,6 +103,10 @@ export async function replicateJob(ctx: CommandContext, config: StrataConfig, pa
       }
     }
     return summary;
+  } catch (e) {
+    // The run log keeps, per destination, that this replication did not run through (strata status).
+    if (!recorded) ctx.run?.attach({ replication: Object.fromEntries(targets.map((t) => [t, { copied: 0, failed: 0, error: errorMessage(e) }])) });
+    throw e;
   } finally {
     for (const e of endpoints) await e.backend.close();
   }

@@ -7,6 +7,8 @@
 import { parseCommandArgs } from './args.js';
 import type { Command, OptionSpecs } from './context.js';
 import { stateDir } from '../config/paths.js';
+import { destinationsOf } from '../config/schema.js';
+import { counted } from '../core/words.js';
 import { setBytes } from '../core/descriptor.js';
 import { nextRun } from '../core/schedule.js';
 import { ageText, computeStatus, type StatusSet } from '../core/status.js';
@@ -58,7 +60,7 @@ export const statusCommand: Command = {
     } catch (e) {
       ctx.out.verbose(`could not read the installed schedule: ${errorMessage(e)}`);
     }
-    const input = { job: config.job, now, sources: config.sources.map((s) => s.name), sets, runs, nextRun: next };
+    const input = { job: config.job, now, sources: config.sources.map((s) => s.name), sets, runs, nextRun: next, replicas: destinationsOf(config).slice(1).map((d) => d.name) };
     const status = computeStatus(destinationError === undefined ? input : { ...input, destinationError });
     const code = status.warnings.length > 0 ? ExitCode.attention : ExitCode.ok;
     ctx.out.data({ ...status, exitCode: code });
@@ -70,6 +72,10 @@ export const statusCommand: Command = {
     ctx.out.summary(`last run: ${status.lastRun === null ? 'none recorded' : `${status.lastRun.start.slice(0, 19).replace('T', ' ')}  ${summaryLine(status.lastRun)}`}`);
     ctx.out.summary(`last verify: ${status.lastVerify === null ? 'none recorded' : status.lastVerify.end.slice(0, 19).replace('T', ' ')}`);
     ctx.out.summary(`next scheduled run: ${next === null ? 'none (no schedule installed)' : next.toString()}`);
+    for (const r of status.replication) {
+      const l = r.last;
+      ctx.out.summary(`replication to ${r.destination}: ${l === null ? 'none recorded' : `${l.at.slice(0, 19).replace('T', ' ')}  ${l.error === null && l.failed === 0 ? 'OK' : 'FAILED'}, copied ${counted(l.copied, 'set')}${l.failed > 0 ? `, ${l.failed} not copied` : ''} (${l.command})`}`);
+    }
     for (const n of status.notes) ctx.out.info(`note: ${n}`);
     // Warnings are what status exists for: printed even with --quiet.
     for (const w of status.warnings) ctx.out.result(`WARNING: ${w}`);

@@ -39,6 +39,15 @@ export interface RunDetails {
   counts?: Record<string, number>;
   /** Byte counts: source, stored, read … */
   bytes?: Record<string, number>;
+  /** Per destination name, what a replication to it did (replicate, or a backup with `replicate: after-backup`). */
+  replication?: Record<string, ReplicationOutcome>;
+}
+
+/** ReplicationOutcome is what one run's replication did for one destination: `error` when it could not run at all. */
+export interface ReplicationOutcome {
+  copied: number;
+  failed: number;
+  error: string | null;
 }
 
 /** RunRecord is one line of the run log. */
@@ -57,6 +66,8 @@ export interface RunRecord {
   bytes: Record<string, number>;
   warnings: string[];
   error: { code: string; message: string; hint: string | null } | null;
+  /** Set by runs that replicated (absent in older records). */
+  replication?: Record<string, ReplicationOutcome>;
 }
 
 /** MAX_WARNINGS and MAX_TEXT bound what one record keeps, so a run with a million unreadable files still writes one short line. */
@@ -74,12 +85,13 @@ export function emptySets(): RunSets {
 }
 
 /** mergeDetails adds details to a record under construction (set ids appended without repeats, counts replaced). */
-export function mergeDetails(into: Pick<RunRecord, 'sets' | 'counts' | 'bytes'>, d: RunDetails): void {
+export function mergeDetails(into: Pick<RunRecord, 'sets' | 'counts' | 'bytes' | 'replication'>, d: RunDetails): void {
   for (const k of ['made', 'pruned', 'promoted', 'verified'] as const) {
     for (const id of d.sets?.[k] ?? []) if (!into.sets[k].includes(id)) into.sets[k].push(id);
   }
   Object.assign(into.counts, d.counts ?? {});
   Object.assign(into.bytes, d.bytes ?? {});
+  if (d.replication !== undefined) into.replication = { ...into.replication, ...d.replication };
 }
 
 /** parseRunLine reads one line of the run log; undefined for a line that is not a record (a torn write). */

@@ -45,6 +45,14 @@ export interface StatusInput {
   runs: RunRecord[];
   /** The next scheduled run, or null when no schedule is installed. */
   nextRun: Date | null;
+  /** The destinations replicated to (`destinations:` but the primary); none with a single destination. */
+  replicas?: string[];
+}
+
+/** ReplicaStatus is the last replication to one destination, from the run log (null: none recorded). */
+export interface ReplicaStatus {
+  destination: string;
+  last: { at: string; command: string; copied: number; failed: number; error: string | null } | null;
 }
 
 /** Status is the report. */
@@ -58,6 +66,8 @@ export interface Status {
   warnings: string[];
   /** Remarks that are not warnings (no schedule installed: backups may be run another way). */
   notes: string[];
+  /** The last replication to each other destination. */
+  replication: ReplicaStatus[];
 }
 
 const HOUR = 3600_000;
@@ -131,6 +141,19 @@ export function computeStatus(input: StatusInput): Status {
   }
   const notes: string[] = [];
   if (input.nextRun === null) notes.push('no schedule is installed (strata schedule install)');
+  // The last replication to each other destination: one that failed (or copied not every set) is a warning until one succeeds.
+  const replication = (input.replicas ?? []).map((name): ReplicaStatus => {
+    const r = [...runs].reverse().find((x) => x.replication?.[name] !== undefined);
+    const o = r?.replication?.[name];
+    if (r === undefined || o === undefined) {
+      notes.push(`no replication to ${name} recorded yet (strata replicate --to ${name})`);
+      return { destination: name, last: null };
+    }
+    if (o.error !== null || o.failed > 0) {
+      warnings.push(`the last replication to ${name} (${r.start}, ${r.command}) failed${o.failed > 0 ? ` for ${o.failed} set${o.failed === 1 ? '' : 's'}` : ''}${o.error === null ? '' : `: ${o.error}`}; strata replicate --to ${name} tries again`);
+    }
+    return { destination: name, last: { at: r.start, command: r.command, copied: o.copied, failed: o.failed, error: o.error } };
+  });
   return {
     job: input.job,
     sources,
@@ -140,5 +163,6 @@ export function computeStatus(input: StatusInput): Status {
     nextRun: input.nextRun === null ? null : input.nextRun.toISOString(),
     warnings,
     notes,
+    replication,
   };
 }

@@ -50,7 +50,7 @@ export class RunRecorder {
   readonly command: string;
   readonly start: Date;
   target: RunTarget | undefined;
-  private readonly details: Pick<RunRecord, 'sets' | 'counts' | 'bytes'> = { sets: emptySets(), counts: {}, bytes: {} };
+  private readonly details: Pick<RunRecord, 'sets' | 'counts' | 'bytes' | 'replication'> = { sets: emptySets(), counts: {}, bytes: {} };
   private readonly warnings: string[] = [];
   private warningCount = 0;
   /** Called once when the target becomes known (cli/main sends the start ping). */
@@ -97,6 +97,7 @@ export class RunRecorder {
       bytes: this.details.bytes,
       warnings,
       error: error === undefined ? null : { code: error.code, message: clip(error.message), hint: error.hint === undefined ? null : clip(error.hint) },
+      ...(this.details.replication === undefined ? {} : { replication: this.details.replication }),
     };
   }
 }

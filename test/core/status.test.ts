@@ -51,3 +51,33 @@ test('no verify ever: a warning only once the oldest set is older than 30 days; 
   const down = computeStatus({ job: 'j', now: new Date('2026-12-10T00:00:00Z'), sources: ['docs'], sets: undefined, destinationError: 'connection refused', runs: [], nextRun: null });
   assert.deepEqual(down.warnings, ['the destination could not be read: connection refused']);
 });
+
+test('replication: the last result per destination from the run log; a failed one is a warning until one succeeds; none recorded is a note', () => {
+  const rep = (r: RunRecord, replication: RunRecord['replication']): RunRecord => ({ ...r, replication });
+  const s = computeStatus({
+    job: 'j', now: new Date('2026-12-02T12:00:00Z'), sources: ['docs'], sets: [set('261202_FULL_docs', '2026-12-02T02:00:00Z', 'weekly')], nextRun: new Date('2026-12-03T02:00:00Z'),
+    replicas: ['usb', 's3', 'dav', 'tape'],
+    runs: [
+      rep(run('replicate', '2026-12-01T03:00:00Z', 3), { usb: { copied: 0, failed: 1, error: '261201_FULL_docs: disk full' }, s3: { copied: 1, failed: 0, error: null } }),
+      rep(run('backup', '2026-12-02T02:00:00Z', 3), { usb: { copied: 1, failed: 0, error: null }, s3: { copied: 0, failed: 0, error: 'connection refused' } }),
+      rep(run('replicate', '2026-12-02T03:00:00Z', 3), { dav: { copied: 2, failed: 2, error: '261202_FULL_docs: 403 Forbidden' } }),
+      run('verify', '2026-12-02T04:00:00Z', 0),
+    ],
+  });
+  assert.deepEqual(s.replication, [
+    { destination: 'usb', last: { at: '2026-12-02T02:00:00Z', command: 'backup', copied: 1, failed: 0, error: null } },
+    { destination: 's3', last: { at: '2026-12-02T02:00:00Z', command: 'backup', copied: 0, failed: 0, error: 'connection refused' } },
+    { destination: 'dav', last: { at: '2026-12-02T03:00:00Z', command: 'replicate', copied: 2, failed: 2, error: '261202_FULL_docs: 403 Forbidden' } },
+    { destination: 'tape', last: null },
+  ]);
+  assert.deepEqual(s.warnings, [
+    // (a backup whose replication failed ends PARTIAL: its own warning)
+    'the last backup (2026-12-02T02:00:00Z) ended PARTIAL',
+    'the last replication to s3 (2026-12-02T02:00:00Z, backup) failed: connection refused; strata replicate --to s3 tries again',
+    'the last replication to dav (2026-12-02T03:00:00Z, replicate) failed for 2 sets: 261202_FULL_docs: 403 Forbidden; strata replicate --to dav tries again',
+  ]);
+  assert.deepEqual(s.notes, ['no replication to tape recorded yet (strata replicate --to tape)']);
+  // A single destination: nothing about replication.
+  const one = computeStatus({ job: 'j', now: new Date('2026-12-02T12:00:00Z'), sources: ['docs'], sets: [set('261202_FULL_docs', '2026-12-02T02:00:00Z', 'weekly')], runs: [], nextRun: null });
+  assert.deepEqual(one.replication, []);
+});
