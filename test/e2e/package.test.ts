@@ -28,7 +28,9 @@ test('npm pack holds the compiled CLI and nothing else; the installed strata bac
   assert.ok(files.includes('bin/strata.js'), 'bin/strata.js missing from the package');
   assert.ok(files.includes('dist/src/cli/bin.js'), 'the compiled CLI is missing from the package');
   assert.ok(files.includes('package.json') && files.includes('README.md'));
-  const unwanted = files.filter((f) => !(f === 'package.json' || f === 'README.md' || f === 'bin/strata.js' || (f.startsWith('dist/src/') && f.endsWith('.js'))));
+  // The PAR2 creator's WebAssembly kernels are compiled at build time and loaded at run time.
+  assert.ok(files.includes('dist/src/parity/gf16.wasm'), 'the PAR2 kernel is missing from the package');
+  const unwanted = files.filter((f) => !(f === 'package.json' || f === 'README.md' || f === 'bin/strata.js' || (f.startsWith('dist/src/') && (f.endsWith('.js') || f.endsWith('.wasm')))));
   assert.deepEqual(unwanted, [], 'the package holds files a user does not need');
 
   const prefix = path.join(work, 'prefix');
