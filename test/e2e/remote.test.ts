@@ -304,6 +304,7 @@ if (missing.length > 0) {
             } while (token !== undefined);
             const expect = { [s.full]: { tier: 'weekly', type: 'FULL', cls: 'STANDARD_IA' }, [s.incr]: { tier: 'daily', type: 'INCR', cls: 'GLACIER' } };
             let checked = 0;
+            const kinds = new Set<string>();
             for (const key of keys) {
               if (key === `${prefix}/strata-destination.json`) continue; // the destination's marker
               const set = key.slice(prefix.length + 1).split('/')[0] ?? '';
@@ -318,10 +319,16 @@ if (missing.length > 0) {
               const tags = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
               const got = tagMap(tags.TagSet);
               assert.deepEqual({ tier: got['tier'], type: got['type'], set: got['set'] }, { tier: want.tier, type: want.type, set }, `${key}: tags`);
-              assert.equal(head.StorageClass, want.cls, `${key}: storage class`);
+              // The tier's class is for data (volumes, their recovery files); the manifest, its
+              // recovery files and RESTORE.txt (kind=meta) stay STANDARD, readable without a restore request.
+              const kind = (/\.7z\.\d{3}$/.test(key) || key.endsWith('.par2')) && !key.includes('.manifest') ? 'data' : 'meta';
+              assert.equal(got['kind'], kind, `${key}: kind`);
+              assert.equal(head.StorageClass ?? 'STANDARD', kind === 'data' ? want.cls : 'STANDARD', `${key}: storage class`);
+              kinds.add(kind);
               checked++;
             }
             assert.ok(checked >= 12, `only ${checked} objects checked`);
+            assert.deepEqual([...kinds].sort(), ['data', 'meta']);
           });
           it('the descriptor carries the tags too', async () => {
             const { s } = get();

@@ -148,7 +148,9 @@ test('backup killed at random moments loses no change and leaves no complete-loo
     let child: ChildProcess | undefined;
     let interrupted: number[] = [];
     started = elapsedMs();
-    const killed = rig.backup('daily', [], { onSpawn: (c) => (child = c) });
+    // The default PAR2 engine runs in strata's own worker threads (killed with strata in the other
+    // rounds); par2cmdline, still a selectable engine, is a child that can die on its own.
+    const killed = rig.backup('daily', [], { onSpawn: (c) => (child = c), ...(kind === 'kill-par2' ? { env: { STRATA_PAR2_ENGINE: 'par2cmdline' } } : {}) });
     const pid = await waitFor(() => child?.pid, 10_000);
     assert.ok(pid !== undefined, 'strata did not start');
     let phase = '';
