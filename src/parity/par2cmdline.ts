@@ -17,15 +17,16 @@
  *   (`-s`, `-c`), never from par2's defaults, so the guarantees computed in core/protection hold;
  *   create checks par2's reported source block count against the plan.
  */
-import { access, constants, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { access, constants, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { ProtectionUnit } from '../core/protection/index.js';
 import { par2FilePattern, par2IndexName } from '../core/keys.js';
-import { StrataError, fromFsError } from '../errors.js';
+import { StrataError } from '../errors.js';
 import { lastLines, run, type RunResult } from '../exec/run.js';
 import type { CheckOptions, CreateOptions, ParityEngine, RepairResult, UnitRef, VerifyResult } from './engine.js';
 import { Par2Progress } from './par2-progress.js';
+import { placeUnitFiles, preparePartial } from './unit-files.js';
 
 /** PAR2_HINT tells people how to get par2. */
 export const PAR2_HINT = 'Install par2cmdline: sudo apt-get install par2 (or set STRATA_PAR2 to the par2 program).';
@@ -171,14 +172,7 @@ export class Par2CmdlineEngine implements ParityEngine {
         throw new StrataError('NOT_FOUND', `cannot protect ${unit.name}: volume ${n} is missing or unreadable in ${setDir}`, { cause: e });
       }
     }
-    const finalDir = path.join(setDir, unit.dir);
-    const partial = path.join(setDir, `.${unit.name}.par2-partial`);
-    try {
-      await rm(partial, { recursive: true, force: true });
-      await mkdir(partial, { recursive: true });
-    } catch (e) {
-      throw fromFsError(e, `preparing ${partial}`);
-    }
+    const partial = await preparePartial(setDir, unit);
     try {
       const args = [
         'create',
@@ -214,16 +208,9 @@ export class Par2CmdlineEngine implements ParityEngine {
       const pattern = unitFilePattern(unit.name);
       const made = (await readdir(partial)).filter((f) => pattern.test(f)).sort(par2FileOrder);
       if (made.length === 0) throw new StrataError('TOOL_FAILED', `par2 reported success but wrote no files for ${unit.name}`);
-      try {
-        await mkdir(finalDir, { recursive: true });
-        // par2 never overwrites: clear what an earlier run left of this unit (and only that).
-        for (const f of await listDir(finalDir)) if (pattern.test(f)) await rm(path.join(finalDir, f), { force: true });
-        for (const f of made) await rename(path.join(partial, f), path.join(finalDir, f));
-      } catch (e) {
-        throw fromFsError(e, `moving the PAR2 files of ${unit.name} into place`);
-      }
+      const keys = await placeUnitFiles(setDir, unit, partial, made);
       opts.onProgress?.(1);
-      return made.map((f) => (unit.dir === '' ? f : path.posix.join(unit.dir.split(path.sep).join('/'), f)));
+      return keys;
     } finally {
       await rm(partial, { recursive: true, force: true });
     }

@@ -18,7 +18,7 @@
  *   (CreateOptions.madeBy): then the files are par2cmdline's exactly.
  */
 import { createHash } from 'node:crypto';
-import { open, mkdir, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -44,6 +44,7 @@ import {
 } from './par2-format.js';
 import { Par2CmdlineEngine } from './par2cmdline.js';
 import type { WorkerInput, WorkerResult } from './par2-worker.js';
+import { placeUnitFiles, preparePartial } from './unit-files.js';
 
 /** ENGINE_NAME is recorded in each set's descriptor and in the creator packet. */
 export const ENGINE_NAME = 'strata-par2 1 (WebAssembly SIMD)';
@@ -136,14 +137,7 @@ export class WasmPar2Engine implements ParityEngine {
     const creator = packet(setId, PacketType.creator, creatorBody(creatorText(opts.madeBy)));
     const files = recoveryFiles(unit.name, unit.recoveryBlocks, unit.recoveryFiles, first);
 
-    const finalDir = path.join(setDir, unit.dir);
-    const partial = path.join(setDir, `.${unit.name}.par2-partial`);
-    try {
-      await rm(partial, { recursive: true, force: true });
-      await mkdir(partial, { recursive: true });
-    } catch (e) {
-      throw fromFsError(e, `preparing ${partial}`);
-    }
+    const partial = await preparePartial(setDir, unit);
     try {
       // Lay out every file; make each at its final size.
       const outputs: WorkerInput['outputs'] = [];
@@ -233,16 +227,9 @@ export class WasmPar2Engine implements ParityEngine {
       }
 
       const made = [files[files.length - 1]?.name ?? '', ...files.slice(0, -1).map((f) => f.name)];
-      try {
-        await mkdir(finalDir, { recursive: true });
-        const pattern = unitPattern(unit.name);
-        for (const f of await readdir(finalDir)) if (pattern.test(f)) await rm(path.join(finalDir, f), { force: true });
-        for (const f of made) await rename(path.join(partial, f), path.join(finalDir, f));
-      } catch (e) {
-        throw fromFsError(e, `moving the PAR2 files of ${unit.name} into place`);
-      }
+      const keys = await placeUnitFiles(setDir, unit, partial, made);
       opts.onProgress?.(1);
-      return made.map((f) => (unit.dir === '' ? f : path.posix.join(unit.dir.split(path.sep).join('/'), f)));
+      return keys;
     } catch (e) {
       if (e instanceof StrataError) throw e;
       if (opts.signal?.aborted === true) throw new StrataError('CANCELLED', `PAR2 creation for ${unit.name} was cancelled`);
@@ -261,11 +248,6 @@ export class WasmPar2Engine implements ParityEngine {
 export function creatorText(madeBy: string | undefined): string {
   const m = /^par2cmdline (\d+\.\d+\.\d+)$/.exec(madeBy ?? '');
   return m === null ? `Created by ${ENGINE_NAME}, compatible with par2cmdline.` : `Created by par2cmdline version ${m[1] ?? ''}.`;
-}
-
-function unitPattern(name: string): RegExp {
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${escaped}(?:\\.vol\\d+\\+\\d+)?\\.par2$`);
 }
 
 async function readHead(p: string, n: number): Promise<Buffer> {
