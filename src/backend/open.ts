@@ -14,7 +14,8 @@ import { LocalBackend } from './local.js';
 import type { RcloneBackend } from './rclone.js';
 import type { S3Backend } from './s3.js';
 import type { WebDavBackend } from './webdav.js';
-import { ExpireByTagBackend, LimitedBackend, LoggingBackend, RetryingBackend, type RetryOptions } from './wrappers.js';
+import { ExpireByTagBackend } from './expire-by-tag.js';
+import { LimitedBackend, LoggingBackend, RetryingBackend, type RetryOptions } from './wrappers.js';
 
 /** OpenOptions tune how a destination is opened. */
 export interface OpenOptions {

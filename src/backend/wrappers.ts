@@ -9,6 +9,7 @@ import { StrataError, isStrataError } from '../errors.js';
 import { hashStream } from '../io/hash.js';
 import { retry, type BackoffOptions } from '../io/retry.js';
 import type { Backend, BodySource, ByteRange, ColdState, ObjectInfo, PutOptions, RetrievalTier, ThawResult } from './backend.js';
+import { coldStateOf, thawOf } from './forwarding.js';
 
 /** Kept for src/pipeline/backup.ts and older imports; the one implementation is io/hash. */
 
@@ -591,95 +592,6 @@ export class FaultyBackend implements Backend {
 
   localPath(key: string): string | undefined {
     return this.inner.localPath?.(key);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
-/** coldStateOf asks the inner backend for an object's archive state; backends without archive storage hold every object hot. */
-function coldStateOf(inner: Backend, key: string): Promise<ColdState> {
-  return inner.coldState === undefined ? Promise.resolve({ storageClass: 'STANDARD', state: 'hot' }) : inner.coldState(key);
-}
-
-/** thawOf passes a restore request on; a backend without archive storage never has an object to restore. */
-function thawOf(inner: Backend, key: string, tier: RetrievalTier | undefined, storageClass: string | undefined): Promise<ThawResult> {
-  if (inner.thaw === undefined) return Promise.reject(new StrataError('INTERNAL', `${inner.description} keeps no archive storage: nothing to restore for ${key}`));
-  return inner.thaw(key, tier, storageClass);
-}
-
-/**
- * ExpireByTagBackend never deletes: delete() tags the object `expire=yes` (keeping its other tags)
- * and the bucket's lifecycle rule by that tag (`strata cloud lifecycle --apply`) deletes it. Used
- * for S3 destinations of a job with `retention.deleteBy: tag`, so that backup credentials need no
- * delete permission. The object stays listed until the provider deletes it; a second delete() of a
- * tagged object changes nothing. A provider that keeps no tags cannot do this: CONFIG.
- */
-export class ExpireByTagBackend implements Backend {
-  readonly description: string;
-
-  constructor(
-    private readonly inner: Backend,
-    private readonly tag: { Key: string; Value: string },
-  ) {
-    this.description = inner.description;
-  }
-
-  put(key: string, body: BodySource, options?: PutOptions): Promise<ObjectInfo> {
-    return this.inner.put(key, body, options);
-  }
-
-  get(key: string, range?: ByteRange): Promise<Readable> {
-    return this.inner.get(key, range);
-  }
-
-  stat(key: string): Promise<ObjectInfo> {
-    return this.inner.stat(key);
-  }
-
-  list(prefix: string): AsyncIterable<ObjectInfo> {
-    return this.inner.list(prefix);
-  }
-
-  async delete(key: string): Promise<void> {
-    let tags: Record<string, string> | undefined;
-    try {
-      tags = (await this.inner.stat(key)).tags;
-    } catch (e) {
-      if (isStrataError(e) && e.code === 'NOT_FOUND') return;
-      throw e;
-    }
-    if (tags?.[this.tag.Key] === this.tag.Value) return;
-    if (!((await this.inner.retag?.(key, { ...(tags ?? {}), [this.tag.Key]: this.tag.Value })) ?? false)) {
-      throw new StrataError('CONFIG', `retention.deleteBy is tag, but ${this.inner.description} keeps no object tags: ${key} cannot be marked for deletion`, {
-        hint: 'Use retention.deleteBy: strata (prune deletes) on this provider.',
-      });
-    }
-  }
-
-  async removeFolder(prefix: string): Promise<void> {
-    return this.inner.removeFolder?.(prefix);
-  }
-
-  async retag(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
-    return (await this.inner.retag?.(key, tags, signal)) ?? false;
-  }
-
-  async rootExists(): Promise<boolean> {
-    return (await this.inner.rootExists?.()) ?? true;
-  }
-
-  localPath(key: string): string | undefined {
-    return this.inner.localPath?.(key);
-  }
-
-  coldState(key: string): Promise<ColdState> {
-    return coldStateOf(this.inner, key);
-  }
-
-  thaw(key: string, tier?: RetrievalTier, storageClass?: string): Promise<ThawResult> {
-    return thawOf(this.inner, key, tier, storageClass);
   }
 
   close(): Promise<void> {

@@ -6,7 +6,9 @@ import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { LocalBackend } from '../../src/backend/local.js';
 import { bufferSource } from '../../src/io/hash.js';
+import { ExpireByTagBackend } from '../../src/backend/expire-by-tag.js';
 import { FaultyBackend, LimitedBackend, LoggingBackend, RetryingBackend } from '../../src/backend/wrappers.js';
+import { S3Backend } from '../../src/backend/s3.js';
 import type { Backend, BodySource, ObjectInfo } from '../../src/backend/backend.js';
 import { StrataError, isStrataError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -136,3 +138,18 @@ backendConformance('local + retry + limit + logging wrappers', async () => {
   const dir = await tempDir(undefined, 'strata-wrapped-');
   return new RetryingBackend(new LimitedBackend(new LoggingBackend(new LocalBackend(dir), () => undefined), 4), { sleep: noSleep });
 }, { listCount: 300 });
+
+describe('ExpireByTagBackend', () => {
+  // It is the outermost wrapper of an S3 destination with retention.deleteBy: tag: whatever the
+  // S3 backend can do beyond the basic calls must stay visible through it (restore asks `archives`
+  // before requesting archived volumes; init creates the bucket with createRoot).
+  it('passes on every capability of the backend it wraps: archives, createRoot, coldState, thaw', () => {
+    const s3 = new S3Backend({ bucket: 'strata-never-contacted', endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const wrapped: Backend = new ExpireByTagBackend(new RetryingBackend(s3), { Key: 'expire', Value: 'yes' });
+    assert.equal(s3.archives, true);
+    assert.equal(wrapped.archives, true, 'archives');
+    assert.equal(typeof wrapped.createRoot, 'function', 'createRoot');
+    assert.equal(typeof wrapped.coldState, 'function', 'coldState');
+    assert.equal(typeof wrapped.thaw, 'function', 'thaw');
+  });
+});
