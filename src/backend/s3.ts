@@ -51,11 +51,14 @@ import {
 } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { RESTORE_DAYS, coldStateOf, tierFor, type ColdState, type RetrievalTier } from '../core/cold.js';
-import { StrataError, errorMessage, isStrataError } from '../errors.js';
+import { StrataError } from '../errors.js';
+import { errorName, isNotImplemented, mapS3Error, statusOf } from './s3-errors.js';
 import { checkSha256, hashStream, hashingSource, sha256Hex } from '../io/hash.js';
 import type { Backend, BodySource, ByteRange, ObjectInfo, PutOptions, ThawResult } from './backend.js';
 import { validateKey } from './keys.js';
 import type { LifecycleConfiguration } from '../core/cloud/lifecycle-rules.js';
+
+export { mapS3Error } from './s3-errors.js';
 
 /** S3_MIN_PART_SIZE is the smallest part S3 accepts (except the last one). */
 export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -98,7 +101,6 @@ export interface S3BackendOptions {
   retrievalTier?: RetrievalTier;
 }
 
-const AUTH_HINT = 'Check the access key and secret (or AWS_PROFILE / ~/.aws/credentials), and that the key may use this bucket.';
 
 /** S3Backend stores objects in an S3 bucket under a key prefix. */
 export class S3Backend implements Backend {
@@ -515,68 +517,6 @@ export class S3Backend implements Backend {
   private mapError(e: unknown, action: string): StrataError {
     return mapS3Error(e, `${action} on ${this.description}`);
   }
-}
-
-const RETRIABLE_NAMES = new Set(['SlowDown', 'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled', 'TimeoutError', 'BadDigest', 'IncompleteBody', 'XAmzContentSHA256Mismatch']);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET']);
-const AUTH_NAMES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'InvalidClientTokenId', 'AllAccessDisabled']);
-
-function errorName(e: unknown): string {
-  return typeof e === 'object' && e !== null && 'name' in e && typeof e.name === 'string' ? e.name : '';
-}
-
-function statusOf(e: unknown): number | undefined {
-  if (typeof e !== 'object' || e === null || !('$metadata' in e)) return undefined;
-  const md = e.$metadata;
-  if (typeof md !== 'object' || md === null || !('httpStatusCode' in md)) return undefined;
-  return typeof md.httpStatusCode === 'number' ? md.httpStatusCode : undefined;
-}
-
-function errCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
-}
-
-function isNotImplemented(e: unknown): boolean {
-  const name = errorName(e);
-  const status = statusOf(e);
-  return name === 'NotImplemented' || name === 'MethodNotAllowed' || status === 501 || status === 405;
-}
-
-/** mapS3Error classifies an AWS SDK or network failure as a StrataError. */
-export function mapS3Error(e: unknown, action: string): StrataError {
-  if (isStrataError(e)) return e;
-  const name = errorName(e);
-  const status = statusOf(e);
-  const code = errCode(e);
-  const msg = `${action}: ${name !== '' && name !== 'Error' ? `${name}: ` : ''}${errorMessage(e)}`;
-  if (name === 'AbortError') return new StrataError('CANCELLED', `${action}: cancelled`, { cause: e });
-  if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket' && name !== 'NoSuchUpload')) {
-    return new StrataError('NOT_FOUND', `${action}: does not exist`, { cause: e });
-  }
-  if (name === 'NoSuchBucket') {
-    return new StrataError('BACKEND', `${action}: the bucket does not exist`, { cause: e, hint: 'Create the bucket (or check its name, region and endpoint).' });
-  }
-  // An archived object (GLACIER, DEEP_ARCHIVE) read without a restore: a 403 that is no credentials problem.
-  if (name === 'InvalidObjectState') {
-    return new StrataError('ARCHIVED', `${action}: the object is in archive storage (InvalidObjectState) and must be restored from there before it can be read`, {
-      cause: e,
-      hint: 'strata restore and strata verify request the restore themselves (see "Sets in cold storage" in the README): run strata restore or strata verify --read-data, then run the same command again after the wait they print.',
-    });
-  }
-  if (AUTH_NAMES.has(name) || status === 401 || status === 403) {
-    return new StrataError('AUTH', `${action}: access denied (${name !== '' && name !== 'Unknown' ? name : `HTTP ${status ?? '?'}`})`, { cause: e, hint: AUTH_HINT });
-  }
-  if (name === 'BadDigest' || name === 'InvalidDigest') {
-    return new StrataError('CHECKSUM', `${action}: the provider received damaged data (${name})`, { cause: e, retriable: true });
-  }
-  if (name === 'InvalidStorageClass' || (name === 'InvalidArgument' && /storage ?class/i.test(errorMessage(e)))) {
-    return new StrataError('CONFIG', msg, { cause: e, hint: 'Use a storage class this provider offers (or none).' });
-  }
-  if (/region is missing/i.test(errorMessage(e))) {
-    return new StrataError('CONFIG', `${action}: no region`, { cause: e, hint: 'Add ?region=… to the s3:// destination or set AWS_REGION.' });
-  }
-  const retriable = RETRIABLE_NAMES.has(name) || (status !== undefined && status >= 500) || status === 429 || (code !== undefined && NETWORK_CODES.has(code)) || /socket hang up|timed? ?out|ECONNRESET/i.test(errorMessage(e));
-  return new StrataError('BACKEND', msg, { cause: e, retriable });
 }
 
 function md5(buf: Buffer): string {
