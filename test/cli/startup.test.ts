@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { strata } from '../helpers/cli.js';
@@ -25,7 +25,7 @@ async function loadedBy(dir: string, name: string, args: string[], env: Record<s
 
 const otherCommands = ['restore', 'verify', 'cloud', 'cloud-template', 'browse', 'prune', 'promote', 'status', 'report', 'plan', 'init', 'list', 'history', 'schedule', 'config', 'check-destination', 'version'];
 
-test('a backup to a local folder loads its own command only, no S3 SDK, no XML parser; version loads no backup', async (t) => {
+test('a backup to a local folder loads its own command only, no S3 SDK, no XML parser; version loads no backup; the set takes the marker\'s salt', async (t) => {
   const dir = await tempDir(t, 'strata-startup-');
   const src = path.join(dir, 'src');
   await mkdir(path.join(src, 'docs'), { recursive: true });
@@ -36,6 +36,11 @@ test('a backup to a local folder loads its own command only, no S3 SDK, no XML p
   const args = (tier: string): string[] => ['--state', state, '--quiet', 'backup', '--tier', tier, '--source', src, '--dest', dest];
   const first = await strata(args('weekly'), { env });
   assert.equal(first.code, 0, first.stderr);
+  // The set takes the salt of the destination's marker: each later run derives one key (scrypt), not two.
+  const setId = (await readdir(dest)).find((n) => n.includes('_FULL_'));
+  assert.ok(setId !== undefined);
+  const saltOf = async (file: string): Promise<unknown> => (JSON.parse(await readFile(file, 'utf8')) as { kdf: { salt: string } }).kdf.salt;
+  assert.equal(await saltOf(path.join(dest, setId, `${setId}.strata.json`)), await saltOf(path.join(dest, 'strata-destination.json')), 'the set has a salt of its own, not the marker\'s');
   const daily = await loadedBy(dir, 'daily', args('daily'), env);
   assert.equal(daily.code, 0);
   assert.ok(daily.urls.some((u) => u.endsWith('/commands/backup.js')), 'the backup command was loaded');
