@@ -10,6 +10,7 @@
  *   pipelined backup   a sliding-window set (--pipe-volume, bench-only protection config) vs `7zz a`
  *                      followed by `par2 create` per group — the streaming pipeline overlaps them
  * `--only par2`: PAR2 creation alone, strata's engine vs par2cmdline, as ratios (bench/par2.ts).
+ * `--only tiny`: the tiny-file corpora alone (20,000 and 200,000 files), strata vs restic (bench/peers.ts).
  * plus the peak memory (RSS) of the strata process, at the full file count and at half of it,
  * to show that memory does not grow with the number of files; and then (bench/peers.ts) restic and
  * borg on the same corpus in the same run, and a corpus of tiny files, printed as one table.
@@ -28,7 +29,7 @@ import { formatBytes } from '../src/ui/output.js';
 import { planProtection, defaultProtectionConfig } from '../src/core/protection/index.js';
 import { openParityEngine } from '../src/parity/open.js';
 import { par2EngineBench } from './par2.js';
-import { duBytes, measure, peers, seeded, type Measured } from './peers.js';
+import { duBytes, ensurePeers, measure, peers, printTable, seeded, tinyCounts, tinyRuns, type Measured } from './peers.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +43,7 @@ const { values } = parseArgs({
 });
 const totalBytes = parseSize(values.size);
 const smallFiles = Number(values.files);
-const tinyFiles = Number(process.env['STRATA_BENCH_TINY'] ?? '200000');
+const tinyFiles = tinyCounts(process.env['STRATA_BENCH_TINY']);
 const seed = process.env['STRATA_BENCH_SEED'] ?? '1';
 const root = path.resolve(values.dir ?? path.join(os.tmpdir(), `strata-bench-${process.pid}`));
 // STRATA_BENCH_CLI runs another build's entry point (e.g. a private tsc outDir).
@@ -202,6 +203,24 @@ async function main(): Promise<void> {
   if (values.only === 'par2') {
     // PAR2 creation alone: strata's engine vs par2 create on random volumes (bench/par2.ts).
     await par2EngineBench({ size: totalBytes, volume: parseSize('100MiB'), rounds: 3, tiers: ['weekly', 'monthly'], root });
+    if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
+    return;
+  }
+  if (values.only === 'tiny') {
+    // The tiny-file corpora alone (issue 11 target 5): strata against restic, full and no-change.
+    console.log(`strata bench: tiny-file corpora ${tinyFiles.join(', ')} in ${root} (${os.cpus().length} cores), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    await fsp.mkdir(root, { recursive: true });
+    const have = ensurePeers();
+    const tenv = { ...env, RESTIC_PASSWORD: password, BORG_PASSPHRASE: password, BORG_BASE_DIR: path.join(root, 'borgbase'), RESTIC_CACHE_DIR: path.join(root, 'resticcache') };
+    const rows = [];
+    const notes = [];
+    for (const n of tinyFiles) {
+      const t = await tinyRuns(root, n, strata, tenv, have.restic, have.borg && process.env['STRATA_BENCH_BORG'] !== '0');
+      rows.push(...t.rows);
+      notes.push(t.note);
+    }
+    printTable(rows);
+    for (const n of notes) console.log(n);
     if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
     return;
   }

@@ -7,7 +7,8 @@
  *
  * Sizes by environment (a quick run: STRATA_BENCH_SIZE=40MiB STRATA_BENCH_FILES=5000 STRATA_BENCH_TINY=20000):
  *   STRATA_BENCH_SIZE   corpus bytes (default 100MiB)     STRATA_BENCH_FILES  small files in it (20000)
- *   STRATA_BENCH_TINY   tiny files of the second corpus (200000; 0 leaves it out)
+ *   STRATA_BENCH_TINY   tiny-file corpora, file counts by commas (20000,200000; 0 leaves them out);
+ *                       `npm run bench -- --only tiny` runs just these against restic (STRATA_BENCH_BORG=0: no borg)
  *   STRATA_BENCH_SEED   corpus seed (1): the same seed makes the same bytes
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -34,17 +35,19 @@ export function seeded(seed: string, label: string, n: number): Buffer {
 
 /** measure runs a command with its CPU time from the kernel (getrusage of the waited tree via
  *  /usr/bin/time) and its own peak RSS sampled from /proc. */
-export function measure(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Measured> {
+export function measure(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; stdoutFile?: string } = {}): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const timeFile = path.join(os.tmpdir(), `strata-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
     const useTime = fs.existsSync('/usr/bin/time');
+    const out = opts.stdoutFile === undefined ? 'ignore' : fs.openSync(opts.stdoutFile, 'w');
     const start = performance.now();
     const child = useTime
-      ? spawn('/usr/bin/time', ['-q', '-f', '%U %S', '-o', timeFile, cmd, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'ignore', 'pipe'] })
-      : spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'ignore', 'pipe'] });
+      ? spawn('/usr/bin/time', ['-q', '-f', '%U %S', '-o', timeFile, cmd, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', out, 'pipe'] })
+      : spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', out, 'pipe'] });
+    if (typeof out === 'number') fs.closeSync(out);
     let peak = 0;
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     const sample = (): void => {
       try {
         // Under /usr/bin/time the command is its only child.
@@ -71,7 +74,7 @@ export function measure(cmd: string, args: string[], opts: { cwd?: string; env?:
       if (code !== 0 && code !== 3) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`));
       else resolve({ seconds, cpu, peakRss: peak });
     });
-    child.stdin.end(opts.input ?? '');
+    child.stdin?.end(opts.input ?? '');
   });
 }
 
@@ -131,7 +134,8 @@ export function printTable(rows: Row[]): void {
 export interface PeerOptions {
   root: string;
   src: string;
-  tiny: number;
+  /** Tiny-file corpora to run (file counts), e.g. [20000, 200000]. */
+  tiny: number[];
   strata: string;
   password: string;
   /** The raw seed pipeline's figures from the same run (bench.ts). */
@@ -151,27 +155,68 @@ export async function peers(o: PeerOptions): Promise<void> {
     { op: 'no-change run', strata: s.noChange, raw: { label: 'git status', m: o.raw.noChange }, restic: restic?.noChange, borg: borg?.noChange },
     { op: 'full restore', strata: s.restore, raw: { label: '7zz x', m: o.raw.restore }, restic: restic?.restore, borg: borg?.restore },
   ];
-  if (o.tiny > 0) {
-    const tinySrc = path.join(o.root, 'tiny');
-    await makeTiny(tinySrc, o.tiny);
-    await new Promise((r) => setTimeout(r, 2500)); // older than the racy-stat margin
-    const dest = path.join(o.root, 'tinydest');
-    await fsp.mkdir(dest);
-    const state = path.join(o.root, 'tinystate');
-    const full = await measure('node', [o.strata, '--state', state, '--quiet', 'backup', '--tier', 'weekly', '--source', tinySrc, '--dest', dest], { env });
-    const noChange = await measure('node', [o.strata, '--state', state, '--quiet', 'backup', '--tier', 'daily', '--source', tinySrc, '--dest', dest], { env });
-    const gitDir = path.join(o.root, 'tinygit');
-    spawnSync('git', ['init', '-q', gitDir]);
-    const g = ['--git-dir', path.join(gitDir, '.git'), '--work-tree', tinySrc];
-    spawnSync('git', [...g, 'add', '-A'], { stdio: 'ignore' });
-    const git = await measure('git', [...g, 'status', '--porcelain']);
-    const tr = have.restic ? await resticRuns(o.root, tinySrc, env, 'tr', false) : undefined;
-    const tb = have.borg ? await borgRuns(o.root, tinySrc, env, 'tb', false) : undefined;
-    rows.push({ op: `${o.tiny} tiny files: full`, strata: full, restic: tr?.full, borg: tb?.full, sizes: { strata: await duBytes(dest), ...(tr ? { restic: tr.bytes } : {}), ...(tb ? { borg: tb.bytes } : {}) } });
-    rows.push({ op: `${o.tiny} tiny files: no-change`, strata: noChange, raw: { label: 'git status', m: git }, restic: tr?.noChange, borg: tb?.noChange });
+  const notes: string[] = [];
+  for (const n of o.tiny) {
+    const t = await tinyRuns(o.root, n, o.strata, env, have.restic, have.borg);
+    rows.push(...t.rows);
+    notes.push(t.note);
   }
   printTable(rows);
+  for (const n of notes) console.log(n);
   if (!have.restic || !have.borg) console.log(`(${[have.restic ? '' : 'restic', have.borg ? '' : 'borg'].filter((x) => x !== '').join(' and ')} not installed: apt-get install restic borgbackup)`);
+}
+
+/** tinyCounts parses STRATA_BENCH_TINY: file counts separated by commas (0 or empty: none). */
+export function tinyCounts(text: string | undefined): number[] {
+  return (text ?? '20000,200000').split(',').map((x) => Number(x.trim())).filter((n) => Number.isFinite(n) && n > 0);
+}
+
+/** phaseSeconds reads a backup's --json output: the seconds of each phase of its first source. */
+function phaseSeconds(file: string): Record<string, number> {
+  try {
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { sources?: { phases?: { name: string; seconds: number }[] }[] };
+    return Object.fromEntries((doc.sources?.[0]?.phases ?? []).map((p) => [p.name, p.seconds]));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * tinyRuns: a corpus of `n` tiny files — strata's full and no-change backup against restic's (and
+ * borg's) and git status, with strata's own phases (scan, manifest) and peak RSS, and the load.
+ */
+export async function tinyRuns(root: string, n: number, strata: string, env: NodeJS.ProcessEnv, restic: boolean, borg: boolean): Promise<{ rows: Row[]; note: string }> {
+  const tinySrc = path.join(root, `tiny${n}`);
+  await makeTiny(tinySrc, n);
+  await new Promise((r) => setTimeout(r, 2500)); // older than the racy-stat margin
+  const dest = path.join(root, `tinydest${n}`);
+  await fsp.mkdir(dest);
+  const state = path.join(root, `tinystate${n}`);
+  const json = path.join(root, `tiny${n}.json`);
+  const load0 = os.loadavg()[0] ?? 0;
+  const full = await measure('node', [strata, '--state', state, '--json', 'backup', '--tier', 'weekly', '--source', tinySrc, '--dest', dest], { env, stdoutFile: json });
+  const fullPhases = phaseSeconds(json);
+  const noChange = await measure('node', [strata, '--state', state, '--json', 'backup', '--tier', 'daily', '--source', tinySrc, '--dest', dest], { env, stdoutFile: json });
+  const dailyPhases = phaseSeconds(json);
+  const gitDir = path.join(root, `tinygit${n}`);
+  spawnSync('git', ['init', '-q', gitDir]);
+  const g = ['--git-dir', path.join(gitDir, '.git'), '--work-tree', tinySrc];
+  spawnSync('git', [...g, 'add', '-A'], { stdio: 'ignore' });
+  const git = await measure('git', [...g, 'status', '--porcelain']);
+  const tr = restic ? await resticRuns(root, tinySrc, env, `tr${n}`, false) : undefined;
+  const tb = borg ? await borgRuns(root, tinySrc, env, `tb${n}`, false) : undefined;
+  const rows: Row[] = [
+    { op: `${n} tiny files: full`, strata: full, restic: tr?.full, borg: tb?.full, sizes: { strata: await duBytes(dest), ...(tr ? { restic: tr.bytes } : {}), ...(tb ? { borg: tb.bytes } : {}) } },
+    { op: `${n} tiny files: no-change`, strata: noChange, raw: { label: 'git status', m: git }, restic: tr?.noChange, borg: tb?.noChange },
+  ];
+  const f = (x: number | undefined): string => (x === undefined ? '?' : x.toFixed(2));
+  const note =
+    `${n} tiny files: strata full ${full.seconds.toFixed(2)} s (scan ${f(fullPhases['scan'])} s, manifest phase ${f(fullPhases['manifest'])} s, peak RSS ${(full.peakRss / 1048576).toFixed(0)} MiB)` +
+    `${tr ? ` = ${(full.seconds / tr.full.seconds).toFixed(2)}× restic's first backup (target <= 2)` : ''}; ` +
+    `no-change ${noChange.seconds.toFixed(2)} s (scan ${f(dailyPhases['scan'])} s, peak RSS ${(noChange.peakRss / 1048576).toFixed(0)} MiB)` +
+    `${tr ? ` = ${(noChange.seconds / tr.noChange.seconds).toFixed(2)}× restic's (target <= 0.5)` : ''}${n === 20000 ? ' (target <= 0.6 s)' : ''}; ` +
+    `load average ${load0.toFixed(1)} at the start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end`;
+  return { rows, note };
 }
 
 interface PeerRuns {

@@ -210,8 +210,15 @@ export class AuditTrail {
   /** hasSet tells whether a set was already committed (a run that crashed after the set was complete
    * commits it on the next run; committing twice must not happen). */
   async hasSet(setId: string): Promise<boolean> {
-    if (!(await this.hasCommits())) return false;
-    const r = await this.git(['log', '--all', '-F', `--grep=Strata-Set: ${setId}`, `--format=%(trailers:key=Strata-Set,valueonly,separator=%x1f)`]);
+    // One git run (every backup asks): `git log --all` in a trail without commits lists nothing;
+    // should a git refuse it there, that is told apart by asking for HEAD.
+    let r: RunResult;
+    try {
+      r = await this.git(['log', '--all', '-F', `--grep=Strata-Set: ${setId}`, `--format=%(trailers:key=Strata-Set,valueonly,separator=%x1f)`]);
+    } catch (e) {
+      if (!(await this.hasCommits())) return false;
+      throw e;
+    }
     return r.stdout.split('\n').flatMap((l) => l.split(US)).some((v) => v.trim() === setId);
   }
 

@@ -9,8 +9,7 @@ import { usePrivateUmask } from '../config/private-state.js';
 import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '../errors.js';
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from '../commands/context.js';
-import { commands } from './registry.js';
-import { bashCompletion, fishCompletion, zshCompletion } from './completion.js';
+import { commandNames, loadCommand, loadCommands } from './registry.js';
 import { parseError } from '../commands/args.js';
 import { suggest } from '../core/suggest.js';
 import { runRecorded } from './run-record.js';
@@ -61,11 +60,11 @@ function splitGlobals(argv: string[]): { globals: string[]; rest: string[] } {
 }
 
 /** findCommand looks a command up by name; an unknown one is a usage error with a suggestion. */
-function findCommand(name: string): Command {
-  const command = commands.find((c) => c.name === name);
+async function findCommand(name: string): Promise<Command> {
+  const command = await loadCommand(name);
   if (command !== undefined) return command;
-  const near = suggest(name, commands.map((c) => c.name));
-  const list = `Commands: ${commands.map((c) => c.name).join(', ')}.`;
+  const near = suggest(name, [...commandNames]);
+  const list = `Commands: ${commandNames.join(', ')}.`;
   throw new StrataError('USAGE', `unknown command "${name}"`, { hint: near === undefined ? list : `Did you mean "strata ${near}"? ${list}` });
 }
 
@@ -86,7 +85,7 @@ export function commandHelp(command: Command): string {
 
 const GLOBAL_HELP = 'global options: -c, --config FILE (else $STRATA_CONFIG, else ./strata.yaml); --state DIR; --json; -q, --quiet; -v, --verbose';
 
-function usage(): string {
+function usage(commands: readonly Command[]): string {
   const lines = ['usage: strata [-c|--config FILE] [--state DIR] [--json] [-q|--quiet|-v|--verbose] <command> [options]', '', 'commands:'];
   for (const c of commands) lines.push(`  ${c.name.padEnd(18)} ${c.summary}`);
   lines.push(`  ${'completion SHELL'.padEnd(18)} print a completion script for bash, zsh or fish (source <(strata completion bash))`);
@@ -149,10 +148,12 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     const name = first === '--version' || first === '-V' ? 'version' : first;
     if (name === undefined && json) {
       // --json promises one JSON document on stdout: the usage error, not the plain-text usage.
-      throw new StrataError('USAGE', 'no command given', { hint: `Run "strata --help"; commands: ${commands.map((c) => c.name).join(', ')}.` });
+      throw new StrataError('USAGE', 'no command given', { hint: `Run "strata --help"; commands: ${commandNames.join(', ')}.` });
     }
     if (name === 'completion') {
       const shell = args[0];
+      const { bashCompletion, fishCompletion, zshCompletion } = await import('./completion.js');
+      const commands = await loadCommands();
       const script = shell === 'bash' ? bashCompletion(commands) : shell === 'zsh' ? zshCompletion(commands) : shell === 'fish' ? fishCompletion(commands) : undefined;
       if (script === undefined || args.length !== 1) throw new StrataError('USAGE', 'completion needs one shell: bash, zsh or fish', { hint: 'e.g. source <(strata completion bash)' });
       process.stdout.write(script);
@@ -160,14 +161,14 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     if (name === 'help' && args[0] !== undefined) {
       // strata help CMD: that command's options, defaults and examples.
-      process.stdout.write(commandHelp(findCommand(args[0])) + '\n');
+      process.stdout.write(commandHelp(await findCommand(args[0])) + '\n');
       return ExitCode.ok;
     }
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      process.stdout.write(usage() + '\n');
+      process.stdout.write(usage(await loadCommands()) + '\n');
       return name === undefined ? ExitCode.usage : ExitCode.ok;
     }
-    const command = findCommand(name);
+    const command = await findCommand(name);
     if (args.includes('--help') || args.includes('-h')) {
       process.stdout.write(commandHelp(command) + '\n');
       return ExitCode.ok;

@@ -91,15 +91,24 @@ export function formatMtime(ns: bigint): string {
   if (frac < 0n) frac += 1_000_000_000n;
   // Whole seconds by floor division, so that times before 1970 format correctly.
   const secs = (ns - frac) / 1_000_000_000n;
-  const iso = new Date(Number(secs * 1000n)).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
-  return `${iso.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+  // Files of one folder mostly share their second: its text is kept from the last call.
+  if (secs !== lastFormatted.secs) {
+    const iso = new Date(Number(secs * 1000n)).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+    lastFormatted = { secs, text: iso.slice(0, 19) };
+  }
+  return `${lastFormatted.text}.${frac.toString().padStart(9, '0')}Z`;
 }
+
+let lastFormatted = { secs: -1n << 80n, text: '' };
+let lastParsed = { text: '', secs: 0n };
 
 /** parseMtime reads formatMtime's form back into nanoseconds. */
 export function parseMtime(text: string): bigint {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/.exec(text);
   if (m === null) throw new Error(`bad mtime ${JSON.stringify(text)}`);
-  const secs = BigInt(Date.parse(`${m[1] ?? ''}Z`) / 1000);
+  const whole = m[1] ?? '';
+  if (whole !== lastParsed.text) lastParsed = { text: whole, secs: BigInt(Date.parse(`${whole}Z`) / 1000) };
+  const secs = lastParsed.secs;
   const frac = BigInt((m[2] ?? '0').padEnd(9, '0'));
   return secs * 1_000_000_000n + frac;
 }

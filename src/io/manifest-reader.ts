@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { parseLine, pathCompare, type ManifestEntry, type ManifestLine } from '../core/manifest.js';
 import { StrataError, errorMessage } from '../errors.js';
-import { Peekable, readLines } from './lines.js';
+import { LineReader, readLines } from './lines.js';
 
 /** ReadManifestOptions say how a manifest is named in errors. */
 export interface ReadManifestOptions {
@@ -43,28 +43,76 @@ export async function* readManifestEntries(file: string, opts: ReadManifestOptio
 
 const PREVIOUS_HINT = 'Run `strata verify` on the previous set, or make a FULL backup to start a new chain.';
 
-/** entries streams the previous set's live entries, checking their path order. */
-async function* entries(file: string): AsyncGenerator<ManifestEntry> {
-  let last: string | undefined;
-  let n = 0;
-  // Deletion lines describe the previous set's own base; its live entries are the whole state.
-  for await (const entry of readManifestEntries(file, { what: `previous manifest ${file}`, hint: PREVIOUS_HINT })) {
-    n++;
-    const p = entry.path;
-    if (last !== undefined && pathCompare(last, p) >= 0) {
-      throw new StrataError('DAMAGED', `previous manifest ${file} is not in path order at entry ${n} (${JSON.stringify(p)})`, { hint: PREVIOUS_HINT });
+/** Entries streams the previous set's live entries, checking their path order: a LineReader
+ *  parsed in place (one await per entry, not a chain of generators: the scan asks once per path). */
+class Entries {
+  private last: string | undefined;
+  private n = 0;
+  private lineNo = 0;
+  private head: ManifestEntry | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly lines: Promise<LineReader> | undefined,
+  ) {}
+
+  async peek(): Promise<ManifestEntry | undefined> {
+    if (this.head !== undefined || this.ended) return this.head;
+    if (this.lines === undefined) {
+      this.ended = true;
+      return undefined;
     }
-    last = p;
-    yield entry;
+    const r = await this.lines;
+    for (;;) {
+      const line = await r.next();
+      if (line === undefined) {
+        this.ended = true;
+        return undefined;
+      }
+      this.lineNo++;
+      let parsed: ManifestLine;
+      try {
+        parsed = parseLine(line);
+      } catch (e) {
+        throw new StrataError('DAMAGED', `previous manifest ${this.file}, line ${this.lineNo} is malformed: ${errorMessage(e)}`, { hint: PREVIOUS_HINT, cause: e });
+      }
+      // Deletion lines describe the previous set's own base; its live entries are the whole state.
+      if (parsed.kind !== 'entry') continue;
+      const entry = parsed.entry;
+      this.n++;
+      const p = entry.path;
+      if (this.last !== undefined && pathCompare(this.last, p) >= 0) {
+        throw new StrataError('DAMAGED', `previous manifest ${this.file} is not in path order at entry ${this.n} (${JSON.stringify(p)})`, { hint: PREVIOUS_HINT });
+      }
+      this.last = p;
+      this.head = entry;
+      return entry;
+    }
+  }
+
+  async take(): Promise<ManifestEntry | undefined> {
+    const e = await this.peek();
+    this.head = undefined;
+    return e;
+  }
+
+  async close(): Promise<void> {
+    this.ended = true;
+    this.head = undefined;
+    if (this.lines !== undefined) await (await this.lines.catch(() => undefined))?.close();
   }
 }
 
 /** ManifestReader reads a manifest's live entries in step with a walk. */
 export class ManifestReader {
-  private readonly it: Peekable<ManifestEntry>;
+  private readonly it: Entries;
 
   constructor(file: string | undefined) {
-    this.it = new Peekable(file === undefined ? (async function* () {})() : entries(file));
+    const lines = file === undefined ? undefined : LineReader.open(file);
+    // An open that fails is reported by the first read; until then it must not count as unhandled.
+    lines?.catch(() => undefined);
+    this.it = new Entries(file ?? '', lines);
   }
 
   /** until consumes every entry before `path`, passing each to `skipped`, and returns the entry for

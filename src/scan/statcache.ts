@@ -11,7 +11,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { pathCompare } from '../core/manifest.js';
-import { LineWriter, Peekable, readLines } from '../io/lines.js';
+import { LineReader, LineWriter, readLines } from '../io/lines.js';
 
 /** RACY_MARGIN_NS is how close to the scan's start a file's mtime may be before its stat is not trusted
  * on the next run. 2 s covers the coarsest common timestamp granularity (FAT: 2 s; ext3/HFS+: 1 s;
@@ -83,45 +83,56 @@ export function statMatches(r: StatRecord, size: number, mtimeNs: bigint, ctimeN
 
 /** StatCacheReader reads a cache in step with a walk: ask for paths in pathCompare order. */
 export class StatCacheReader {
-  private readonly records: Peekable<StatRecord>;
   /** scanStartNs is the filesystem time at the start of the scan that wrote the cache (-1 when unknown). */
   scanStartNs = -1n;
   private started = false;
+  private readonly lines: Promise<LineReader | undefined>;
+  private head: StatRecord | undefined;
+  private ended = false;
+  private last: string | undefined;
 
   constructor(file: string) {
-    this.records = new Peekable(StatCacheReader.iterate(file, this));
+    // It is only a cache: a file that cannot be opened reads as empty.
+    this.lines = LineReader.open(file, true).catch(() => undefined);
   }
 
-  private static async *iterate(file: string, self: StatCacheReader): AsyncGenerator<StatRecord> {
-    let last: string | undefined;
+  /** next reads the next record: one await per path, straight from the line reader. A damaged or
+   *  unsorted cache ends at the bad line (everything after it is simply hashed again). */
+  private async next(): Promise<StatRecord | undefined> {
+    if (this.ended) return undefined;
     try {
-      for await (const line of readLines(file, true)) {
-        if (!self.started) {
-          self.started = true;
+      const r = await this.lines;
+      for (;;) {
+        const line = r === undefined ? undefined : await r.next();
+        if (line === undefined) break;
+        if (!this.started) {
+          this.started = true;
           const h = JSON.parse(line) as Partial<StatCacheHeader>;
-          if (h.strata !== 'statcache' || h.version !== 1 || typeof h.scanStartNs !== 'string') return;
-          self.scanStartNs = BigInt(h.scanStartNs);
+          if (h.strata !== 'statcache' || h.version !== 1 || typeof h.scanStartNs !== 'string') break;
+          this.scanStartNs = BigInt(h.scanStartNs);
           continue;
         }
-        const r = parseStat(line);
-        // A damaged or unsorted cache ends here: everything after it is simply hashed again.
-        if (r === undefined || (last !== undefined && pathCompare(last, r.path) >= 0)) return;
-        last = r.path;
-        yield r;
+        const rec = parseStat(line);
+        if (rec === undefined || (this.last !== undefined && pathCompare(this.last, rec.path) >= 0)) break;
+        this.last = rec.path;
+        return rec;
       }
     } catch {
-      return;
+      // unreadable: the end of the cache
     }
+    await this.close();
+    return undefined;
   }
 
   /** lookup returns the record for `path`, skipping records of paths that sort before it. */
   async lookup(path: string): Promise<StatRecord | undefined> {
     for (;;) {
-      const r = await this.records.peek();
+      this.head ??= await this.next();
+      const r = this.head;
       if (r === undefined) return undefined;
       const c = pathCompare(r.path, path);
       if (c > 0) return undefined;
-      await this.records.take();
+      this.head = undefined;
       if (c === 0) return r;
     }
   }
@@ -137,7 +148,9 @@ export class StatCacheReader {
 
   /** close stops reading early. */
   async close(): Promise<void> {
-    await this.records.close();
+    this.ended = true;
+    this.head = undefined;
+    await (await this.lines)?.close();
   }
 }
 

@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { commands } from '../../src/cli/registry.js';
+import { loadCommands } from '../../src/cli/registry.js';
 import { strata } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+
+const commands = await loadCommands();
 
 test('bash completion completes commands, each command\'s flags and tier values', async (t) => {
   const dir = await tempDir(t, 'strata-completion-');

@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { commands } from '../../src/cli/registry.js';
+import { loadCommands } from '../../src/cli/registry.js';
 import { strata } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+
+const commands = await loadCommands();
 
 test('help for every command lists each of its options and its examples, the same both ways', async () => {
   for (const c of commands) {

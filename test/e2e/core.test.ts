@@ -60,7 +60,7 @@ async function listSets(b: Box): Promise<ListedSet[]> {
 }
 
 interface BackupJson {
-  sources: { source: string; tier: string; type: string; setId: string | null; skipped?: string; fullBecauseNoBase: boolean; added: number; modified: number; deleted: number; volumes: number }[];
+  sources: { source: string; tier: string; type: string; setId: string | null; skipped?: string; fullBecauseNoBase: boolean; added: number; modified: number; deleted: number; volumes: number; phases: { name: string; seconds: number }[] }[];
   exitCode: number;
 }
 
@@ -209,6 +209,7 @@ describe('strata end to end (core)', { concurrency: 4 }, () => {
     r = await backup(b, 'daily', day(3, '18:00:00'));
     assert.equal(r.setId, null);
     assert.match(r.skipped ?? '', /nothing changed/);
+    assert.deepEqual(r.phases.map((p) => p.name), ['prepare', 'scan'], 'a no-change run reports its phases');
 
     const sets = await listSets(b);
     assert.deepEqual(sets.map((x) => x.id), ids, 'list shows exactly the sets written, oldest first');

@@ -10,6 +10,22 @@ import type { Backend } from '../../backend/backend.js';
 import { defaultKdf, deriveKeysAsync, type Descriptor, type DescriptorCheck, type KdfParams } from '../../core/descriptor.js';
 import { StrataError } from '../../errors.js';
 import { checkSetAsync } from '../set-check.js';
+import { checkMarker, readMarker } from '../../repository/marker.js';
+import type { Repository } from '../../repository/repository.js';
+
+/**
+ * checkedMarkerKdf reads the destination's marker and returns its KDF parameters when the password
+ * opens it and it is untouched (its key is cached from the check before the run: no second scrypt);
+ * undefined otherwise (no marker, or one edited since: its salt may have been chosen).
+ */
+export async function checkedMarkerKdf(repo: Repository, password: string): Promise<KdfParams | undefined> {
+  try {
+    const m = await readMarker(repo);
+    return m !== undefined && (await checkMarker(m, password)) === 'ok' ? m.kdf : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** PasswordCheck checks the run's password against the destination's newest set, once, and holds the new sets' KDF parameters. */
 export class PasswordCheck {
@@ -17,7 +33,13 @@ export class PasswordCheck {
   private readonly check: Promise<DescriptorCheck>;
   private params: KdfParams;
 
-  constructor(complete: readonly Descriptor[], password: string, private readonly backend: Backend) {
+  constructor(
+    complete: readonly Descriptor[],
+    password: string,
+    private readonly backend: Backend,
+    /** The destination marker's KDF parameters, once its check passed (checkedMarkerKdf). */
+    markerKdf?: KdfParams,
+  ) {
     this.newest = [...complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
     const newest = this.newest;
     // A failed check that the other sets contradict is an edited descriptor, not a wrong password.
@@ -26,7 +48,9 @@ export class PasswordCheck {
     // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
     // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
     // between destinations, against precomputed tables.)
-    this.params = newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : freshKdf();
+    // The destination's marker (checked before the run) has a salt of its own: new sets take it,
+    // so that once the newest set has it, a run derives one key (the marker's) instead of two.
+    this.params = markerKdf !== undefined && sameKdfParams(markerKdf) ? markerKdf : newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : freshKdf();
     // The new sets' keys (descriptor and resume-journal HMACs) are derived meanwhile as well.
     if (this.params !== newest?.kdf) deriveKeysAsync(password, this.params).catch(() => undefined);
   }

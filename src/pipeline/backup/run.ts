@@ -22,7 +22,7 @@ import { Repository, type Catalog } from '../../repository/repository.js';
 import { isManifestCached } from '../manifests.js';
 import { checkSetAsync } from '../set-check.js';
 import { prepareStaging, sweepDestination } from './housekeeping.js';
-import { PasswordCheck } from './password.js';
+import { PasswordCheck, checkedMarkerKdf } from './password.js';
 import type { RunContext } from './set.js';
 import { backupSource } from './source.js';
 import type { BackupRequest, BackupResult, JobPaths, SourceResult } from './types.js';
@@ -57,7 +57,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   // on the destination without a descriptor.
   const journals = await prepareStaging(paths.staging, req.password, out);
   const catalog = await repo.catalog();
-  const password = new PasswordCheck(catalog.complete, req.password, req.backend);
+  const password = new PasswordCheck(catalog.complete, req.password, req.backend, await checkedMarkerKdf(repo, req.password));
   const checkPassword = (): Promise<void> => password.run();
   const { candidates, removedDebris } = await sweepDestination(req, repo, catalog, journals, paths.staging, now, checkPassword);
   for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);

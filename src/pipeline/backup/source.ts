@@ -81,6 +81,8 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
       await commitStatCache(scan.newStatCache, statCache);
       result.setId = null;
       result.skipped = `nothing changed since ${plan.prev?.id ?? '?'}`;
+      // A no-change run tells where its time went too (--json: prepare, scan).
+      result.phases = lap.phases;
       return result;
     }
     // Written again on resume: the marker now names this (live) process.
