@@ -94,6 +94,9 @@ const CASES = [
   { label: 'three volumes, partial last slices', sizes: [50000, 30001, 12288], bs: 4096, r: 10, files: 3, first: 0 },
   { label: 'recovery added later (-f10)', sizes: [50000, 30001, 12288], bs: 4096, r: 5, files: 2, first: 10 },
   { label: '100 recovery slices, one volume smaller than a chunk', sizes: [200000, 100], bs: 8192, r: 100, files: 3, first: 0 },
+  // Slices of 4100 bytes (not a multiple of 64: MD5 tails of 4 bytes), windows of 11 slices (eight
+  // MD5 lanes, then three), recovery slices made 3 at a time in 3 passes over the inputs.
+  { label: 'odd block size, several windows and passes', sizes: [50000, 30001, 4099], bs: 4100, r: 8, files: 2, first: 0, engine: { chunk: 1024, group: 11, maxOutputBytes: 3 * 4160 } },
 ];
 
 for (const c of CASES) {
@@ -112,7 +115,7 @@ for (const c of CASES) {
     const unit = unitOf('S_0001-0003', names.length, c.bs, slices, c.r, c.files, 'S_0001-0003');
     await mkdir(path.join(a, unit.dir));
     await sh(par2.path, ['create', '-qq', `-B${a}`, `-s${c.bs}`, `-c${c.r}`, `-n${c.files}`, ...(c.first === 0 ? [] : [`-f${c.first}`]), '-u', '--', path.join(a, unit.dir, `${unit.name}.par2`), ...names.map((n) => path.join(a, n))]);
-    const engine = await WasmPar2Engine.open(process.env, { chunk: 2048, group: 3 });
+    const engine = await WasmPar2Engine.open(process.env, 'engine' in c ? c.engine : { chunk: 2048, group: 3 });
     const made = await engine.create(unit, b, names, { firstBlock: c.first });
     const theirs = (await readdir(path.join(a, unit.dir))).sort();
     assert.deepEqual([...made].sort(), theirs.map((f) => `${unit.dir}/${f}`));
