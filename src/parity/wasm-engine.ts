@@ -61,7 +61,7 @@ export interface WasmEngineOptions {
 }
 
 /** WINDOW_BYTES bounds a window buffer (there are two). */
-const WINDOW_BYTES = 32 << 20;
+const WINDOW_BYTES = 16 << 20;
 
 type Output = WorkerInput['outputs'][number];
 
@@ -86,9 +86,9 @@ export class WasmPar2Engine implements ParityEngine {
   ) {
     this.version = `${ENGINE_NAME}; verify/repair ${par2.version}`;
     this.threads = Math.max(1, options.threads ?? availableParallelism());
-    this.chunk = Math.max(32, Math.ceil((options.chunk ?? 16384) / 32) * 32);
+    this.chunk = Math.max(32, Math.ceil((options.chunk ?? 32768) / 32) * 32);
     this.group = Math.max(1, options.group ?? 16);
-    this.maxOutputBytes = Math.max(1, options.maxOutputBytes ?? 256 << 20);
+    this.maxOutputBytes = Math.max(1, options.maxOutputBytes ?? 128 << 20);
   }
 
   /** open finds par2 (for verify and repair) and returns the engine. */

@@ -10,8 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import type { ProtectionUnit } from '../../src/core/protection/index.js';
 import { isStrataError } from '../../src/errors.js';
+import { crc32Js } from '../../src/parity/crc32.js';
 import { GF_EXP, GF_LOG, coefficient, gfMul, gfPow, inputLogs, mulAddWords } from '../../src/parity/gf16.js';
 import { DATA_BASE, loadKernel } from '../../src/parity/gf16-wasm.js';
 import { openParityEngine } from '../../src/parity/open.js';
@@ -65,6 +67,13 @@ test('the WebAssembly kernel multiplies regions exactly like the scalar referenc
   k.block(inBase, nIn, outBase, nOut, len, len, logsAt, e0);
   k.unsplit(outBase, nOut * len);
   for (let j = 0; j < nOut; j++) assert.deepEqual(m.subarray(outBase + j * len, outBase + (j + 1) * len), want[j], `recovery slice ${e0 + j}`);
+});
+
+test('the JavaScript CRC32 (for a Node without zlib.crc32) equals zlib’s', () => {
+  const b = randomBytes(5000);
+  assert.equal(crc32Js(b), zlib.crc32(b));
+  assert.equal(crc32Js(b.subarray(1000), crc32Js(b.subarray(0, 1000))), zlib.crc32(b));
+  assert.equal(crc32Js(new Uint8Array(0)), 0);
 });
 
 test('recovery file names and block counts are par2 create -c -n -u -f’s', () => {
