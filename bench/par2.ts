@@ -11,7 +11,7 @@
  *   node dist/bench/par2.js --create DIR --engine wasm|par2cmdline --tier weekly
  *                                                     (one create over DIR's *.7z.NNN, for an outside timer)
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -23,6 +23,8 @@ import { chooseVolumeSize } from '../src/core/protection/volume-size.js';
 import { parseSize } from '../src/core/size.js';
 import type { ParityEngine } from '../src/parity/engine.js';
 import { Par2CmdlineEngine } from '../src/parity/par2cmdline.js';
+import { crc32 } from '../src/parity/crc32.js';
+import { DATA_BASE, loadKernel } from '../src/parity/gf16-wasm.js';
 import { WasmPar2Engine } from '../src/parity/wasm-engine.js';
 
 const load = (): string =>
@@ -69,6 +71,49 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? (s[(s.length - 1) / 2] ?? 0) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
 };
 
+/** cpuOf runs f `times` times and returns the CPU seconds of the fastest run (this thread only runs it). */
+function cpuOf(f: () => void, times = 3): number {
+  let best = Infinity;
+  for (let i = 0; i < times; i++) {
+    const c = process.cpuUsage();
+    f();
+    const d = process.cpuUsage(c);
+    best = Math.min(best, (d.user + d.system) / 1e6);
+  }
+  return best;
+}
+
+/**
+ * floorRates measures, on one core, what PAR2 creation cannot do without: MD5 (node:crypto, and the
+ * kernel's md5x8), CRC32 and the kernel's multiply-add (input bytes × recovery slices per second).
+ */
+function floorRates(): { md5: number; md5x8: number; crc: number; gf: number } {
+  const mib = 1 << 20;
+  const data = randomBytes(64 * mib);
+  const md5 = (64 * mib) / cpuOf(() => void createHash('md5').update(data).digest());
+  const crc = (64 * mib) / cpuOf(() => void crc32(data));
+  const k = loadKernel();
+  const lane = 4 * mib;
+  k.ensure(8 * lane + 4096);
+  const m = new Uint8Array(k.memory.buffer);
+  m.set(data.subarray(0, 8 * lane), DATA_BASE + 4096);
+  const ptrs = new Uint32Array(k.memory.buffer, DATA_BASE + 128, 8);
+  for (let l = 0; l < 8; l++) ptrs[l] = DATA_BASE + 4096 + l * lane;
+  const md5x8 = (8 * lane) / cpuOf(() => k.md5x8(DATA_BASE, DATA_BASE + 128, lane / 64));
+  // 16 input slices of 512 KiB into 34 recovery slices, 32 KiB at a time (the engine's blocking).
+  const stride = 512 * 1024;
+  const nIn = 16;
+  const nOut = 34;
+  k.ensure((nIn + nOut) * stride + 4096);
+  const inBase = DATA_BASE + 4096;
+  const outBase = inBase + nIn * stride;
+  new Uint32Array(k.memory.buffer, DATA_BASE, nIn).set(Array.from({ length: nIn }, (_, i) => i + 1));
+  const gf = (nIn * nOut * stride) / cpuOf(() => {
+    for (let off = 0; off < stride; off += 32768) k.block(inBase + off, nIn, outBase + off, nOut, stride, 32768, DATA_BASE, 0);
+  }, 4);
+  return { md5, md5x8, crc, gf };
+}
+
 /** writeVolumes fills dir with `size` random bytes in volumes of `volume` (encrypted 7-Zip volumes look random: the same work for PAR2). */
 async function writeVolumes(dir: string, size: number, volume: number): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
@@ -91,6 +136,9 @@ export async function par2EngineBench(opts: { size: number; volume: number; fixe
   const par2 = await Par2CmdlineEngine.open();
   console.log(`PAR2 create on ${(opts.size / 1048576).toFixed(0)} MiB of volumes, ${os.cpus().length} cores, ${opts.rounds} rounds each, load average ${load()}`);
   console.log(`  strata engine: ${wasm.version}; par2: ${par2.version} -t${os.cpus().length}`);
+  const rate = floorRates();
+  const mbs = (x: number): string => `${(x / 1e6).toFixed(0)} MB/s`;
+  console.log(`  one core: MD5 node:crypto ${mbs(rate.md5)}, md5x8 ${mbs(rate.md5x8)}, CRC32 ${mbs(rate.crc)}, GF(2^16) multiply-add ${mbs(rate.gf)} (input bytes × recovery slices)`);
   for (const tier of opts.tiers) {
     const volume = opts.fixed ? opts.volume : chooseVolumeSize(tier, opts.size, opts.volume, defaultProtectionConfig).volumeSize;
     const dir = path.join(opts.root, `par2-volumes-${volume}`);
@@ -112,6 +160,10 @@ export async function par2EngineBench(opts: { size: number; volume: number; fixe
       return `${median(rs).toFixed(2)}× (${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)})`;
     };
     console.log(`  ${tier}: ${what}`);
+    // The floor: every byte hashed twice (file MD5 with node:crypto, slice MD5 with md5x8) and CRC'd once, multiplied into every recovery slice.
+    const recovery = Number(/ (\d+) recovery/.exec(what)?.[1] ?? 0);
+    const floor = opts.size / rate.md5 + opts.size / rate.md5x8 + opts.size / rate.crc + (opts.size * recovery) / rate.gf;
+    console.log(`    floor (CPU of hashing and multiplying alone, no reading, no start-up): ${floor.toFixed(2)} s = MD5 ${(opts.size / rate.md5 + opts.size / rate.md5x8).toFixed(2)} + CRC ${(opts.size / rate.crc).toFixed(2)} + GF ${((opts.size * recovery) / rate.gf).toFixed(2)}; par2cmdline's CPU / floor: ${(m((x) => x.theirs.cpu) / floor).toFixed(2)}×`);
     console.log(`    strata      wall ${m((x) => x.ours.seconds).toFixed(2)} s (${(mb / m((x) => x.ours.seconds)).toFixed(1)} MB/s), CPU ${m((x) => x.ours.cpu).toFixed(2)} s`);
     console.log(`    par2cmdline wall ${m((x) => x.theirs.seconds).toFixed(2)} s (${(mb / m((x) => x.theirs.seconds)).toFixed(1)} MB/s), CPU ${m((x) => x.theirs.cpu).toFixed(2)} s`);
     console.log(`    speed-up (par2cmdline / strata, pair by pair, median (min–max)): wall ${ratios((x) => x.seconds)}, CPU ${ratios((x) => x.cpu)}`);
