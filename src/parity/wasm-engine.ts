@@ -243,9 +243,11 @@ export class WasmPar2Engine implements ParityEngine {
     const totalWork = Math.max(1, totalSlices * bs * outputs.length);
     let work = 0;
     const cancelled = (): StrataError => new StrataError('CANCELLED', 'PAR2 creation was cancelled');
+    let onAbort = (): void => undefined;
     const aborted = new Promise<never>((_, reject) => {
       if (opts.signal?.aborted === true) reject(cancelled());
-      opts.signal?.addEventListener('abort', () => reject(cancelled()), { once: true });
+      onAbort = () => reject(cancelled());
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
     aborted.catch(() => undefined);
     const handles: FileHandle[] = [];
@@ -295,6 +297,7 @@ export class WasmPar2Engine implements ParityEngine {
         for (const r of await wait(Promise.all(pool.map((r) => r.result)))) sliceHashes.push(...r.slices);
       }
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
       for (const r of pool) r.terminate();
       for (const h of handles) await h.close();
     }
