@@ -88,7 +88,7 @@ export class WasmPar2Engine implements ParityEngine {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
     this.chunk = Math.max(32, Math.ceil((options.chunk ?? 32768) / 32) * 32);
     this.group = Math.max(1, options.group ?? 16);
-    this.maxOutputBytes = Math.max(1, options.maxOutputBytes ?? 128 << 20);
+    this.maxOutputBytes = Math.max(1, options.maxOutputBytes ?? 64 << 20);
   }
 
   /** open finds par2 (for verify and repair) and returns the engine. */
