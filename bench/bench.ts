@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   const src = path.join(root, 'src');
   if (values.only === 'par2') {
     // PAR2 creation alone: strata's engine vs par2 create on random volumes (bench/par2.ts).
-    await par2EngineBench({ size: totalBytes, volume: parseSize('100MiB'), rounds: 3, tiers: ['weekly', 'monthly'], root });
+    await par2EngineBench({ size: totalBytes, volume: parseSize('100MiB'), fixed: false, rounds: 3, tiers: ['weekly', 'monthly', 'yearly'], root });
     if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
     return;
   }

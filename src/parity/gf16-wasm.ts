@@ -9,6 +9,7 @@
  * only when the module does not validate without it. Each loaded kernel is checked against the
  * scalar reference (gf16.ts) before use; a kernel that fails the check is not used.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { GF_EXP, mulAddWords } from './gf16.js';
@@ -39,6 +40,8 @@ export interface Gf16Kernel {
   block(inBase: number, nIn: number, outBase: number, nOut: number, stride: number, len: number, logs: number, e0: number): void;
   split(p: number, len: number): void;
   unsplit(p: number, len: number): void;
+  /** Eight MD5 streams, `blocks` 64-byte blocks each: state (A, B, C, D as i32x4 for lanes 0…3, then for 4…7) at `state`, lane k's data at the u32 pointer at ptrs + 4k. */
+  md5x8(state: number, ptrs: number, blocks: number): void;
   /** ensure grows the memory to hold `bytes` from DATA_BASE. */
   ensure(bytes: number): void;
 }
@@ -94,7 +97,34 @@ function selfCheck(k: Gf16Kernel): boolean {
     const got = new Uint8Array(k.memory.buffer, DATA_BASE + len, len);
     for (let i = 0; i < len; i++) if (got[i] !== want[i]) return false;
   }
-  return true;
+  return md5Check(k);
+}
+
+/** md5Check hashes eight messages of 0…7 blocks (padded) with md5x8 and compares with node:crypto. */
+function md5Check(k: Gf16Kernel): boolean {
+  const state = DATA_BASE;
+  const ptrs = DATA_BASE + 128;
+  const data = DATA_BASE + 256;
+  const iv = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+  const m = new Uint8Array(k.memory.buffer);
+  const st = new Uint32Array(k.memory.buffer, state, 32);
+  const p = new Uint32Array(k.memory.buffer, ptrs, 8);
+  // Eight different 55-byte messages, each padded to one block.
+  const msgs = Array.from({ length: 8 }, (_, l) => Uint8Array.from({ length: 55 }, (_, i) => (i * 31 + l * 7) & 0xff));
+  for (let s = 0; s < 2; s++) for (let w = 0; w < 4; w++) st.fill(iv[w] ?? 0, s * 16 + w * 4, s * 16 + w * 4 + 4);
+  msgs.forEach((msg, l) => {
+    const at = data + l * 64;
+    m.set(msg, at);
+    m.fill(0, at + 55, at + 64);
+    m[at + 55] = 0x80;
+    new DataView(k.memory.buffer).setBigUint64(at + 56, 55n * 8n, true);
+    p[l] = at;
+  });
+  k.md5x8(state, ptrs, 1);
+  return msgs.every((msg, l) => {
+    const want = createHash('md5').update(msg).digest();
+    return [0, 1, 2, 3].every((w) => want.readUInt32LE(w * 4) === st[(l >> 2) * 16 + w * 4 + (l & 3)]);
+  });
 }
 
 function instantiate(module: object): Gf16Kernel {
@@ -113,5 +143,5 @@ function instantiate(module: object): Gf16Kernel {
   };
   ensure(0);
   new Uint16Array(memory.buffer, EXP_BASE, 65536).set(GF_EXP);
-  return { memory, muladd: ex.muladd, block: ex.block, split: ex.split, unsplit: ex.unsplit, ensure };
+  return { memory, muladd: ex.muladd, block: ex.block, split: ex.split, unsplit: ex.unsplit, md5x8: ex.md5x8, ensure };
 }

@@ -5,12 +5,12 @@
  * byte for byte except the creator packet, so stock par2 0.8.1 verifies and repairs them.
  *
  * Decisions:
- * - Workers split the recovery slices (each reads every input, from the page cache the second
- *   time); each takes a chunk of every input slice and multiplies it into all its recovery slices
- *   while it is in cache, so memory is chunk × (recovery slices + group), not the file size.
- * - The main thread hashes each whole file (MD5) while the workers compute; each worker also hashes
- *   every W-th input slice (MD5 + CRC32) from the chunks it reads anyway. The recovery set id needs
- *   only the first 16 KiB of each file, so the workers start at once.
+ * - Each input byte is read once (per pass): the main thread reads a window of consecutive slices
+ *   into one of two shared buffers, hashes each file (MD5) as its slices go by, and hands the window
+ *   to every worker while it reads the next. Workers split the recovery slices and keep theirs whole
+ *   in memory (more than maxOutputBytes: several passes over the inputs), multiply a sub-chunk of
+ *   every slice of the window into all of them while it is in cache, and hash the slices (MD5 eight
+ *   at a time in the kernel, CRC32 with zlib) of every other window, beside the multiplying.
  * - Like par2cmdline.ts: files are made in a hidden `.<unit>.par2-partial` folder and moved into
  *   place only when complete, replacing the unit's older files; a failure or cancel leaves nothing.
  * - A volume of 0 bytes (par2 puts empty files outside the recovery set) goes to par2cmdline.
@@ -43,7 +43,7 @@ import {
   type SourceFile,
 } from './par2-format.js';
 import { Par2CmdlineEngine } from './par2cmdline.js';
-import type { WorkerInput, WorkerResult } from './par2-worker.js';
+import type { WindowMessage, WorkerInput, WorkerResult } from './par2-worker.js';
 import { placeUnitFiles, preparePartial } from './unit-files.js';
 
 /** ENGINE_NAME is recorded in each set's descriptor and in the creator packet. */
@@ -52,11 +52,18 @@ export const ENGINE_NAME = 'strata-par2 1 (WebAssembly SIMD)';
 /** WasmEngineOptions tunes the creator (defaults suit 2 cores). */
 export interface WasmEngineOptions {
   threads?: number;
-  /** Bytes of each slice per pass. */
+  /** Bytes of each slice per kernel call (cache blocking). */
   chunk?: number;
-  /** Input slices per kernel call. */
+  /** Input slices per window (read once, multiplied into every recovery slice). */
   group?: number;
+  /** Recovery bytes all workers keep in memory at once; more are made in further passes over the inputs. */
+  maxOutputBytes?: number;
 }
+
+/** WINDOW_BYTES bounds a window buffer (there are two). */
+const WINDOW_BYTES = 16 << 20;
+
+type Output = WorkerInput['outputs'][number];
 
 interface Planned {
   file: SourceFile;
@@ -71,6 +78,7 @@ export class WasmPar2Engine implements ParityEngine {
   private readonly threads: number;
   private readonly chunk: number;
   private readonly group: number;
+  private readonly maxOutputBytes: number;
 
   constructor(
     private readonly par2: Par2CmdlineEngine,
@@ -78,8 +86,9 @@ export class WasmPar2Engine implements ParityEngine {
   ) {
     this.version = `${ENGINE_NAME}; verify/repair ${par2.version}`;
     this.threads = Math.max(1, options.threads ?? availableParallelism());
-    this.chunk = Math.max(32, Math.ceil((options.chunk ?? 16384) / 32) * 32);
+    this.chunk = Math.max(32, Math.ceil((options.chunk ?? 32768) / 32) * 32);
     this.group = Math.max(1, options.group ?? 16);
+    this.maxOutputBytes = Math.max(1, options.maxOutputBytes ?? 64 << 20);
   }
 
   /** open finds par2 (for verify and repair) and returns the engine. */
@@ -166,43 +175,13 @@ export class WasmPar2Engine implements ParityEngine {
       }
       outputs.sort((a, b) => a.exponent - b.exponent);
 
-      const logs = Array.from(inputLogs(totalSlices));
-      const inputs = planned.map((f) => ({ path: f.path, size: f.file.size, slices: f.slices }));
-      const workers = this.threads;
-      const sliceHashes: WorkerResult['slices'] = [];
-      // Per worker: chunk × (its recovery slices + group) bytes; keep that under ~64 MiB for big plans.
-      const perWorkerOutputs = Math.ceil(outputs.length / workers);
-      const cap = Math.max(1024, Math.floor((64 << 20) / (perWorkerOutputs + this.group) / 32) * 32);
-      const chunk = Math.min(this.chunk, cap, Math.ceil(bs / 32) * 32);
-      const perWorker = totalSlices * bs;
-      const progress = new Array<number>(workers).fill(0);
-      const report = (): void => opts.onProgress?.(progress.reduce((a, b) => a + b, 0) / Math.max(1, perWorker * workers));
-      const jobs: Promise<void>[] = [];
-      for (let w = 0; w < workers; w++) {
-        const from = Math.floor((w * outputs.length) / workers);
-        const to = Math.floor(((w + 1) * outputs.length) / workers);
-        const input: WorkerInput = { blockSize: bs, chunk, group: this.group, inputs, logs, setId, hashModulus: workers, hashRemainder: w, outputs: outputs.slice(from, to) };
-        jobs.push(
-          runWorker(input, opts.signal, (bytes) => {
-            progress[w] = (progress[w] ?? 0) + bytes;
-            report();
-          }).then((r) => {
-            sliceHashes.push(...r.slices);
-          }),
-        );
-      }
-      const hashing = fileMd5s(planned, opts.signal);
-      const settled = await Promise.allSettled([hashing, ...jobs]);
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-      const fullMd5 = await hashing;
-      sliceHashes.sort((a, b) => a.index - b.index);
+      const { fileMd5, sliceHashes } = await this.encode(planned, bs, outputs, setId, opts);
       if (sliceHashes.length !== totalSlices || sliceHashes.some((h, i) => h.index !== i)) throw new StrataError('INTERNAL', `the PAR2 workers hashed ${sliceHashes.length} of ${totalSlices} slices of ${unit.name}`);
       let nextSlice = 0;
       const hashes = planned.map((f, k) => {
         const slices = sliceHashes.slice(nextSlice, nextSlice + f.slices);
         nextSlice += f.slices;
-        return { full: fullMd5[k], slices };
+        return { full: fileMd5[k], slices };
       });
 
       const critical = [
@@ -238,6 +217,93 @@ export class WasmPar2Engine implements ParityEngine {
       await rm(partial, { recursive: true, force: true });
     }
   }
+  /**
+   * encode makes the recovery slices (the workers write them into the laid-out files) and the
+   * hashes. Each pass reads the inputs once, a window of consecutive slices at a time, into one of
+   * two shared buffers (the next window is read while the workers multiply this one) and hands
+   * every window to every worker; the first pass also hashes each file (MD5, here, as its slices go
+   * by) and each slice (in the workers, a window each in turn). Workers keep their recovery slices
+   * whole in memory; more than maxOutputBytes of them are made in several passes.
+   */
+  private async encode(planned: readonly Planned[], bs: number, outputs: readonly Output[], setId: Uint8Array, opts: CreateOptions): Promise<{ fileMd5: Buffer[]; sliceHashes: WorkerResult['slices'] }> {
+    const stride = Math.ceil(bs / 64) * 64;
+    const chunk = Math.min(Math.max(32, Math.floor(this.chunk / 32) * 32), stride);
+    const totalSlices = planned.reduce((n, f) => n + f.slices, 0);
+    const window = Math.max(1, Math.min(this.group, Math.floor(WINDOW_BYTES / stride)));
+    const perPass = Math.max(1, Math.floor(this.maxOutputBytes / stride));
+    const logs = Array.from(inputLogs(totalSlices));
+    const buffers = [new SharedArrayBuffer(window * stride), new SharedArrayBuffer(window * stride)];
+    // Slice i: its file and its index in the file.
+    const where: { file: number; slice: number }[] = [];
+    planned.forEach((f, k) => {
+      for (let s = 0; s < f.slices; s++) where.push({ file: k, slice: s });
+    });
+    const fileHashes = planned.map(() => createHash('md5'));
+    const sliceHashes: WorkerResult['slices'] = [];
+    const totalWork = Math.max(1, totalSlices * bs * outputs.length);
+    let work = 0;
+    const cancelled = (): StrataError => new StrataError('CANCELLED', 'PAR2 creation was cancelled');
+    let onAbort = (): void => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      if (opts.signal?.aborted === true) reject(cancelled());
+      onAbort = () => reject(cancelled());
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
+    const handles: FileHandle[] = [];
+    let pool: RunningWorker[] = [];
+    try {
+      for (const f of planned) handles.push(await open(f.path, 'r'));
+      for (let p = 0; p * perPass < outputs.length; p++) {
+        const passOut = outputs.slice(p * perPass, (p + 1) * perPass);
+        const n = Math.min(this.threads, passOut.length);
+        pool = [];
+        for (let w = 0; w < n; w++) {
+          const mine = passOut.slice(Math.floor((w * passOut.length) / n), Math.floor(((w + 1) * passOut.length) / n));
+          const input: WorkerInput = { blockSize: bs, stride, chunk, window, buffers, setId, outputs: mine };
+          pool.push(
+            startWorker(input, (bytes) => {
+              work += bytes * mine.length;
+              opts.onProgress?.(work / totalWork);
+            }),
+          );
+        }
+        const wait = <T>(x: Promise<T>): Promise<T> => Promise.race([x, aborted, ...pool.map((r) => r.failed)]);
+        for (let first = 0, k = 0; first < totalSlices; first += window, k++) {
+          const count = Math.min(window, totalSlices - first);
+          const b = k % 2;
+          await wait(Promise.all(pool.map((r) => r.busy[b] ?? Promise.resolve())));
+          const buf = buffers[b] ?? new SharedArrayBuffer(0);
+          for (let i = 0; i < count; i++) {
+            const at = where[first + i];
+            const f = at === undefined ? undefined : planned[at.file];
+            const h = at === undefined ? undefined : handles[at.file];
+            if (at === undefined || f === undefined || h === undefined) throw new StrataError('INTERNAL', `PAR2 slice ${first + i} has no file`);
+            const view = new Uint8Array(buf, i * stride, stride);
+            const start = at.slice * bs;
+            const want = Math.min(bs, f.file.size - start);
+            let got = 0;
+            while (got < want) {
+              const { bytesRead } = await h.read(view, got, want - got, start + got);
+              if (bytesRead === 0) throw new StrataError('INTERNAL', `${f.path} got shorter while PAR2 data was being made`);
+              got += bytesRead;
+            }
+            view.fill(0, want);
+            if (p === 0) fileHashes[at.file]?.update(view.subarray(0, want));
+          }
+          pool.forEach((r, w) => r.post({ buffer: b, first, n: count, logs: logs.slice(first, first + count), hash: p === 0 && k % pool.length === w }));
+        }
+        for (const r of pool) r.post({ end: true });
+        for (const r of await wait(Promise.all(pool.map((r) => r.result)))) sliceHashes.push(...r.slices);
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      for (const r of pool) r.terminate();
+      for (const h of handles) await h.close();
+    }
+    sliceHashes.sort((a, b) => a.index - b.index);
+    return { fileMd5: fileHashes.map((h) => h.digest()), sliceHashes };
+  }
 }
 
 /**
@@ -266,57 +332,62 @@ async function readHead(p: string, n: number): Promise<Buffer> {
   }
 }
 
-/** fileMd5s reads each file once, in order, for its MD5 (the workers hash the slices). */
-async function fileMd5s(planned: readonly Planned[], signal: AbortSignal | undefined): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  const buf = Buffer.alloc(1 << 20);
-  for (const f of planned) {
-    const full = createHash('md5');
-    const h = await open(f.path, 'r');
-    try {
-      let pos = 0;
-      while (pos < f.file.size) {
-        if (signal?.aborted === true) throw new StrataError('CANCELLED', 'PAR2 creation was cancelled');
-        const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, f.file.size - pos), pos);
-        if (bytesRead === 0) throw new StrataError('INTERNAL', `${f.path} got shorter while PAR2 data was being made`);
-        full.update(buf.subarray(0, bytesRead));
-        pos += bytesRead;
-      }
-    } finally {
-      await h.close();
-    }
-    out.push(full.digest());
-  }
-  return out;
-}
-
 const workerUrl = new URL('./par2-worker.js', import.meta.url);
 
-function runWorker(input: WorkerInput, signal: AbortSignal | undefined, onProgress: (bytes: number) => void): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(new StrataError('CANCELLED', 'PAR2 creation was cancelled'));
-      return;
-    }
-    const worker = new Worker(workerUrl, { workerData: input });
-    let result: WorkerResult | undefined;
-    const onAbort = (): void => {
-      void worker.terminate();
-      reject(new StrataError('CANCELLED', 'PAR2 creation was cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: { progress?: number } | WorkerResult) => {
+interface RunningWorker {
+  outputs: number;
+  /** busy[b] settles when the worker has copied the window last posted in buffer b. */
+  busy: (Promise<void> | undefined)[];
+  post(m: WindowMessage | { end: true }): void;
+  /** Rejects when the worker fails or stops before its result; never resolves. */
+  failed: Promise<never>;
+  result: Promise<WorkerResult>;
+  terminate(): void;
+}
+
+function startWorker(input: WorkerInput, onProgress: (bytes: number) => void): RunningWorker {
+  const worker = new Worker(workerUrl, { workerData: input });
+  const waiting = new Map<number, () => void>();
+  let fail: (e: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => undefined);
+  let result: WorkerResult | undefined;
+  const done = new Promise<WorkerResult>((resolve, reject) => {
+    worker.on('message', (m: { progress?: number; released?: number } | WorkerResult) => {
       if ('progress' in m && m.progress !== undefined) onProgress(m.progress);
+      if ('released' in m && m.released !== undefined) {
+        waiting.get(m.released)?.();
+        waiting.delete(m.released);
+      }
       if ('done' in m) result = m;
     });
     worker.on('error', (e) => {
-      signal?.removeEventListener('abort', onAbort);
+      fail(e);
       reject(e);
     });
     worker.on('exit', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (result !== undefined && code === 0) resolve(result);
-      else reject(new StrataError('INTERNAL', `a PAR2 worker thread stopped (exit code ${code})`));
+      if (result !== undefined && code === 0) {
+        resolve(result);
+        return;
+      }
+      const e = new StrataError('INTERNAL', `a PAR2 worker thread stopped (exit code ${code})`);
+      fail(e);
+      reject(e);
     });
   });
+  done.catch(() => undefined);
+  const busy: (Promise<void> | undefined)[] = [];
+  return {
+    outputs: input.outputs.length,
+    busy,
+    post: (m) => {
+      if (!('end' in m)) busy[m.buffer] = new Promise<void>((resolve) => waiting.set(m.buffer, resolve));
+      worker.postMessage(m);
+    },
+    failed,
+    result: done,
+    terminate: () => void worker.terminate(),
+  };
 }

@@ -10,8 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import type { ProtectionUnit } from '../../src/core/protection/index.js';
 import { isStrataError } from '../../src/errors.js';
+import { crc32Js } from '../../src/parity/crc32.js';
 import { GF_EXP, GF_LOG, coefficient, gfMul, gfPow, inputLogs, mulAddWords } from '../../src/parity/gf16.js';
 import { DATA_BASE, loadKernel } from '../../src/parity/gf16-wasm.js';
 import { openParityEngine } from '../../src/parity/open.js';
@@ -67,6 +69,13 @@ test('the WebAssembly kernel multiplies regions exactly like the scalar referenc
   for (let j = 0; j < nOut; j++) assert.deepEqual(m.subarray(outBase + j * len, outBase + (j + 1) * len), want[j], `recovery slice ${e0 + j}`);
 });
 
+test('the JavaScript CRC32 (for a Node without zlib.crc32) equals zlib’s', () => {
+  const b = randomBytes(5000);
+  assert.equal(crc32Js(b), zlib.crc32(b));
+  assert.equal(crc32Js(b.subarray(1000), crc32Js(b.subarray(0, 1000))), zlib.crc32(b));
+  assert.equal(crc32Js(new Uint8Array(0)), 0);
+});
+
 test('recovery file names and block counts are par2 create -c -n -u -f’s', () => {
   assert.deepEqual(recoveryFiles('u', 10, 3).map((f) => f.name), ['u.vol00+4.par2', 'u.vol04+3.par2', 'u.vol07+3.par2', 'u.par2']);
   assert.deepEqual(recoveryFiles('u', 5, 2, 10).map((f) => [f.name, f.firstExponent, f.count]), [['u.vol10+3.par2', 10, 3], ['u.vol13+2.par2', 13, 2], ['u.par2', 15, 0]]);
@@ -94,6 +103,9 @@ const CASES = [
   { label: 'three volumes, partial last slices', sizes: [50000, 30001, 12288], bs: 4096, r: 10, files: 3, first: 0 },
   { label: 'recovery added later (-f10)', sizes: [50000, 30001, 12288], bs: 4096, r: 5, files: 2, first: 10 },
   { label: '100 recovery slices, one volume smaller than a chunk', sizes: [200000, 100], bs: 8192, r: 100, files: 3, first: 0 },
+  // Slices of 4100 bytes (not a multiple of 64: MD5 tails of 4 bytes), windows of 11 slices (eight
+  // MD5 lanes, then three), recovery slices made 3 at a time in 3 passes over the inputs.
+  { label: 'odd block size, several windows and passes', sizes: [50000, 30001, 4099], bs: 4100, r: 8, files: 2, first: 0, engine: { chunk: 1024, group: 11, maxOutputBytes: 3 * 4160 } },
 ];
 
 for (const c of CASES) {
@@ -112,7 +124,7 @@ for (const c of CASES) {
     const unit = unitOf('S_0001-0003', names.length, c.bs, slices, c.r, c.files, 'S_0001-0003');
     await mkdir(path.join(a, unit.dir));
     await sh(par2.path, ['create', '-qq', `-B${a}`, `-s${c.bs}`, `-c${c.r}`, `-n${c.files}`, ...(c.first === 0 ? [] : [`-f${c.first}`]), '-u', '--', path.join(a, unit.dir, `${unit.name}.par2`), ...names.map((n) => path.join(a, n))]);
-    const engine = await WasmPar2Engine.open(process.env, { chunk: 2048, group: 3 });
+    const engine = await WasmPar2Engine.open(process.env, 'engine' in c ? c.engine : { chunk: 2048, group: 3 });
     const made = await engine.create(unit, b, names, { firstBlock: c.first });
     const theirs = (await readdir(path.join(a, unit.dir))).sort();
     assert.deepEqual([...made].sort(), theirs.map((f) => `${unit.dir}/${f}`));
