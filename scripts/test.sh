@@ -8,11 +8,19 @@ bash scripts/install-deps.sh
 bash scripts/install-test-deps.sh
 bash scripts/test-servers/install.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
-npm run build
-npm run lint
 bash scripts/test-servers/stop.sh >/dev/null 2>&1 || true
-trap 'bash scripts/test-servers/stop.sh >/dev/null 2>&1 || true' EXIT
-bash scripts/test-servers/start.sh
+# On the way out (a failed lint, too), the servers' start and the build are waited for first, so
+# that stop.sh never races a start still under way.
+trap 'wait || true; bash scripts/test-servers/stop.sh >/dev/null 2>&1 || true' EXIT
+# The build (tsc, one core), the lint (eslint, the other core) and the servers' start (mostly
+# waiting for Ceph) need nothing of each other: they run at once, and each must succeed.
+bash scripts/test-servers/start.sh &
+servers=$!
+npm run build &
+build=$!
+npm run lint
+wait "$build"
+wait "$servers"
 set -a
 # shellcheck disable=SC1091
 . scripts/test-servers/.env

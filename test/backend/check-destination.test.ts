@@ -57,7 +57,9 @@ async function removeFolderChecks(b: Backend, listed: () => Promise<string[]>): 
   assert.deepEqual(await listed(), []);
 }
 
-describe('check-destination leaves no folder behind', () => {
+// Each test has its own folder (a temp dir, or a collection named with random bytes): all at once
+// (they mostly wait for rclone's start and the server).
+describe('check-destination leaves no folder behind', { concurrency: true }, () => {
   it('rclone local remote', async () => {
     const dir = await tempDir(undefined, 'strata-check-rclone-');
     await checkDestination(`rclone:chklocal:${dir}`, rcloneLocal);

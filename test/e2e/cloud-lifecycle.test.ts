@@ -132,7 +132,7 @@ if (env !== undefined) {
         classes = await Promise.all(weeklyData.map((k) => s3.storageClassOf(k)));
         left = await keysOf(b);
         if ((classes.every((x) => x === 'GLACIER') && left.length === 0) || performance.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 3000));
+        await new Promise((r) => setTimeout(r, 1000));
       }
       assert.deepEqual(left, [], `the set tagged for expiry (${b}) is gone`);
       assert.deepEqual(classes, weeklyData.map(() => 'GLACIER'), 'every data object of the weekly sets is in GLACIER');

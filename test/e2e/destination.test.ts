@@ -36,7 +36,8 @@ async function exists(p: string): Promise<boolean> {
   return fsp.access(p).then(() => true, () => false);
 }
 
-describe('a local destination', () => {
+// Each test has its own folders (box): two at a time.
+describe('a local destination', { concurrency: 2 }, () => {
   it('that is missing is an error for every command (exit 10, with the hint), and is never created', async (t) => {
     const b = await box(t);
     const r = await cli(['backup', '--tier', 'weekly', '--source', b.src, '--dest', b.dest, ...b.g], { expect: 10, createDest: false });
@@ -126,7 +127,8 @@ describe('a local destination', () => {
 
 const S3_VARS = ['STRATA_TEST_S3_ENDPOINT', 'STRATA_TEST_S3_KEY', 'STRATA_TEST_S3_SECRET', 'STRATA_TEST_WEBDAV_URL', 'STRATA_TEST_WEBDAV_USER', 'STRATA_TEST_WEBDAV_PASS'] as const;
 
-describe('remote destinations (the real test servers)', () => {
+// Each test has its own folders, bucket or collection (named with its own prefix and runId): all at once.
+describe('remote destinations (the real test servers)', { concurrency: true }, () => {
   const env = Object.fromEntries(S3_VARS.map((n) => [n, process.env[n] ?? ''])) as Record<(typeof S3_VARS)[number], string>;
   const runId = randomBytes(4).toString('hex');
   const s3Env = { AWS_ACCESS_KEY_ID: env.STRATA_TEST_S3_KEY, AWS_SECRET_ACCESS_KEY: env.STRATA_TEST_S3_SECRET, AWS_PROFILE: undefined, AWS_REGION: undefined };

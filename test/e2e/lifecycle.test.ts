@@ -1,9 +1,15 @@
 /**
- * The lifecycle end to end (issue 9, "Done when"): four simulated months of daily
- * `strata backup --tier auto` runs from a config file with the default retention (each run
- * promotes and prunes after itself), on a local folder, end with exactly the sets the README's
- * rules predict — computed here independently of src/ — and every one of them restores exactly
- * and verifies. Then three weeks on the real S3 test server, with a shorter retention.
+ * The lifecycle end to end (issue 9, "Done when"): config-driven `strata backup --tier auto` runs
+ * with the default retention (each run promotes and prunes after itself), on a local folder, on
+ * days chosen to cross every transition — the first run (a daily FULL), daily INCRs, a missed day,
+ * weekly FULLs, a monthly by the month's last Sunday and one by its 4th weekly set (the 5th stays
+ * weekly), a month without runs, December's yearly, daily and weekly sets pruned as they expire —
+ * make exactly the sets the README's rules predict (test/helpers/lifecycle-predict.ts, independent
+ * of src/), each run removing exactly the predicted sets; every set left restores exactly and
+ * verifies. Then a week of runs on the real S3 test server, with a shorter retention.
+ *
+ * The same rules over whole calendars (120 and 21 consecutive days, one run a day) are checked
+ * through src/core's planners in test/core/lifecycle.test.ts (golden files).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,68 +17,18 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { S3Backend } from '../../src/backend/s3.js';
+import { DEFAULT_DAYS, predictRuns, type Tier } from '../helpers/lifecycle-predict.js';
 import { tempDir } from '../helpers/tmp.js';
 import { assertSameTree, cli, jsonOf, snapshot, type Snapshot } from './util.js';
 
-const DAY = 24 * 3600 * 1000;
-
-type Tier = 'daily' | 'weekly' | 'monthly' | 'yearly';
-
-interface Predicted {
-  id: string;
-  at: number;
-  tier: Tier;
-  type: 'FULL' | 'INCR';
-  /** The sets a restore of it reads (itself included): back to its FULL. */
-  chain: string[];
-}
-
-function yymmdd(d: Date): string {
-  return d.toISOString().slice(2, 10).replace(/-/g, '');
-}
-
-/**
- * predictTier is the README's rule for `--tier auto` with `weeklyOn: sunday`: weekdays are daily;
- * a Sunday is weekly, except the 4th weekly set made in its month, or the month's last Sunday when
- * the month has fewer than four weekly sets by then, which is monthly — and December's last Sunday,
- * which is yearly. `weeklyBefore` is how many weekly-series sets this month already has.
- */
-function predictTier(d: Date, weeklyBefore: number): Tier {
-  if (d.getUTCDay() !== 0) return 'daily';
-  const lastSunday = new Date(d.getTime() + 7 * DAY).getUTCMonth() !== d.getUTCMonth();
-  if (d.getUTCMonth() === 11 && lastSunday) return 'yearly';
-  const nth = weeklyBefore + 1;
-  if (nth === 4 || (lastSunday && nth < 4)) return 'monthly';
-  return 'weekly';
-}
-
-/** predictSets is every set the runs make: a FULL on Sundays and on the very first run, else an INCR on the one before. */
-function predictSets(days: readonly Date[], source: string): Predicted[] {
-  const out: Predicted[] = [];
-  for (const d of days) {
-    const month = d.toISOString().slice(0, 7);
-    const weeklyBefore = out.filter((p) => p.tier !== 'daily' && new Date(p.at).toISOString().slice(0, 7) === month).length;
-    const tier = predictTier(d, weeklyBefore);
-    const prev = out.at(-1);
-    const type = tier !== 'daily' || prev === undefined ? 'FULL' : 'INCR';
-    const id = `${yymmdd(d)}_${type}_${source}`;
-    out.push({ id, at: d.getTime(), tier, type, chain: type === 'FULL' || prev === undefined ? [id] : [id, ...prev.chain] });
-  }
-  return out;
-}
-
-/** predictKept applies the README's retention rules at `now`: within the tier's time, the newest, and what a kept set needs. */
-function predictKept(sets: readonly Predicted[], now: number, retentionDays: Record<Tier, number>): string[] {
-  const keep = new Set<string>();
-  for (const s of sets) if (now < s.at + retentionDays[s.tier] * DAY) keep.add(s.id);
-  const newest = sets.at(-1);
-  if (newest !== undefined) keep.add(newest.id);
-  for (const s of sets) if (keep.has(s.id)) for (const c of s.chain) keep.add(c);
-  return sets.filter((s) => keep.has(s.id)).map((s) => s.id);
-}
-
 interface ListJson {
   sets: { id: string; tier: string; type: string; restorable: boolean }[];
+}
+
+interface BackupJson {
+  sources: { setId: string | null; tier: string; type: string }[];
+  promotion?: { promoted: unknown[] };
+  prune: { removed: string[] } | null;
 }
 
 interface Job {
@@ -97,24 +53,39 @@ function run(job: Job, args: string[], now: string, expect = 0): ReturnType<type
   return cli(['--config', job.config, '--state', job.state, ...args], { now, expect, env: job.env });
 }
 
-/** runDays runs `backup -t auto` once a day, changing the source each day (a file changed, one added, now and then one deleted). */
-async function runDays(job: Job, days: readonly Date[]): Promise<void> {
+function at(days: readonly string[]): Date[] {
+  return days.map((d) => new Date(`${d}T09:00:00Z`));
+}
+
+/**
+ * runDays runs `backup -t auto` on each day, changing the source each time (a file changed, one
+ * added, now and then one deleted): each run makes the predicted set with the predicted tier and
+ * type, promotes nothing later (the tier is right at creation) and prunes exactly the predicted sets.
+ */
+async function runDays(job: Job, days: readonly Date[], retentionDays: Record<Tier, number>): Promise<string[]> {
+  const predicted = predictRuns(days, 'docs', retentionDays);
   for (const [n, d] of days.entries()) {
     await fsp.appendFile(path.join(job.src, 'journal.txt'), `day ${n}\n`);
     await fsp.writeFile(path.join(job.src, `note-${n}.txt`), `note of day ${n}\n`);
     if (n % 4 === 3) await fsp.rm(path.join(job.src, `note-${n - 2}.txt`));
-    const r = jsonOf<{ sources: { setId: string | null }[] }>(await run(job, ['--json', 'backup', '-t', 'auto'], d.toISOString()));
-    const id = r.sources[0]?.setId;
-    assert.ok(typeof id === 'string', `a set was made on ${d.toISOString()}`);
-    job.states.set(id, await snapshot(job.src));
+    const r = jsonOf<BackupJson>(await run(job, ['--json', 'backup', '-t', 'auto'], d.toISOString()));
+    const p = predicted[n];
+    assert.ok(p !== undefined);
+    const day = d.toISOString().slice(0, 10);
+    assert.deepEqual(r.sources.map((s) => [s.setId, s.tier, s.type]), [[p.made.id, p.made.tier, p.made.type]], `${day}: the set made`);
+    assert.deepEqual(r.promotion?.promoted ?? [], [], `${day}: nothing promoted later`);
+    assert.deepEqual([...(r.prune?.removed ?? [])].sort(), p.removed, `${day}: the sets the prune removed`);
+    job.states.set(p.made.id, await snapshot(job.src));
   }
+  return predicted.at(-1)?.left ?? [];
 }
 
 /** checkEnd: the sets on the destination are exactly the predicted ones, with the predicted tiers; each verifies and restores exactly. */
-async function checkEnd(job: Job, predicted: readonly Predicted[], kept: readonly string[], now: string): Promise<void> {
+async function checkEnd(job: Job, days: readonly Date[], retentionDays: Record<Tier, number>, kept: readonly string[]): Promise<void> {
+  const now = days.at(-1)?.toISOString() ?? '';
+  const byId = new Map(predictRuns(days, 'docs', retentionDays).map((p) => [p.made.id, p.made]));
   const list = jsonOf<ListJson>(await run(job, ['--json', 'list'], now));
   assert.deepEqual(list.sets.map((s) => s.id), kept, 'the sets left are the ones the retention rules keep');
-  const byId = new Map(predicted.map((p) => [p.id, p]));
   for (const s of list.sets) {
     assert.equal(s.tier, byId.get(s.id)?.tier, `${s.id}: tier`);
     assert.equal(s.type, byId.get(s.id)?.type, `${s.id}: type`);
@@ -132,37 +103,45 @@ async function checkEnd(job: Job, predicted: readonly Predicted[], kept: readonl
   }
 }
 
-function daysFrom(first: string, n: number): Date[] {
-  const start = Date.parse(`${first}T09:00:00Z`);
-  return Array.from({ length: n }, (_, i) => new Date(start + i * DAY));
-}
-
-describe('lifecycle: months of daily --tier auto runs end with exactly the predicted sets', { concurrency: 1 }, () => {
-  it('four months on a local folder, default retention: promotion at creation, prune after each run', { timeout: 1_800_000 }, async (t) => {
+describe('lifecycle: daily --tier auto runs end with exactly the predicted sets', { concurrency: 1 }, () => {
+  it('a local folder, default retention, September to December: every promotion and prune transition', { timeout: 900_000 }, async (t) => {
     const root = await tempDir(t, 'strata-lifecycle-');
     const dest = path.join(root, 'dest');
     await fsp.mkdir(dest);
     // No retention: block: the defaults (daily 30d, weekly 90d, monthly 365d, yearly 5y) and pruneAfterBackup.
     const job = await makeJob(root, dest, '');
-    const days = daysFrom('2026-09-01', 120); // Tuesday 1 September … Tuesday 29 December 2026
-    await runDays(job, days);
-    const predicted = predictSets(days, 'docs');
-    const last = days.at(-1);
-    assert.ok(last !== undefined);
-    const kept = predictKept(predicted, last.getTime(), { daily: 30, weekly: 90, monthly: 365, yearly: 5 * 365 });
-    // The README's rules, spelled out for this calendar: the 4th Sundays of September, October and
-    // November are monthly, December's last Sunday yearly; weekly sets of the last 90 days; daily
-    // sets of the last 30 days (their FULL is kept with them).
-    assert.deepEqual(predicted.filter((p) => p.tier === 'monthly').map((p) => p.id), ['260927_FULL_docs', '261025_FULL_docs', '261122_FULL_docs']);
-    assert.deepEqual(predicted.filter((p) => p.tier === 'yearly').map((p) => p.id), ['261227_FULL_docs']);
-    assert.equal(kept.length, 40);
-    await checkEnd(job, predicted, kept, last.toISOString());
+    const days = at([
+      '2026-09-01', // Tuesday, the first run: a daily FULL
+      '2026-09-02', // a daily INCR
+      '2026-09-06', // Sunday: weekly FULL
+      '2026-09-08', // Tuesday after a missed Monday: a daily INCR on the weekly
+      '2026-09-27', // the last Sunday of September, its 2nd weekly set: monthly
+      '2026-11-01', // (no run in October) weekly; the September dailies are 30 days old: pruned
+      '2026-11-08',
+      '2026-11-15',
+      '2026-11-22', // November's 4th weekly set: monthly
+      '2026-11-29', // its 5th: weekly
+      '2026-12-27', // December's last Sunday: yearly; the weekly of 6 September is 90 days old: pruned
+      '2026-12-28', // a daily INCR on the yearly
+    ]);
+    const kept = await runDays(job, days, DEFAULT_DAYS);
+    assert.deepEqual(
+      predictRuns(days, 'docs', DEFAULT_DAYS).map((p) => `${p.made.id} ${p.made.tier}${p.removed.length > 0 ? ` -${p.removed.join(' -')}` : ''}`),
+      [
+        '260901_FULL_docs daily', '260902_INCR_docs daily', '260906_FULL_docs weekly', '260908_INCR_docs daily', '260927_FULL_docs monthly',
+        '261101_FULL_docs weekly -260901_FULL_docs -260902_INCR_docs -260908_INCR_docs',
+        '261108_FULL_docs weekly', '261115_FULL_docs weekly', '261122_FULL_docs monthly', '261129_FULL_docs weekly',
+        '261227_FULL_docs yearly -260906_FULL_docs', '261228_INCR_docs daily',
+      ],
+      'the README\'s rules, spelled out for these days',
+    );
+    await checkEnd(job, days, DEFAULT_DAYS, kept);
     // Nothing else was left behind on the destination: only the kept sets' folders and the marker.
     const entries = (await fsp.readdir(dest)).filter((n) => n !== 'strata-destination.json').sort();
     assert.deepEqual(entries, [...kept].sort());
   });
 
-  it('three weeks on the S3 test server (Ceph RGW), daily 7d and weekly 14d', { timeout: 900_000 }, async (t) => {
+  it('a week on the S3 test server (Ceph RGW), daily 7d and weekly 14d', { timeout: 900_000 }, async (t) => {
     const endpoint = process.env['STRATA_TEST_S3_ENDPOINT'] ?? '';
     const key = process.env['STRATA_TEST_S3_KEY'] ?? '';
     const secret = process.env['STRATA_TEST_S3_SECRET'] ?? '';
@@ -173,16 +152,22 @@ describe('lifecycle: months of daily --tier auto runs end with exactly the predi
     const dest = `s3://${bucket}/life?endpoint=${encodeURIComponent(endpoint)}&pathStyle=true`;
     const env = { AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: secret, AWS_PROFILE: undefined, AWS_REGION: undefined };
     const job = await makeJob(root, dest, 'retention:\n  daily: 7d\n  weekly: 14d\n', env);
-    const days = daysFrom('2027-01-05', 21); // Tuesday 5 … Monday 25 January 2027
-    await runDays(job, days);
-    const predicted = predictSets(days, 'docs');
-    const last = days.at(-1);
-    assert.ok(last !== undefined);
-    const kept = predictKept(predicted, last.getTime(), { daily: 7, weekly: 14, monthly: 365, yearly: 5 * 365 });
-    // The runs start on Tuesday 5 January: 10, 17 and 24 January are the month's 1st to 3rd weekly
-    // sets (all weekly; the 31st would be its monthly); 10 January expired with its week.
-    assert.deepEqual(predicted.filter((p) => p.tier !== 'daily').map((p) => `${p.id} ${p.tier}`), ['270110_FULL_docs weekly', '270117_FULL_docs weekly', '270124_FULL_docs weekly']);
-    assert.deepEqual(kept, ['270117_FULL_docs', '270118_INCR_docs', '270119_INCR_docs', '270120_INCR_docs', '270121_INCR_docs', '270122_INCR_docs', '270123_INCR_docs', '270124_FULL_docs', '270125_INCR_docs']);
-    await checkEnd(job, predicted, kept, last.toISOString());
+    const retentionDays = { ...DEFAULT_DAYS, daily: 7, weekly: 14 };
+    // Tuesday 5 … Monday 25 January 2027, the Sundays and the day after each.
+    const days = at(['2027-01-05', '2027-01-06', '2027-01-10', '2027-01-11', '2027-01-17', '2027-01-18', '2027-01-24', '2027-01-25']);
+    const kept = await runDays(job, days, retentionDays);
+    // 10, 17 and 24 January are the month's 1st to 3rd weekly sets (all weekly; the 31st would be
+    // its monthly); the dailies go after 7 days, 10 January after 14, exactly at its boundary.
+    assert.deepEqual(
+      predictRuns(days, 'docs', retentionDays).map((p) => `${p.made.id} ${p.made.tier}${p.removed.length > 0 ? ` -${p.removed.join(' -')}` : ''}`),
+      [
+        '270105_FULL_docs daily', '270106_INCR_docs daily', '270110_FULL_docs weekly', '270111_INCR_docs daily',
+        '270117_FULL_docs weekly -270105_FULL_docs -270106_INCR_docs', '270118_INCR_docs daily -270111_INCR_docs',
+        '270124_FULL_docs weekly -270110_FULL_docs', '270125_INCR_docs daily -270118_INCR_docs',
+      ],
+      'the README\'s rules, spelled out for these days',
+    );
+    assert.deepEqual(kept, ['270117_FULL_docs', '270124_FULL_docs', '270125_INCR_docs']);
+    await checkEnd(job, days, retentionDays, kept);
   });
 });

@@ -347,7 +347,8 @@ describe('two jobs, two state folders, one destination', () => {
 
 const SERVER_VARS = ['STRATA_TEST_S3_ENDPOINT', 'STRATA_TEST_S3_KEY', 'STRATA_TEST_S3_SECRET', 'STRATA_TEST_WEBDAV_URL', 'STRATA_TEST_WEBDAV_USER', 'STRATA_TEST_WEBDAV_PASS'] as const;
 
-describe('strata prune on the real S3 and WebDAV test servers', () => {
+// The two servers' runs share nothing (own bucket or collection, own folders): they run at once.
+describe('strata prune on the real S3 and WebDAV test servers', { concurrency: true }, () => {
   const missing = SERVER_VARS.filter((v) => (process.env[v] ?? '') === '');
   const envOf = (v: (typeof SERVER_VARS)[number]): string => {
     const value = process.env[v];

@@ -5,7 +5,7 @@
  * password check, a tampered set offered as a base, a replaced RESTORE.txt, and two runs that pick
  * the same set name at once.
  */
-import { test, type TestContext } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -26,9 +26,28 @@ interface ListRow {
   chainProblems: { id: string; reason: string }[];
 }
 
-/** setup makes a FULL (day 0) and a daily INCR (day 1) of one source, and a FULL of a second source. */
-async function setup(t: TestContext): Promise<{ root: string; rig: Rig; full: string; incr: string; other: string; at: (dest: string) => Rig; copy: (name: string) => Promise<string> }> {
-  const root = await tempDir(t, 'strata-tamper-');
+interface Fixture { root: string; rig: Rig; full: string; incr: string; other: string; at: (dest: string) => Rig; copy: (name: string) => Promise<string> }
+
+let fixture: Promise<Fixture> | undefined;
+let fixtureRoot: string | undefined;
+after(async () => {
+  if (fixtureRoot !== undefined) await fsp.rm(fixtureRoot, { recursive: true, force: true });
+});
+
+/**
+ * setup gives the fixture every test of this file starts from, made once: a FULL (day 0) and a
+ * daily INCR (day 1) of one source, and a FULL of a second source. Tests never change its
+ * destination or state: each works on its own copy of the destination (copy) with its own state
+ * folder (at), and a test that changes the source puts it back.
+ */
+function setup(): Promise<Fixture> {
+  fixture ??= makeFixture();
+  return fixture;
+}
+
+async function makeFixture(): Promise<Fixture> {
+  const root = await tempDir(undefined, 'strata-tamper-');
+  fixtureRoot = root;
   const src = path.join(root, 'docs');
   const mail = path.join(root, 'mail');
   await writeTree(src, { 'a.txt': 'alpha\n', 'sub/b.txt': 'bravo '.repeat(1000), 'c.bin': Buffer.alloc(5000, 7) });
@@ -88,8 +107,8 @@ function noStackTrace(r: CliResult): void {
   assert.doesNotMatch(out(r), /\n\s+at .+\(.+:\d+:\d+\)|RangeError|TypeError/, `a stack trace or a raw exception:\n${show(r)}`);
 }
 
-test('§4 verify checks the whole chain: an INCR whose FULL base is deleted or damaged is DAMAGED, naming the base; list marks it', { timeout: 300_000 }, async (t) => {
-  const { full, incr, other, at, copy } = await setup(t);
+test('§4 verify checks the whole chain: an INCR whose FULL base is deleted or damaged is DAMAGED, naming the base; list marks it', { timeout: 300_000 }, async () => {
+  const { full, incr, other, at, copy } = await setup();
 
   // 1. The FULL base deleted: verify (newest per source) said OK, restore then failed with 13.
   const gone = at(await copy('base-gone'));
@@ -145,8 +164,8 @@ test('§4 verify checks the whole chain: an INCR whose FULL base is deleted or d
   assert.match(out(rg), new RegExp(`${full}.*missing|missing.*${full}`), show(rg));
 });
 
-test('§5a a descriptor with kdf.N=3, a huge N or other bad fields is TAMPERED (exit 13), never a crash; the other sets still work', { timeout: 300_000 }, async (t) => {
-  const { root, incr, other, full, at, copy } = await setup(t);
+test('§5a a descriptor with kdf.N=3, a huge N or other bad fields is TAMPERED (exit 13), never a crash; the other sets still work', { timeout: 300_000 }, async () => {
+  const { root, incr, other, full, at, copy } = await setup();
   for (const [name, edit] of [
     ['n3', (d: Record<string, unknown>) => ((d['kdf'] as Record<string, unknown>)['N'] = 3)],
     ['nhuge', (d: Record<string, unknown>) => ((d['kdf'] as Record<string, unknown>)['N'] = 2 ** 40)],
@@ -192,8 +211,8 @@ test('§5a a descriptor with kdf.N=3, a huge N or other bad fields is TAMPERED (
   }
 });
 
-test('§5b a zeroed password check with the right password is TAMPERED, not WRONG-PASSWORD; a wrong password is still 12', { timeout: 300_000 }, async (t) => {
-  const { root, other, incr, at, copy } = await setup(t);
+test('§5b a zeroed password check with the right password is TAMPERED, not WRONG-PASSWORD; a wrong password is still 12', { timeout: 300_000 }, async () => {
+  const { root, other, incr, at, copy } = await setup();
   // 1. Only the check field zeroed: the HMAC over the recomputed check proves the password right.
   const rig = at(await copy('check-zeroed'));
   await editDescriptor(rig.dest, other, (d) => (d['check'] = '0'.repeat(64)));
@@ -232,7 +251,7 @@ test('§5b a zeroed password check with the right password is TAMPERED, not WRON
 });
 
 test('§5c backup never builds an INCR on a tampered base: it makes a FULL and says why', { timeout: 300_000 }, async (t) => {
-  const { full, incr, at, copy } = await setup(t);
+  const { full, incr, at, copy } = await setup();
   // A base whose own chain is broken (its FULL deleted) is not used either: an INCR on it could never be restored.
   const chainless = at(await copy('chainless-base'));
   await fsp.rm(path.join(chainless.dest, full), { recursive: true });
@@ -246,6 +265,8 @@ test('§5c backup never builds an INCR on a tampered base: it makes a FULL and s
   await editDescriptor(rig.dest, incr, (d) => {
     (d['stats'] as Record<string, number>)['files'] = 12345;
   });
+  // The source is the fixture's: put it back as it was when this test ends.
+  t.after(() => fsp.rm(path.join(rig.src, 'new.txt'), { force: true }));
   await fsp.writeFile(path.join(rig.src, 'new.txt'), 'new\n');
   const b = await rig.backup('daily', [], { env: { STRATA_NOW: day(2) } });
   assert.equal(b.code, 0, show(b));
@@ -259,8 +280,8 @@ test('§5c backup never builds an INCR on a tampered base: it makes a FULL and s
   assert.equal(await fsp.readFile(path.join(restored, 'new.txt'), 'utf8'), 'new\n');
 });
 
-test('§5d RESTORE.txt is covered: a replaced or missing one is DAMAGED, --repair writes it back byte-identical; old sets are "not covered"', { timeout: 300_000 }, async (t) => {
-  const { full, incr, other, at, copy } = await setup(t);
+test('§5d RESTORE.txt is covered: a replaced or missing one is DAMAGED, --repair writes it back byte-identical; old sets are "not covered"', { timeout: 300_000 }, async () => {
+  const { full, incr, other, at, copy } = await setup();
   const rig = at(await copy('restore-txt'));
   const file = path.join(rig.dest, incr, 'RESTORE.txt');
   const original = await fsp.readFile(file);
