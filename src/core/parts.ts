@@ -49,10 +49,10 @@ export interface RoutePolicy {
  * defaultRoutePolicy: measured on the 2-core machine (bench/issue-11-levers.md, /work/wt/T1.md):
  * storing incompressible files cut 7-Zip's CPU by 31 % for the same output; two LZMA2 processes
  * balanced by bytes beside the stored one took 0.65× the seed's wall time on a 66 MB corpus
- * (37 MB compressible). Below ~32 MiB of compressible data 7-Zip runs a few seconds at most and a
+ * (37 MB compressible). Below 16 MiB of compressible data 7-Zip runs a few seconds at most and a
  * second process (and archive, and tail volume) is not worth it.
  */
-export const defaultRoutePolicy: RoutePolicy = { enabled: true, minBytes: 16 * 1024 * 1024, splitMinBytes: 32 * 1024 * 1024, storeMinBytes: 4 * 1024 * 1024 };
+export const defaultRoutePolicy: RoutePolicy = { enabled: true, minBytes: 16 * 1024 * 1024, splitMinBytes: 16 * 1024 * 1024, storeMinBytes: 4 * 1024 * 1024 };
 
 /** PlannedPart is one archive to write: its method, the paths going in (list order) and their bytes. */
 export interface PlannedPart {
