@@ -62,44 +62,88 @@ export interface PlannedPart {
 }
 
 /**
- * balance splits files into `n` lists of nearly equal bytes: largest first, each to the list with
- * the fewest bytes so far (greedy LPT; ties to the lower list). Each list keeps the files' input
- * order (7-Zip's order within an archive stays the scan's). Empty lists are dropped.
+ * balanceOwners assigns the files `among` (indices into `sizes`) to `n` lists of nearly equal bytes:
+ * largest first, each to the list with the fewest bytes so far (greedy LPT; ties to the lower
+ * list). Returns each file's list (by position in `among`) and each list's bytes.
+ */
+function balanceOwners(sizes: ArrayLike<number>, among: readonly number[], n: number): { owner: number[]; bytes: number[] } {
+  const order = among.map((_, k) => k).sort((a, b) => (sizes[among[b] ?? 0] ?? 0) - (sizes[among[a] ?? 0] ?? 0) || a - b);
+  const bytes = new Array<number>(Math.max(1, n)).fill(0);
+  const owner = new Array<number>(among.length).fill(0);
+  for (const k of order) {
+    let best = 0;
+    for (let j = 1; j < bytes.length; j++) if ((bytes[j] ?? 0) < (bytes[best] ?? 0)) best = j;
+    owner[k] = best;
+    bytes[best] = (bytes[best] ?? 0) + (sizes[among[k] ?? 0] ?? 0);
+  }
+  return { owner, bytes };
+}
+
+/**
+ * balance splits files into `n` lists of nearly equal bytes (balanceOwners). Each list keeps the
+ * files' input order (7-Zip's order within an archive stays the scan's). Empty lists are dropped.
  */
 export function balance(files: readonly { path: string; size: number }[], n: number): { paths: string[]; bytes: number }[] {
-  const order = files.map((f, i) => i).sort((a, b) => (files[b]?.size ?? 0) - (files[a]?.size ?? 0) || a - b);
-  const bytes = new Array<number>(Math.max(1, n)).fill(0);
-  const owner = new Array<number>(files.length).fill(0);
-  for (const i of order) {
-    let best = 0;
-    for (let k = 1; k < bytes.length; k++) if ((bytes[k] ?? 0) < (bytes[best] ?? 0)) best = k;
-    owner[i] = best;
-    bytes[best] = (bytes[best] ?? 0) + (files[i]?.size ?? 0);
-  }
+  const { owner, bytes } = balanceOwners(files.map((f) => f.size), files.map((_, i) => i), n);
   const lists = bytes.map((b) => ({ paths: [] as string[], bytes: b }));
   files.forEach((f, i) => lists[owner[i] ?? 0]?.paths.push(f.path));
   return lists.filter((l) => l.paths.length > 0);
 }
 
+/** Routing is a plan by index: the parts in order, and the part of each listed path (owner[i]). */
+export interface Routing {
+  parts: { method: PartMethod; bytes: number; count: number }[];
+  owner: Uint8Array;
+}
+
 /**
- * planParts routes a set's files: the compressed part(s) first (part 0 keeps `<set>.7z`), the
- * stored part last. One LZMA2 part with everything (today's layout) when routing is off, the set
- * is small or nothing is worth storing and the compressible bytes are too few to split.
+ * route plans a set's parts from the sizes of its listed paths (in list order) and which of them
+ * the probe would store: the compressed part(s) first (part 0 keeps `<set>.7z`), the stored part
+ * last. One LZMA2 part with everything (today's layout) when routing is off, the set is small, or
+ * nothing is worth storing and the compressible bytes are too few to split. It holds a number
+ * per path, not the paths, so that a set of a million files costs a few MB here.
  */
-export function planParts(files: readonly RouteFile[], policy: RoutePolicy = defaultRoutePolicy): PlannedPart[] {
-  const total = files.reduce((n, f) => n + f.size, 0);
-  const one = (): PlannedPart[] => [{ method: 'lzma2', paths: files.map((f) => f.path), bytes: total }];
-  if (!policy.enabled || total < policy.minBytes || files.length === 0) return one();
-  const storeBytes = files.reduce((n, f) => n + (f.storage === 'store' ? f.size : 0), 0);
-  const storing = storeBytes >= policy.storeMinBytes;
-  const stored = storing ? files.filter((f) => f.storage === 'store') : [];
-  const compressed = storing ? files.filter((f) => f.storage !== 'store') : [...files];
+export function route(sizes: ArrayLike<number>, stores: (i: number) => boolean, policy: RoutePolicy = defaultRoutePolicy): Routing {
+  const n = sizes.length;
+  let total = 0;
+  let storeBytes = 0;
+  for (let i = 0; i < n; i++) {
+    total += sizes[i] ?? 0;
+    if (stores(i)) storeBytes += sizes[i] ?? 0;
+  }
+  const owner = new Uint8Array(n);
+  const one = (): Routing => ({ parts: [{ method: 'lzma2', bytes: total, count: n }], owner });
+  if (!policy.enabled || total < policy.minBytes || n === 0) return one();
+  const storing = storeBytes >= policy.storeMinBytes && storeBytes > 0;
+  const compressed: number[] = [];
+  const stored: number[] = [];
+  for (let i = 0; i < n; i++) (storing && stores(i) ? stored : compressed).push(i);
   const compressBytes = total - (storing ? storeBytes : 0);
-  const parts: PlannedPart[] = (compressBytes >= policy.splitMinBytes ? balance(compressed, 2) : compressed.length > 0 ? [{ paths: compressed.map((f) => f.path), bytes: compressBytes }] : []).map(
-    (l) => ({ method: 'lzma2', ...l }),
-  );
-  if (stored.length > 0) parts.push({ method: 'copy', paths: stored.map((f) => f.path), bytes: storeBytes });
-  return parts.length === 0 ? one() : parts;
+  const parts: Routing['parts'] = [];
+  if (compressed.length > 0) {
+    const { owner: o, bytes } = balanceOwners(sizes, compressed, compressBytes >= policy.splitMinBytes ? 2 : 1);
+    // Lists left empty (a single compressible file) are dropped; the others are numbered in order.
+    const used = bytes.map((_, j) => o.includes(j));
+    const index = used.map((u, j) => used.slice(0, j).filter(Boolean).length);
+    bytes.forEach((b, j) => {
+      if (used[j] === true) parts.push({ method: 'lzma2', bytes: b, count: o.filter((x) => x === j).length });
+    });
+    compressed.forEach((i, k) => (owner[i] = index[o[k] ?? 0] ?? 0));
+  }
+  if (stored.length > 0) {
+    const k = parts.length;
+    parts.push({ method: 'copy', bytes: storeBytes, count: stored.length });
+    for (const i of stored) owner[i] = k;
+  }
+  return parts.length === 0 ? one() : { parts, owner };
+}
+
+/** planParts is route() over named files: each part with its paths in list order (for tests and small lists). */
+export function planParts(files: readonly RouteFile[], policy: RoutePolicy = defaultRoutePolicy): PlannedPart[] {
+  const r = route(files.map((f) => f.size), (i) => files[i]?.storage === 'store', policy);
+  const parts = r.parts.map((p) => ({ method: p.method, paths: [] as string[], bytes: p.bytes }));
+  files.forEach((f, i) => parts[r.owner[i] ?? 0]?.paths.push(f.path));
+  return parts;
 }
 
 /** PartVolumes is one part of a set with the index of its first volume in the set's flat list. */

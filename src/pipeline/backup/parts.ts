@@ -12,15 +12,16 @@
  * half-written set never counts as complete. From the journal on, a resume completes it as any
  * other (uploads, PAR2 over the flat list of volumes: parity.ts).
  */
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { probeFiles } from '../../archive/probe.js';
 import { defaultProbePolicy } from '../../core/compressibility.js';
 import { partArchiveName } from '../../core/keys.js';
-import { defaultRoutePolicy, planParts, type PlannedPart, type RouteFile, type SetPart } from '../../core/parts.js';
+import { defaultRoutePolicy, route, type Routing, type SetPart } from '../../core/parts.js';
+import { formatSize } from '../../core/size.js';
 import { counted } from '../../core/words.js';
 import { StrataError, isStrataError } from '../../errors.js';
 import { hashFile } from '../../io/hash.js';
+import { LineWriter, readLines } from '../../io/lines.js';
 import { readEntries } from '../manifests.js';
 import { Journal, type JournalObject } from './journal.js';
 import { completeArchive } from './parity.js';
@@ -30,22 +31,41 @@ import type { ArchiveResult } from './types.js';
 
 /**
  * routeParts plans the set's archives, or returns null when the set stays one LZMA2 archive (the
- * streaming path): routing off, a small set, a set that streams, or nothing to route.
+ * streaming path): routing off, a small set, a set that streams, or nothing to route. It reads the
+ * archive list and the scan's entries side by side (the scan writes both in the same order) and
+ * keeps a size per path, not the paths; the files large enough are probed (archive/probe).
  */
-export async function routeParts(set: SetInProgress, scanned: ScanOutput): Promise<PlannedPart[] | null> {
+export async function routeParts(set: SetInProgress, scanned: ScanOutput): Promise<Routing | null> {
   const policy = set.req.config.routing ?? defaultRoutePolicy;
   const { scan } = scanned;
   if (!policy.enabled || scan.bytesToArchive < policy.minBytes || scan.bytesToArchive > set.req.config.protection.directMaxBytes) return null;
-  const sizes = new Map<string, number>();
-  for await (const e of readEntries(scanned.entriesFile)) if (e.type === 'file' && e.link === undefined) sizes.set(e.path, e.size);
-  const listed = (await fsp.readFile(scanned.listFile, 'utf8')).split('\n').filter((l) => l !== '');
-  const files = listed.map((p) => ({ path: p, size: sizes.get(p) ?? 0 }));
-  const probed = files.filter((f) => f.size >= defaultProbePolicy.minBytes);
-  const results = await probeFiles(probed.map((f) => ({ path: path.join(set.source.path, f.path), size: f.size })));
-  const storage = new Map(probed.map((f, i) => [f.path, results[i]?.storage ?? 'compress']));
-  const routed: RouteFile[] = files.map((f) => ({ ...f, storage: storage.get(f.path) ?? 'compress' }));
-  const parts = planParts(routed, policy);
-  return parts.length === 1 && parts[0]?.method === 'lzma2' ? null : parts;
+  const sizes: number[] = [];
+  const candidates: { i: number; path: string; size: number }[] = [];
+  const entries = readEntries(scanned.entriesFile)[Symbol.asyncIterator]();
+  let exhausted = false;
+  for await (const line of readLines(scanned.listFile)) {
+    if (line === '') continue;
+    let size = 0;
+    // The entries file lists every path the list does, in the same order, and more (unchanged files, folders).
+    while (!exhausted) {
+      const next = await entries.next();
+      if (next.done === true) {
+        exhausted = true;
+        break;
+      }
+      if (next.value.path === line) {
+        if (next.value.type === 'file' && next.value.link === undefined) size = next.value.size;
+        break;
+      }
+    }
+    if (size >= defaultProbePolicy.minBytes) candidates.push({ i: sizes.length, path: line, size });
+    sizes.push(size);
+  }
+  await entries.return?.(undefined);
+  const results = await probeFiles(candidates.map((c) => ({ path: path.join(set.source.path, c.path), size: c.size })));
+  const stored = new Set(candidates.filter((_, k) => results[k]?.storage === 'store').map((c) => c.i));
+  const routing = route(sizes, (i) => stored.has(i), policy);
+  return routing.parts.length === 1 && routing.parts[0]?.method === 'lzma2' ? null : routing;
 }
 
 /**
@@ -53,10 +73,23 @@ export async function routeParts(set: SetInProgress, scanned: ScanOutput): Promi
  * journals the volumes (part after part) and completes the set (uploads, PAR2) as parity.ts does
  * for any written archive. Names unsafe for a list file (scan extraPaths) go into part 0.
  */
-export async function writeParts(set: SetInProgress, scanned: ScanOutput, lap: Lap, planned: readonly PlannedPart[], volumeSize: number): Promise<{ archive: ArchiveResult; warnings: string[] }> {
+export async function writeParts(set: SetInProgress, scanned: ScanOutput, lap: Lap, routing: Routing, volumeSize: number): Promise<{ archive: ArchiveResult; warnings: string[] }> {
   const { req, out } = set;
   const { scan } = scanned;
-  out.verbose(`${set.source.name}: ${planned.length} archives at once: ${planned.map((p, k) => `${partArchiveName(set.setId, k)} ${p.method} ${counted(p.paths.length, 'path')} ${p.bytes} bytes`).join(', ')}`);
+  const planned = routing.parts;
+  out.verbose(`${set.source.name}: ${planned.length} archives at once: ${planned.map((p, k) => `${partArchiveName(set.setId, k)} ${p.method} ${counted(p.count, 'path')} ${formatSize(p.bytes)}`).join(', ')}`);
+  // Each part's list file, written from the archive list in its order.
+  const lists = planned.map((_, k) => path.join(set.work, `archive.part${k + 1}.list`));
+  const writers = await Promise.all(lists.map((f) => LineWriter.create(f)));
+  try {
+    let i = 0;
+    for await (const line of readLines(scanned.listFile)) {
+      if (line === '') continue;
+      await writers[routing.owner[i++] ?? 0]?.line(line);
+    }
+  } finally {
+    for (const w of writers) await w.close();
+  }
   const bar = out.progress(`${set.source.name}: archiving ${counted(scan.filesToArchive, 'file')}`, scan.bytesToArchive, { bytes: true, filesTotal: scan.filesToArchive });
   // One part failing stops the others (their archives are incomplete anyway).
   const stop = new AbortController();
@@ -67,8 +100,7 @@ export async function writeParts(set: SetInProgress, scanned: ScanOutput, lap: L
   const created: { volumes: string[]; warnings: string[] }[] = [];
   try {
     const runs = planned.map(async (p, k) => {
-      const listFile = path.join(set.work, `archive.part${k + 1}.list`);
-      await fsp.writeFile(listFile, p.paths.map((l) => `${l}\n`).join(''));
+      const listFile = lists[k] ?? '';
       const extra = k === 0 ? scan.extraPaths : [];
       try {
         return await req.tools.sevenZip.create({
@@ -79,7 +111,7 @@ export async function writeParts(set: SetInProgress, scanned: ScanOutput, lap: L
           password: req.password,
           level: p.method === 'copy' ? 0 : set.archive.level,
           volumeSize,
-          fileCount: p.paths.length + extra.length,
+          fileCount: p.count + extra.length,
           signal: stop.signal,
           ...(req.pollMs === undefined ? {} : { pollMs: req.pollMs }),
           onProgress: (e) => {
