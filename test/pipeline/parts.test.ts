@@ -99,7 +99,7 @@ describe('a set of several archives (stored media, two LZMA2 parts)', () => {
     assert.deepEqual((await fsp.readdir(staging).catch(() => [])).filter((n) => n.endsWith('.resume.json')), [], 'no journal: the set starts over');
 
     // An upload failure after every part is written: journaled with its parts, resumed by the next run.
-    await assert.rejects(backup(f, new FaultyBackend(new LocalBackend(f.dest)).fail('put', { after: 6 }), config), /injected put fault/);
+    await assert.rejects(backup(f, new FaultyBackend(new LocalBackend(f.dest)).fail('put', { after: 6, times: Infinity }), config), /injected put fault/);
     const incomplete = (await repo.catalog()).incomplete.map((s) => s.id);
     const journaled = (await fsp.readdir(staging)).filter((n) => n.endsWith('.resume.json'));
     assert.equal(journaled.length, 1);

@@ -10,7 +10,9 @@
  * writes (volume-stream). The set is journaled only once every 7-Zip process has finished, so a
  * crash or failure while any part is being written leaves no journal: the set starts over, and a
  * half-written set never counts as complete. From the journal on, a resume completes it as any
- * other (uploads, PAR2 over the flat list of volumes: parity.ts).
+ * other (uploads, PAR2 over the flat list of volumes: parity.ts). A part's volumes are stored as soon as
+ * that part is written, while the others are still being written (objects stored before the
+ * journal exists are debris if the run dies, removed by the next run as for a streamed set).
  */
 import * as path from 'node:path';
 import { probeFiles } from '../../archive/probe.js';
@@ -97,13 +99,16 @@ export async function writeParts(set: SetInProgress, scanned: ScanOutput, lap: L
   if (req.signal.aborted) stop.abort();
   else req.signal.addEventListener('abort', onAbort, { once: true });
   const done = planned.map(() => 0);
-  const created: { volumes: string[]; warnings: string[] }[] = [];
+  const created: { objects: JournalObject[]; warnings: string[] }[] = [];
+  // A destination failure while parts are stored: the rest waits for completeArchive (which retries, and fails with the set journaled).
+  let storeFailed = false;
   try {
     const runs = planned.map(async (p, k) => {
       const listFile = lists[k] ?? '';
       const extra = k === 0 ? scan.extraPaths : [];
+      let r;
       try {
-        return await req.tools.sevenZip.create({
+        r = await req.tools.sevenZip.create({
           cwd: set.source.path,
           archivePath: set.file(partArchiveName(set.setId, k)),
           listFile,
@@ -123,6 +128,21 @@ export async function writeParts(set: SetInProgress, scanned: ScanOutput, lap: L
         stop.abort();
         throw e;
       }
+      // This part is written: its volumes are hashed and stored while the other parts are still being written.
+      const objects: JournalObject[] = [];
+      for (const v of r.volumes) {
+        const o: JournalObject = { name: path.basename(v), ...(await hashFile(v)), uploaded: false };
+        objects.push(o);
+        if (storeFailed) continue;
+        try {
+          await set.store(o.name, o.sha256, stop.signal);
+          o.uploaded = true;
+        } catch (e) {
+          if (stop.signal.aborted) throw e;
+          storeFailed = true;
+        }
+      }
+      return { objects, warnings: r.warnings };
     });
     const settled = await Promise.allSettled(runs);
     // The first real failure is the cause; the others were stopped because of it.
@@ -138,8 +158,8 @@ export async function writeParts(set: SetInProgress, scanned: ScanOutput, lap: L
   const volumes: JournalObject[] = [];
   const parts: SetPart[] = [];
   for (const [k, c] of created.entries()) {
-    parts.push({ archive: partArchiveName(set.setId, k), method: planned[k]?.method ?? 'lzma2', volumes: c.volumes.length });
-    for (const v of c.volumes) volumes.push({ name: path.basename(v), ...(await hashFile(v)), uploaded: false });
+    parts.push({ archive: partArchiveName(set.setId, k), method: planned[k]?.method ?? 'lzma2', volumes: c.objects.length });
+    volumes.push(...c.objects);
   }
   set.emit({ kind: 'archive-done', volumes: volumes.length });
   // Every part is written: from here on the set can be resumed.
