@@ -9,6 +9,9 @@
  *                      redundancy and block size on the same volumes
  *   pipelined backup   a sliding-window set (--pipe-volume, bench-only protection config) vs `7zz a`
  *                      followed by `par2 create` per group — the streaming pipeline overlaps them
+ * `--only weekly [--rounds 3]`: issue 11 target 1 alone — the full weekly backup of an issue-like
+ * corpus (51 % media, 31 % text documents, 18 % small files of --size) against `7zz a` + `par2
+ * create` (the raw seed pipeline), alternating, as a wall-time ratio (also part of the full run).
  * `--only par2`: PAR2 creation alone, strata's engine vs par2cmdline, as ratios (bench/par2.ts).
  * `--only tiny`: the tiny-file corpora alone (20,000 and 200,000 files), strata vs restic (bench/peers.ts).
  * plus the peak memory (RSS) of the strata process, at the full file count and at half of it,
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     'pipe-volume': { type: 'string', default: '4MiB' },
     only: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const totalBytes = parseSize(values.size);
@@ -198,6 +202,67 @@ async function pipelined(src: string): Promise<void> {
   await par2Throughput(rawDir);
 }
 
+/**
+ * makeIssueCorpus writes a corpus shaped like issue 11's (411 MB there: 51 % media, 31 % text
+ * documents, 18 % small code files): incompressible "media" files of 5 MiB, text documents of
+ * 3 MiB and small text files of 1–7 KB, in those shares of `bytes`.
+ */
+async function makeIssueCorpus(dir: string, bytes: number): Promise<void> {
+  const media = Math.floor(bytes * 0.51);
+  const docs = Math.floor(bytes * 0.31);
+  const small = bytes - media - docs;
+  for (const d of ['media', 'docs', 'code']) await fsp.mkdir(path.join(dir, d), { recursive: true });
+  const MiB = 1 << 20;
+  for (let i = 0, left = media; left > 0; i++, left -= 5 * MiB) await fsp.writeFile(path.join(dir, 'media', `clip${i}.mp4`), seeded(seed, `media${i}`, Math.min(5 * MiB, left)));
+  for (let i = 0, left = docs; left > 0; i++, left -= 3 * MiB) await fsp.writeFile(path.join(dir, 'docs', `doc${i}.txt`), text(Math.min(3 * MiB, left)));
+  for (let i = 0, left = small; left > 0; i++) {
+    const n = Math.min(left, 1024 + ((i * 2654435761) % 6144));
+    const sub = path.join(dir, 'code', `d${Math.floor(i / 500)}`);
+    if (i % 500 === 0) await fsp.mkdir(sub, { recursive: true });
+    // Shifted so that the small files are not all the same text.
+    await fsp.writeFile(path.join(sub, `f${i}.ts`), Buffer.concat([Buffer.from(`// ${i}\n`), text(n + (i % 97))]).subarray(0, n));
+    left -= n;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
+/**
+ * weeklyVsSeed (issue 11, target 1): strata's full weekly backup of the issue-like corpus against
+ * the raw seed pipeline — `7zz a` (LZMA2 mx5, AES + -mhe, 100 MiB volumes, -ms=off, all cores) then
+ * `par2 create` of those volumes at the redundancy strata's planner gives them — alternating
+ * strata and seed `rounds` times in this one run; prints medians of wall and CPU seconds, the
+ * output bytes and the wall ratio pair by pair, with the load average around each round.
+ */
+async function weeklyVsSeed(src: string, rounds: number): Promise<void> {
+  const pairs: { ours: Measured; seed: number; seedCpu: number; oursBytes: number; seedBytes: number; load: number }[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const dir = path.join(root, `weekly-${r}`);
+    const dest = path.join(dir, 'dest');
+    await fsp.mkdir(dest, { recursive: true });
+    const load = os.loadavg()[0] ?? 0;
+    const ours = await time('node', [strata, '--state', path.join(dir, 'state'), '--quiet', 'backup', '--tier', 'weekly', '--source', src, '--dest', dest, '--volume-size', '100MiB']);
+    const rawDir = path.join(dir, 'raw');
+    await fsp.mkdir(rawDir);
+    const raw = await time('7zz', ['a', '-t7z', '-m0=lzma2', '-mx=5', '-mhe=on', '-p', '-v100m', '-ms=off', '-mmt=on', '-snl', '-bso0', '-bsp0', path.join(rawDir, 'raw.7z'), '.'], { cwd: src, input: password + '\n' });
+    const rawVols = (await fsp.readdir(rawDir)).sort().map((f) => path.join(rawDir, f));
+    const rawPlan = planProtection({ setId: 'raw', tier: 'weekly', volumeSizes: rawVols.map((f) => fs.statSync(f).size) }, defaultProtectionConfig);
+    const rawPar = await rawPar2Create(rawPlan, rawVols, rawDir);
+    pairs.push({ ours, seed: raw.seconds + rawPar.seconds, seedCpu: raw.cpu + rawPar.cpu, oursBytes: await duSize(dest), seedBytes: await duSize(rawDir), load: (load + (os.loadavg()[0] ?? 0)) / 2 });
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+  const m = (f: (p: (typeof pairs)[number]) => number): number => median(pairs.map(f));
+  console.log('');
+  console.log(`full weekly backup vs the raw seed pipeline (issue 11 target 1: <= 0.5), ${rounds} alternating rounds, medians:`);
+  row('strata backup (weekly)', m((p) => p.ours.seconds), m((p) => p.seed), '7zz a + par2 create', 'target <= 0.5');
+  console.log(`  CPU s: strata ${m((p) => p.ours.cpu).toFixed(1)}, seed ${m((p) => p.seedCpu).toFixed(1)}; output: strata ${formatBytes(m((p) => p.oursBytes))}, seed ${formatBytes(m((p) => p.seedBytes))} (7zz volumes + PAR2)`);
+  console.log(`  wall ratio per round: ${pairs.map((p) => (p.ours.seconds / p.seed).toFixed(3)).join(' ')}; load average (1 min) per round: ${pairs.map((p) => p.load.toFixed(1)).join(' ')}`);
+}
+
 async function main(): Promise<void> {
   const src = path.join(root, 'src');
   if (values.only === 'par2') {
@@ -221,6 +286,14 @@ async function main(): Promise<void> {
     }
     printTable(rows);
     for (const n of notes) console.log(n);
+    if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
+    return;
+  }
+  if (values.only === 'weekly') {
+    // Issue 11 target 1 alone: the issue-like corpus, strata vs the seed pipeline, alternating.
+    console.log(`strata bench: issue-like corpus ${formatBytes(totalBytes)} in ${root} (${os.cpus().length} cores), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    await makeIssueCorpus(src, totalBytes);
+    await weeklyVsSeed(src, Number(values.rounds));
     if (!values.keep) await fsp.rm(root, { recursive: true, force: true });
     return;
   }
@@ -269,6 +342,11 @@ async function main(): Promise<void> {
   const rawOut = path.join(root, 'rawout');
   const rawX = await time('7zz', ['x', '-bso0', '-bsp0', `-o${rawOut}`, path.join(rawDir, 'raw.7z.001')], { input: password + '\n' });
   row('restore', rest.seconds, rawX.seconds, '7zz x', '(checks every SHA-256)');
+  // 3a. Issue 11 target 1: the full weekly backup of an issue-like corpus vs the seed pipeline (one round here; --only weekly for more).
+  const issueSrc = path.join(root, 'issue-src');
+  await makeIssueCorpus(issueSrc, totalBytes);
+  await weeklyVsSeed(issueSrc, 1);
+  await fsp.rm(issueSrc, { recursive: true, force: true });
   // 3b. restic and borg on the same corpus, and the tiny-file corpus: the table of issue 11.
   await peers({
     root, src, tiny: tinyFiles, strata, password,

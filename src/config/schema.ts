@@ -24,6 +24,7 @@ export { NOTIFY_EVENTS, NOTIFY_TIMEOUT_S, type NotifyConfig, type RetentionConfi
 /** TIERS are the backup tiers, each with its own archive settings (defined in core/naming). */
 export { TIERS, type Tier } from '../core/naming.js';
 import type { Tier } from '../core/naming.js';
+import { defaultRoutePolicy, type RoutePolicy } from '../core/parts.js';
 
 /** WEEKDAYS are the values of schedule.weeklyOn, Monday first. */
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
@@ -79,6 +80,8 @@ export interface StrataConfig {
   archive: Record<Tier, ArchiveTierConfig>;
   schedule: { weeklyOn: Weekday; /** The daily time of `strata schedule install`, HH:MM (local). */ at?: string };
   staging: { maxVolumes: number };
+  /** How a set's files are split into archives (core/parts): the `routing:` section over defaultRoutePolicy; absent: the defaults. */
+  routing?: RoutePolicy;
   /** The PAR2 policy (core/protection): the `protection:` section over defaultProtectionConfig. */
   protection: ProtectionConfig;
   /** Who hears how runs end (ops/notify); absent: nobody. */
@@ -346,6 +349,18 @@ const sections = {
       expected('a mapping with maxVolumes'),
     )
     .prefault({}),
+  // Issue 11: incompressible files to a stored archive, the rest to one or two LZMA2 archives written at once (core/parts).
+  routing: z
+    .strictObject(
+      {
+        enabled: z.boolean(expected('true or false')).default(defaultRoutePolicy.enabled),
+        minBytes: sizeSchema.default(defaultRoutePolicy.minBytes),
+        splitMinBytes: sizeSchema.default(defaultRoutePolicy.splitMinBytes),
+        storeMinBytes: sizeSchema.default(defaultRoutePolicy.storeMinBytes),
+      },
+      expected('a mapping with enabled, minBytes, splitMinBytes, storeMinBytes'),
+    )
+    .prefault({}),
   protection: protectionSchema,
   retention: retentionSectionSchema,
   notify: notifySchema.optional(),
@@ -599,6 +614,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): Validate
     archive: c.archive,
     schedule: c.schedule,
     staging: c.staging,
+    routing: c.routing,
     protection: c.protection,
     retention: primary?.retention ?? c.retention,
   };

@@ -4,6 +4,7 @@
  * loadConfig as written; test/config/init.test.ts checks both.
  */
 import { stringify } from 'yaml';
+import { defaultRoutePolicy } from '../core/parts.js';
 import { defaultProtectionConfig } from '../core/protection/index.js';
 import { formatSize } from '../core/size.js';
 import { DEFAULTS, NOTIFY_TIMEOUT_S, TIERS, WEEKDAYS } from './schema.js';
@@ -147,6 +148,20 @@ export function renderTemplate(options: TemplateOptions = {}): string {
     '#               Default: ' + String(DEFAULTS.maxVolumes),
     'staging:',
     `  maxVolumes: ${DEFAULTS.maxVolumes}`,
+    '',
+    '# routing: a set may be several standard 7-Zip archives, each restorable with stock 7zz (RESTORE.txt',
+    '# says how): files that do not compress (a sample of each file of 256KiB or more is tried) are',
+    '# stored, the rest compressed in one or two archives, and 7-Zip writes them at the same time.',
+    '# Sets that stream (larger than protection.directMaxBytes) stay one archive.',
+    '#   enabled:       false: every set is one LZMA2 archive. Default: true',
+    `#   minBytes:      sets with fewer bytes to archive stay one archive. Default: ${formatSize(defaultRoutePolicy.minBytes)}`,
+    `#   splitMinBytes: from this many compressible bytes on, they go to two archives. Default: ${formatSize(defaultRoutePolicy.splitMinBytes)}`,
+    `#   storeMinBytes: incompressible files are stored when they add up to this much. Default: ${formatSize(defaultRoutePolicy.storeMinBytes)}`,
+    'routing:',
+    '  enabled: true',
+    `  minBytes: ${formatSize(defaultRoutePolicy.minBytes)}`,
+    `  splitMinBytes: ${formatSize(defaultRoutePolicy.splitMinBytes)}`,
+    `  storeMinBytes: ${formatSize(defaultRoutePolicy.storeMinBytes)}`,
   );
   addRetention(add);
   // notify before protection: the protection section stays last (its test uncomments it to the end).

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { TIERS } from './naming.js';
+import { partsIssues } from './parts.js';
 
 /** KDF_BOUNDS are the scrypt parameters a descriptor may ask for (the default is N=2^15, r=8, p=1). */
 export const KDF_BOUNDS = {
@@ -116,6 +117,8 @@ export const descriptorSchema = z
     base: setId.nullable(),
     depends: z.array(setId).max(100_000),
     volumes: z.array(storedObject).max(100_000),
+    /** The archives of the set (core/parts); absent: one LZMA2 archive `<set>.7z`. */
+    parts: z.array(z.object({ archive: segment, method: z.enum(['lzma2', 'copy']), volumes: count })).min(1).max(1000).optional(),
     manifest: storedObject,
     protection: protection.nullable(),
     manifestProtection: unit.nullable().optional(),
@@ -138,6 +141,7 @@ export const descriptorSchema = z
     for (const [i, u] of (d.protection?.units ?? []).entries()) {
       if (u.volumes.some((v) => v >= d.volumes.length)) ctx.addIssue({ code: 'custom', path: ['protection', 'units', i, 'volumes'], message: 'names a volume the set does not have' });
     }
+    if (d.parts !== undefined) for (const m of partsIssues(d.id, d.volumes, d.parts)) ctx.addIssue({ code: 'custom', path: ['parts'], message: m });
     if ((d.promotedFrom === undefined) !== (d.promotedAt === undefined)) ctx.addIssue({ code: 'custom', path: ['promotedAt'], message: 'promotedFrom and promotedAt go together' });
     if (d.manifestProtection != null && d.manifestProtection.volumes.some((v) => v !== 0)) {
       ctx.addIssue({ code: 'custom', path: ['manifestProtection', 'volumes'], message: 'the manifest is its one volume (index 0)' });

@@ -8,6 +8,7 @@ import { createHmac, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { StrataError } from '../errors.js';
 import { descriptorIssues, kdfSchema, machineRefSchema } from './descriptor-schema.js';
 import type { SetType, Tier } from './naming.js';
+import type { SetPart } from './parts.js';
 import type { ProtectionPlan, ProtectionUnit } from './protection/index.js';
 
 /** StoredObject is one object of a set with its size and hash. */
@@ -60,6 +61,11 @@ export interface Descriptor {
   /** Every set whose archive holds bytes this set's manifest refers to (itself included when it has volumes). */
   depends: string[];
   volumes: StoredObject[];
+  /**
+   * The archives the volumes belong to, in order (core/parts): absent in sets of one LZMA2 archive
+   * `<set>.7z` (every set made before parts, and small sets).
+   */
+  parts?: SetPart[];
   manifest: StoredObject;
   protection: ProtectionSummary | null;
   /**

@@ -51,6 +51,22 @@ export function archiveName(setId: string): string {
   return `${setId}.7z`;
 }
 
+/**
+ * partArchiveName is the archive of part `k` (0-based) of a set (core/parts): part 0 is today's
+ * `<set>.7z` (every set made before parts existed is one such part), part k ≥ 1 is `<set>.p<k+1>.7z`.
+ */
+export function partArchiveName(setId: string, k: number): string {
+  return k === 0 ? archiveName(setId) : `${setId}.p${k + 1}.7z`;
+}
+
+/** partOfArchive is k for an archive name partArchiveName(setId, k) gives, or null for another name. */
+export function partOfArchive(setId: string, archive: string): number | null {
+  if (archive === archiveName(setId)) return 0;
+  if (!archive.startsWith(`${setId}.p`) || !archive.endsWith('.7z')) return null;
+  const k = archive.slice(setId.length + 2, -3);
+  return /^[1-9]\d{0,3}$/.test(k) && Number(k) >= 2 ? Number(k) - 1 : null;
+}
+
 /** splitVolumeName is volume `number` (1-based) of a split archive named `archive`: `<archive>.001`. */
 export function splitVolumeName(archive: string, number: number): string {
   return `${archive}.${String(number).padStart(3, '0')}`;
@@ -126,7 +142,8 @@ export type ObjectKind = 'data' | 'meta';
 /** objectKind tells the kind of object `name` (a set-relative name, `dir/file` allowed) of set `setId`; anything not known to be data is meta. */
 export function objectKind(setId: string, name: string): ObjectKind {
   const base = name.slice(name.lastIndexOf('/') + 1);
-  if (parseSplitVolumeName(base)?.archive === archiveName(setId)) return 'data';
+  const v = parseSplitVolumeName(base);
+  if (v !== null && partOfArchive(setId, v.archive) !== null) return 'data';
   if (base.endsWith('.par2') && base.startsWith(setId) && !base.startsWith(`${manifestUnitName(setId)}.`)) return 'data';
   return 'meta';
 }

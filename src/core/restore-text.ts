@@ -3,16 +3,17 @@
  * repair and open the set with stock par2 and 7-Zip alone, without strata.
  */
 import type { Descriptor } from './descriptor.js';
+import { firstVolumeName, partsOf } from './parts.js';
 
 /** RestoreTextInput is what RESTORE.txt is written from (the descriptor minus its seal). */
-export type RestoreTextInput = Pick<Descriptor, 'id' | 'source' | 'tier' | 'type' | 'created' | 'base' | 'depends' | 'volumes' | 'manifest'> & {
+export type RestoreTextInput = Pick<Descriptor, 'id' | 'source' | 'tier' | 'type' | 'created' | 'base' | 'depends' | 'volumes' | 'manifest' | 'parts'> & {
   /** The par2 commands to verify and repair, as typed inside the set folder. */
   par2Commands: string[];
 };
 
 /** restoreText renders RESTORE.txt. */
 export function restoreText(s: RestoreTextInput): string {
-  const first = s.volumes[0]?.name;
+  const parts = partsOf(s);
   const lines: string[] = [];
   lines.push(`strata backup set ${s.id}`);
   lines.push('='.repeat(18 + s.id.length));
@@ -44,12 +45,16 @@ export function restoreText(s: RestoreTextInput): string {
     lines.push('  Windows share volumes: once a neighbour has rebuilt the shared ones, a window often can finish.');
   }
   lines.push('');
-  lines.push('Step 2 - open the archive (7-Zip asks for the password):');
-  if (first === undefined) {
+  lines.push(parts.length > 1 ? `Step 2 - open the ${parts.length} archives of this set, one after the other (7-Zip asks for the password each time):` : 'Step 2 - open the archive (7-Zip asks for the password):');
+  if (parts.length === 0) {
     lines.push('  This set has no archive volumes: nothing changed in file contents since its base set;');
     lines.push('  only the file list below changed (deletions, permissions or times).');
   } else {
-    lines.push(`  7zz x ${first} -o../restored-${s.id} -snld`);
+    for (const p of parts) lines.push(`  7zz x ${firstVolumeName(p)} -o../restored-${s.id} -snld`);
+    if (parts.length > 1) {
+      lines.push(`  Each archive holds different files of the set (${parts.map((p) => `${p.archive}: ${p.method === 'copy' ? 'files that do not compress, stored' : 'compressed'}`).join('; ')});`);
+      lines.push('  all of them extract into the same folder. Volume sizes and hashes are listed above.');
+    }
     lines.push('  This extracts into the folder restored-' + s.id + ' beside this one; 7-Zip finds the');
     lines.push('  other volumes (.002, .003, ...) by itself. Symbolic links are stored as links: -snld lets');
     lines.push('  7-Zip create links whose target goes up a folder (link -> ../other/file), which 7-Zip 25.01');

@@ -64,9 +64,9 @@ export interface SetLayout {
   volumeNames: readonly string[];
 }
 
-/** layoutOf reduces a plan to its layout. */
-export function layoutOf(plan: ProtectionPlan): SetLayout {
-  return { units: plan.units, volumeNames: plan.volumeSizes.map((_, i) => volumeFileName(plan.setId, i)) };
+/** layoutOf reduces a plan to its layout; `volumeNames` (a set of several archives, core/parts) default to `<set>.7z.NNN`. */
+export function layoutOf(plan: ProtectionPlan, volumeNames?: readonly string[]): SetLayout {
+  return { units: plan.units, volumeNames: volumeNames ?? plan.volumeSizes.map((_, i) => volumeFileName(plan.setId, i)) };
 }
 
 /** checkedBytes is what verifySet reports to its progress sink in all: each unit's volume bytes (overlapping windows read a volume once per unit). */
@@ -88,8 +88,8 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** verifySet checks every unit and predicts, overlaps considered, whether repairSet can fix what is wrong. */
-export async function verifySet(plan: ProtectionPlan, setDir: string, engine: ParityEngine, opts: CheckOptions = {}): Promise<SetVerifyResult> {
-  const layout = layoutOf(plan);
+export async function verifySet(plan: ProtectionPlan, setDir: string, engine: ParityEngine, opts: CheckOptions = {}, volumeNames?: readonly string[]): Promise<SetVerifyResult> {
+  const layout = layoutOf(plan, volumeNames);
   const indexOf = new Map(layout.volumeNames.map((n, i) => [n, i]));
   const damagedBlocks = new Map<number, number>();
   const lost = new Set<number>();

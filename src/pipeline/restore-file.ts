@@ -16,7 +16,7 @@ import { RESTORE_TEXT, objectTags, restoreTextKey } from '../core/keys.js';
 /** RESTORE_TEXT is the name of the file beside every set's objects. */
 
 /** RestoreFileInput is the part of a descriptor RESTORE.txt is made from. */
-export type RestoreFileInput = Pick<Descriptor, 'id' | 'source' | 'tier' | 'type' | 'created' | 'base' | 'depends' | 'volumes' | 'manifest'> & {
+export type RestoreFileInput = Pick<Descriptor, 'id' | 'source' | 'tier' | 'type' | 'created' | 'base' | 'depends' | 'volumes' | 'manifest' | 'parts'> & {
   manifestProtection?: ProtectionUnit | null | undefined;
   protection: { units: ProtectionUnit[] } | null;
 };
@@ -24,8 +24,8 @@ export type RestoreFileInput = Pick<Descriptor, 'id' | 'source' | 'tier' | 'type
 /** restoreFileText renders a set's RESTORE.txt: the manifest's PAR2 commands first (a person reads the file list first too). */
 export function restoreFileText(d: RestoreFileInput): string {
   const units = [...(d.manifestProtection != null ? [d.manifestProtection] : []), ...(d.protection?.units ?? [])];
-  const { id, source, tier, type, created, base, depends, volumes, manifest } = d;
-  return restoreText({ id, source, tier, type, created, base, depends, volumes, manifest, par2Commands: stockRepairCommands({ units, volumeNames: [] }) });
+  const { id, source, tier, type, created, base, depends, volumes, manifest, parts } = d;
+  return restoreText({ id, source, tier, type, created, base, depends, volumes, manifest, ...(parts === undefined ? {} : { parts }), par2Commands: stockRepairCommands({ units, volumeNames: [] }) });
 }
 
 /** restoreFileRecord is the size and SHA-256 a descriptor records for RESTORE.txt. */

@@ -9,6 +9,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileSource } from '../io/hash.js';
 import { planOf, type Descriptor } from '../core/descriptor.js';
+import { firstVolumeName, partsOf } from '../core/parts.js';
 import type { ProtectionUnit } from '../core/protection/index.js';
 import { errnoCode, errorMessage, isStrataError } from '../errors.js';
 import type { ParityEngine } from '../parity/engine.js';
@@ -130,7 +131,7 @@ async function verifyOne(req: VerifyRequest & { meter: PhaseMeter }, d: Descript
       }
     }
     if (plan !== null) {
-      const par = await verifySet(plan, dir, req.tools.parity, { signal: req.signal, progress: par2 });
+      const par = await verifySet(plan, dir, req.tools.parity, { signal: req.signal, progress: par2 }, d.volumes.map((o) => o.name));
       const units = par.units.filter((u) => u.status !== 'ok');
       v.par2 = par.status === 'ok' ? `ok (${par.units.length} set${par.units.length === 1 ? '' : 's'})` : `${par.status}: ${units.map((u) => `${u.name} ${u.status}${u.blocksNeeded !== undefined ? ` (needs ${u.blocksNeeded} more blocks)` : ''}`).join(', ')}`;
       if (initiallyBad.length > 0 && req.repair) {
@@ -171,14 +172,21 @@ async function verifyOne(req: VerifyRequest & { meter: PhaseMeter }, d: Descript
       const volumeBytes = d.volumes.reduce((n, o) => n + o.size, 0);
       meter.show(`${d.id}: 7-Zip test`, volumeBytes);
       let tested = 0;
+      // Bytes of the parts tested before, and of the part being tested.
+      let before = 0;
+      let partBytes = volumeBytes;
       const onProgress = (p: { percent: number; file?: string }): void => {
-        const now = Math.round((p.percent / 100) * volumeBytes);
+        const now = before + Math.round((p.percent / 100) * partBytes);
         meter.add(now - tested, p.file);
         tested = now;
       };
       try {
-        const first = d.volumes[0];
-        if (first !== undefined) await req.tools.sevenZip.test({ archive: path.join(dir, first.name), password: req.password, signal: req.signal, onProgress });
+        // Every archive of the set (core/parts), one after the other.
+        for (const part of partsOf(d)) {
+          partBytes = d.volumes.slice(part.first, part.first + part.volumes).reduce((n, o) => n + o.size, 0);
+          await req.tools.sevenZip.test({ archive: path.join(dir, firstVolumeName(part)), password: req.password, signal: req.signal, onProgress });
+          before += partBytes;
+        }
         await req.tools.sevenZip.test({ archive: path.join(dir, d.manifest.name), password: req.password, signal: req.signal });
         v.archiveTest = 'ok';
       } catch (e) {

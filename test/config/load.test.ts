@@ -8,6 +8,7 @@ import { applyOverrides, configFromFlags, configFilePath, findConfig, loadConfig
 import { suggest } from '../../src/core/suggest.js';
 import { DEFAULTS, keysAt, type StrataConfig } from '../../src/config/schema.js';
 import { defaultProtectionConfig, planProtection } from '../../src/core/protection/index.js';
+import { defaultRoutePolicy } from '../../src/core/parts.js';
 
 import { DEFAULT_RETENTION } from '../../src/core/retention.js';
 import { isStrataError, StrataError } from '../../src/errors.js';
@@ -79,6 +80,7 @@ describe('loadConfig: valid files', () => {
       },
       schedule: { weeklyOn: 'friday' },
       staging: { maxVolumes: 2 },
+      routing: defaultRoutePolicy,
       protection: defaultProtectionConfig,
       retention: { tiers: DEFAULT_RETENTION, pruneAfterBackup: true },
     };
@@ -100,6 +102,7 @@ describe('loadConfig: valid files', () => {
       },
       schedule: { weeklyOn: 'sunday' },
       staging: { maxVolumes: 4 },
+      routing: defaultRoutePolicy,
       protection: defaultProtectionConfig,
       retention: { tiers: DEFAULT_RETENTION, pruneAfterBackup: true },
     });
@@ -225,7 +228,7 @@ describe('loadConfig: errors name the key and the line', () => {
   it('unknown key at the top level and in a tier; an empty unknown key is still reported', async (t) => {
     const e = await loadError(t, 'sources: [{path: /a}]\ndestination: /b\nlifecycle:\narchive:\n  dayly:\n    level: 3\n  weekly: {volume_size: 1MiB}\n');
     assert.match(e.message, /^3 problems in strata\.yaml:/);
-    assert.match(e.message, /strata\.yaml:3:1: unknown key "lifecycle" at the top level \(allowed: job, sources, destination, destinations, replicate, password, archive, schedule, staging, protection, retention, notify\)/);
+    assert.match(e.message, /strata\.yaml:3:1: unknown key "lifecycle" at the top level \(allowed: job, sources, destination, destinations, replicate, password, archive, schedule, staging, routing, protection, retention, notify\)/);
     assert.match(e.message, /strata\.yaml:5:3: unknown key "dayly" in archive \(did you mean "daily"\?\)/);
     assert.match(e.message, /strata\.yaml:7:12: unknown key "volume_size" in archive\.weekly \(did you mean "volumeSize"\?\)/);
   });

@@ -1,7 +1,7 @@
 /** core/keys: the names of volumes and PAR2 files, made and read back in one place. */
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
-import { archiveName, isSetObjectKey, manifestUnitName, objectKind, objectTags, par2FilePattern, par2IndexPath, parseSplitVolumeName, setObjectKey, splitVolumeName, unitName, volumeFileName, volumeIndex } from '../../src/core/keys.js';
+import { archiveName, isSetObjectKey, partArchiveName, partOfArchive, manifestUnitName, objectKind, objectTags, par2FilePattern, par2IndexPath, parseSplitVolumeName, setObjectKey, splitVolumeName, unitName, volumeFileName, volumeIndex } from '../../src/core/keys.js';
 
 const ID = '261129_FULL_docs';
 
@@ -32,11 +32,25 @@ test('PAR2 names: units by 1-based inclusive volume numbers, index files beside 
   }
 });
 
+test('part archives: <set>.7z for part 0, <set>.p<k+1>.7z after it, read back; their volumes are the set\'s own objects', () => {
+  assert.equal(partArchiveName(ID, 0), `${ID}.7z`);
+  assert.equal(partArchiveName(ID, 1), `${ID}.p2.7z`);
+  assert.equal(partArchiveName(ID, 2), `${ID}.p3.7z`);
+  for (const k of [0, 1, 2, 9, 120]) assert.equal(partOfArchive(ID, partArchiveName(ID, k)), k);
+  for (const a of [`${ID}.p1.7z`, `${ID}.p0.7z`, `${ID}.p02.7z`, `${ID}.px.7z`, `${ID}.p2.zip`, `270110_FULL_docs.p2.7z`, `${ID}.manifest.7z`]) assert.equal(partOfArchive(ID, a), null, a);
+  assert.ok(isSetObjectKey(ID, `${ID}/${splitVolumeName(partArchiveName(ID, 2), 3)}`));
+  assert.ok(!isSetObjectKey(ID, `${ID}/270110_FULL_docs.p2.7z.001`));
+});
+
 describe('objectKind', () => {
   const id = '270103_FULL_docs';
   const cases: [string, 'data' | 'meta'][] = [
     [`${id}.7z.001`, 'data'],
     [`${id}.7z.1234`, 'data'],
+    [`${id}.p2.7z.001`, 'data'], // the volumes of every part of the set (core/parts)
+    [`${id}.p3.7z.017`, 'data'],
+    [`${id}.p1.7z.001`, 'meta'], // part 0 is <set>.7z: p1 is not a name strata makes
+    [`${id}.p02.7z.001`, 'meta'],
     [`${id}.par2`, 'data'], // direct strategy: the volumes' index
     [`${id}.vol00+02.par2`, 'data'],
     [`${id}_0001-0040/${id}_0001-0040.par2`, 'data'],

@@ -108,3 +108,26 @@ test('no password in RESTORE.txt: 7zz asks for it, no command carries -p', () =>
     assert.doesNotMatch(text, /STRATA_PASSWORD|password:|-p\S/i);
   }
 });
+
+test('a set of several archives (core/parts): one 7zz line per archive, into the same folder, each named with what it holds', () => {
+  const id = '261207_FULL_docs';
+  const { input } = setOf(id, 6, 10 * MiB);
+  const names = [`${id}.7z.001`, `${id}.7z.002`, `${id}.p2.7z.001`, `${id}.p3.7z.001`, `${id}.p3.7z.002`, `${id}.p3.7z.003`];
+  const parts = [
+    { archive: `${id}.7z`, method: 'lzma2' as const, volumes: 2 },
+    { archive: `${id}.p2.7z`, method: 'lzma2' as const, volumes: 1 },
+    { archive: `${id}.p3.7z`, method: 'copy' as const, volumes: 3 },
+  ];
+  const text = restoreFileText({ ...input, volumes: input.volumes.map((v, i) => ({ ...v, name: names[i] ?? '' })), parts });
+  assert.deepEqual(commandLines(text).filter((l) => l.startsWith('7zz x')), [
+    `7zz x ${id}.7z.001 -o../restored-${id} -snld`,
+    `7zz x ${id}.p2.7z.001 -o../restored-${id} -snld`,
+    `7zz x ${id}.p3.7z.001 -o../restored-${id} -snld`,
+    `7zz x ${id}.manifest.7z -o../manifest-${id}`,
+  ]);
+  assert.match(text, /open the 3 archives of this set, one after the other/);
+  assert.match(text, new RegExp(`${id}\\.p3\\.7z: files that do not compress, stored`));
+  for (const n of names) assert.match(text, new RegExp(`^  ${n.replace(/\./g, '\\.')}  10485760 bytes`, 'm'), `${n} listed with its size`);
+  // One archive (every set before parts): the text is as before.
+  assert.doesNotMatch(restoreFileText(input), /archives of this set/);
+});

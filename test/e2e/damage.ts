@@ -300,3 +300,43 @@ export async function assertSameTree(actual: string, expected: string, what: str
 export async function setFileHashes(setDir: string): Promise<Map<string, string>> {
   return treeHashes(setDir);
 }
+
+/** ROUTING_YAML makes a small source split into parts (core/parts): every threshold low enough for a ~1.5 MB set. */
+export const ROUTING_YAML = ['routing:', '  minBytes: 1', '  splitMinBytes: 64KiB', '  storeMinBytes: 1'].join('\n');
+
+/** makePartsSource writes media (random, ≥ the probe's 256 KiB: stored), text documents and many small text files (compressed). */
+export async function makePartsSource(dir: string): Promise<void> {
+  await mkdir(path.join(dir, 'code', 'deep'), { recursive: true });
+  await writeFile(path.join(dir, 'clip.mp4'), randomBytes(420_000));
+  await writeFile(path.join(dir, 'photo.txt'), randomBytes(300_000)); // random bytes under a text name: stored by content
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'strata', 'volume', 'archive', 'restore', 'parity', 'backup'];
+  let seed = 7;
+  const word = (): string => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return words[seed % words.length] ?? 'x';
+  };
+  for (let d = 0; d < 2; d++) await writeFile(path.join(dir, `report${d}.txt`), Array.from({ length: 40_000 }, word).join(' '));
+  for (let i = 0; i < 150; i++) await writeFile(path.join(dir, i % 3 === 0 ? 'code/deep' : 'code', `f${i}.ts`), Array.from({ length: 50 + (i % 7) * 40 }, word).join(' '));
+}
+
+/** makePartsFixture backs up a parts source (direct PAR2 plan, 64 KiB volumes) and checks the set has two LZMA2 parts and a stored one. */
+export async function makePartsFixture(t: TestContext | undefined): Promise<Fixture> {
+  const root = await tempDir(t, 'strata-e2e-parts-');
+  const source = path.join(root, 'docs');
+  const dest = path.join(root, 'dest');
+  const state = path.join(root, 'state');
+  await mkdir(dest);
+  await makePartsSource(source);
+  const config = path.join(root, 'strata.yaml');
+  await writeFile(config, ['sources:', `  - path: ${JSON.stringify(source)}`, '    name: docs', `destination: ${JSON.stringify(dest)}`, 'archive:', '  weekly:', '    level: 1', '    volumeSize: 64KiB', ROUTING_YAML].join('\n') + '\n');
+  const started = performance.now();
+  const r = await cli(['--config', config, '--state', state, 'backup', '--tier', 'weekly']);
+  const backupMs = performance.now() - started;
+  assert.equal(r.code, 0, `backup of the parts fixture\n${show(r)}`);
+  const setId = (await readdir(dest)).find((n) => /^\d{6}_FULL_docs/.test(n)) ?? '';
+  const descriptor = await readDescriptor(path.join(dest, setId), setId);
+  const plan = planOf(descriptor);
+  assert.ok(plan !== null, 'the set has a PAR2 plan');
+  assert.deepEqual(descriptor.parts?.map((p) => [p.archive, p.method]), [[`${setId}.7z`, 'lzma2'], [`${setId}.p2.7z`, 'lzma2'], [`${setId}.p3.7z`, 'copy']], 'two compressed parts and a stored one');
+  return { strategy: 'direct', root, source, dest, config, state, setId, descriptor, plan, backupMs };
+}

@@ -1,5 +1,6 @@
 /**
- * End to end: "Restoring with stock tools only". For each strategy (direct, grouped, sliding) a real
+ * End to end: "Restoring with stock tools only". For each strategy (direct, grouped, sliding), and a set of
+ * several archives (media stored, the rest in two LZMA2 archives: core/parts), a real
  * set is made with `strata backup`, volumes are damaged (one deleted, one with flipped bytes; for
  * sliding windows two lost in one window, one of them in an overlap, so the retry rule of RESTORE.txt
  * is needed), and then RESTORE.txt is followed literally with nothing but par2 and 7zz: its par2
@@ -13,8 +14,9 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { tempDir } from '../helpers/tmp.js';
 import * as path from 'node:path';
+import { firstVolumeName, partsOf } from '../../src/core/parts.js';
 import {
-  PASSWORD, assertSameTree, cli, copyCase, show, deleteVolumes, flipBlocks, makeFixture, merge, predict, treeHashes,
+  PASSWORD, assertSameTree, cli, copyCase, show, deleteVolumes, flipBlocks, makeFixture, makePartsFixture, merge, predict, treeHashes,
   type Fixture, type StrategyName,
 } from './damage.js';
 
@@ -44,7 +46,8 @@ function sh(line: string, cwd: string, input = ''): Promise<ShellResult> {
 interface RestoreSteps {
   verify: string[];
   repair: string[];
-  extract: string;
+  /** One `7zz x` line per archive of the set (core/parts). */
+  extract: string[];
   manifest: string;
 }
 
@@ -54,9 +57,9 @@ function parseRestoreText(text: string): RestoreSteps {
   const verify = commands.filter((c) => c.startsWith('par2 verify '));
   const repair = commands.filter((c) => c.startsWith('par2 repair '));
   const sevenZip = commands.filter((c) => c.startsWith('7zz x '));
-  const extract = sevenZip.find((c) => !c.includes('.manifest.7z'));
+  const extract = sevenZip.filter((c) => !c.includes('.manifest.7z'));
   const manifest = sevenZip.find((c) => c.includes('.manifest.7z'));
-  assert.ok(extract !== undefined && manifest !== undefined, `RESTORE.txt has the 7zz lines:\n${text}`);
+  assert.ok(extract.length > 0 && manifest !== undefined, `RESTORE.txt has the 7zz lines:\n${text}`);
   return { verify, repair, extract, manifest };
 }
 
@@ -76,14 +79,45 @@ async function damageFor(fx: Fixture, setDir: string): Promise<Map<number, numbe
   return merge(fx, await deleteVolumes(fx, c, [deleted]), await flipBlocks(fx, c, [[flipped, 1], [flipped, 4]]));
 }
 
-const STRATEGIES: readonly StrategyName[] = ['direct', 'grouped', 'sliding'];
+/** extractAll runs every `7zz x` line of Step 2 in order (the password on standard input); they all name one output folder, returned. */
+async function extractAll(steps: RestoreSteps, setDir: string): Promise<string> {
+  const outDirs = new Set(steps.extract.map((l) => /-o(\S+)/.exec(l)?.[1]));
+  assert.equal(outDirs.size, 1, `one output folder: ${steps.extract.join('\n')}`);
+  const [outDir] = [...outDirs];
+  assert.ok(outDir !== undefined, steps.extract.join('\n'));
+  for (const line of steps.extract) {
+    const x = await sh(line, setDir, `${PASSWORD}\n`);
+    assert.equal(x.code, 0, `${line}\n${x.out}`);
+  }
+  return path.resolve(setDir, outDir);
+}
 
-describe('RESTORE.txt followed literally with par2 and 7zz alone', { concurrency: 3 }, () => {
-  for (const strategy of STRATEGIES) {
-    test(`${strategy}: damaged volumes repaired by its par2 lines, extracted by its 7zz line`, async (t) => {
+/**
+ * damageParts loses one whole volume of each part of a parts set (two LZMA2 archives and a stored
+ * one), as far as the plan guarantees: the middle volume of each part, deleted for the first
+ * parts and flipped in the last.
+ */
+async function damageParts(fx: Fixture, setDir: string): Promise<Map<number, number>> {
+  const c = { dest: path.dirname(setDir), setDir, out: '', state: '' };
+  const parts = partsOf(fx.descriptor);
+  assert.equal(parts.length, 3);
+  const pick = parts.map((p) => p.first + (p.volumes >> 1));
+  const last = pick.pop() ?? 0;
+  return merge(fx, await deleteVolumes(fx, c, pick), await flipBlocks(fx, c, [[last, 0], [last, 1]]));
+}
+
+const STRATEGIES: readonly (StrategyName | 'parts')[] = ['direct', 'grouped', 'sliding', 'parts'];
+
+describe('RESTORE.txt followed literally with par2 and 7zz alone', { concurrency: 4 }, () => {
+  for (const label of STRATEGIES) {
+    const title =
+      label === 'parts'
+        ? 'parts (media stored, two LZMA2 archives): a lost volume of each archive repaired by its par2 lines, every archive extracted by its 7zz line'
+        : `${label}: damaged volumes repaired by its par2 lines, extracted by its 7zz line`;
+    test(title, async (t) => {
       const started = performance.now();
-      const fx = await makeFixture(t, strategy);
-      const c = await copyCase(fx, `${strategy}-stock`);
+      const fx = label === 'parts' ? await makePartsFixture(t) : await makeFixture(t, label);
+      const c = await copyCase(fx, `${label}-stock`);
       const text = await readFile(path.join(c.setDir, 'RESTORE.txt'), 'utf8');
       const steps = parseRestoreText(text);
       // A verify and a repair line for each unit (group or window), naming the unit's own PAR2 file
@@ -99,10 +133,11 @@ describe('RESTORE.txt followed literally with par2 and 7zz alone', { concurrency
       if (fx.plan.units.length > 1) assert.match(text, retryRule);
       else assert.doesNotMatch(text, retryRule);
 
-      const damage = await damageFor(fx, c.setDir);
+      if (label === 'parts') for (const p of partsOf(fx.descriptor)) assert.ok(text.includes(`7zz x ${firstVolumeName(p)} -o../restored-${fx.setId} `), `a 7zz line for ${p.archive}\n${text}`);
+      const damage = label === 'parts' ? await damageParts(fx, c.setDir) : await damageFor(fx, c.setDir);
       const p = predict(fx, damage);
       assert.deepEqual(p.unrepaired, [], 'the damage is within the guarantee');
-      if (strategy === 'sliding') assert.ok(p.passes >= 2, 'the sliding damage needs a window retried after its neighbour');
+      if (label === 'sliding') assert.ok(p.passes >= 2, 'the sliding damage needs a window retried after its neighbour');
 
       // Step 1: verify lines report the damage (exit 1 repairable; 2 for a window that needs its neighbour first).
       const verified = await Promise.all(steps.verify.map((l) => sh(l, c.setDir)));
@@ -132,12 +167,9 @@ describe('RESTORE.txt followed literally with par2 and 7zz alone', { concurrency
       }
       for (const l of steps.verify) assert.equal((await sh(l, c.setDir)).code, 0, `${l} after the repair`);
 
-      // Step 2: the 7zz line as written, the password typed on its standard input.
-      const x = await sh(steps.extract, c.setDir, `${PASSWORD}\n`);
-      assert.equal(x.code, 0, `${steps.extract}\n${x.out}`);
-      const outDir = /-o(\S+)/.exec(steps.extract)?.[1];
-      assert.ok(outDir !== undefined, steps.extract);
-      await assertSameTree(path.resolve(c.setDir, outDir), fx.source, `stock extraction of the ${strategy} set`);
+      // Step 2: the 7zz lines as written (one per archive of the set), the password typed on standard input.
+      const outDir = await extractAll(steps, c.setDir);
+      await assertSameTree(outDir, fx.source, `stock extraction of the ${label} set`);
 
       // Step 3: the manifest lists every file with its SHA-256.
       const m = await sh(steps.manifest, c.setDir, `${PASSWORD}\n`);
@@ -148,7 +180,7 @@ describe('RESTORE.txt followed literally with par2 and 7zz alone', { concurrency
       const entries = (await readFile(path.join(mDir, mFile), 'utf8')).split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { path?: string; sha256?: string; type?: string });
       const listed = new Map(entries.filter((e) => e.type === 'file' && e.path !== undefined).map((e) => [e.path ?? '', e.sha256 ?? '']));
       assert.deepEqual([...listed].sort(), [...(await treeHashes(fx.source))].sort(), 'the manifest lists every file with its SHA-256');
-      process.stderr.write(`# stock restore ${strategy}: ${Math.round(performance.now() - started)} ms (backup ${Math.round(fx.backupMs)} ms)\n`);
+      process.stderr.write(`# stock restore ${label}: ${Math.round(performance.now() - started)} ms (backup ${Math.round(fx.backupMs)} ms)\n`);
     });
   }
 });
@@ -170,9 +202,7 @@ test('RESTORE.txt extraction line restores links that go up a folder, dangling l
   assert.ok(setId !== undefined, 'the set folder');
   const setDir = path.join(dest, setId);
   const steps = parseRestoreText(await readFile(path.join(setDir, 'RESTORE.txt'), 'utf8'));
-  const x = await sh(steps.extract, setDir, `${PASSWORD}\n`);
-  assert.equal(x.code, 0, `${steps.extract}\n${x.out}`);
-  const out = path.resolve(setDir, /-o(\S+)/.exec(steps.extract)?.[1] ?? '');
+  const out = await extractAll(steps, setDir);
   assert.equal(await readlink(path.join(out, 'a', 'up')), '../other/file');
   assert.equal(await readFile(path.join(out, 'a', 'up'), 'utf8'), 'linked\n');
   assert.equal(await readlink(path.join(out, 'dangling')), 'nowhere/x');

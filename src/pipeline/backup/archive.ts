@@ -11,6 +11,7 @@ import { formatSize } from '../../core/size.js';
 import { counted } from '../../core/words.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../../errors.js';
 import { Journal } from './journal.js';
+import { routeParts, writeParts } from './parts.js';
 import { completeArchive, shortfallWarning } from './parity.js';
 import type { ScanOutput } from './scan.js';
 import type { Lap, SetInProgress } from './set.js';
@@ -34,6 +35,9 @@ export async function writeArchive(set: SetInProgress, scanned: ScanOutput, lap:
   // The configured volume size is the maximum: a small set gets more, smaller volumes (core/protection/volume-size).
   const volumes = chooseVolumeSize(set.tier, scan.bytesToArchive, set.archive.volumeSize, req.config.protection);
   out.verbose(`${set.source.name}: volume size ${formatSize(volumes.volumeSize)}: ${volumes.reason}`);
+  // Issue 11: media stored, the rest in one or two LZMA2 archives, all written at once (parts.ts).
+  const planned = await routeParts(set, scanned);
+  if (planned !== null) return writeParts(set, scanned, lap, planned, volumes.volumeSize);
   const stream = new VolumeStream(set, scan.bytesToArchive, volumes.volumeSize);
   const bar = out.progress(`${set.source.name}: archiving ${counted(scan.filesToArchive, 'file')}`, scan.bytesToArchive, { bytes: true, filesTotal: scan.filesToArchive });
   let created;

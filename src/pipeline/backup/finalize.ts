@@ -30,7 +30,7 @@ export async function finalizeSet(set: SetInProgress, archive: ArchiveResult | n
   const plan = archive?.plan ?? null;
   const summary = {
     id: setId, source: set.source.name, tier: set.tier, type: set.type, created: set.at.toISOString(), base: set.base, depends: manifest.depends,
-    volumes: volumeObjects, manifest: manifest.object,
+    volumes: volumeObjects, manifest: manifest.object, ...(archive?.parts === undefined ? {} : { parts: archive.parts }),
   };
   // Made from what the descriptor records (and its hash recorded there), so verify --repair can write it again.
   const restoreTxt = restoreFileText({ ...summary, manifestProtection: manifest.unit, protection: plan });

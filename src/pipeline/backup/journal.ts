@@ -15,6 +15,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { canonicalJson, deriveKeys, type KdfParams, type StoredObject } from '../../core/descriptor.js';
 import type { SetType, Tier } from '../../core/naming.js';
+import type { SetPart } from '../../core/parts.js';
 import type { ProtectionUnit, StreamingLayout } from '../../core/protection/index.js';
 import { errnoCode, errorMessage } from '../../errors.js';
 
@@ -57,6 +58,8 @@ export interface ResumeJournal {
   /** canonicalJson of the settings that shape the archive and its PAR2 plan (settingsFingerprint). */
   settings: string;
   volumes: JournalObject[];
+  /** The archives the volumes belong to, in order (core/parts); absent: one LZMA2 archive `<set>.7z`. */
+  parts?: SetPart[];
   /** The streaming PAR2 layout fixed while archiving; null: planned over the real sizes at the end. */
   layout: StreamingLayout | null;
   units: JournalUnit[];

@@ -86,7 +86,7 @@ export async function completeArchive(set: SetInProgress, j: Journal, track?: (t
     out.verbose(`${unit.name}: PAR2 made and stored (at the end)`);
   }
   const byName = new Map(j.body.units.map((u) => [u.unit.name, u.files]));
-  return { volumes: j.body.volumes.map(stored), plan, recovery: plan.units.flatMap((u) => (byName.get(u.name) ?? []).map(stored)) };
+  return { volumes: j.body.volumes.map(stored), plan, recovery: plan.units.flatMap((u) => (byName.get(u.name) ?? []).map(stored)), ...(j.body.parts === undefined ? {} : { parts: j.body.parts }) };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Clock } from '../../clock.js';
 import type { StrataConfig } from '../../config/schema.js';
 import type { MachineRef, StoredObject } from '../../core/descriptor.js';
 import type { SetType, Tier } from '../../core/naming.js';
+import type { SetPart } from '../../core/parts.js';
 import type { PhaseTiming } from '../../core/progress.js';
 import type { ProtectionPlan } from '../../core/protection/index.js';
 import type { ParityEngine } from '../../parity/engine.js';
@@ -89,6 +90,8 @@ export interface ArchiveResult {
   plan: ProtectionPlan;
   /** Recovery files of the volumes' units, in plan order. */
   recovery: StoredObject[];
+  /** The archives the volumes belong to (core/parts); absent: one LZMA2 archive. */
+  parts?: SetPart[];
 }
 
 /** JobPaths names the parts of a job's state folder. */

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import type { Descriptor } from '../../core/descriptor.js';
 import type { ManifestEntry } from '../../core/manifest.js';
+import { firstVolumeName, partsOf } from '../../core/parts.js';
 import { ancestors, type PathFilter } from '../../core/pathfilter.js';
 import { counted } from '../../core/words.js';
 import { errnoCode, errorMessage, isStrataError } from '../../errors.js';
@@ -25,17 +26,25 @@ import type { RestoredSource, RestoreRequest } from './types.js';
  * when 7-Zip succeeded).
  */
 export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' | 'signal' | 'out'>, hd: Descriptor, mat: MaterializedSet, l: ExtractionList, out: string): Promise<string | undefined> {
-  const first = hd.volumes[0];
-  if (first === undefined) return `set ${hd.id} has no volumes`;
+  // A set may be several archives (core/parts), each extracted in turn into the same folder.
+  const parts = partsOf(hd);
+  if (parts.length === 0) return `set ${hd.id} has no volumes`;
   const all = extractsAll(hd, l);
   // 7-Zip's percent of the bytes it extracts.
   const total = extractedBytes(hd, l);
   const bar = req.out.progress(`${hd.id}: extracting ${counted(l.count, 'file')}`, total, { bytes: true });
+  const volumeBytes = hd.volumes.reduce((n, v) => n + v.size, 0) || 1;
+  let before = 0;
   try {
-    await req.tools.sevenZip.extract({
-      archive: path.join(mat.dir, first.name), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((p.percent / 100) * total), p.file),
-      ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
-    });
+    for (const part of parts) {
+      // Progress: each part's share of the bytes, by its share of the volumes.
+      const share = hd.volumes.slice(part.first, part.first + part.volumes).reduce((n, v) => n + v.size, 0) / volumeBytes;
+      await req.tools.sevenZip.extract({
+        archive: path.join(mat.dir, firstVolumeName(part)), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((before + (p.percent / 100) * share) * total), p.file),
+        ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
+      });
+      before += share;
+    }
     return undefined;
   } catch (e) {
     if (!isStrataError(e) || (e.code !== 'DAMAGED' && e.code !== 'WRONG_PASSWORD' && e.code !== 'TOOL_FAILED')) throw e;
