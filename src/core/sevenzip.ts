@@ -156,7 +156,8 @@ export interface ExtractArgsOptions {
 export function extractArgs(o: ExtractArgsOptions): string[] {
   // -bb1 -bso1: a line `- path` as each item starts (restore hashes the item before it meanwhile).
   const common = o.listItems === true ? COMMON_SWITCHES.map((s) => (s === '-bb0' ? '-bb1' : s)) : COMMON_SWITCHES;
-  const args = ['x', '-aoa', `-o${o.outDir}`, '-spd', '-scsUTF-8', ...common, o.listItems === true ? '-bso1' : '-bso0', '-bsp1', o.archive];
+  // With item lines, no progress frames: 7-Zip would redraw one after every line (three writes per item).
+  const args = ['x', '-aoa', `-o${o.outDir}`, '-spd', '-scsUTF-8', ...common, ...(o.listItems === true ? ['-bso1', '-bsp0'] : ['-bso0', '-bsp1']), o.archive];
   if (o.anyLinks === true) args.splice(args.length - 1, 0, '-snld20');
   if (o.listFile !== undefined) args.push(`@${o.listFile}`);
   const extra = o.extraPaths ?? [];

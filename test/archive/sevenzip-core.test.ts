@@ -156,9 +156,9 @@ test('parseSltListing: files, folders, links, modes, 100 ns mtimes; prompt ignor
   assert.equal(parseUtcTimestampNs('garbage'), undefined);
 });
 
-test('extractArgs listItems: -bb1 -bso1 instead of -bb0 -bso0, each switch once', () => {
+test('extractArgs listItems: -bb1 -bso1 -bsp0 instead of -bb0 -bso0 -bsp1, each switch once', () => {
   const x = extractArgs({ archive: '/a/x.7z', outDir: '/o', listItems: true });
-  assert.ok(x.includes('-bb1') && x.includes('-bso1') && !x.includes('-bb0') && !x.includes('-bso0'), x.join(' '));
+  assert.ok(x.includes('-bb1') && x.includes('-bso1') && x.includes('-bsp0') && !x.includes('-bb0') && !x.includes('-bso0') && !x.includes('-bsp1'), x.join(' '));
   const plain = extractArgs({ archive: '/a/x.7z', outDir: '/o' });
   assert.ok(plain.includes('-bb0') && plain.includes('-bso0') && !plain.includes('-bb1'), plain.join(' '));
 });

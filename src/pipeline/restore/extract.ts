@@ -32,9 +32,15 @@ export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' 
   // 7-Zip's percent of the bytes it extracts.
   const total = extractedBytes(hd, l);
   const bar = req.out.progress(`${hd.id}: extracting ${counted(l.count, 'file')}`, total, { bytes: true });
+  let items = 0;
   try {
     await req.tools.sevenZip.extract({
-      archive: path.join(mat.dir, first.name), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((p.percent / 100) * total), p.file), onItem,
+      archive: path.join(mat.dir, first.name), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((p.percent / 100) * total), p.file),
+      // With item lines 7-Zip draws no progress: the share of items started stands in for it.
+      ...(onItem === undefined ? {} : { onItem: (name: string) => {
+        onItem(name);
+        bar.update(Math.round((Math.min(++items, l.count) / Math.max(l.count, 1)) * total), name);
+      } }),
       ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
     });
     return undefined;
