@@ -17,6 +17,7 @@ import {
   ProgressParser,
   createArgs,
   extractArgs,
+  ItemLines,
   listArgs,
   memoryLimitBytes,
   parseSltListing,
@@ -112,6 +113,8 @@ export interface ExtractOptions extends ReadOptions {
   extraPaths?: string[];
   /** Create links whatever they point at (see extractArgs): for staging folders only. */
   anyLinks?: boolean;
+  /** Called with the archive path of each item as 7zz starts it (the previous item is then final); a hint, see ItemLines. */
+  onItem?: (name: string) => void;
 }
 
 
@@ -267,8 +270,9 @@ export class SevenZip {
         listFile: o.listFile === undefined ? undefined : path.resolve(o.listFile),
         extraPaths: o.extraPaths,
         anyLinks: o.anyLinks,
+        listItems: o.onItem !== undefined,
       }),
-      { input: `${o.password}\n`, signal: o.signal, onSpawn: o.onSpawn, onStdout: progressSink(parser, o.onProgress) },
+      { input: `${o.password}\n`, signal: o.signal, onSpawn: o.onSpawn, onStdout: itemSink(parser, o.onProgress, o.onItem) },
     );
     flushProgress(parser, o.onProgress);
     if (res.exitCode !== 0) throw await readFailure(res, archive, o.password, 'extracting');
@@ -310,6 +314,16 @@ function progressSink(parser: ProgressParser, cb: ((e: ProgressEvent) => void) |
   if (cb === undefined) return undefined;
   return (chunk) => {
     for (const e of parser.push(chunk)) cb(e);
+  };
+}
+
+function itemSink(parser: ProgressParser, cb: ((e: ProgressEvent) => void) | undefined, onItem: ((name: string) => void) | undefined): ((chunk: string) => void) | undefined {
+  const progress = progressSink(parser, cb);
+  if (onItem === undefined) return progress;
+  const lines = new ItemLines();
+  return (chunk) => {
+    progress?.(chunk);
+    for (const name of lines.push(chunk)) onItem(name);
   };
 }
 

@@ -141,6 +141,8 @@ export interface ExtractArgsOptions {
    * recreates links from its manifest and moves only regular files out of staging).
    */
   anyLinks?: boolean;
+  /** Print `- path` as each item starts (-bb1 on stdout): see ItemLines. */
+  listItems?: boolean;
 }
 
 /**
@@ -152,7 +154,10 @@ export interface ExtractArgsOptions {
  * links itself from its manifest and normally extracts regular files only.
  */
 export function extractArgs(o: ExtractArgsOptions): string[] {
-  const args = ['x', '-aoa', `-o${o.outDir}`, '-spd', '-scsUTF-8', ...COMMON_SWITCHES, '-bso0', '-bsp1', o.archive];
+  // -bb1 -bso1: a line `- path` as each item starts (restore hashes the item before it meanwhile).
+  const common = o.listItems === true ? COMMON_SWITCHES.map((s) => (s === '-bb0' ? '-bb1' : s)) : COMMON_SWITCHES;
+  // With item lines, no progress frames: 7-Zip would redraw one after every line (three writes per item).
+  const args = ['x', '-aoa', `-o${o.outDir}`, '-spd', '-scsUTF-8', ...common, ...(o.listItems === true ? ['-bso1', '-bsp0'] : ['-bso0', '-bsp1']), o.archive];
   if (o.anyLinks === true) args.splice(args.length - 1, 0, '-snld20');
   if (o.listFile !== undefined) args.push(`@${o.listFile}`);
   const extra = o.extraPaths ?? [];
@@ -327,4 +332,27 @@ export function parseUtcTimestampNs(s: string): bigint | undefined {
   if (Number.isNaN(ms)) return undefined;
   const frac = (m[7] ?? '').padEnd(9, '0');
   return BigInt(ms) * 1_000_000n + BigInt(frac);
+}
+
+/**
+ * ItemLines picks the `- path` lines that `7zz x -bb1 -bso1` prints as each item starts (measured on
+ * 26.02: a line after the erased progress frame, once the previous item is closed and its mode and
+ * times are set). Lines are cut at LF, so a name holding one arrives in pieces: callers must treat a
+ * name only as a hint and check what they find.
+ */
+export class ItemLines {
+  private buffer = '';
+
+  /** push feeds one chunk of stdout and returns the item names of the lines it completed. */
+  push(chunk: string): string[] {
+    this.buffer += chunk;
+    const lines = this.buffer.split('\n');
+    this.buffer = lines.pop() ?? '';
+    const names: string[] = [];
+    for (const line of lines) {
+      const text = line.slice(line.lastIndexOf('\b') + 1);
+      if (text.startsWith('- ') && text.length > 2) names.push(text.slice(2));
+    }
+    return names;
+  }
 }

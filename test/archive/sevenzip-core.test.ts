@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  ItemLines,
   ProgressParser,
   createArgs,
   extractArgs,
@@ -153,4 +154,19 @@ test('parseSltListing: files, folders, links, modes, 100 ns mtimes; prompt ignor
   assert.deepEqual(items[2], { path: 'lnk', size: 5, isDir: false, isSymlink: true, mode: 0o777 });
   assert.equal(parseUtcTimestampNs('1970-01-01 00:00:01'), 1_000_000_000n);
   assert.equal(parseUtcTimestampNs('garbage'), undefined);
+});
+
+test('extractArgs listItems: -bb1 -bso1 -bsp0 instead of -bb0 -bso0 -bsp1, each switch once', () => {
+  const x = extractArgs({ archive: '/a/x.7z', outDir: '/o', listItems: true });
+  assert.ok(x.includes('-bb1') && x.includes('-bso1') && x.includes('-bsp0') && !x.includes('-bb0') && !x.includes('-bso0') && !x.includes('-bsp1'), x.join(' '));
+  const plain = extractArgs({ archive: '/a/x.7z', outDir: '/o' });
+  assert.ok(plain.includes('-bb0') && plain.includes('-bso0') && !plain.includes('-bb1'), plain.join(' '));
+});
+
+test('ItemLines: the `- path` lines of 7zz x -bb1 between erased progress frames, split across chunks', () => {
+  // As 7zz 26.02 writes them (measured): frame, backspaces, blanks, backspaces, then the item line.
+  const out = ' 8% 1\b\b\b\b\b     \b\b\b\b\b- bin/blob10.bin\n 12% 2\b\b\b\b\b\b      \b\b\b\b\b\b- small/d0/f 1.txt\n 44% 3';
+  const lines = new ItemLines();
+  const names = [...lines.push('Extracting archive: /a/x.7z.001\n--\nPath = /a/x.7z.001\n'), ...lines.push(out.slice(0, 30)), ...lines.push(out.slice(30)), ...lines.push('\b\b\b- last\nEverything is Ok\n')];
+  assert.deepEqual(names, ['bin/blob10.bin', 'small/d0/f 1.txt', 'last']);
 });

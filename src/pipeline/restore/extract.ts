@@ -19,13 +19,14 @@ import type { MaterializedSet } from '../setfiles.js';
 import { placeFile, type Extracted, type Target } from './place.js';
 import type { ExtractionList } from './select.js';
 import type { RestoredSource, RestoreRequest } from './types.js';
+import { identityOf, type EarlyChecks, type Identity, type Selected } from './follow.js';
 
 /**
  * extractSet runs 7-Zip over a holding set's volumes into `out`. Damage beyond repair does not stop
  * the restore: the returned reason is given for every file that then does not check out (undefined
  * when 7-Zip succeeded).
  */
-export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' | 'signal' | 'out'>, hd: Descriptor, mat: MaterializedSet, l: ExtractionList, out: string): Promise<string | undefined> {
+export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' | 'signal' | 'out'>, hd: Descriptor, mat: MaterializedSet, l: ExtractionList, out: string, onItem?: (name: string) => void): Promise<string | undefined> {
   // A set may be several archives (core/parts), each extracted in turn into the same folder.
   const parts = partsOf(hd);
   if (parts.length === 0) return `set ${hd.id} has no volumes`;
@@ -35,12 +36,18 @@ export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' 
   const bar = req.out.progress(`${hd.id}: extracting ${counted(l.count, 'file')}`, total, { bytes: true });
   const volumeBytes = hd.volumes.reduce((n, v) => n + v.size, 0) || 1;
   let before = 0;
+  let items = 0;
   try {
     for (const part of parts) {
       // Progress: each part's share of the bytes, by its share of the volumes.
       const share = hd.volumes.slice(part.first, part.first + part.volumes).reduce((n, v) => n + v.size, 0) / volumeBytes;
       await req.tools.sevenZip.extract({
         archive: path.join(mat.dir, firstVolumeName(part)), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((before + (p.percent / 100) * share) * total), p.file),
+        // With item lines 7-Zip draws no progress: the share of items started stands in for it.
+        ...(onItem === undefined ? {} : { onItem: (name: string) => {
+          onItem(name);
+          bar.update(Math.round((Math.min(++items, l.count) / Math.max(l.count, 1)) * total), name);
+        } }),
         ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
       });
       before += share;
@@ -83,16 +90,26 @@ export interface StagedFiles {
   extractError: string | undefined;
 }
 
-/** placeExtracted checks each of a holder's selected files in staging and moves those that check out into place; the rest are lost. */
-export async function placeExtracted(x: StagedFiles, into: Target, result: RestoredSource): Promise<void> {
-  const stagedDirs = new Set<string>();
+/** holderFiles lists a holder's files to place, in manifest order: `found` as the archive has it, `e` the entry placed. */
+export async function* holderFiles(x: Omit<StagedFiles, 'extractError'>): AsyncGenerator<Selected> {
   for await (const found of readEntries(x.manifest)) {
     if (found.type !== 'file' || found.link !== undefined || (found.set ?? x.setId) !== x.holder) continue;
     // An unselected first member of a hard-link group gives its bytes to the first selected member.
     const e = x.filter(found.path) ? found : x.asFirst.get(found.path);
-    if (e === undefined) continue;
+    if (e !== undefined) yield { found, e };
+  }
+}
+
+/**
+ * placeExtracted checks each of a holder's selected files in staging and moves those that check out
+ * into place; the rest are lost. A file hashed while 7-Zip went on (restore/follow) is not read
+ * again when it is still exactly the file hashed.
+ */
+export async function placeExtracted(x: StagedFiles, into: Target, result: RestoredSource, early?: EarlyChecks): Promise<void> {
+  const stagedDirs = new Set<string>();
+  for await (const { found, e } of holderFiles(x)) {
     const src = stagedFile(x.out, found.path, stagedDirs);
-    const ok = src === undefined ? 'the archive holds a link or a file where a folder above it belongs' : await verifyExtracted(src, e);
+    const ok = src === undefined ? 'the archive holds a link or a file where a folder above it belongs' : (early?.take(found.path, src) ?? (await verifyExtracted(src, e)));
     if (typeof ok === 'string') {
       result.lost.push({ path: e.path, reason: x.extractError ?? ok });
       continue;
@@ -105,13 +122,14 @@ export async function placeExtracted(x: StagedFiles, into: Target, result: Resto
 
 /** Files up to this size are hashed from one read. */
 const SMALL_FILE = 1 << 20;
+const READ_BUFFER = Buffer.allocUnsafe(SMALL_FILE);
 
 /**
  * verifyExtracted checks that an extracted file is a regular file with the manifest's hash.
  * The per-file work of a restore uses synchronous calls on purpose: thousands of small files
  * through the thread pool cost far more in hand-offs than the syscalls themselves.
  */
-export async function verifyExtracted(file: string, e: ManifestEntry): Promise<Extracted | string> {
+export async function verifyExtracted(file: string, e: ManifestEntry, identify = false): Promise<(Extracted & { id?: Identity }) | string> {
   // One open (never following a link, never blocking on a FIFO) and an fstat, instead of an lstat
   // and then an open: what is hashed is exactly what was checked to be a regular file.
   let fd: number;
@@ -122,7 +140,7 @@ export async function verifyExtracted(file: string, e: ManifestEntry): Promise<E
   }
   const hash = createHash('sha256');
   let size: number;
-  let found: Extracted;
+  let found: Extracted & { id?: Identity };
   try {
     const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isFile()) return 'the archive holds something other than a regular file there';
@@ -133,9 +151,27 @@ export async function verifyExtracted(file: string, e: ManifestEntry): Promise<E
       const holes = writeWithHoles(fd, `${file}.${randomBytes(6).toString('hex')}.strata-holes`, hash);
       if (holes !== undefined) found = { file: holes, mode: -1, mtimeNs: -1n };
     } else if (size <= SMALL_FILE) {
-      hash.update(fs.readFileSync(fd));
+      // One buffer for every small file: a fresh one per file is garbage to collect.
+      for (let n; (n = fs.readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null)) > 0; ) hash.update(READ_BUFFER.subarray(0, n));
     } else {
-      for await (const chunk of createReadStream('', { fd, autoClose: false }) as AsyncIterable<Buffer>) hash.update(chunk);
+      for await (const chunk of createReadStream('', { fd, autoClose: false, highWaterMark: SMALL_FILE }) as AsyncIterable<Buffer>) hash.update(chunk);
+    }
+    if (identify && found.file === file) {
+      // Hashed while 7-Zip runs: unchanged while read, and what identifies it for the check before placing.
+      let after = fs.fstatSync(fd, { bigint: true });
+      if (after.size !== st.size || after.mtimeNs !== st.mtimeNs || after.ctimeNs !== st.ctimeNs) return 'changed while it was read';
+      // 7-Zip runs under strata's private umask: the recorded mode is given here, beside the
+      // extraction, rather than by a chmod per file when placing.
+      if (found.mode !== e.mode) {
+        try {
+          fs.fchmodSync(fd, e.mode);
+          after = fs.fstatSync(fd, { bigint: true });
+          found.mode = Number(after.mode & 0o7777n);
+        } catch {
+          // placeFile sets it
+        }
+      }
+      found.id = identityOf(after);
     }
   } finally {
     fs.closeSync(fd);

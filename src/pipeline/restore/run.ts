@@ -27,13 +27,14 @@ import { StrataError } from '../../errors.js';
 import { ensureLocalManifest } from '../manifests.js';
 import { fromOthers } from '../fallback.js';
 import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError } from './confinement.js';
-import { extractSet, extractedBytes, placeExtracted } from './extract.js';
+import { extractSet, extractedBytes, holderFiles, placeExtracted, type StagedFiles } from './extract.js';
+import { EarlyChecks } from './follow.js';
 import { fetchSet } from './fetch.js';
-import type { MaterializedSet } from '../setfiles.js';
+import { checkObjects, localSetDir, type MaterializedSet } from '../setfiles.js';
 import { restoreMetadata } from './metadata.js';
 import { checkPassword } from './password.js';
 import { createdParents, placeFolders, placeHardLinks, placeSymlinks, setFolderTimes, type Target } from './place.js';
-import { selectEntries } from './select.js';
+import { selectEntries, type ExtractionList } from './select.js';
 import { thawForRestore } from './thaw.js';
 import { STAGING_NAME, STAGING_PREFIX, WORK_NAME, makeStaging, sweepStaging, writeOwnerMarker } from './staging.js';
 import type { RestoredSource, RestoreRequest } from './types.js';
@@ -158,16 +159,15 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
         result.repairedVolumes.push(...pre.repairedVolumes);
         result.lostVolumes.push(...pre.lostVolumes);
       }
-      const mat = pre?.mat ?? (await fetchSet(req, hd, work, result));
-      if (pre === undefined) req.meter.end('fetch', hd.volumes.reduce((n, v) => n + v.size, 0));
       const out = path.join(staging, holder);
-      const extractError = await extractSet(req, hd, mat, l, out);
+      const staged = { manifest, setId: set.id, holder, filter, asFirst: sel.asFirst, out };
+      const { mat, extractError, early } = await fetchAndExtract(req, hd, pre?.mat, work, l, staged, result);
       if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
       // The bytes 7-Zip wrote; a failed extraction's are not known (placing counts what checked out).
       req.meter.end('extract', extractError === undefined ? extractedBytes(hd, l) : undefined);
       const before = result.bytes;
       const placing = req.out.progress(`${hd.id}: checking and placing ${counted(l.count, 'file')}`);
-      await placeExtracted({ manifest, setId: set.id, holder, filter, asFirst: sel.asFirst, out, extractError }, into, result).finally(() => placing.done());
+      await placeExtracted({ ...staged, extractError }, into, result, early).finally(() => placing.done());
       await fsp.rm(out, { recursive: true, force: true });
       req.meter.end('place', result.bytes - before);
     }
@@ -191,4 +191,44 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
     await fsp.rm(staging, { recursive: true, force: true });
     await fsp.rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * fetchAndExtract brings one holding set's volumes (fetchSet) and has 7-Zip extract them into
+ * staging, each file hashed while 7-Zip extracts the next (restore/follow). Volumes that a local
+ * destination keeps are read in place while their SHA-256 is checked beside the extraction: nothing
+ * leaves staging before both have finished, and when a volume does not check out the extraction is
+ * stopped, its staging emptied, and the set fetched, repaired and extracted again.
+ */
+async function fetchAndExtract(req: RestoreRequest & { meter: PhaseMeter }, hd: Descriptor, pre: MaterializedSet | undefined, work: string, l: ExtractionList, staged: Omit<StagedFiles, 'extractError'>, result: RestoredSource): Promise<{ mat: MaterializedSet; extractError: string | undefined; early: EarlyChecks }> {
+  const extract = async (mat: MaterializedSet, signal: AbortSignal): Promise<{ extractError: string | undefined; early: EarlyChecks }> => {
+    const early = new EarlyChecks(holderFiles(staged), staged.out);
+    const extractError = await extractSet({ ...req, signal }, hd, mat, l, staged.out, (name) => early.item(name)).finally(() => early.stop());
+    return { extractError, early };
+  };
+  const inPlace = pre === undefined ? localSetDir(req.repo, hd.id) : undefined;
+  if (inPlace !== undefined) {
+    const stop = new AbortController();
+    const mat: MaterializedSet = { dir: inPlace, lostVolumes: [], repaired: [], copy: false };
+    const extracting = extract(mat, AbortSignal.any([req.signal, stop.signal]));
+    const states = await checkObjects(inPlace, hd.volumes).catch((e: unknown) => {
+      stop.abort();
+      throw e;
+    });
+    const intact = [...states.values()].every((st) => st === 'ok');
+    if (!intact) stop.abort();
+    const done = await extracting.catch((e: unknown) => {
+      if (intact || req.signal.aborted) throw e;
+      return undefined;
+    });
+    if (intact && done !== undefined) {
+      req.meter.end('fetch', hd.volumes.reduce((n, v) => n + v.size, 0));
+      return { mat, ...done };
+    }
+    // A volume does not check out: what 7-Zip wrote from it is dropped; fetch and repair a copy.
+    await fsp.rm(staged.out, { recursive: true, force: true });
+  }
+  const mat = pre ?? (await fetchSet(req, hd, work, result));
+  if (pre === undefined) req.meter.end('fetch', hd.volumes.reduce((n, v) => n + v.size, 0));
+  return { mat, ...(await extract(mat, req.signal)) };
 }
