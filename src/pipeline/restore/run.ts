@@ -210,17 +210,21 @@ async function fetchAndExtract(req: RestoreRequest & { meter: PhaseMeter }, hd: 
   if (inPlace !== undefined) {
     const stop = new AbortController();
     const mat: MaterializedSet = { dir: inPlace, lostVolumes: [], repaired: [], copy: false };
-    const extracting = extract(mat, AbortSignal.any([req.signal, stop.signal]));
+    // Settled at once into a value: 7-Zip may fail (a missing first volume) while the check still
+    // runs, and that rejection must not go unhandled meanwhile.
+    const extracting = extract(mat, AbortSignal.any([req.signal, stop.signal])).then(
+      (v) => ({ ok: true as const, v }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
     const states = await checkObjects(inPlace, hd.volumes).catch((e: unknown) => {
       stop.abort();
       throw e;
     });
     const intact = [...states.values()].every((st) => st === 'ok');
     if (!intact) stop.abort();
-    const done = await extracting.catch((e: unknown) => {
-      if (intact || req.signal.aborted) throw e;
-      return undefined;
-    });
+    const settled = await extracting;
+    if (!settled.ok && (intact || req.signal.aborted)) throw settled.e;
+    const done = settled.ok ? settled.v : undefined;
     if (intact && done !== undefined) {
       req.meter.end('fetch', hd.volumes.reduce((n, v) => n + v.size, 0));
       return { mat, ...done };
