@@ -19,15 +19,18 @@ import type { MaterializedSet } from '../setfiles.js';
 import { placeFile, type Extracted, type Target } from './place.js';
 import type { ExtractionList } from './select.js';
 import type { RestoredSource, RestoreRequest } from './types.js';
-import { identityOf, type EarlyChecks, type Identity, type Selected } from './follow.js';
+import { identityOf, type FollowSet, type Identity, type Selected } from './follow.js';
 
 /**
  * extractSet runs 7-Zip over a holding set's volumes into `out`. Damage beyond repair does not stop
  * the restore: the returned reason is given for every file that then does not check out (undefined
  * when 7-Zip succeeded).
  */
-export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' | 'signal' | 'out'>, hd: Descriptor, mat: MaterializedSet, l: ExtractionList, out: string, onItem?: (name: string) => void): Promise<string | undefined> {
-  // A set may be several archives (core/parts), each extracted in turn into the same folder.
+export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' | 'signal' | 'out'>, hd: Descriptor, mat: MaterializedSet, l: ExtractionList, out: string, follow?: Follower): Promise<string | undefined> {
+  // A set may be several archives (core/parts): one 7-Zip process each, all at once, into the same
+  // folder (their files are disjoint; a folder both create is created by one, found by the other).
+  // Extracting thousands of small files keeps 7-Zip waiting on its own threads; several at once
+  // fill both cores (bench --only restore).
   const parts = partsOf(hd);
   if (parts.length === 0) return `set ${hd.id} has no volumes`;
   const all = extractsAll(hd, l);
@@ -35,23 +38,28 @@ export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' 
   const total = extractedBytes(hd, l);
   const bar = req.out.progress(`${hd.id}: extracting ${counted(l.count, 'file')}`, total, { bytes: true });
   const volumeBytes = hd.volumes.reduce((n, v) => n + v.size, 0) || 1;
-  let before = 0;
+  // Progress: each part's share of the bytes, by its share of the volumes.
+  const shares = parts.map((part) => hd.volumes.slice(part.first, part.first + part.volumes).reduce((n, v) => n + v.size, 0) / volumeBytes);
+  const done = parts.map(() => 0);
   let items = 0;
   try {
-    for (const part of parts) {
-      // Progress: each part's share of the bytes, by its share of the volumes.
-      const share = hd.volumes.slice(part.first, part.first + part.volumes).reduce((n, v) => n + v.size, 0) / volumeBytes;
-      await req.tools.sevenZip.extract({
-        archive: path.join(mat.dir, firstVolumeName(part)), outDir: out, password: req.password, signal: req.signal, onProgress: (p) => bar.update(Math.round((before + (p.percent / 100) * share) * total), p.file),
-        // With item lines 7-Zip draws no progress: the share of items started stands in for it.
-        ...(onItem === undefined ? {} : { onItem: (name: string) => {
-          onItem(name);
-          bar.update(Math.round((Math.min(++items, l.count) / Math.max(l.count, 1)) * total), name);
-        } }),
-        ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
-      });
-      before += share;
-    }
+    const settled = await Promise.allSettled(parts.map((part, k) => req.tools.sevenZip.extract({
+      archive: path.join(mat.dir, firstVolumeName(part)), outDir: out, password: req.password, signal: req.signal,
+      onProgress: (p) => {
+        done[k] = (p.percent / 100) * (shares[k] ?? 0);
+        bar.update(Math.round(done.reduce((a, b) => a + b, 0) * total), p.file);
+      },
+      // With item lines 7-Zip draws no progress: the share of items started stands in for it.
+      ...(follow === undefined ? {} : { onItem: (name: string) => {
+        follow.item(k, name);
+        bar.update(Math.round((Math.min(++items, l.count) / Math.max(l.count, 1)) * total), name);
+      } }),
+      ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
+    })));
+    // Every process has exited before anything is judged; an error that is not damage comes first.
+    const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    const fatal = errors.findIndex((e) => !isStrataError(e) || (e.code !== 'DAMAGED' && e.code !== 'WRONG_PASSWORD' && e.code !== 'TOOL_FAILED'));
+    if (errors.length > 0) throw errors[Math.max(fatal, 0)];
     return undefined;
   } catch (e) {
     if (!isStrataError(e) || (e.code !== 'DAMAGED' && e.code !== 'WRONG_PASSWORD' && e.code !== 'TOOL_FAILED')) throw e;
@@ -60,6 +68,11 @@ export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' 
   } finally {
     bar.done();
   }
+}
+
+/** Follower is told each item 7-Zip starts, by the index of the set's archive (restore/follow's FollowSet). */
+export interface Follower {
+  item(archive: number, name: string): void;
 }
 
 /**
@@ -105,7 +118,7 @@ export async function* holderFiles(x: Omit<StagedFiles, 'extractError'>): AsyncG
  * into place; the rest are lost. A file hashed while 7-Zip went on (restore/follow) is not read
  * again when it is still exactly the file hashed.
  */
-export async function placeExtracted(x: StagedFiles, into: Target, result: RestoredSource, early?: EarlyChecks): Promise<void> {
+export async function placeExtracted(x: StagedFiles, into: Target, result: RestoredSource, early?: FollowSet): Promise<void> {
   const stagedDirs = new Set<string>();
   for await (const { found, e } of holderFiles(x)) {
     const src = stagedFile(x.out, found.path, stagedDirs);

@@ -2,7 +2,9 @@
  * pipeline/restore/follow: a holder's files are hashed while 7-Zip extracts the next ones, not
  * after it has finished. `7zz x -bb1` prints `- path` as it starts each item, after closing the
  * item before and setting its mode and times: from then on 7-Zip does not touch that file again,
- * so it is hashed at once (the names come in archive order, which is the manifest's). Each file
+ * so it is hashed at once (the names come in archive order, which is the manifest's). A set of several
+ * archives (core/parts) is extracted by one 7-Zip process per archive at once: each archive holds a
+ * subsequence of the manifest in its order, so each is followed on its own (FollowSet). Each file
  * hashed early keeps what identifies it (device, inode, size, mtime, ctime); placeExtracted,
  * after 7-Zip has exited, compares them again before moving the file into place and hashes it
  * anew when anything differs, so a file changed in between is caught. A name that does not match
@@ -54,13 +56,13 @@ export class EarlyChecks {
   private readonly window: Selected[] = [];
   private readonly byPath = new Map<string, Selected>();
   private exhausted = false;
-  private readonly results: (Early | undefined)[] = [];
-  private resultHead = 0;
+  /** Files hashed early by path, waiting for placeExtracted. */
+  private readonly results = new Map<string, Early>();
   private readonly checked = new Set<string>();
   private readonly pump: Promise<void>;
 
   /** `files` are the holder's files to place in manifest order; `out` is its staging folder. */
-  constructor(private readonly files: AsyncIterator<Selected>, private readonly out: string) {
+  constructor(private readonly files: AsyncIterator<Selected>, private readonly out: string, private readonly waiting: { n: number } = { n: 0 }) {
     this.pump = this.run().catch(() => {
       // Early checks are an optimisation: on any failure every file is checked after extraction.
       this.stopped = true;
@@ -87,7 +89,12 @@ export class EarlyChecks {
 
   /** hashed counts the files hashed early and waiting (for tests and reports). */
   get hashed(): number {
-    return this.results.length - this.resultHead;
+    return this.results.size;
+  }
+
+  /** has tells whether `path` was hashed early here. */
+  has(path: string): boolean {
+    return this.results.has(path);
   }
 
   /**
@@ -95,13 +102,10 @@ export class EarlyChecks {
    * hashed; called in manifest order by placeExtracted.
    */
   take(path: string, src: string): Extracted | undefined {
-    const r = this.results[this.resultHead];
-    if (r === undefined || r.path !== path) return undefined;
-    this.results[this.resultHead++] = undefined;
-    if (this.resultHead > 4096 && this.resultHead * 2 > this.results.length) {
-      this.results.splice(0, this.resultHead);
-      this.resultHead = 0;
-    }
+    const r = this.results.get(path);
+    if (r === undefined) return undefined;
+    this.results.delete(path);
+    this.waiting.n--;
     return sameFile(src, r.id) ? r.extracted : undefined;
   }
 
@@ -126,13 +130,14 @@ export class EarlyChecks {
         this.nameHead = 0;
       }
       const hit = await this.lookup(name);
-      if (hit === undefined || hit.e.sparse === true || this.hashed >= MAX_EARLY) continue;
+      if (hit === undefined || hit.e.sparse === true || this.waiting.n >= MAX_EARLY) continue;
       // Recorded with holes, a file is copied while hashed: that is left to placeExtracted.
       const src = stagedFile(this.out, name, this.checked);
       if (src === undefined) continue;
       const ok = await verifyExtracted(src, hit.e, true);
       if (typeof ok === 'string' || ok.id === undefined || this.stopped) continue;
-      this.results.push({ path: name, extracted: { file: ok.file, mode: ok.mode, mtimeNs: ok.mtimeNs }, id: ok.id });
+      this.results.set(name, { path: name, extracted: { file: ok.file, mode: ok.mode, mtimeNs: ok.mtimeNs }, id: ok.id });
+      this.waiting.n++;
     }
   }
 
@@ -154,6 +159,45 @@ export class EarlyChecks {
       this.byPath.delete(first.found.path);
       if (first === hit) return hit;
     }
+  }
+}
+
+/**
+ * FollowSet follows the extraction of a set's archives, one 7-Zip process each and at once: each
+ * archive's item lines go to their own EarlyChecks (its own pass over the holder's files); the
+ * results waiting are bounded together.
+ */
+export class FollowSet {
+  private readonly archives = new Map<number, EarlyChecks>();
+  private readonly waiting = { n: 0 };
+
+  /** `listFiles` lists the holder's files to place in manifest order (once per archive); `out` is its staging folder. */
+  constructor(private readonly listFiles: () => AsyncIterator<Selected>, private readonly out: string) {}
+
+  /** item notes that 7-Zip, extracting the set's archive `archive`, started `name`. */
+  item(archive: number, name: string): void {
+    let one = this.archives.get(archive);
+    if (one === undefined) {
+      one = new EarlyChecks(this.listFiles(), this.out, this.waiting);
+      this.archives.set(archive, one);
+    }
+    one.item(name);
+  }
+
+  /** stop ends every archive's early checks (every 7-Zip has exited). */
+  async stop(): Promise<void> {
+    await Promise.all([...this.archives.values()].map((a) => a.stop()));
+  }
+
+  /** hashed counts the files hashed early and waiting. */
+  get hashed(): number {
+    return this.waiting.n;
+  }
+
+  /** take gives the early result for the file at `path` if that file is still exactly the one hashed (EarlyChecks.take). */
+  take(path: string, src: string): Extracted | undefined {
+    for (const a of this.archives.values()) if (a.has(path)) return a.take(path, src);
+    return undefined;
   }
 }
 

@@ -28,7 +28,7 @@ import { ensureLocalManifest } from '../manifests.js';
 import { fromOthers } from '../fallback.js';
 import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError } from './confinement.js';
 import { extractSet, extractedBytes, holderFiles, placeExtracted, type StagedFiles } from './extract.js';
-import { EarlyChecks } from './follow.js';
+import { FollowSet } from './follow.js';
 import { fetchSet } from './fetch.js';
 import { checkObjects, localSetDir, type MaterializedSet } from '../setfiles.js';
 import { restoreMetadata } from './metadata.js';
@@ -200,10 +200,10 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
  * leaves staging before both have finished, and when a volume does not check out the extraction is
  * stopped, its staging emptied, and the set fetched, repaired and extracted again.
  */
-async function fetchAndExtract(req: RestoreRequest & { meter: PhaseMeter }, hd: Descriptor, pre: MaterializedSet | undefined, work: string, l: ExtractionList, staged: Omit<StagedFiles, 'extractError'>, result: RestoredSource): Promise<{ mat: MaterializedSet; extractError: string | undefined; early: EarlyChecks }> {
-  const extract = async (mat: MaterializedSet, signal: AbortSignal): Promise<{ extractError: string | undefined; early: EarlyChecks }> => {
-    const early = new EarlyChecks(holderFiles(staged), staged.out);
-    const extractError = await extractSet({ ...req, signal }, hd, mat, l, staged.out, (name) => early.item(name)).finally(() => early.stop());
+async function fetchAndExtract(req: RestoreRequest & { meter: PhaseMeter }, hd: Descriptor, pre: MaterializedSet | undefined, work: string, l: ExtractionList, staged: Omit<StagedFiles, 'extractError'>, result: RestoredSource): Promise<{ mat: MaterializedSet; extractError: string | undefined; early: FollowSet }> {
+  const extract = async (mat: MaterializedSet, signal: AbortSignal): Promise<{ extractError: string | undefined; early: FollowSet }> => {
+    const early = new FollowSet(() => holderFiles(staged), staged.out);
+    const extractError = await extractSet({ ...req, signal }, hd, mat, l, staged.out, early).finally(() => early.stop());
     return { extractError, early };
   };
   const inPlace = pre === undefined ? localSetDir(req.repo, hd.id) : undefined;
