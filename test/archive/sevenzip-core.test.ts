@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import {
   ItemLines,
   ProgressParser,
+  SOLID_BLOCK,
   createArgs,
   extractArgs,
   isListFileSafe,
@@ -55,17 +56,18 @@ test('createArgs: bare -p, never a password, and the required switches', () => {
     assert.ok(a.includes(sw), `has ${sw}`);
   }
   assert.ok(!a.some((x) => x.startsWith('-v')), 'no volumes');
-  assert.ok(!a.includes('-ms=off'), 'solid stays default without volumes');
+  assert.ok(!a.some((x) => x.startsWith('-ms')), 'solid stays default without volumes');
   // Archive, then @list, then -- and the names that a list file would mangle.
   const i = a.indexOf('/b/x.7z');
   assert.deepEqual(a.slice(i), ['/b/x.7z', '@/tmp/l.txt', '--', '-dash', ' lead']);
   assert.ok(!a.includes('-spf'));
 });
 
-test('createArgs: volumes in exact bytes with solid off; level 0 is Copy; threads', () => {
+test('createArgs: volumes in exact bytes with small solid blocks; level 0 is Copy; threads', () => {
   const a = createArgs({ ...base, volumeSize: 65536, level: 0, threads: 3 });
   assert.ok(a.includes('-v65536b'));
-  assert.ok(a.includes('-ms=off'));
+  assert.ok(a.includes(SOLID_BLOCK));
+  assert.ok(!a.includes('-ms=off'));
   assert.ok(a.includes('-m0=copy'));
   assert.ok(a.includes('-mx=0'));
   assert.ok(a.includes('-mmt=3'));

@@ -32,15 +32,16 @@ import type { Lap, SetInProgress } from './set.js';
 import type { ArchiveResult } from './types.js';
 
 /**
- * routeParts plans the set's archives, or returns null when the set stays one LZMA2 archive (the
- * streaming path): routing off, a small set, a set that streams, or nothing to route. It reads the
+ * routeParts plans the set's archives, or returns null when the set stays one archive (the
+ * streaming path): routing off, level 0 (Copy: nothing to route), a small set, a set that streams, or nothing to route. It reads the
  * archive list and the scan's entries side by side (the scan writes both in the same order) and
  * keeps a size per path, not the paths; the files large enough are probed (archive/probe).
  */
 export async function routeParts(set: SetInProgress, scanned: ScanOutput): Promise<Routing | null> {
   const policy = set.req.config.routing ?? defaultRoutePolicy;
   const { scan } = scanned;
-  if (!policy.enabled || scan.bytesToArchive < policy.minBytes || scan.bytesToArchive > set.req.config.protection.directMaxBytes) return null;
+  // Level 0 stores everything already: a stored part would be the same archive, split for nothing.
+  if (!policy.enabled || set.archive.level === 0 || scan.bytesToArchive < policy.minBytes || scan.bytesToArchive > set.req.config.protection.directMaxBytes) return null;
   const sizes: number[] = [];
   const candidates: { i: number; path: string; size: number }[] = [];
   const entries = readEntries(scanned.entriesFile)[Symbol.asyncIterator]();
