@@ -6,7 +6,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import type { Descriptor } from '../../core/descriptor.js';
 import type { ManifestEntry } from '../../core/manifest.js';
@@ -167,7 +166,13 @@ export async function verifyExtracted(file: string, e: ManifestEntry, identify =
       // One buffer for every small file: a fresh one per file is garbage to collect.
       for (let n; (n = fs.readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null)) > 0; ) hash.update(READ_BUFFER.subarray(0, n));
     } else {
-      for await (const chunk of createReadStream('', { fd, autoClose: false, highWaterMark: SMALL_FILE }) as AsyncIterable<Buffer>) hash.update(chunk);
+      // The same buffer, read synchronously (a stream costs a Buffer and several promises per MiB);
+      // every 16 MiB the event loop gets a turn, so 7-Zip's item lines are read meanwhile. Each
+      // read is hashed before that turn: the shared buffer is never held across it.
+      for (let n, k = 1; (n = fs.readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null)) > 0; k++) {
+        hash.update(READ_BUFFER.subarray(0, n));
+        if (k % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
     }
     if (identify && found.file === file) {
       // Hashed while 7-Zip runs: unchanged while read, and what identifies it for the check before placing.
