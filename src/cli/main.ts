@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { stateDir } from '../config/paths.js';
 import { usePrivateUmask } from '../config/private-state.js';
 import { ExitCode, StrataError, errnoCode, fromFsError, isStrataError } from '../errors.js';
+import { untilFinished } from './unfinished.js';
 import { ConsoleOutput } from '../ui/output.js';
 import type { Command, CommandContext, GlobalOptions } from '../commands/context.js';
 import { commandNames, loadCommand, loadCommands } from './registry.js';
@@ -101,8 +102,7 @@ export async function main(argv: string[]): Promise<void> {
   usePrivateUmask();
   quietOnClosedPipe(process.stdout);
   quietOnClosedPipe(process.stderr);
-  const code = await runCli(argv);
-  process.exitCode = code;
+  process.exitCode = await untilFinished(() => runCli(argv));
 }
 
 /**

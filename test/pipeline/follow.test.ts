@@ -48,3 +48,29 @@ test('FollowSet: interleaved item lines of two archives (each a subsequence of t
   assert.equal(follow.hashed, 0, 'every result was taken once');
   assert.equal(follow.take('f1', path.join(out, 'f1')), undefined, 'a result is handed out once');
 });
+
+test('EarlyChecks: stop() arriving while the checks give the event loop a turn still ends them (it once waited forever, and the restore exited 0 halfway)', async (t) => {
+  const out = await tempDir(t, 'strata-follow-');
+  // The holder's list answers slowly (more than the checks' 4 ms slice), so that after looking a
+  // name up the checks yield to the event loop; stop() is queued to run in exactly that turn.
+  const ref: { follow?: FollowSet } = {};
+  let stopping: Promise<void> | undefined;
+  const slow = (): AsyncIterator<Selected> => ({
+    next: () => new Promise((resolve) => {
+      setTimeout(() => {
+        setImmediate(() => {
+          stopping = ref.follow?.stop();
+        });
+        resolve({ done: true, value: undefined });
+      }, 10);
+    }),
+  });
+  const follow = new FollowSet(slow, out);
+  ref.follow = follow;
+  follow.item(0, 'a');
+  follow.item(0, 'b');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(stopping !== undefined, 'stop() was called');
+  const ended = await Promise.race([stopping.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still waiting'), 2000))]);
+  assert.equal(ended, 'stopped');
+});

@@ -139,7 +139,9 @@ export async function writeParts(set: SetInProgress, scanned: ScanOutput, lap: L
           await set.store(o.name, o.sha256, stop.signal);
           o.uploaded = true;
         } catch (e) {
-          if (stop.signal.aborted) throw e;
+          // Stopped because another part failed (or the run was cancelled): that failure is the
+          // cause to report, not this store's "operation was aborted".
+          if (stop.signal.aborted) throw new StrataError('CANCELLED', `storing ${o.name} was stopped`, { cause: e });
           storeFailed = true;
         }
       }

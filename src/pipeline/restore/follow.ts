@@ -120,6 +120,9 @@ export class EarlyChecks {
         since = performance.now();
       }
       if (this.nameHead === this.names.length) {
+        // stop() may have come during the turn given to the event loop above: checked here, in the
+        // same synchronous step as setting wake, or this wait would never end (and stop() with it).
+        if (this.stopped) return;
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
