@@ -4,13 +4,23 @@
  * so a user fixes a config in one pass; nothing runs with a config that did not validate.
  */
 import { access, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type * as Yaml from 'yaml';
+import type { Document } from 'yaml';
 import { formatSize, MIN_VOLUME_SIZE, parseSize, volumeSizeProblem } from '../core/size.js';
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { suggest } from '../core/suggest.js';
 import { hideFromChildren } from '../exec/run.js';
 import { keysAt, validateConfig, type ConfigIssue, type SourceConfig, type StrataConfig, type ValidateOptions } from './schema.js';
+
+/** yaml loads the YAML parser when a config text is parsed: runs from flags alone (--source, --dest)
+ *  never need it, and it is about a sixth of the start-up (issue 11: load only what a command needs). */
+function yaml(): typeof Yaml {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
+  return yamlModule;
+}
+let yamlModule: typeof Yaml | undefined;
 
 /** CONFIG_FILE_NAME is the file strata looks for in the current folder. */
 export const CONFIG_FILE_NAME = 'strata.yaml';
@@ -82,6 +92,7 @@ export function sourceOrigin(source: SourceConfig): string | undefined {
 
 /** parseConfigText validates config text; `shown` names the file in messages, baseDir anchors relative paths. */
 export function parseConfigText(text: string, shown: string, options: { baseDir: string; env: NodeJS.ProcessEnv }): StrataConfig {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -183,6 +194,7 @@ function issueText(issue: ConfigIssue, present: boolean): string {
  * should hold it (found: false).
  */
 function locate(doc: Document, issue: ConfigIssue): { offset: number; found: boolean } {
+  const { isMap, isScalar, isSeq } = yaml();
   let node: unknown = doc.contents;
   let offset = rangeStart(node) ?? 0;
   const missing = (): { offset: number; found: boolean } => ({ offset, found: false });

@@ -34,6 +34,12 @@ export interface CreateOptions {
    * the rebuilt files hash as recorded (pipeline/verify).
    */
   madeBy?: string;
+  /**
+   * Keep the engine's buffers small (one thread, small windows, recovery data in several passes):
+   * slower, for a unit made while the process already holds much (the manifest of a set of a
+   * million files, made at the end of the run). An engine without such buffers ignores it.
+   */
+  lowMemory?: boolean;
 }
 
 /** CheckOptions controls one verify or repair. */

@@ -22,7 +22,7 @@ import {
 import { StrataError, errnoCode, errorMessage, fromFsError } from '../errors.js';
 import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from '../io/manifest-reader.js';
-import { StatCacheReader, StatCacheWriter, statMatches, type StatRecord } from './statcache.js';
+import { StatCacheReader, StatCacheWriter, statMatches, type CachedStat, type StatRecord } from './statcache.js';
 import { quoteDumpName } from '../core/xattrdump.js';
 import { IdNames, readXattrs, xattrToolAvailable } from './metadata.js';
 import { hashFile } from './hash-file.js';
@@ -119,6 +119,8 @@ function join(rel: string, name: string): string {
 interface Queued {
   e: ManifestEntry;
   rec?: StatRecord;
+  /** The previous cache's record of the path (its line is written again if rec turns out the same). */
+  cached?: CachedStat;
   /** Read this path's attributes (its ctime moved, or nothing is known of them). */
   probe: boolean;
   /** Counted as unchanged: becomes metadataOnly if the attributes turn out to differ from prevX. */
@@ -209,9 +211,23 @@ class Scanner {
     this.result.totalFiles++;
     if (e.type === 'file') this.result.totalBytes += e.size;
     if (e.set !== undefined && e.type !== 'dir') this.sets.add(e.set);
+    if (!q.probe && this.probes === 0) {
+      // Nothing held back waits for getfattr: the lines go out now, in order, instead of living
+      // through thousands of later paths (issue 11: held, they reach the old generation of the
+      // heap as garbage; at a million unchanged files that was the run's peak memory).
+      if (this.queue.length > 0) await this.flush();
+      await this.write({ e, ...q });
+      return;
+    }
     this.queue.push({ e, ...q });
     if (q.probe) this.probes++;
     if (this.queue.length >= QUEUE_MAX) await this.flush();
+  }
+
+  /** write writes one path's manifest line and stat cache record. */
+  private async write(q: Queued): Promise<void> {
+    await this.manifestOut.line(serializeEntry(q.e));
+    if (q.rec !== undefined) await this.cacheOut.add(q.rec, q.cached);
   }
 
   /** flush reads the extended attributes of the queued paths that need it (one getfattr run for
@@ -241,10 +257,7 @@ class Scanner {
         }
       }
     }
-    for (const q of queue) {
-      await this.manifestOut.line(serializeEntry(q.e));
-      if (q.rec !== undefined) await this.cacheOut.add(q.rec);
-    }
+    for (const q of queue) await this.write(q);
   }
 
   /** fail reports a path that cannot be backed up as it is now; the previous entry (and, for a folder,
@@ -377,7 +390,7 @@ class Scanner {
   }
 
   /** emit classifies one live entry against the previous set and writes the manifest, list and cache lines. */
-  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean, cached: StatRecord | undefined): Promise<void> {
+  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean, cached: CachedStat | undefined): Promise<void> {
     const r = this.result;
     let probe = false;
     e.uid = Number(st.uid);
@@ -420,7 +433,7 @@ class Scanner {
     };
     if (e.sha256 !== undefined) rec.sha256 = e.sha256;
     if (this.xattrs && !probe) rec.xattrs = true;
-    await this.writeEntry(e, { rec, probe, unchanged, ...(prevEntry?.xattrs !== undefined ? { prevX: prevEntry.xattrs } : {}) });
+    await this.writeEntry(e, { rec, probe, unchanged, ...(cached !== undefined ? { cached } : {}), ...(prevEntry?.xattrs !== undefined ? { prevX: prevEntry.xattrs } : {}) });
     if (archive) {
       r.filesToArchive++;
       r.bytesToArchive += e.size;

@@ -76,6 +76,21 @@ function parseStat(line: string): StatRecord | undefined {
   return r;
 }
 
+/** CachedStat is a record as the cache holds it, with its line (written again as it is when nothing differs). */
+export type CachedStat = StatRecord & { readonly line: string };
+
+/** sameStat tells whether two records would be written as the same cache line. */
+export function sameStat(a: StatRecord, b: StatRecord): boolean {
+  return a.path === b.path && a.type === b.type && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino &&
+    a.sha256 === b.sha256 && (a.archived === true) === (b.archived === true) && (a.xattrs === true) === (b.xattrs === true);
+}
+
+/** STAT_FIELDS lists what sameStat compares: a field added to StatRecord must be added here, and to sameStat. */
+export const STAT_FIELDS = ['path', 'type', 'size', 'mtimeNs', 'ctimeNs', 'ino', 'sha256', 'archived', 'xattrs'] as const satisfies readonly (keyof StatRecord)[];
+type Unlisted = Exclude<keyof StatRecord, (typeof STAT_FIELDS)[number]>;
+/** A compile error here names a StatRecord field that sameStat does not compare. */
+export const STAT_FIELDS_COMPLETE: [Unlisted] extends [never] ? true : Unlisted = true;
+
 /** statMatches tells whether a cached record still describes the file as lstat sees it now. */
 export function statMatches(r: StatRecord, size: number, mtimeNs: bigint, ctimeNs: bigint, ino: bigint): boolean {
   return r.size === size && r.mtimeNs === mtimeNs && r.ctimeNs === ctimeNs && r.ino === ino;
@@ -87,7 +102,7 @@ export class StatCacheReader {
   scanStartNs = -1n;
   private started = false;
   private readonly lines: Promise<LineReader | undefined>;
-  private head: StatRecord | undefined;
+  private head: CachedStat | undefined;
   private ended = false;
   private last: string | undefined;
 
@@ -98,7 +113,7 @@ export class StatCacheReader {
 
   /** next reads the next record: one await per path, straight from the line reader. A damaged or
    *  unsorted cache ends at the bad line (everything after it is simply hashed again). */
-  private async next(): Promise<StatRecord | undefined> {
+  private async next(): Promise<CachedStat | undefined> {
     if (this.ended) return undefined;
     try {
       const r = await this.lines;
@@ -115,7 +130,7 @@ export class StatCacheReader {
         const rec = parseStat(line);
         if (rec === undefined || (this.last !== undefined && pathCompare(this.last, rec.path) >= 0)) break;
         this.last = rec.path;
-        return rec;
+        return Object.assign(rec, { line });
       }
     } catch {
       // unreadable: the end of the cache
@@ -125,7 +140,7 @@ export class StatCacheReader {
   }
 
   /** lookup returns the record for `path`, skipping records of paths that sort before it. */
-  async lookup(path: string): Promise<StatRecord | undefined> {
+  async lookup(path: string): Promise<CachedStat | undefined> {
     for (;;) {
       this.head ??= await this.next();
       const r = this.head;
@@ -173,9 +188,10 @@ export class StatCacheWriter {
     return new StatCacheWriter(w, st.mtimeNs);
   }
 
-  /** add appends one record (callers add in pathCompare order). */
-  async add(r: StatRecord): Promise<void> {
-    await this.w.line(serializeStat(r));
+  /** add appends one record (callers add in pathCompare order); `cached`, the previous cache's record
+   *  of the path, gives its line when the record is the same (most paths of a run, not serialized again). */
+  async add(r: StatRecord, cached?: CachedStat): Promise<void> {
+    await this.w.line(cached !== undefined && sameStat(r, cached) ? cached.line : serializeStat(r));
   }
 
   /** close makes the file durable. */

@@ -19,7 +19,7 @@ import { DATA_BASE, loadKernel } from '../../src/parity/gf16-wasm.js';
 import { openParityEngine } from '../../src/parity/open.js';
 import { recoveryFiles } from '../../src/parity/par2-format.js';
 import { findPar2 } from '../../src/parity/par2cmdline.js';
-import { WasmPar2Engine } from '../../src/parity/wasm-engine.js';
+import { LOW_MEMORY, WasmPar2Engine, bufferPlan, planBytes } from '../../src/parity/wasm-engine.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const sh = promisify(execFile);
@@ -105,7 +105,8 @@ const CASES = [
   { label: '100 recovery slices, one volume smaller than a chunk', sizes: [200000, 100], bs: 8192, r: 100, files: 3, first: 0 },
   // Slices of 4100 bytes (not a multiple of 64: MD5 tails of 4 bytes), windows of 11 slices (eight
   // MD5 lanes, then three), recovery slices made 3 at a time in 3 passes over the inputs.
-  { label: 'odd block size, several windows and passes', sizes: [50000, 30001, 4099], bs: 4100, r: 8, files: 2, first: 0, engine: { chunk: 1024, group: 11, maxOutputBytes: 3 * 4160 } },
+  { label: 'odd block size, several windows and passes', sizes: [50000, 30001, 4099], bs: 4100, r: 8, files: 2, first: 0, engine: { chunk: 1024, group: 11, maxOutputBytes: 3 * 4160 } },  // CreateOptions.lowMemory (the manifest's PAR2 set): one thread, the same bytes.
+  { label: 'the low-memory plan', sizes: [50000, 30001, 12288], bs: 4096, r: 12, files: 3, first: 0, lowMemory: true },
 ];
 
 for (const c of CASES) {
@@ -125,7 +126,7 @@ for (const c of CASES) {
     await mkdir(path.join(a, unit.dir));
     await sh(par2.path, ['create', '-qq', `-B${a}`, `-s${c.bs}`, `-c${c.r}`, `-n${c.files}`, ...(c.first === 0 ? [] : [`-f${c.first}`]), '-u', '--', path.join(a, unit.dir, `${unit.name}.par2`), ...names.map((n) => path.join(a, n))]);
     const engine = await WasmPar2Engine.open(process.env, 'engine' in c ? c.engine : { chunk: 2048, group: 3 });
-    const made = await engine.create(unit, b, names, { firstBlock: c.first });
+    const made = await engine.create(unit, b, names, { firstBlock: c.first, lowMemory: 'lowMemory' in c && c.lowMemory });
     const theirs = (await readdir(path.join(a, unit.dir))).sort();
     assert.deepEqual([...made].sort(), theirs.map((f) => `${unit.dir}/${f}`));
     assert.equal(made[0], `${unit.dir}/${unit.name}.par2`);
@@ -142,6 +143,21 @@ for (const c of CASES) {
     assert.deepEqual((await readdir(b)).filter((f) => f.startsWith('.')), [], 'no partial folder left');
   });
 }
+
+test('the buffer plan: the default keeps 16 MiB windows and 64 MiB of recovery data per pass; lowMemory a quarter of that on one thread', () => {
+  // The manifest of a set of 1,000,000 files: 47 MB in 32 blocks of 1,470,464 bytes, 32 recovery blocks (100 %).
+  const stride = 1470464;
+  const fast = bufferPlan(stride, 32, { threads: 2, group: 16, windowBytes: 16 << 20, maxOutputBytes: 64 << 20 });
+  assert.deepEqual(fast, { threads: 2, window: 11, perPass: 45 });
+  assert.equal(Math.round(planBytes(fast, stride, 32) / 2 ** 20), 107); // + two worker threads: the 124–130 MiB measured
+  const low = bufferPlan(stride, 32, { threads: 1, group: 16, windowBytes: LOW_MEMORY.windowBytes, maxOutputBytes: LOW_MEMORY.maxOutputBytes });
+  assert.deepEqual(low, { threads: 1, window: 2, perPass: 11 });
+  assert.ok(planBytes(low, stride, 32) <= 25 << 20, `low-memory plan holds ${planBytes(low, stride, 32)} bytes`);
+  // Small blocks: the windows are bounded by the group, the passes by the output bound.
+  assert.deepEqual(bufferPlan(4160, 8, { threads: 2, group: 11, windowBytes: 16 << 20, maxOutputBytes: 3 * 4160 }), { threads: 2, window: 11, perPass: 3 });
+  // Never more threads than recovery slices per pass.
+  assert.equal(bufferPlan(stride, 32, { threads: 8, group: 16, windowBytes: 16 << 20, maxOutputBytes: stride }).threads, 1);
+});
 
 test('stock par2 verifies and repairs what the engine writes, with recovery files added later (-f)', async (t) => {
   const par2 = await findPar2();
