@@ -191,6 +191,18 @@ export function sameContent(a: ManifestEntry, b: ManifestEntry): boolean {
   return true;
 }
 
+/** sameEntry tells whether two entries would be written as the same manifest line (set included). */
+export function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+  return a.path === b.path && a.set === b.set && a.target === b.target && sameMetadata(a, b);
+}
+
+/** ENTRY_FIELDS lists what sameEntry compares (with sameMetadata and sameContent): a field added to
+ *  ManifestEntry must be compared there and listed here. */
+export const ENTRY_FIELDS = ['path', 'type', 'size', 'mtimeNs', 'mode', 'sha256', 'target', 'set', 'uid', 'gid', 'user', 'group', 'xattrs', 'link', 'sparse'] as const satisfies readonly (keyof ManifestEntry)[];
+type UnlistedEntryField = Exclude<keyof ManifestEntry, (typeof ENTRY_FIELDS)[number]>;
+/** A compile error here names a ManifestEntry field that sameEntry does not compare. */
+export const ENTRY_FIELDS_COMPLETE: [UnlistedEntryField] extends [never] ? true : UnlistedEntryField = true;
+
 /** sameMetadata tells whether two entries agree on everything restore sets (contents, mtime, mode,
  * owner, extended attributes and ACLs, holes). */
 export function sameMetadata(a: ManifestEntry, b: ManifestEntry): boolean {

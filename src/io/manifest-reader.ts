@@ -50,6 +50,9 @@ class Entries {
   private n = 0;
   private lineNo = 0;
   private head: ManifestEntry | undefined;
+  private headLine = '';
+  /** The line of the entry take() returned last. */
+  takenLine = '';
   private ended = false;
 
   constructor(
@@ -87,6 +90,7 @@ class Entries {
       }
       this.last = p;
       this.head = entry;
+      this.headLine = line;
       return entry;
     }
   }
@@ -94,6 +98,7 @@ class Entries {
   async take(): Promise<ManifestEntry | undefined> {
     const e = await this.peek();
     this.head = undefined;
+    this.takenLine = this.headLine;
     return e;
   }
 
@@ -127,6 +132,12 @@ export class ManifestReader {
       if (c === 0) return e;
       await skipped(e);
     }
+  }
+
+  /** lastLine is the line of the entry until() returned last (a path's unchanged entry is written
+   *  again as it is). */
+  get lastLine(): string {
+    return this.it.takenLine;
   }
 
   /** under consumes every entry strictly inside folder `dir` (its whole subtree), passing each to `fn`. */

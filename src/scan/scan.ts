@@ -13,6 +13,7 @@ import ignore, { type Ignore } from 'ignore';
 import {
   nameCompare,
   sameContent,
+  sameEntry,
   sameMetadata,
   sameXattrs,
   serializeDeleted,
@@ -121,6 +122,8 @@ interface Queued {
   rec?: StatRecord;
   /** The previous cache's record of the path (its line is written again if rec turns out the same). */
   cached?: CachedStat;
+  /** The previous manifest's entry of the path and its line (written again if e turns out the same). */
+  prev?: { entry: ManifestEntry; line: string };
   /** Read this path's attributes (its ctime moved, or nothing is known of them). */
   probe: boolean;
   /** Counted as unchanged: becomes metadataOnly if the attributes turn out to differ from prevX. */
@@ -226,7 +229,7 @@ class Scanner {
 
   /** write writes one path's manifest line and stat cache record. */
   private async write(q: Queued): Promise<void> {
-    await this.manifestOut.line(serializeEntry(q.e));
+    await this.manifestOut.line(q.prev !== undefined && sameEntry(q.prev.entry, q.e) ? q.prev.line : serializeEntry(q.e));
     if (q.rec !== undefined) await this.cacheOut.add(q.rec, q.cached);
   }
 
@@ -322,6 +325,7 @@ class Scanner {
     const isDir = st.isDirectory();
     if (this.excluded(rel, isDir)) return;
     const prevEntry = await this.prev.until(rel, this.gone);
+    const prevLine = this.prev.lastLine;
     const cached = await this.cache.lookup(rel);
     const mode = Number(st.mode & 0o7777n);
     this.seenFiles++;
@@ -334,7 +338,7 @@ class Scanner {
       const first = linkKey === undefined ? undefined : this.links.get(linkKey);
       if (first !== undefined) {
         this.result.hardLinks++;
-        await this.emit({ path: rel, type: 'file', size, mtimeNs: st.mtimeNs, mode, sha256: first.sha256, link: first.path, ...(first.set !== undefined ? { set: first.set } : {}) }, prevEntry, st, false, cached);
+        await this.emit({ path: rel, type: 'file', size, mtimeNs: st.mtimeNs, mode, sha256: first.sha256, link: first.path, ...(first.set !== undefined ? { set: first.set } : {}) }, prevEntry, st, false, cached, prevLine);
         this.opts.onProgress?.({ files: this.seenFiles, bytes: this.seenBytes, path: rel });
         return;
       }
@@ -353,7 +357,7 @@ class Scanner {
       const e: ManifestEntry = { path: rel, type: 'file', size, mtimeNs: st.mtimeNs, mode, sha256 };
       // Holes: at least one block fewer allocated than the size needs (restore writes zero blocks as holes).
       if (st.blocks * 512n + 4096n <= st.size) e.sparse = true;
-      await this.emit(e, prevEntry, st, false, cached);
+      await this.emit(e, prevEntry, st, false, cached, prevLine);
       if (linkKey !== undefined) this.links.set(linkKey, { path: rel, sha256, set: e.set });
     } else if (st.isSymbolicLink()) {
       let target: string | undefined;
@@ -367,7 +371,7 @@ class Scanner {
         await this.fail(rel, 'skipped: the link target is not valid UTF-8 and cannot be recorded', prevEntry, false);
         return;
       }
-      await this.emit({ path: rel, type: 'symlink', size: 0, mtimeNs: st.mtimeNs, mode, target }, prevEntry, st, false, cached);
+      await this.emit({ path: rel, type: 'symlink', size: 0, mtimeNs: st.mtimeNs, mode, target }, prevEntry, st, false, cached, prevLine);
     } else if (isDir) {
       let children: Buffer[];
       try {
@@ -378,7 +382,7 @@ class Scanner {
       }
       // Non-empty folders are never put in the archive list: 7-Zip would recurse into them and take
       // excluded and unchanged files along. Their files are listed one by one instead.
-      await this.emit({ path: rel, type: 'dir', size: 0, mtimeNs: st.mtimeNs, mode }, prevEntry, st, children.length === 0, cached);
+      await this.emit({ path: rel, type: 'dir', size: 0, mtimeNs: st.mtimeNs, mode }, prevEntry, st, children.length === 0, cached, prevLine);
       // Whatever the previous set had below a path that is no longer a folder is handled by until():
       // those paths sort right after it and are consumed as gone by the next visit.
       await this.walk(abs, rel, children);
@@ -390,7 +394,7 @@ class Scanner {
   }
 
   /** emit classifies one live entry against the previous set and writes the manifest, list and cache lines. */
-  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean, cached: CachedStat | undefined): Promise<void> {
+  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean, cached: CachedStat | undefined, prevLine: string): Promise<void> {
     const r = this.result;
     let probe = false;
     e.uid = Number(st.uid);
@@ -433,7 +437,7 @@ class Scanner {
     };
     if (e.sha256 !== undefined) rec.sha256 = e.sha256;
     if (this.xattrs && !probe) rec.xattrs = true;
-    await this.writeEntry(e, { rec, probe, unchanged, ...(cached !== undefined ? { cached } : {}), ...(prevEntry?.xattrs !== undefined ? { prevX: prevEntry.xattrs } : {}) });
+    await this.writeEntry(e, { rec, probe, unchanged, ...(cached !== undefined ? { cached } : {}), ...(prevEntry !== undefined ? { prev: { entry: prevEntry, line: prevLine } } : {}), ...(prevEntry?.xattrs !== undefined ? { prevX: prevEntry.xattrs } : {}) });
     if (archive) {
       r.filesToArchive++;
       r.bytesToArchive += e.size;

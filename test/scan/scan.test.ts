@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, rename, rm, symlink, utimes, writeFile, readFile, lstat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { pathCompare } from '../../src/core/manifest.js';
+import { ENTRY_FIELDS, pathCompare, sameEntry, type ManifestEntry } from '../../src/core/manifest.js';
 import { tempDir } from '../helpers/tmp.js';
 import { byPath, Harness } from './helpers.js';
 import { statsAhead } from '../../src/scan/stat-ahead.js';
@@ -103,6 +103,48 @@ test('the new stat cache keeps the line of every path whose record is the same, 
   const b = line(after, 'd/b') ?? '';
   assert.notEqual(b, line(forged, 'd/b'));
   assert.ok(b.startsWith('{"p":"d/b","t":"f"'), `a changed record is serialized anew: ${b}`);
+});
+
+test('the new manifest keeps the previous line of every unchanged entry, and writes a changed entry anew', async (t) => {
+  const { root, h } = await setup(t);
+  await mkdir(path.join(root, 'd'));
+  for (const n of ['a', 'b', 'c']) await writeFile(path.join(root, 'd', n), `content ${n}`);
+  for (const n of ['a', 'b', 'c']) await old(path.join(root, 'd', n));
+  await old(path.join(root, 'd'));
+  await settle();
+  await h.scan('full');
+  // The same entries in other lines: keys in another order (a reader takes any order).
+  const reorder = (line: string): string => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(line) as Record<string, unknown>).reverse()));
+  const prevFile = h.previous ?? '';
+  const [header, ...entries] = (await readFile(prevFile, 'utf8')).split('\n').filter((l) => l !== '');
+  const forged = entries.map(reorder);
+  await writeFile(prevFile, `${[header, ...forged].join('\n')}\n`);
+  await writeFile(path.join(root, 'd', 'b'), 'changed content');
+  await old(path.join(root, 'd', 'b'), 1_600_000_100);
+  await settle();
+  const s = await h.scan();
+  assert.equal(s.result.modified, 1);
+  const written = (await readFile(s.manifestFile, 'utf8')).split('\n').filter((l) => l !== '').slice(1);
+  const line = (lines: string[], p: string): string | undefined => lines.find((l) => (JSON.parse(l) as { path?: string }).path === p);
+  for (const p of ['d', 'd/a', 'd/c']) assert.equal(line(written, p), line(forged, p), `${p}: the previous line, as it was`);
+  const b = line(written, 'd/b') ?? '';
+  assert.ok(b.startsWith('{"path":"d/b","type":"file"'), `a changed entry is serialized anew: ${b}`);
+  assert.ok(b.includes('"set":"set2"'));
+  // A FULL scan names its own set on every entry: nothing of the previous lines is kept.
+  const full = await h.scan('full');
+  const fullLines = (await readFile(full.manifestFile, 'utf8')).split('\n').filter((l) => l !== '').slice(1);
+  assert.ok(fullLines.every((l) => l.startsWith('{"path":') && l.includes('"set":"set3"')), fullLines.join('\n'));
+});
+
+test('sameEntry compares every field of a manifest entry', () => {
+  const e: ManifestEntry = { path: 'a', type: 'file', size: 1, mtimeNs: 2n, mode: 0o644, sha256: 'x', target: 't', set: 's', uid: 1, gid: 2, user: 'u', group: 'g', xattrs: { 'user.k': 'dg==' }, link: 'l', sparse: true };
+  assert.ok(sameEntry(e, { ...e, xattrs: { 'user.k': 'dg==' } }));
+  const changed: Record<(typeof ENTRY_FIELDS)[number], ManifestEntry> = {
+    path: { ...e, path: 'b' }, type: { ...e, type: 'symlink' }, size: { ...e, size: 9 }, mtimeNs: { ...e, mtimeNs: 9n }, mode: { ...e, mode: 0o600 },
+    sha256: { ...e, sha256: 'y' }, target: { ...e, target: 'u' }, set: { ...e, set: 'r' }, uid: { ...e, uid: 9 }, gid: { ...e, gid: 9 },
+    user: { ...e, user: 'v' }, group: { ...e, group: 'h' }, xattrs: { ...e, xattrs: { 'user.k': 'dw==' } }, link: { ...e, link: 'm' }, sparse: { ...e, sparse: false },
+  };
+  for (const [field, other] of Object.entries(changed)) assert.equal(sameEntry(e, other), false, field);
 });
 
 test('sameStat compares every field of a stat record', () => {
