@@ -13,7 +13,7 @@ import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from '../io/manifest-reader.js';
 import type { ScanError } from './scan.js';
 import { statsAhead, type StatMode } from './stat-ahead.js';
-import { readStatRecords, statMatches } from './statcache.js';
+import { readArchivedRecords, readStatRecords, statMatches } from './statcache.js';
 
 /** FinalizeOptions names the files of one scan that the check reads and may rewrite. */
 export interface FinalizeOptions {
@@ -56,8 +56,7 @@ export async function finalizeAfterArchive(opts: FinalizeOptions): Promise<Final
   const errors: ScanError[] = [];
   // Synchronous lstat on local filesystems (see scan/stat-ahead): 3× cheaper per file.
   const ahead = await statsAhead(root, opts.statMode ?? 'auto');
-  for await (const { record } of readStatRecords(opts.newStatCache)) {
-    if (record?.archived !== true) continue;
+  for await (const record of readArchivedRecords(opts.newStatCache)) {
     if (opts.signal?.aborted === true) throw new StrataError('CANCELLED', 'the backup was cancelled');
     let now: BigIntStats | undefined;
     try {

@@ -205,6 +205,34 @@ export class StatCacheWriter {
   }
 }
 
+/** mayBeArchived tells, without parsing, whether a cache line can be a record the scan archived: the
+ *  flag's key is "a" between quotes, whatever the spacing around it, so a line without that is not
+ *  archived. A line with it is parsed and checked (the path "a" has it too); a path cannot hide the
+ *  flag, since inside a JSON string every quote is escaped. */
+export function mayBeArchived(line: string): boolean {
+  return line.includes('"a"');
+}
+
+/** readArchivedRecords streams the records of a cache file that the scan archived (header skipped;
+ *  the others are not parsed: in a daily run they are nearly all of them). */
+export async function* readArchivedRecords(file: string): AsyncGenerator<StatRecord> {
+  const r = await LineReader.open(file);
+  try {
+    let first = true;
+    for (let line = await r.next(); line !== undefined; line = await r.next()) {
+      if (first) {
+        first = false;
+        continue;
+      }
+      if (!mayBeArchived(line)) continue;
+      const rec = parseStat(line);
+      if (rec?.archived === true) yield rec;
+    }
+  } finally {
+    await r.close();
+  }
+}
+
 /** readStatRecords streams the records of a cache file (header skipped). */
 export async function* readStatRecords(file: string): AsyncGenerator<{ line: string; record: StatRecord | undefined; header: boolean }> {
   let first = true;

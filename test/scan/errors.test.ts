@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { appendFile, chmod, chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { commitStatCache, finalizeAfterArchive, type ScanOptions, type ScanResult } from '../../src/scan/index.js';
+import { mayBeArchived } from '../../src/scan/statcache.js';
 import { tempDir } from '../helpers/tmp.js';
 import { byPath, Harness } from './helpers.js';
 
@@ -109,6 +110,30 @@ test('a file that grows while it is hashed is an error and keeps its previous en
   assert.deepEqual(s2.result.errors, []);
   assert.equal(s2.result.modified, 1);
   assert.deepEqual(s2.list, ['growing.log']);
+});
+
+test('the check after archiving reads only archived records, found by their key whatever the spacing; a path with quotes is not one', async (t) => {
+  const { root, h } = await setup(t);
+  for (const n of ['a', 'x"a":1', 'c']) await writeFile(path.join(root, n), `${n}1`);
+  const first = await h.scan('full');
+  await writeFile(path.join(root, 'c'), 'c2');
+  await h.scan('incremental', {}, false, {
+    afterScan: async (r, lines) => {
+      // Only c is archived by this set; its line is respaced (a reader takes any spacing).
+      const cache = (await readFile(r.newStatCache, 'utf8')).split('\n').filter((l) => l !== '');
+      const records = cache.slice(1).map((l) => ({ l, rec: JSON.parse(l) as { p: string; a?: number } }));
+      assert.deepEqual(records.filter((x) => x.rec.a === 1).map((x) => x.rec.p), ['c']);
+      // Never a miss: every archived line passes the filter (a line it passes is parsed and may still not be archived: "a" is also the path a).
+      assert.ok(records.every((x) => x.rec.a !== 1 || mayBeArchived(x.l)));
+      assert.deepEqual(records.filter((x) => !mayBeArchived(x.l)).map((x) => x.rec.p), ['x"a":1']);
+      await writeFile(r.newStatCache, `${cache.map((l) => l.replace('"a":1', '"a" : 1')).join('\n')}\n`);
+      await appendFile(path.join(root, 'c'), ' while 7-Zip reads it');
+      const fin = await finalizeAfterArchive({ root, manifest: lines, previousManifest: first.manifestFile, newStatCache: r.newStatCache });
+      assert.deepEqual(fin.reverted, ['c']);
+    },
+  });
+  assert.equal(mayBeArchived(JSON.stringify({ p: 'x"a":1', t: 'f' })), false);
+  assert.equal(mayBeArchived('{"p":"y","t":"f","a":1}'), true);
 });
 
 test('finalizeAfterArchive takes back out what changed while the archiver read it', async (t) => {

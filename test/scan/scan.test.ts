@@ -77,7 +77,8 @@ test('a second scan with no change hashes nothing and archives nothing', async (
   assert.ok(full.entries.every((e) => e.set === 'set3'));
 });
 
-test('the new stat cache keeps the line of every path whose record is the same, and writes a changed record anew', async (t) => {
+/** threeOldFiles: d/a, d/b and d/c, old enough to be trusted, after a FULL scan of them. */
+async function threeOldFiles(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; h: Harness }> {
   const { root, h } = await setup(t);
   await mkdir(path.join(root, 'd'));
   for (const n of ['a', 'b', 'c']) await writeFile(path.join(root, 'd', n), `content ${n}`);
@@ -85,16 +86,29 @@ test('the new stat cache keeps the line of every path whose record is the same, 
   await old(path.join(root, 'd'));
   await settle();
   await h.scan('full');
-  await h.scan(); // records of an INCR scan (nothing archived): the cache the next scan reads
-  // The same records in other lines: keys in another order (a reader takes any order). A scan that
-  // serializes every record again would put them back in the usual order.
-  const reorder = (line: string): string => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(line) as Record<string, unknown>).reverse()));
-  const before = (await readFile(h.statCache, 'utf8')).split('\n').filter((l) => l !== '');
-  const forged = [before[0] ?? '', ...before.slice(1).map(reorder)];
-  await writeFile(h.statCache, `${forged.join('\n')}\n`);
+  return { root, h };
+}
+
+/** changeB gives d/b other contents (and another old mtime). */
+async function changeB(root: string): Promise<void> {
   await writeFile(path.join(root, 'd', 'b'), 'changed content');
   await old(path.join(root, 'd', 'b'), 1_600_000_100);
   await settle();
+}
+
+/** reorder writes a JSON line's keys in the reverse order: the same record, another line (readers take any order). */
+function reorder(line: string): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(line) as Record<string, unknown>).reverse()));
+}
+
+test('the new stat cache keeps the line of every path whose record is the same, and writes a changed record anew', async (t) => {
+  const { root, h } = await threeOldFiles(t);
+  await h.scan(); // records of an INCR scan (nothing archived): the cache the next scan reads
+  // The same records in other lines (see reorder): a scan that serialized every record again would put them back in the usual order.
+  const before = (await readFile(h.statCache, 'utf8')).split('\n').filter((l) => l !== '');
+  const forged = [before[0] ?? '', ...before.slice(1).map(reorder)];
+  await writeFile(h.statCache, `${forged.join('\n')}\n`);
+  await changeB(root);
   const s = await h.scan();
   assert.equal(s.result.modified, 1);
   const after = (await readFile(h.statCache, 'utf8')).split('\n').filter((l) => l !== '');
@@ -106,22 +120,13 @@ test('the new stat cache keeps the line of every path whose record is the same, 
 });
 
 test('the new manifest keeps the previous line of every unchanged entry, and writes a changed entry anew', async (t) => {
-  const { root, h } = await setup(t);
-  await mkdir(path.join(root, 'd'));
-  for (const n of ['a', 'b', 'c']) await writeFile(path.join(root, 'd', n), `content ${n}`);
-  for (const n of ['a', 'b', 'c']) await old(path.join(root, 'd', n));
-  await old(path.join(root, 'd'));
-  await settle();
-  await h.scan('full');
-  // The same entries in other lines: keys in another order (a reader takes any order).
-  const reorder = (line: string): string => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(line) as Record<string, unknown>).reverse()));
+  const { root, h } = await threeOldFiles(t);
+  // The same entries in other lines (see reorder).
   const prevFile = h.previous ?? '';
   const [header, ...entries] = (await readFile(prevFile, 'utf8')).split('\n').filter((l) => l !== '');
   const forged = entries.map(reorder);
   await writeFile(prevFile, `${[header, ...forged].join('\n')}\n`);
-  await writeFile(path.join(root, 'd', 'b'), 'changed content');
-  await old(path.join(root, 'd', 'b'), 1_600_000_100);
-  await settle();
+  await changeB(root);
   const s = await h.scan();
   assert.equal(s.result.modified, 1);
   const written = (await readFile(s.manifestFile, 'utf8')).split('\n').filter((l) => l !== '').slice(1);
