@@ -25,7 +25,7 @@ import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from '../io/manifest-reader.js';
 import { StatCacheReader, StatCacheWriter, statMatches, type CachedStat, type StatRecord } from './statcache.js';
 import { quoteDumpName } from '../core/xattrdump.js';
-import { IdNames, readXattrs, xattrToolAvailable } from './metadata.js';
+import { IdNames, readXattrs, xattrToolAvailable, type XattrReadResult } from './metadata.js';
 import { hashFile } from './hash-file.js';
 import { LSTAT_AHEAD, lstatOutcome, statsAhead, type StatMode, type StatOutcome } from './stat-ahead.js';
 
@@ -162,6 +162,8 @@ class Scanner {
   private seenBytes = 0;
   private queue: Queued[] = [];
   private probes = 0;
+  /** The batch whose attributes getfattr is reading, then its lines written (flush). */
+  private pending: Promise<void> | undefined;
   /** dev:ino → the first path of a hard-link group seen in this walk, its hash and the set holding it. */
   private readonly links = new Map<string, { path: string; sha256: string; set: string | undefined }>();
   private readonly names = new IdNames();
@@ -214,7 +216,7 @@ class Scanner {
     this.result.totalFiles++;
     if (e.type === 'file') this.result.totalBytes += e.size;
     if (e.set !== undefined && e.type !== 'dir') this.sets.add(e.set);
-    if (!q.probe && this.probes === 0) {
+    if (!q.probe && this.probes === 0 && this.pending === undefined) {
       // Nothing held back waits for getfattr: the lines go out now, in order, instead of living
       // through thousands of later paths (issue 11: held, they reach the old generation of the
       // heap as garbage; at a million unchanged files that was the run's peak memory).
@@ -233,34 +235,55 @@ class Scanner {
     if (q.rec !== undefined) await this.cacheOut.add(q.rec, q.cached);
   }
 
-  /** flush reads the extended attributes of the queued paths that need it (one getfattr run for
-   *  thousands of paths) and writes the queued manifest lines and stat cache records, in order. */
+  /** flush hands the queued paths on. Their attributes, where needed, are read by one getfattr run
+   *  for thousands of paths while the walk goes on (another process: the second core), and their
+   *  manifest lines and stat cache records are written at the next flush or at settle(), after the
+   *  batch before: one batch in flight, every line in order. */
   async flush(): Promise<void> {
     const queue = this.queue;
     this.queue = [];
-    if (this.probes > 0) {
-      this.probes = 0;
-      const probed = queue.filter((q) => q.probe);
-      const got = await readXattrs(this.rootAbs, probed.map((q) => q.e.path), this.opts.signal);
-      const failed = new Set<string>();
-      for (const line of got.errors) {
-        // getfattr: NAME: message — the name as getfattr quotes it.
-        const q = probed.find((p) => line.startsWith(`getfattr: ${quoteDumpName(p.e.path)}: `));
-        if (q !== undefined) failed.add(q.e.path);
-        this.result.errors.push({ path: q?.e.path ?? '(extended attributes)', message: `cannot read extended attributes/ACLs: ${line}` });
-      }
-      for (const q of probed) {
-        const x = got.xattrs.get(q.e.path);
-        if (x !== undefined) q.e.xattrs = x;
-        else delete q.e.xattrs;
-        if (q.rec !== undefined) q.rec.xattrs = !failed.has(q.e.path);
-        if (q.unchanged && !sameXattrs(q.prevX, q.e.xattrs)) {
-          this.result.unchanged--;
-          this.result.metadataOnly++;
-        }
+    const probes = this.probes;
+    this.probes = 0;
+    await this.settle();
+    if (probes === 0) {
+      for (const q of queue) await this.write(q);
+      return;
+    }
+    const probed = queue.filter((q) => q.probe);
+    const batch = readXattrs(this.rootAbs, probed.map((q) => q.e.path), this.opts.signal).then(async (got) => {
+      this.applyXattrs(probed, got);
+      for (const q of queue) await this.write(q);
+    });
+    batch.catch(() => undefined); // awaited by settle(); never an unhandled rejection meanwhile
+    this.pending = batch;
+  }
+
+  /** settle waits until the batch in flight (if any) is written; its getfattr's failure is thrown here. */
+  async settle(): Promise<void> {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p !== undefined) await p;
+  }
+
+  /** applyXattrs records what getfattr read for the probed paths of one batch. */
+  private applyXattrs(probed: readonly Queued[], got: XattrReadResult): void {
+    const failed = new Set<string>();
+    for (const line of got.errors) {
+      // getfattr: NAME: message — the name as getfattr quotes it.
+      const q = probed.find((p) => line.startsWith(`getfattr: ${quoteDumpName(p.e.path)}: `));
+      if (q !== undefined) failed.add(q.e.path);
+      this.result.errors.push({ path: q?.e.path ?? '(extended attributes)', message: `cannot read extended attributes/ACLs: ${line}` });
+    }
+    for (const q of probed) {
+      const x = got.xattrs.get(q.e.path);
+      if (x !== undefined) q.e.xattrs = x;
+      else delete q.e.xattrs;
+      if (q.rec !== undefined) q.rec.xattrs = !failed.has(q.e.path);
+      if (q.unchanged && !sameXattrs(q.prevX, q.e.xattrs)) {
+        this.result.unchanged--;
+        this.result.metadataOnly++;
       }
     }
-    for (const q of queue) await this.write(q);
   }
 
   /** fail reports a path that cannot be backed up as it is now; the previous entry (and, for a folder,
@@ -477,6 +500,7 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
   const prev = new ManifestReader(opts.previousManifest);
   const cache = new StatCacheReader(opts.statCache);
   const writers: (LineWriter | StatCacheWriter)[] = [];
+  let scanner: Scanner | undefined;
   try {
     const cacheOut = await StatCacheWriter.create(newStatCache, opts.now());
     writers.push(cacheOut);
@@ -488,8 +512,10 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     writers.push(listOut);
     const xattrs = await xattrToolAvailable();
     const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache, await statsAhead(rootAbs, opts.statMode ?? 'auto'), xattrs);
+    scanner = s;
     await s.walk(rootAbs, '', rootChildren);
     await s.flush();
+    await s.settle();
     await prev.rest(s.gone);
     s.result.sets = [...s.sets].sort();
     // Deletions follow the live entries in a manifest; they were collected aside in path order.
@@ -500,6 +526,8 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     await cacheOut.close();
     return s.result;
   } catch (e) {
+    // A batch still being written must be done with the files before they are closed.
+    await scanner?.settle().catch(() => undefined);
     for (const w of writers) await w.abandon();
     await rm(newStatCache, { force: true });
     throw e;

@@ -7,7 +7,7 @@ import { chmod, link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { parseLine, serializeEntry } from '../../src/core/manifest.js';
+import { parseLine, pathCompare, serializeEntry } from '../../src/core/manifest.js';
 import { dumpBlock, parseDump, quoteDumpName, unquoteDumpName } from '../../src/core/xattrdump.js';
 import { finalizeAfterArchive } from '../../src/scan/index.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -119,6 +119,31 @@ test('xattrs are read again only for paths whose ctime moved (getfattr is not ru
   const calls = (await readFile(log, 'utf8')).split('\n').filter((l) => !l.includes('--version') && l !== '');
   assert.equal(calls.length, 1);
   assert.match(calls[0] ?? '', /-- d\/f3$/);
+});
+
+test('attributes read in batches while the walk goes on land on their own paths, every line in order (10,000 paths, three getfattr batches)', async (t) => {
+  const { root, h } = await setup(t);
+  // 10 folders of 1,000 files: the scan's batches of 4,096 paths end inside folders 4 and 8.
+  const tagged = ['d0/f0', 'd4/f4095', 'd4/f4096', 'd4/f4097', 'd8/f8190', 'd9/f9999'];
+  for (let d = 0; d < 10; d++) {
+    await mkdir(path.join(root, `d${d}`));
+    for (let i = d * 1000; i < (d + 1) * 1000; i++) await writeFile(path.join(root, `d${d}`, `f${i}`), `${i}`);
+  }
+  for (const p of tagged) await execFileP('setfattr', ['-n', 'user.k', '-v', p, path.join(root, p)]);
+  const s = await h.scan('full');
+  assert.equal(s.result.totalFiles, 10010);
+  assert.deepEqual(s.result.errors, []);
+  const lines = (await readFile(s.manifestFile, 'utf8')).split('\n').filter((l) => l !== '').slice(1);
+  const entries = lines.map((l) => parseLine(l)).flatMap((p) => (p.kind === 'entry' ? [p.entry] : []));
+  assert.deepEqual(entries.map((e) => e.path), s.entries.map((e) => e.path));
+  assert.deepEqual([...entries.map((e) => e.path)].sort(pathCompare), entries.map((e) => e.path), 'lines in path order');
+  const withX = entries.filter((e) => e.xattrs !== undefined);
+  assert.deepEqual(withX.map((e) => e.path).sort(), [...tagged].sort());
+  for (const e of withX) assert.equal(e.xattrs?.['user.k'], Buffer.from(e.path).toString('base64'), e.path);
+  // The stat cache has one record per path, in the same order, each marked as holding its attributes.
+  const cache = (await readFile(h.statCache, 'utf8')).split('\n').filter((l) => l !== '').slice(1).map((l) => JSON.parse(l) as { p: string; x?: number });
+  assert.deepEqual(cache.map((r) => r.p), entries.map((e) => e.path));
+  assert.ok(cache.every((r) => r.x === 1));
 });
 
 test('a hard link whose first member changed while the archiver read it is taken out of the set with it', async (t) => {
