@@ -219,8 +219,8 @@ class Scanner {
     if (!q.probe && this.probes === 0 && this.pending === undefined) {
       // Nothing held back waits for getfattr: the lines go out now, in order, instead of living
       // through thousands of later paths (issue 11: held, they reach the old generation of the
-      // heap as garbage; at a million unchanged files that was the run's peak memory).
-      if (this.queue.length > 0) await this.flush();
+      // heap as garbage; at a million unchanged files that was the run's peak memory). The queue is
+      // empty here: paths are queued only while a probe is queued or a batch is in flight.
       await this.write({ e, ...q });
       return;
     }
