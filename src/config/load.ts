@@ -12,7 +12,8 @@ import { formatSize, MIN_VOLUME_SIZE, parseSize, volumeSizeProblem } from '../co
 import { errnoCode, errorMessage, StrataError } from '../errors.js';
 import { suggest } from '../core/suggest.js';
 import { hideFromChildren } from '../exec/run.js';
-import { keysAt, validateConfig, type ConfigIssue, type SourceConfig, type StrataConfig, type ValidateOptions } from './schema.js';
+import { keysAt, type ConfigIssue, type SourceConfig, type StrataConfig } from './schema.js';
+import { validateConfig, type ValidateOptions } from './validate.js';
 
 /** yaml loads the YAML parser when a config text is parsed: runs from flags alone (--source, --dest)
  *  never need it, and it is about a sixth of the start-up (issue 11: load only what a command needs). */
