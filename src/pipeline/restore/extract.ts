@@ -15,7 +15,7 @@ import { counted } from '../../core/words.js';
 import { errnoCode, errorMessage, isStrataError } from '../../errors.js';
 import { readEntries } from '../manifests.js';
 import type { MaterializedSet } from '../setfiles.js';
-import { placeFile, type Extracted, type Target } from './place.js';
+import { fixModeAndTime, moveIntoPlace, placeFile, type Extracted, type Target } from './place.js';
 import type { ExtractionList } from './select.js';
 import type { RestoredSource, RestoreRequest } from './types.js';
 import { identityOf, type FollowSet, type Identity, type Selected } from './follow.js';
@@ -130,6 +130,96 @@ export async function placeExtracted(x: StagedFiles, into: Target, result: Resto
     result.files++;
     result.bytes += e.size;
   }
+}
+
+/**
+ * placeWhole is placeExtracted for a restore into a target that was empty, from one holding set.
+ * Each file is checked where 7-Zip left it, its mode and mtime corrected there, and a file that does
+ * not check out is removed from staging. When staging then holds nothing but real folders and the
+ * files that checked out, each of its top-level entries is moved into the target by one rename
+ * (20,000 files in 43 folders: 43 renames, instead of 20,000 renames and as many lookups of the
+ * folders on the way and of the destination). Otherwise (a link or a file 7-Zip made that the
+ * selection does not take, bytes that go to another path) the files that checked out are moved one
+ * by one, as placeExtracted does.
+ */
+export async function placeWhole(x: StagedFiles, into: Target, result: RestoredSource, early?: FollowSet): Promise<void> {
+  const stagedDirs = new Set<string>();
+  let kept = 0;
+  let whole = true;
+  for await (const { found, e } of holderFiles(x)) {
+    const src = stagedFile(x.out, found.path, stagedDirs);
+    const ok = src === undefined ? 'the archive holds a link or a file where a folder above it belongs' : (early?.take(found.path, src) ?? (await verifyExtracted(src, e)));
+    if (typeof ok === 'string') {
+      result.lost.push({ path: e.path, reason: x.extractError ?? ok });
+      // What did not check out never leaves staging: a regular file is removed here, anything else
+      // makes the moves go one by one.
+      if (src !== undefined && !dropStaged(src)) whole = false;
+      continue;
+    }
+    if (src === undefined) continue;
+    // A file with holes was copied beside its staged name: the copy takes the name.
+    if (ok.file !== src) fs.renameSync(ok.file, src);
+    fixModeAndTime(src, e, ok);
+    if (found.path !== e.path) whole = false;
+    kept++;
+    result.files++;
+    result.bytes += e.size;
+  }
+  const tree = whole ? stagedTree(x.out, kept) : undefined;
+  const top = tree !== undefined && fs.existsSync(x.out) ? fs.readdirSync(x.out) : [];
+  // Something that appeared in the target meanwhile is kept: then the files go one by one, beside it.
+  if (tree !== undefined && top.every((name) => fs.lstatSync(path.join(into.root, name), { throwIfNoEntry: false }) === undefined)) {
+    for (const name of top) fs.renameSync(path.join(x.out, name), path.join(into.root, name));
+    // Every folder moved is this restore's: it gets its recorded mode and mtime at the end.
+    for (const d of tree) {
+      into.created.add(d);
+      into.checked.add(d);
+    }
+    return;
+  }
+  // One by one: every regular file left at a selected path checked out (the others were removed).
+  const again = new Set<string>();
+  for await (const { found, e } of holderFiles(x)) {
+    const src = stagedFile(x.out, found.path, again);
+    if (src !== undefined && fs.lstatSync(src, { throwIfNoEntry: false })?.isFile() === true) await moveIntoPlace(into, e, src);
+  }
+}
+
+/**
+ * dropStaged removes a staged file that did not check out; false when something other than a
+ * regular file is there (it stays in staging, which is removed at the end). Nothing there is fine.
+ */
+function dropStaged(src: string): boolean {
+  const st = fs.lstatSync(src, { throwIfNoEntry: false });
+  if (st === undefined) return true;
+  if (!st.isFile()) return false;
+  fs.unlinkSync(src);
+  return true;
+}
+
+/**
+ * stagedTree lists the folders under `out` (relative paths) when it holds only real folders and
+ * exactly `files` regular files; undefined otherwise (a link, a device, a file no entry took).
+ */
+function stagedTree(out: string, files: number): string[] | undefined {
+  const dirs: string[] = [];
+  let seen = 0;
+  if (!fs.existsSync(out)) return files === 0 ? dirs : undefined; // 7-Zip extracted nothing
+  const walk = (rel: string): boolean => {
+    for (const d of fs.readdirSync(rel === '' ? out : path.join(out, rel), { withFileTypes: true })) {
+      const r = rel === '' ? d.name : `${rel}/${d.name}`;
+      if (d.isFile()) {
+        if (++seen > files) return false;
+      } else if (d.isDirectory()) {
+        dirs.push(r);
+        if (!walk(r)) return false;
+      } else {
+        return false;
+      }
+    }
+    return true;
+  };
+  return walk('') && seen === files ? dirs : undefined;
 }
 
 /** Files up to this size are hashed from one read. */

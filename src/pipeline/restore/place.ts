@@ -33,18 +33,40 @@ export interface Extracted {
 
 /** placeFile moves a verified file from staging to its place in the target, correcting its mode and mtime where 7-Zip's differ. */
 export async function placeFile(into: Target, e: ManifestEntry, extracted: Extracted): Promise<void> {
+  const dest = await moveIntoPlace(into, e, extracted.file);
+  fixModeAndTime(dest, e, extracted);
+}
+
+/**
+ * moveIntoPlace renames a verified file from staging to its path in the target (folders on the way
+ * made real first: confinement's safeParent) and returns that path. Nothing there is replaced
+ * without `overwrite`.
+ */
+export async function moveIntoPlace(into: Target, e: ManifestEntry, file: string): Promise<string> {
   const dest = await safeParent(into.root, e.path, into.created, into.checked, into.overwrite);
   const existing = fs.lstatSync(dest, { throwIfNoEntry: false });
   if (!into.overwrite) {
-    if (existing !== undefined) throw new StrataError('RESTORE_CONFLICT', `${e.path} appeared in the target during the restore`, { hint: 'Restore into an empty folder or pass --overwrite.' });
+    if (existing !== undefined) throw appeared(e.path);
   } else if (existing?.isDirectory() === true) {
     fs.rmSync(dest, { recursive: true });
   }
-  fs.renameSync(extracted.file, dest);
-  // 7-Zip restores the mode and the mtime (to 100 ns) itself; a rename keeps both. Setting them
-  // again costs two syscalls per file, and utimes would only round a right mtime to the µs.
-  if (extracted.mode !== e.mode) fs.chmodSync(dest, e.mode);
-  if (extracted.mtimeNs / 1000n !== e.mtimeNs / 1000n) fs.utimesSync(dest, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
+  fs.renameSync(file, dest);
+  return dest;
+}
+
+/** appeared is the error for a path that something else created in the target during the restore. */
+function appeared(rel: string): StrataError {
+  return new StrataError('RESTORE_CONFLICT', `${rel} appeared in the target during the restore`, { hint: 'Restore into an empty folder or pass --overwrite.' });
+}
+
+/**
+ * fixModeAndTime gives a file the recorded mode and mtime where what it has (`now`) differs. 7-Zip
+ * restores the mode and the mtime (to 100 ns) itself and a rename keeps both: setting them again
+ * costs two syscalls per file, and utimes would only round a right mtime to the µs.
+ */
+export function fixModeAndTime(file: string, e: ManifestEntry, now: Pick<Extracted, 'mode' | 'mtimeNs'>): void {
+  if (now.mode !== e.mode) fs.chmodSync(file, e.mode);
+  if (now.mtimeNs / 1000n !== e.mtimeNs / 1000n) fs.utimesSync(file, nsToSeconds(e.mtimeNs), nsToSeconds(e.mtimeNs));
 }
 
 /** placeHardLinks makes each selected hard link a link to the member placed with the bytes (counted once); returns the paths lost, those before included. */
@@ -61,7 +83,7 @@ export async function placeHardLinks(hardLinks: readonly ManifestEntry[], asFirs
     const dest = await safeParent(into.root, e.path, into.created, into.checked, into.overwrite);
     const existing = fs.lstatSync(dest, { throwIfNoEntry: false });
     if (existing !== undefined) {
-      if (!into.overwrite) throw new StrataError('RESTORE_CONFLICT', `${e.path} appeared in the target during the restore`, { hint: 'Restore into an empty folder or pass --overwrite.' });
+      if (!into.overwrite) throw appeared(e.path);
       fs.rmSync(dest, { recursive: true, force: true });
     }
     fs.linkSync(path.join(into.root, holder.path), dest);

@@ -27,7 +27,7 @@ import { StrataError } from '../../errors.js';
 import { ensureLocalManifest } from '../manifests.js';
 import { fromOthers } from '../fallback.js';
 import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError } from './confinement.js';
-import { extractSet, extractedBytes, holderFiles, placeExtracted, type StagedFiles } from './extract.js';
+import { extractSet, extractedBytes, holderFiles, placeExtracted, placeWhole, type StagedFiles } from './extract.js';
 import { FollowSet } from './follow.js';
 import { fetchSet } from './fetch.js';
 import { checkObjects, localSetDir, type MaterializedSet } from '../setfiles.js';
@@ -167,7 +167,9 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
       req.meter.end('extract', extractError === undefined ? extractedBytes(hd, l) : undefined);
       const before = result.bytes;
       const placing = req.out.progress(`${hd.id}: checking and placing ${counted(l.count, 'file')}`);
-      await placeExtracted({ ...staged, extractError }, into, result, early).finally(() => placing.done());
+      // Into a target that was empty, from one holding set, whole folders are moved at once.
+      const place = emptyTarget && sel.lists.size === 1 ? placeWhole : placeExtracted;
+      await place({ ...staged, extractError }, into, result, early).finally(() => placing.done());
       await fsp.rm(out, { recursive: true, force: true });
       req.meter.end('place', result.bytes - before);
     }
