@@ -197,6 +197,30 @@ describe('full fidelity: holes, hard links, owners, xattrs and ACLs', () => {
     assert.match(hist.stdout, /user\.v/);
   });
 
+  it('owners come back right into a set-group-ID target folder of another group (files are made with the staging folder\'s group there, and only a file that already has its recorded owner is left as it is)', async (t) => {
+    const b = await box(t);
+    await fsp.writeFile(path.join(b.src, 'roots'), 'root:root\n');
+    await fsp.writeFile(path.join(b.src, 'theirs'), 'root:1234\n');
+    await fsp.chown(path.join(b.src, 'theirs'), 0, 1234);
+    await fsp.mkdir(path.join(b.src, 'sub'));
+    await fsp.writeFile(path.join(b.src, 'sub', 'deep'), 'root:root\n');
+    await backup(b, 'weekly', day(1));
+    // The target: set-group-ID, group 1234, so what is made below it gets group 1234.
+    const to = path.join(b.root, 'setgid-target');
+    await fsp.mkdir(to);
+    await fsp.chown(to, 0, 1234);
+    await fsp.chmod(to, 0o2775);
+    await cli(['restore', ...common(b), '--to', to]);
+    const owner = (p: string): number[] => {
+      const st = fs.lstatSync(path.join(to, p));
+      return [st.uid, st.gid];
+    };
+    assert.deepEqual(owner('roots'), [0, 0]);
+    assert.deepEqual(owner('sub/deep'), [0, 0]);
+    assert.deepEqual(owner('theirs'), [0, 1234]);
+    assert.equal(await fsp.readFile(path.join(to, 'sub', 'deep'), 'utf8'), 'root:root\n');
+  });
+
   it('restoring where some metadata cannot be set (as user nobody): the contents and what can be set are restored, the rest is a warning with counts, exit 0', async (t) => {
     const b = await box(t);
     const NOBODY = 65534;

@@ -36,6 +36,12 @@ export interface RestoreMetadataOptions {
   skip: ReadonlySet<string>;
   /** Set owners (root, and not --no-owner). */
   owner: boolean;
+  /**
+   * The owner and group every restored regular file has: they all come out of the staging folder,
+   * where 7-Zip made them (its own owner and group, which the files below it get). A file that
+   * should have them is not changed (a chown costs as much as the rest of placing it).
+   */
+  filesOwnedBy?: { uid: number; gid: number };
   signal?: AbortSignal;
 }
 
@@ -65,8 +71,9 @@ export async function restoreMetadata(o: RestoreMetadataOptions): Promise<NotSet
     if (ids !== undefined && e.uid !== undefined) {
       const uid = ids.uid(e.user) ?? e.uid;
       const gid = ids.gid(e.group) ?? e.gid ?? -1;
+      const has = e.type === 'file' ? o.filesOwnedBy : undefined;
       try {
-        fs.lchownSync(path.join(o.root, e.path), uid, gid);
+        if (has === undefined || has.uid !== uid || (gid !== -1 && has.gid !== gid)) fs.lchownSync(path.join(o.root, e.path), uid, gid);
         if (e.type === 'file' && (e.mode & 0o6000) !== 0) remode = true;
       } catch (err) {
         note(owner, `${JSON.stringify(e.path)}: ${errorMessage(err)}`);

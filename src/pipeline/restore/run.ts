@@ -147,6 +147,9 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
     const sel = await selectEntries({ manifest, set, filter, paths: req.paths, root, work, overwrite: req.overwrite, emptyTarget });
     req.meter.end('manifest');
     await makeStaging(staging);
+    // 7-Zip makes every file it extracts with the staging folder's owner and group (its own, and a
+    // group that a setgid target passes down): restoreMetadata leaves files that should have them.
+    const stagingOwner = await fsp.stat(staging);
     const into: Target = { root, overwrite: req.overwrite, created: new Set(), checked: new Set() };
     // Pass 2: per holding set, fetch (and repair) its volumes, extract its files and move each into
     // place after its hash matches.
@@ -185,6 +188,7 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
     // change, but after every path exists.
     result.notSet = await restoreMetadata({
       root, manifest, work, filter, skip: lostPaths, owner: req.noOwner !== true && process.getuid?.() === 0, signal: req.signal,
+      filesOwnedBy: { uid: stagingOwner.uid, gid: stagingOwner.gid },
     });
     await setFolderTimes(root, [...sel.dirs, ...parents]);
     req.meter.end('finalize');
