@@ -294,10 +294,14 @@ export class Repository {
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const counter = new HashingCounter(undefined);
     const body = await this.backend.get(key);
+    const out = createWriteStream(file);
     try {
       if (onBytes !== undefined) counter.on('data', (chunk: Buffer) => onBytes(chunk.length));
-      await pipeline(body, counter, createWriteStream(file));
+      await pipeline(body, counter, out);
     } catch (e) {
+      // A transfer cut at once can reject the pipeline while the file is still being opened: opened
+      // after the removal (and after a retry began writing), it would truncate the retry's bytes.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await fsp.rm(file, { force: true });
       // This machine's disk (full, read-only, no permission) is not the network: no retry.
       if (LOCAL_ERRNOS.has(errnoCode(e) ?? '')) throw fromFsError(e, `writing ${file}`);
