@@ -120,8 +120,7 @@ export async function* holderFiles(x: Omit<StagedFiles, 'extractError'>): AsyncG
 export async function placeExtracted(x: StagedFiles, into: Target, result: RestoredSource, early?: FollowSet): Promise<void> {
   const stagedDirs = new Set<string>();
   for await (const { found, e } of holderFiles(x)) {
-    const src = stagedFile(x.out, found.path, stagedDirs);
-    const ok = src === undefined ? 'the archive holds a link or a file where a folder above it belongs' : (early?.take(found.path, src) ?? (await verifyExtracted(src, e)));
+    const { ok } = await checkStaged(x.out, found, e, stagedDirs, early);
     if (typeof ok === 'string') {
       result.lost.push({ path: e.path, reason: x.extractError ?? ok });
       continue;
@@ -130,6 +129,17 @@ export async function placeExtracted(x: StagedFiles, into: Target, result: Resto
     result.files++;
     result.bytes += e.size;
   }
+}
+
+/**
+ * checkStaged finds one of a holder's files in staging (`src`: undefined when a folder on its way is
+ * not a real folder) and checks it: the early result when it is still exactly the file hashed
+ * (restore/follow), else hashed now. `ok` is the file that checked out, or why it did not.
+ */
+async function checkStaged(out: string, found: ManifestEntry, e: ManifestEntry, stagedDirs: Set<string>, early?: FollowSet): Promise<{ src: string | undefined; ok: Extracted | string }> {
+  const src = stagedFile(out, found.path, stagedDirs);
+  if (src === undefined) return { src, ok: 'the archive holds a link or a file where a folder above it belongs' };
+  return { src, ok: early?.take(found.path, src) ?? (await verifyExtracted(src, e)) };
 }
 
 /**
@@ -147,8 +157,7 @@ export async function placeWhole(x: StagedFiles, into: Target, result: RestoredS
   let kept = 0;
   let whole = true;
   for await (const { found, e } of holderFiles(x)) {
-    const src = stagedFile(x.out, found.path, stagedDirs);
-    const ok = src === undefined ? 'the archive holds a link or a file where a folder above it belongs' : (early?.take(found.path, src) ?? (await verifyExtracted(src, e)));
+    const { src, ok } = await checkStaged(x.out, found, e, stagedDirs, early);
     if (typeof ok === 'string') {
       result.lost.push({ path: e.path, reason: x.extractError ?? ok });
       // What did not check out never leaves staging: a regular file is removed here, anything else
@@ -166,12 +175,11 @@ export async function placeWhole(x: StagedFiles, into: Target, result: RestoredS
     result.bytes += e.size;
   }
   const tree = whole ? stagedTree(x.out, kept) : undefined;
-  const top = tree !== undefined && fs.existsSync(x.out) ? fs.readdirSync(x.out) : [];
   // Something that appeared in the target meanwhile is kept: then the files go one by one, beside it.
-  if (tree !== undefined && top.every((name) => fs.lstatSync(path.join(into.root, name), { throwIfNoEntry: false }) === undefined)) {
-    for (const name of top) fs.renameSync(path.join(x.out, name), path.join(into.root, name));
+  if (tree !== undefined && tree.top.every((name) => fs.lstatSync(path.join(into.root, name), { throwIfNoEntry: false }) === undefined)) {
+    for (const name of tree.top) fs.renameSync(path.join(x.out, name), path.join(into.root, name));
     // Every folder moved is this restore's: it gets its recorded mode and mtime at the end.
-    for (const d of tree) {
+    for (const d of tree.dirs) {
       into.created.add(d);
       into.checked.add(d);
     }
@@ -198,16 +206,19 @@ function dropStaged(src: string): boolean {
 }
 
 /**
- * stagedTree lists the folders under `out` (relative paths) when it holds only real folders and
- * exactly `files` regular files; undefined otherwise (a link, a device, a file no entry took).
+ * stagedTree lists what is directly under `out` (`top`) and every folder below it (`dirs`, relative
+ * paths) when it holds only real folders and exactly `files` regular files; undefined otherwise (a
+ * link, a device, a file no entry took).
  */
-function stagedTree(out: string, files: number): string[] | undefined {
+function stagedTree(out: string, files: number): { top: string[]; dirs: string[] } | undefined {
+  const top: string[] = [];
   const dirs: string[] = [];
   let seen = 0;
-  if (!fs.existsSync(out)) return files === 0 ? dirs : undefined; // 7-Zip extracted nothing
+  if (!fs.existsSync(out)) return files === 0 ? { top, dirs } : undefined; // 7-Zip extracted nothing
   const walk = (rel: string): boolean => {
     for (const d of fs.readdirSync(rel === '' ? out : path.join(out, rel), { withFileTypes: true })) {
       const r = rel === '' ? d.name : `${rel}/${d.name}`;
+      if (rel === '') top.push(d.name);
       if (d.isFile()) {
         if (++seen > files) return false;
       } else if (d.isDirectory()) {
@@ -219,7 +230,7 @@ function stagedTree(out: string, files: number): string[] | undefined {
     }
     return true;
   };
-  return walk('') && seen === files ? dirs : undefined;
+  return walk('') && seen === files ? { top, dirs } : undefined;
 }
 
 /** Files up to this size are hashed from one read. */
