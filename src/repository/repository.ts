@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Backend, BodySource, ObjectInfo, PutOptions } from '../backend/backend.js';
 import { HashingCounter, bufferSource, type Hashed } from '../io/hash.js';
+import { closed } from '../io/streams.js';
 import { retry } from '../io/retry.js';
 import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from '../errors.js';
 import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
@@ -299,9 +300,9 @@ export class Repository {
       if (onBytes !== undefined) counter.on('data', (chunk: Buffer) => onBytes(chunk.length));
       await pipeline(body, counter, out);
     } catch (e) {
-      // A transfer cut at once can reject the pipeline while the file is still being opened: opened
-      // after the removal (and after a retry began writing), it would truncate the retry's bytes.
-      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+      // Not before the stream has closed: opened after the removal (and after a retry began
+      // writing), it would truncate the retry's bytes (io/streams).
+      await closed(out);
       await fsp.rm(file, { force: true });
       // This machine's disk (full, read-only, no permission) is not the network: no retry.
       if (LOCAL_ERRNOS.has(errnoCode(e) ?? '')) throw fromFsError(e, `writing ${file}`);
