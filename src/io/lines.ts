@@ -12,7 +12,9 @@ const NL = 0x0a;
  * per line than a stream through readline (issue 11: the scan merge-joins two such files with the
  * walk, one line per path). Lines end with \n (a \r before it is dropped). Newline bytes never occur
  * inside a multi-byte UTF-8 sequence, so a chunk is decoded up to its last newline and the rest is
- * kept for the next one.
+ * kept for the next one. The next chunk is read ahead (into the other of two buffers) while the
+ * lines of this one are taken, so the thread pool's read overlaps the caller's work instead of
+ * each chunk costing a round trip while the caller waits.
  */
 export class LineReader {
   private lines: string[] = [];
@@ -20,6 +22,9 @@ export class LineReader {
   private rest: Buffer | undefined;
   private done = false;
   private buf = Buffer.allocUnsafe(1 << 18);
+  private spare = Buffer.allocUnsafe(1 << 18);
+  /** The read of the next chunk into `spare`, in flight (started after the previous chunk was split). */
+  private ahead: Promise<number> | undefined;
 
   private constructor(private fh: FileHandle | undefined) {}
 
@@ -52,7 +57,15 @@ export class LineReader {
       this.done = true;
       return;
     }
-    const { bytesRead } = await this.fh.read(this.buf, 0, this.buf.length, null);
+    let bytesRead: number;
+    if (this.ahead !== undefined) {
+      const ahead = this.ahead;
+      this.ahead = undefined;
+      bytesRead = await ahead;
+      [this.buf, this.spare] = [this.spare, this.buf];
+    } else {
+      bytesRead = (await this.fh.read(this.buf, 0, this.buf.length, null)).bytesRead;
+    }
     if (bytesRead === 0) {
       this.done = true;
       const fh = this.fh;
@@ -68,6 +81,7 @@ export class LineReader {
     if (last < 0) {
       // No line end yet: keep all of it (a line longer than the buffer grows it).
       this.rest = Buffer.from(chunk);
+      this.readAhead();
       return;
     }
     this.rest = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : undefined;
@@ -77,15 +91,27 @@ export class LineReader {
       if (l.endsWith('\r')) lines[i] = l.slice(0, -1);
     }
     this.lines = lines;
+    this.readAhead();
+  }
+
+  /** readAhead starts reading the next chunk into the spare buffer (the current one is decoded: free). */
+  private readAhead(): void {
+    if (this.fh === undefined) return;
+    const ahead = this.fh.read(this.spare, 0, this.spare.length, null).then((r) => r.bytesRead);
+    ahead.catch(() => undefined); // surfaced by the fill that awaits it; never an unhandled rejection
+    this.ahead = ahead;
   }
 
   /** close releases the file (also at the end of it). */
   async close(): Promise<void> {
     const fh = this.fh;
+    const ahead = this.ahead;
     this.fh = undefined;
+    this.ahead = undefined;
     this.done = true;
     this.lines = [];
     this.at = 0;
+    await ahead?.catch(() => undefined); // a read in flight finishes before its file is closed
     await fh?.close().catch(() => undefined);
   }
 }
@@ -104,11 +130,15 @@ export async function* readLines(file: string, missingOk = false): AsyncGenerato
   }
 }
 
-/** LineWriter appends lines to a new file through a bounded buffer. */
+/** LineWriter appends lines to a new file through a bounded buffer. A full buffer is written while the
+ *  next one fills (one write in flight at most, so memory stays at two buffers); a write that failed
+ *  is reported by the next flush or by close. */
 export class LineWriter {
   private parts: string[] = [];
   private size = 0;
   private closed = false;
+  /** The write of the previous buffer, in flight. */
+  private writing: Promise<void> | undefined;
 
   private constructor(private readonly fh: FileHandle) {}
 
@@ -129,13 +159,23 @@ export class LineWriter {
     if (this.size >= 1 << 18) await this.flush();
   }
 
-  /** flush writes the buffered lines. */
+  /** flush starts writing the buffered lines once the previous write is done (settled: await it). */
   async flush(): Promise<void> {
     if (this.parts.length === 0) return;
     const chunk = this.parts.join('');
     this.parts = [];
     this.size = 0;
-    await this.fh.writeFile(chunk, 'utf8');
+    await this.settled();
+    const writing = this.fh.writeFile(chunk, 'utf8');
+    writing.catch(() => undefined); // surfaced by the next flush or close; never an unhandled rejection
+    this.writing = writing;
+  }
+
+  /** settled waits for the write in flight (its error, if it failed). */
+  private async settled(): Promise<void> {
+    const writing = this.writing;
+    this.writing = undefined;
+    await writing;
   }
 
   /** close flushes, optionally fsyncs (files that a later rename makes authoritative), and closes. */
@@ -144,8 +184,10 @@ export class LineWriter {
     this.closed = true;
     try {
       await this.flush();
+      await this.settled();
       if (sync) await this.fh.sync();
     } finally {
+      await this.writing?.catch(() => undefined);
       await this.fh.close();
     }
   }
@@ -154,6 +196,7 @@ export class LineWriter {
   async abandon(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.writing?.catch(() => undefined);
     await this.fh.close().catch(() => undefined);
   }
 }
