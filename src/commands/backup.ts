@@ -62,11 +62,12 @@ export const backupCommand: Command = {
     const tools = await findTools(ctx);
     const backend = await openDestination(ctx, config);
     try {
-      // The destination's marker checks the password (or is written on first use) before anything there is touched.
-      const password = await unlockForBackup(ctx, config, backend);
+      // The destination's marker checks the password (or is written on first use); the run awaits
+      // that check before it writes or removes anything.
+      const { password, checked } = await unlockForBackup(ctx, config, backend);
       await privateStateFolder(ctx);
       const result = await runBackup({
-        config, tier: tier as Tier | 'auto', backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, tools,
+        config, tier: tier as Tier | 'auto', backend, jobDir: jobDirFor(ctx, config), machine: await machineFor(ctx), password, markerChecked: checked, tools,
         out: ctx.out, clock: ctx.clock, signal: ctx.signal, version: await strataVersion(),
       });
       ctx.run?.attach(backupDetails(result));

@@ -7,7 +7,7 @@
 import { counted } from '../core/words.js';
 import type { Backend } from '../backend/backend.js';
 import type { CommandContext } from './context.js';
-import { checkDescriptorAsync } from '../core/descriptor.js';
+import { checkDescriptorAsync, type KdfParams } from '../core/descriptor.js';
 import type { StrataConfig } from '../config/schema.js';
 import { StrataError, isStrataError } from '../errors.js';
 import { MARKER_KEY, checkMarker, legacyDestination, makeMarker, readMarker, tamperedMarker, writeMarker, wrongPassword, type DestinationMarker } from '../repository/marker.js';
@@ -21,10 +21,10 @@ async function requireMarkerPassword(m: DestinationMarker, password: string, des
 }
 
 /**
- * markFresh writes the marker of a destination that has none. Two first runs at once: the loser
- * finds the winner's marker and checks its password against it.
+ * markFresh writes the marker of a destination that has none and returns it. Two first runs at once:
+ * the loser finds the winner's marker, checks its password against it and returns that one.
  */
-async function markFresh(ctx: CommandContext, backend: Backend, password: string, marker?: DestinationMarker): Promise<void> {
+async function markFresh(ctx: CommandContext, backend: Backend, password: string, marker?: DestinationMarker): Promise<DestinationMarker> {
   const m = marker ?? (await makeMarker(password, ctx.clock.now()));
   try {
     await writeMarker(backend, m);
@@ -33,29 +33,42 @@ async function markFresh(ctx: CommandContext, backend: Backend, password: string
     const theirs = await readMarker(new Repository(backend));
     if (theirs === undefined) throw e;
     await requireMarkerPassword(theirs, password, backend.description);
-    return;
+    return theirs;
   }
   ctx.out.info(`initialised the destination ${backend.description} (wrote ${MARKER_KEY})`);
+  return m;
+}
+
+/** Unlock is a backup's password and the destination marker's check of it (see unlockForBackup). */
+export interface Unlock {
+  password: string;
+  /** The marker's check, in flight: resolves to the marker's KDF parameters, rejects with
+   *  WRONG_PASSWORD or DAMAGED (an edited marker). runBackup awaits it before it writes or removes
+   *  anything, on the destination or in its state folder; scrypt meanwhile runs on the thread pool
+   *  while the run reads the catalog and scans the source. */
+  checked: Promise<KdfParams>;
 }
 
 /**
- * unlockForBackup returns the password of a backup once the destination accepts it: its marker's
- * check passes (WRONG_PASSWORD, exit 12, otherwise — nothing touched yet), or, on first use, the
- * marker is written. A destination with sets but no marker is refused (adopt it explicitly).
+ * unlockForBackup returns the password of a backup with the destination marker's check of it (a
+ * wrong password ends the run with WRONG_PASSWORD, exit 12, before anything is written or removed),
+ * or, on first use, writes the marker. A destination with sets but no marker is refused (adopt it
+ * explicitly).
  */
-export async function unlockForBackup(ctx: CommandContext, config: StrataConfig, backend: Backend): Promise<string> {
+export async function unlockForBackup(ctx: CommandContext, config: StrataConfig, backend: Backend): Promise<Unlock> {
   const repo = new Repository(backend);
   const marker = await readMarker(repo);
   if (marker !== undefined) {
     const password = await getPassword(ctx, config, false);
-    await requireMarkerPassword(marker, password, backend.description);
-    return password;
+    const checked = requireMarkerPassword(marker, password, backend.description).then(() => marker.kdf);
+    checked.catch(() => undefined); // awaited by the run; never an unhandled rejection meanwhile
+    return { password, checked };
   }
   const sets = (await repo.catalog()).complete.length;
   if (sets > 0) throw legacyDestination(backend.description, sets, destinationText(config));
   const password = await getPassword(ctx, config, true);
-  await markFresh(ctx, backend, password);
-  return password;
+  const written = await markFresh(ctx, backend, password);
+  return { password, checked: Promise.resolve(written.kdf) };
 }
 
 /**

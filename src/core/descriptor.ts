@@ -143,18 +143,26 @@ export function deriveKeys(password: string, kdf: KdfParams): SetKeys {
   return keys;
 }
 
+/** Derivations on the thread pool, in flight: a second caller of the same (password, salt) waits for the first. */
+const deriving = new Map<string, Promise<SetKeys>>();
+
 /** deriveKeysAsync is deriveKeys on the thread pool (scrypt takes ~0.15 s), so that a caller can
- *  overlap it with other work; it fills the same cache. */
+ *  overlap it with other work; it fills the same cache, and runs scrypt once for callers that ask at once. */
 export async function deriveKeysAsync(password: string, kdf: KdfParams): Promise<SetKeys> {
   const cacheKey = keyCacheKey(password, kdf);
   const hit = keyCache.get(cacheKey);
   if (hit !== undefined) return hit;
-  const raw = await new Promise<Buffer>((resolve, reject) => {
+  const running = deriving.get(cacheKey);
+  if (running !== undefined) return running;
+  const derivation = new Promise<Buffer>((resolve, reject) => {
     scrypt(password.normalize('NFC'), Buffer.from(kdf.salt, 'base64'), 64, scryptOptions(kdf), (err, key) => (err === null ? resolve(key) : reject(err)));
-  });
-  const keys = keyCache.get(cacheKey) ?? keysOf(raw);
-  keyCache.set(cacheKey, keys);
-  return keys;
+  }).then((raw) => {
+    const keys = keyCache.get(cacheKey) ?? keysOf(raw);
+    keyCache.set(cacheKey, keys);
+    return keys;
+  }).finally(() => deriving.delete(cacheKey));
+  deriving.set(cacheKey, derivation);
+  return derivation;
 }
 
 function checkValue(keys: SetKeys): string {

@@ -19,10 +19,18 @@ import type { BackupRequest } from './types.js';
 /**
  * prepareStaging stops processes a killed run left in the staging folder (a 7-Zip paused by a run
  * that died stays stopped forever, holding its files) and empties the folder except for the
- * resume journals that load, and their sets' files; it returns those journals by set id.
+ * resume journals that load, and their sets' files; it returns those journals by set id. A folder
+ * with anything in it waits for `passwordChecked` first: a journal that does not load under a
+ * wrong password is not debris.
  */
-export async function prepareStaging(staging: string, password: string, out: Output): Promise<Map<string, Journal>> {
+export async function prepareStaging(staging: string, password: string, out: Output, passwordChecked: () => Promise<unknown>): Promise<Map<string, Journal>> {
   for (const o of await reapOrphans(staging)) out.warn(`stopped ${o.command} (pid ${o.pid}), left running by an interrupted backup`);
+  const names = await fsp.readdir(staging).catch((e: unknown) => {
+    if (errnoCode(e) === 'ENOENT') return [];
+    throw e;
+  });
+  if (names.length === 0) return new Map();
+  await passwordChecked();
   return keepResumable(staging, password, out);
 }
 

@@ -27,48 +27,69 @@ export async function checkedMarkerKdf(repo: Repository, password: string): Prom
   }
 }
 
-/** PasswordCheck checks the run's password against the destination's newest set, once, and holds the new sets' KDF parameters. */
+/**
+ * PasswordCheck checks the run's password against the destination's marker (when the command
+ * checked it: its check in flight) and its newest set, once, and holds the new sets' KDF
+ * parameters. Both checks run on the thread pool from the start; run() waits for them.
+ */
 export class PasswordCheck {
   private readonly newest: Descriptor | undefined;
   private readonly check: Promise<DescriptorCheck>;
-  private params: KdfParams;
+  private params: KdfParams | undefined;
 
   constructor(
     complete: readonly Descriptor[],
     password: string,
     private readonly backend: Backend,
-    /** The destination marker's KDF parameters, once its check passed (checkedMarkerKdf). */
-    markerKdf?: KdfParams,
+    /** The destination marker's KDF parameters once its check passed (rejects when it failed;
+     *  undefined: no marker, or none checked). */
+    private readonly marker: Promise<KdfParams | undefined>,
   ) {
     this.newest = [...complete].sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
     const newest = this.newest;
     // A failed check that the other sets contradict is an edited descriptor, not a wrong password.
     this.check = newest === undefined ? Promise.resolve<DescriptorCheck>('ok') : checkSetAsync(newest, password, complete).then((c) => c.check);
     this.check.catch(() => undefined); // awaited by run(); never an unhandled rejection meanwhile
-    // Sets of one destination share the KDF salt of the newest set, so that reading a chain of sets
-    // costs one scrypt run, not one per set. (Same password either way; the salt only has to differ
-    // between destinations, against precomputed tables.)
-    // The destination's marker (checked before the run) has a salt of its own: new sets take it,
-    // so that once the newest set has it, a run derives one key (the marker's) instead of two.
-    this.params = markerKdf !== undefined && sameKdfParams(markerKdf) ? markerKdf : newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : freshKdf();
-    // The new sets' keys (descriptor and resume-journal HMACs) are derived meanwhile as well.
-    if (this.params !== newest?.kdf) deriveKeysAsync(password, this.params).catch(() => undefined);
+    // The new sets' keys (descriptor and resume-journal HMACs) are derived meanwhile as well, once
+    // the marker tells which parameters they take (its own are being derived by its check).
+    marker.then((kdf) => {
+      const params = this.choose(kdf);
+      if (params === newest?.kdf || params === kdf) return; // being derived by a check already
+      this.params = params; // a fresh salt: run() keeps the one whose keys are derived here
+      deriveKeysAsync(password, params).catch(() => undefined);
+    }, () => undefined);
   }
 
-  /** run throws WRONG_PASSWORD unless the password matches the destination's sets. */
+  /**
+   * choose picks the new sets' KDF parameters. Sets of one destination share the KDF salt of the
+   * newest set, so that reading a chain of sets costs one scrypt run, not one per set. (Same
+   * password either way; the salt only has to differ between destinations, against precomputed
+   * tables.) The destination's marker has a salt of its own: new sets take it, so that once the
+   * newest set has it, a run derives one key (the marker's) instead of two.
+   */
+  private choose(markerKdf: KdfParams | undefined): KdfParams {
+    if (this.params !== undefined) return this.params;
+    const newest = this.newest;
+    return markerKdf !== undefined && sameKdfParams(markerKdf) ? markerKdf : newest !== undefined && sameKdfParams(newest.kdf) ? newest.kdf : freshKdf();
+  }
+
+  /** run throws WRONG_PASSWORD (or the marker's error) unless the password matches the destination's marker and sets. */
   async run(): Promise<void> {
+    const markerKdf = await this.marker;
     const c = await this.check;
     if (c === 'wrong-password') {
       throw new StrataError('WRONG_PASSWORD', `the password does not match the sets already on ${this.backend.description}`, {
         hint: 'Use the password those sets were made with (a destination holds sets of one password).',
       });
     }
+    this.params = this.choose(markerKdf);
     // An edited descriptor lends nothing to new sets, not its salt either (it may have been chosen).
     if (c !== 'ok' && this.params === this.newest?.kdf) this.params = freshKdf();
   }
 
   /** kdf is the KDF parameters (salt) of the run's new sets; read it after run(), which replaces a salt taken from an edited descriptor. */
   get kdf(): KdfParams {
+    if (this.params === undefined) throw new StrataError('INTERNAL', 'the new sets\' KDF parameters were read before the password check');
     return this.params;
   }
 }

@@ -24,7 +24,7 @@ import { checkSetAsync } from '../set-check.js';
 import { prepareStaging, sweepDestination } from './housekeeping.js';
 import { PasswordCheck, checkedMarkerKdf } from './password.js';
 import type { RunContext } from './set.js';
-import { backupSource } from './source.js';
+import { UnusableBase, backupSource } from './source.js';
 import type { BackupRequest, BackupResult, JobPaths, SourceResult } from './types.js';
 
 /** jobPaths names the parts of a job's state folder. */
@@ -40,6 +40,7 @@ export function jobPaths(jobDir: string): JobPaths {
 /** runBackup performs one backup run under the job lock. */
 export async function runBackup(req: BackupRequest): Promise<BackupResult> {
   const now = req.clock.now();
+  req.markerChecked?.catch(() => undefined); // awaited under the lock; never an unhandled rejection meanwhile
   const lock = await acquireLock(req.jobDir, 'backup', now);
   try {
     return await backupLocked(req, now);
@@ -55,10 +56,19 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   const job = req.config.job;
   // Debris of crashed runs: local staging (except what a resume journal names), and set folders
   // on the destination without a descriptor.
-  const journals = await prepareStaging(paths.staging, req.password, out);
+  // The marker's check (scrypt) runs on the thread pool meanwhile: awaited before anything is removed.
+  const markerChecked = req.markerChecked ?? checkedMarkerKdf(repo, req.password);
+  markerChecked.catch(() => undefined); // awaited by the password check; never an unhandled rejection meanwhile
+  const journals = await prepareStaging(paths.staging, req.password, out, () => markerChecked);
   const catalog = await repo.catalog();
-  const password = new PasswordCheck(catalog.complete, req.password, req.backend, await checkedMarkerKdf(repo, req.password));
+  const password = new PasswordCheck(catalog.complete, req.password, req.backend, markerChecked);
   const checkPassword = (): Promise<void> => password.run();
+  // A scan started while the password is being checked stops as soon as the check fails (a wrong
+  // password must not cost a whole scan before it is reported), and on the run's own cancel.
+  const scanStop = new AbortController();
+  if (req.signal.aborted) scanStop.abort();
+  req.signal.addEventListener('abort', () => scanStop.abort(), { once: true });
+  checkPassword().catch(() => scanStop.abort());
   const { candidates, removedDebris } = await sweepDestination(req, repo, catalog, journals, paths.staging, now, checkPassword);
   for (const p of catalog.problems) out.warn(`set ${p.id}: ${p.message}`);
   // Chains follow only this job's sets made by this machine: another machine's set of the same job
@@ -75,7 +85,7 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   await audit.init();
   for (const f of await audit.clearStaleLocks()) out.info(`removed ${f}, left by a git that was killed`);
   const run: RunContext = {
-    req, now, repo, paths, audit, taken, removedDebris, checkPassword,
+    req, now, repo, paths, audit, taken, removedDebris, checkPassword, scanSignal: scanStop.signal,
     get kdf() {
       return password.kdf;
     },
@@ -84,19 +94,28 @@ async function backupLocked(req: BackupRequest, now: Date): Promise<BackupResult
   for (const source of req.config.sources) {
     if (req.signal.aborted) throw new StrataError('CANCELLED', 'backup cancelled');
     const newestOfSource = latestFor(jobSets, source.name);
-    // A base that fails its check is never used: neither its manifest nor its chain is trusted.
-    const unusable = newestOfSource === undefined ? undefined : await unusableBase(newestOfSource, catalog, req.password, checkPassword);
-    const prev = unusable === undefined ? newestOfSource : undefined;
     const tier = resolveTier(req.tier, now, req.config.schedule.weeklyOn, { source: source.name, sets: jobSets });
-    const type: SetType = tier === 'daily' && prev !== undefined ? 'INCR' : 'FULL';
+    const typeOn = (base: Descriptor | undefined): SetType => (tier === 'daily' && base !== undefined ? 'INCR' : 'FULL');
     const fullBecauseNoBase = tier === 'daily' && newestOfSource === undefined;
-    if (unusable !== undefined) out.warn(`${source.name}: set ${newestOfSource?.id ?? '?'} is not used as a base: ${unusable}; this run makes a FULL set`);
-    else if (fullBecauseNoBase) {
+    if (fullBecauseNoBase) {
       // Sets of the same name by another machine (or an older version, unproven) are never a base: say so.
       const others = catalog.complete.filter((d) => d.job === job && d.source === source.name).length;
       out.info(`${source.name}: no complete set yet${others > 0 ? ` from this machine (the ${counted(others, 'set')} of that job and source on the destination were made by another machine, or by an older strata without a record of this one)` : ''}, so this daily run makes a FULL set`);
     }
-    const r = await backupSource(run, { source, prev, tier, type, candidate: candidates.get(source.name) });
+    // A base that fails its check is never used: neither its manifest nor its chain is trusted. Its
+    // check (scrypt on the thread pool) runs while the source is scanned against it; a base that
+    // fails makes the set again without one.
+    const baseCheck = newestOfSource === undefined ? Promise.resolve(undefined) : unusableBase(newestOfSource, catalog, req.password, checkPassword);
+    baseCheck.catch(() => undefined); // awaited by backupSource; never an unhandled rejection meanwhile
+    const candidate = candidates.get(source.name);
+    let r: SourceResult;
+    try {
+      r = await backupSource(run, { source, prev: newestOfSource, tier, type: typeOn(newestOfSource), candidate, baseCheck });
+    } catch (e) {
+      if (!(e instanceof UnusableBase)) throw e;
+      out.warn(`${source.name}: set ${newestOfSource?.id ?? '?'} is not used as a base: ${e.why}; this run makes a FULL set`);
+      r = await backupSource(run, { source, prev: undefined, tier, type: typeOn(undefined), candidate, baseCheck: Promise.resolve(undefined) });
+    }
     r.fullBecauseNoBase = fullBecauseNoBase;
     results.push(r);
   }

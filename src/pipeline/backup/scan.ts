@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { isListFileSafe } from '../../core/sevenzip.js';
+import { isStrataError } from '../../errors.js';
 import { hashFile } from '../../io/hash.js';
 import { localDestinationPath, scanSource, sourceSkips, type ScanResult } from '../../scan/index.js';
 import { ensureLocalManifest, isManifestCached } from '../manifests.js';
@@ -46,10 +47,17 @@ export async function baseManifest(set: SetInProgress): Promise<string | undefin
   const { run, req, prev } = set;
   if (prev === undefined) return undefined;
   if (!(await isManifestCached(run.paths.manifests, prev))) await run.checkPassword();
-  const file = await ensureLocalManifest(run.repo, prev, req.tools.sevenZip, req.password, run.paths.manifests, req.tools.parity);
-  // A crash after the previous set completed but before its audit commit is caught up here.
+  return ensureLocalManifest(run.repo, prev, req.tools.sevenZip, req.password, run.paths.manifests, req.tools.parity);
+}
+
+/**
+ * catchUpAudit records the base set in the audit trail when a crash came after it completed but
+ * before its audit commit. Called once the base has passed its check.
+ */
+export async function catchUpAudit(set: SetInProgress, file: string | undefined): Promise<void> {
+  const { run, prev } = set;
+  if (prev === undefined || file === undefined) return;
   await run.audit.commit({ source: set.source.name, manifestFile: file, date: new Date(prev.created), tier: prev.tier, type: prev.type, setId: prev.id, summary: prev.stats });
-  return file;
 }
 
 /** scanInto scans the set's source into its (fresh) work folder. */
@@ -73,8 +81,12 @@ export async function scanInto(set: SetInProgress, skip: ReadonlySet<string>, pr
     outArchiveList: listFile,
     isListFileSafe,
     now: () => req.clock.now(),
-    signal: req.signal,
+    signal: set.run.scanSignal,
     onProgress: (p) => progress.update(p.bytes, undefined, p.files),
+  }).catch(async (e: unknown) => {
+    // Stopped because the password check failed (not cancelled): that failure is the error.
+    if (isStrataError(e, 'CANCELLED') && !req.signal.aborted) await set.run.checkPassword();
+    throw e;
   });
   progress.done();
   const h = createHash('sha256');

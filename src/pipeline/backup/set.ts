@@ -31,6 +31,8 @@ export interface RunContext {
   readonly removedDebris: string[];
   /** checkPassword throws WRONG_PASSWORD unless the password matches the destination's sets (checked once). */
   checkPassword(): Promise<void>;
+  /** The scan's signal: aborted with the run's, and when the password check fails. */
+  readonly scanSignal: AbortSignal;
   /** The KDF parameters (salt) the new sets' descriptors and journals use (read after checkPassword). */
   readonly kdf: KdfParams;
 }

@@ -19,7 +19,7 @@ import { writeSetManifest } from './manifest.js';
 import { completeArchive } from './parity.js';
 import type { ResumeCandidate } from './journal.js';
 import { checkResumable, discard } from './resume.js';
-import { baseManifest, nothingChanged, scanInto, scanSkips } from './scan.js';
+import { baseManifest, catchUpAudit, nothingChanged, scanInto, scanSkips } from './scan.js';
 import { SetInProgress, stopwatch, type RunContext } from './set.js';
 import type { ArchiveResult, SourceResult } from './types.js';
 
@@ -30,6 +30,17 @@ export interface SourcePlan {
   tier: Tier;
   type: SetType;
   candidate: ResumeCandidate | undefined;
+  /** The base's check, in flight while the source is scanned (its scrypt runs on the thread pool):
+   *  undefined when `prev` may be the base, else why not. Awaited before the scan is used. */
+  baseCheck: Promise<string | undefined>;
+}
+
+/** UnusableBase is thrown by backupSource when the base it scanned against fails its check: the run
+ *  makes the set again without it (a FULL set). Nothing was written or removed for the first try. */
+export class UnusableBase extends Error {
+  constructor(readonly why: string) {
+    super(`the base set is not usable: ${why}`);
+  }
 }
 
 /** backupSource makes (or resumes) the set of one source. */
@@ -63,6 +74,10 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
     let scanned = await scanInto(set, skip, previousManifest, statCache);
     // The next stage draws its own progress when 7-Zip runs; else a status line names it.
     lap('scan', scanned.scan.totalBytes, set.resumed ? 'complete' : scanned.scan.filesToArchive > 0 ? undefined : 'recheck');
+    // The scan ran while the base was checked: only now is its comparison with the base used.
+    const unusable = await plan.baseCheck;
+    if (unusable !== undefined) throw new UnusableBase(unusable);
+    await catchUpAudit(set, previousManifest);
     if (set.resumed && candidate !== undefined && candidate.journal.body.scanSha256 !== scanned.fingerprint) {
       // The source changed since the archive was written: it no longer matches, start over.
       lap.close();
@@ -117,6 +132,8 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
     result.phases = lap.phases;
     return result;
   } catch (e) {
+    // The set is made again under another plan: its name is free (it was never written anywhere).
+    if (e instanceof UnusableBase && !set.resumed) run.taken.delete(set.setId);
     throw sameNameCollision(e, set.setId) ?? e;
   } finally {
     lap.close();

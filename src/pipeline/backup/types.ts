@@ -3,7 +3,7 @@ import type { SevenZip } from '../../archive/sevenzip.js';
 import type { Backend } from '../../backend/backend.js';
 import type { Clock } from '../../clock.js';
 import type { StrataConfig } from '../../config/schema.js';
-import type { MachineRef, StoredObject } from '../../core/descriptor.js';
+import type { KdfParams, MachineRef, StoredObject } from '../../core/descriptor.js';
 import type { SetType, Tier } from '../../core/naming.js';
 import type { SetPart } from '../../core/parts.js';
 import type { PhaseTiming } from '../../core/progress.js';
@@ -27,6 +27,11 @@ export interface BackupRequest {
   /** This machine (config/machine): recorded in every set and marker; chains follow only its sets. */
   machine: MachineRef;
   password: string;
+  /** The destination marker's check of the password, in flight (commands/destination
+   *  unlockForBackup): resolves to the marker's KDF parameters or rejects (WRONG_PASSWORD, DAMAGED).
+   *  The run awaits it before it writes or removes anything. Without it the run reads and checks
+   *  the marker itself. */
+  markerChecked?: Promise<KdfParams>;
   tools: Tools;
   out: Output;
   clock: Clock;
