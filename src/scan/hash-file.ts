@@ -6,6 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, constants, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { errorMessage } from '../errors.js';
+import type { ScanStat } from './stat-ahead.js';
 
 /** HashOutcome is a file's hash, or why it could not be taken as it is. */
 export type HashOutcome = { ok: true; sha256: string } | { ok: false; message: string };
@@ -13,7 +14,7 @@ export type HashOutcome = { ok: true; sha256: string } | { ok: false; message: s
 /** hashFile reads a file through a handle opened without following links or blocking (a path swapped for a
  * FIFO must not hang the scan), and fails if the file changed while it was read (lstat before and after
  * must agree on size, mtime, ctime and inode). */
-export async function hashFile(abs: string, before: BigIntStats, buf: Buffer): Promise<HashOutcome> {
+export async function hashFile(abs: string, before: ScanStat, buf: Buffer): Promise<HashOutcome> {
   if (before.size <= SYNC_HASH_MAX) return hashSmallFile(abs, before, buf);
   let fh;
   try {
@@ -48,7 +49,7 @@ export async function hashFile(abs: string, before: BigIntStats, buf: Buffer): P
 }
 
 /** hashSmallFile is hashFile() for a small file, with the same checks, in synchronous calls. */
-export function hashSmallFile(abs: string, before: BigIntStats, buf: Buffer): HashOutcome {
+export function hashSmallFile(abs: string, before: ScanStat, buf: Buffer): HashOutcome {
   let fd: number;
   try {
     fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -81,7 +82,7 @@ export function hashSmallFile(abs: string, before: BigIntStats, buf: Buffer): Ha
 
 /** readOutcome is the result of hashing a file: the hash, unless the file changed while it was read
  * (lstat before and after must agree on size, mtime, ctime and inode, and all bytes were read). */
-function readOutcome(before: BigIntStats, after: BigIntStats, bytes: number, h: Hash): HashOutcome {
+function readOutcome(before: ScanStat, after: BigIntStats, bytes: number, h: Hash): HashOutcome {
   if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs || after.ino !== before.ino || BigInt(bytes) !== before.size) {
     return { ok: false, message: 'changed while being read (size or modification time differ before and after); it will be read again next run' };
   }

@@ -6,7 +6,6 @@
  * the stat cache are read as streams and merge-joined with the walk: memory depends on the depth and
  * the widest folder, never on the number of files.
  */
-import type { BigIntStats } from 'node:fs';
 import { lstat, readdir, readlink, rm, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import ignore, { type Ignore } from 'ignore';
@@ -27,7 +26,8 @@ import { StatCacheReader, StatCacheWriter, statMatches, type CachedStat, type St
 import { quoteDumpName } from '../core/xattrdump.js';
 import { IdNames, readXattrs, xattrToolAvailable, type XattrReadResult } from './metadata.js';
 import { hashFile } from './hash-file.js';
-import { LSTAT_AHEAD, lstatOutcome, statsAhead, type StatMode, type StatOutcome } from './stat-ahead.js';
+import { LSTAT_AHEAD, lstatOutcome, walkStatMode, type ScanStat, type StatMode, type StatOutcome } from './stat-ahead.js';
+import { StatThread } from './stat-thread.js';
 
 /** ScanOptions describes one scan of one source. */
 export interface ScanOptions {
@@ -55,7 +55,8 @@ export interface ScanOptions {
   signal?: AbortSignal;
   onProgress?: (p: { files: number; bytes: number; path: string }) => void;
   /** How the walk calls lstat: `auto` (default) by the source's filesystem type, `ahead` (several
-   *  in flight on the thread pool) or `sync`. The results are the same; only the speed differs. */
+   *  in flight on the thread pool), `thread` (the stat thread, a chunk of names at a time) or
+   *  `sync`. The results are the same; only the speed differs. */
   statMode?: StatMode;
 }
 
@@ -131,6 +132,10 @@ interface Queued {
   prevX?: Record<string, string>;
 }
 
+/** Names per request to the stat thread, and requests in flight ahead of the visit (scan/stat-thread). */
+const THREAD_CHUNK = 256;
+const THREAD_CHUNKS = 4;
+
 /** Lines held back at most before the attributes of the probed ones are read in one getfattr run. */
 const QUEUE_MAX = 4096;
 
@@ -182,6 +187,8 @@ class Scanner {
     newStatCache: string,
     /** lstat runs ahead on the thread pool (network filesystems), else synchronously. */
     private readonly statAhead: boolean,
+    /** The stat thread, when it makes the walk's lstat calls (local filesystems). */
+    private readonly statThread: StatThread | undefined,
     /** Extended attributes are read (getfattr is installed). */
     private readonly xattrs: boolean,
   ) {
@@ -306,6 +313,10 @@ class Scanner {
       named.push(name);
     }
     named.sort(nameCompare);
+    if (this.statThread !== undefined) {
+      await this.walkThreaded(abs, rel, named, this.statThread);
+      return;
+    }
     // lstat runs a few names ahead of the visit (the thread pool overlaps the syscalls); results are
     // still consumed strictly in order, so the merge-joins see pathCompare order.
     const ahead: (Promise<StatOutcome> | undefined)[] = [];
@@ -325,10 +336,37 @@ class Scanner {
     }
   }
 
-  private async visit(abs: string, rel: string, pre: Promise<StatOutcome> | undefined): Promise<void> {
-    let st: BigIntStats;
+  /** walkThreaded visits a folder's sorted names with their lstat from the stat thread: a chunk of
+   *  names at a time, THREAD_CHUNKS chunks ahead of the visit (at most that many outcomes held). A
+   *  chunk due before the thread is ready is stat'ed by visit() itself. */
+  private async walkThreaded(abs: string, rel: string, named: readonly string[], thread: StatThread): Promise<void> {
+    const chunks: (Promise<StatOutcome[]> | undefined)[] = [];
+    const ask = (c: number): void => {
+      if (!thread.ready) return;
+      const names = named.slice(c * THREAD_CHUNK, (c + 1) * THREAD_CHUNK);
+      if (names.length === 0) return;
+      const p = thread.stat(abs, names);
+      p.catch(() => undefined); // awaited in turn below; never an unhandled rejection meanwhile
+      chunks[c] = p;
+    };
+    let got: StatOutcome[] = [];
+    for (let i = 0; i < named.length; i++) {
+      this.checkAbort();
+      if (i % THREAD_CHUNK === 0) {
+        const c = i / THREAD_CHUNK;
+        for (let k = c; k <= c + THREAD_CHUNKS; k++) if (chunks[k] === undefined) ask(k);
+        got = (await chunks[c]) ?? [];
+        chunks[c] = undefined;
+      }
+      const name = named[i] ?? '';
+      await this.visit(`${abs}/${name}`, join(rel, name), got[i % THREAD_CHUNK]);
+    }
+  }
+
+  private async visit(abs: string, rel: string, pre: Promise<StatOutcome> | StatOutcome | undefined): Promise<void> {
+    let st: ScanStat;
     try {
-      const got = pre !== undefined ? await pre : this.statAhead ? await lstat(abs, { bigint: true }).then((v) => ({ st: v }), (err: unknown) => ({ err })) : lstatOutcome(abs);
+      const got = pre !== undefined ? (pre instanceof Promise ? await pre : pre) : this.statAhead ? await lstat(abs, { bigint: true }).then((v) => ({ st: v }), (err: unknown) => ({ err })) : lstatOutcome(abs);
       if ('err' in got) throw got.err;
       st = got.st;
     } catch (e) {
@@ -417,7 +455,7 @@ class Scanner {
   }
 
   /** emit classifies one live entry against the previous set and writes the manifest, list and cache lines. */
-  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: BigIntStats, emptyDir: boolean, cached: CachedStat | undefined, prevLine: string): Promise<void> {
+  private async emit(e: ManifestEntry, prevEntry: ManifestEntry | undefined, st: ScanStat, emptyDir: boolean, cached: CachedStat | undefined, prevLine: string): Promise<void> {
     const r = this.result;
     let probe = false;
     e.uid = Number(st.uid);
@@ -501,6 +539,7 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
   const cache = new StatCacheReader(opts.statCache);
   const writers: (LineWriter | StatCacheWriter)[] = [];
   let scanner: Scanner | undefined;
+  let statThread: StatThread | undefined;
   try {
     const cacheOut = await StatCacheWriter.create(newStatCache, opts.now());
     writers.push(cacheOut);
@@ -511,7 +550,13 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     const listOut = await LineWriter.create(opts.outArchiveList);
     writers.push(listOut);
     const xattrs = await xattrToolAvailable();
-    const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache, await statsAhead(rootAbs, opts.statMode ?? 'auto'), xattrs);
+    const statMode = await walkStatMode(rootAbs, opts.statMode ?? 'auto');
+    if (statMode === 'thread') {
+      statThread = new StatThread();
+      // Asked for by name, the thread makes every call (auto: the walk makes them itself until it is up).
+      if (opts.statMode === 'thread') await statThread.started;
+    }
+    const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache, statMode === 'ahead', statThread, xattrs);
     scanner = s;
     await s.walk(rootAbs, '', rootChildren);
     await s.flush();
@@ -521,9 +566,9 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     // Deletions follow the live entries in a manifest; they were collected aside in path order.
     await deletedOut.close();
     for await (const line of readLines(deletedTmp)) await manifestOut.line(line);
-    await manifestOut.close(true);
-    await listOut.close(true);
-    await cacheOut.close();
+    // The three files are made durable at once (their fsyncs overlap on the thread pool).
+    const closed = await Promise.allSettled([manifestOut.close(true), listOut.close(true), cacheOut.close()]);
+    for (const c of closed) if (c.status === 'rejected') throw c.reason;
     return s.result;
   } catch (e) {
     // A batch still being written must be done with the files before they are closed.
@@ -532,6 +577,7 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     await rm(newStatCache, { force: true });
     throw e;
   } finally {
+    await statThread?.close();
     await prev.close();
     await cache.close();
     await rm(deletedTmp, { force: true });

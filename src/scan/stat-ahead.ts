@@ -1,12 +1,13 @@
 /**
- * scan/stat-ahead: whether a source's lstat calls run ahead of the walk on the thread pool (network
- * filesystems, where their latencies overlap) or synchronously (local ones, where that is cheaper).
+ * scan/stat-ahead: how a source's lstat calls are made: ahead of the walk on the thread pool
+ * (network filesystems, where their latencies overlap), or, on local ones, by the stat thread
+ * (scan/stat-thread: a worker, a chunk of names at a time) or synchronously.
  */
 import { lstatSync, type BigIntStats } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 
 /** StatMode: see ScanOptions.statMode. */
-export type StatMode = 'auto' | 'ahead' | 'sync';
+export type StatMode = 'auto' | 'ahead' | 'thread' | 'sync';
 
 /** LSTAT_AHEAD is how many lstat calls run ahead of the walk within one folder (network sources). */
 export const LSTAT_AHEAD = 16;
@@ -31,6 +32,13 @@ export async function statsAhead(root: string, mode: StatMode): Promise<boolean>
   }
 }
 
+/** walkStatMode is how a walk of `root` makes its lstat calls: `auto` is ahead on a network
+ *  filesystem (or one that cannot be identified), else the stat thread. */
+export async function walkStatMode(root: string, mode: StatMode): Promise<Exclude<StatMode, 'auto'>> {
+  if (mode !== 'auto') return mode;
+  return (await statsAhead(root, mode)) ? 'ahead' : 'thread';
+}
+
 export function lstatOutcome(abs: string): StatOutcome {
   try {
     return { st: lstatSync(abs, { bigint: true }) };
@@ -39,4 +47,10 @@ export function lstatOutcome(abs: string): StatOutcome {
   }
 }
 
-export type StatOutcome = { st: BigIntStats } | { err: unknown };
+/** ScanStat is what the scan reads of a path's lstat (BigIntStats has it; the stat thread sends just this). */
+export type ScanStat = Pick<
+  BigIntStats,
+  'dev' | 'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'size' | 'blocks' | 'mtimeNs' | 'ctimeNs' | 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'
+>;
+
+export type StatOutcome = { st: ScanStat } | { err: unknown };

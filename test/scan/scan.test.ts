@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { ENTRY_FIELDS, pathCompare, sameEntry, type ManifestEntry } from '../../src/core/manifest.js';
 import { tempDir } from '../helpers/tmp.js';
 import { byPath, Harness } from './helpers.js';
-import { statsAhead } from '../../src/scan/stat-ahead.js';
+import { statsAhead, walkStatMode } from '../../src/scan/stat-ahead.js';
 import { RACY_MARGIN_NS, STAT_FIELDS, sameStat, type StatRecord } from '../../src/scan/statcache.js';
 
 async function setup(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; state: string; h: Harness }> {
@@ -393,26 +393,32 @@ test('a cancelled scan throws CANCELLED and leaves no new stat cache behind', as
   assert.ok(!(await readdir(state)).some((n) => n.endsWith('.new')));
 });
 
-test('lstat ahead on the thread pool (network sources) and synchronous lstat (local ones) scan alike', async (t) => {
+test('lstat ahead on the thread pool (network sources), on the stat thread and synchronous (local ones) scan alike', async (t) => {
   const dir = await tempDir(t);
   const root = path.join(dir, 'src');
   await mkdir(path.join(root, 'x', 'y'), { recursive: true });
   await mkdir(path.join(root, 'empty'));
   for (let i = 0; i < 40; i++) await writeFile(path.join(root, i % 2 === 0 ? 'x' : 'x/y', `f${i}`), `content ${i}`);
   await symlink('../nowhere', path.join(root, 'x', 'link'));
-  const harness = async (mode: 'ahead' | 'sync'): Promise<Harness> => {
+  // A folder of more than one request's worth of names (the stat thread asks for 256 at a time).
+  await mkdir(path.join(root, 'many'));
+  for (let i = 0; i < 700; i++) await writeFile(path.join(root, 'many', `n${String(i).padStart(4, '0')}`), `n ${i}`);
+  const harness = async (mode: 'ahead' | 'thread' | 'sync'): Promise<Harness> => {
     const state = path.join(dir, `state-${mode}`);
     await mkdir(state);
     return new Harness(root, state);
   };
   const ahead = await harness('ahead');
+  const threaded = await harness('thread');
   const sync = await harness('sync');
   const both = async (m: 'full' | 'incremental'): Promise<void> => {
     const a = await ahead.scan(m, { statMode: 'ahead' });
+    const th = await threaded.scan(m, { statMode: 'thread' });
     const s = await sync.scan(m, { statMode: 'sync' });
-    const strip = (x: typeof a): unknown => ({ entries: x.entries.map((e) => ({ ...e, set: undefined })), deleted: x.deleted, list: x.list, added: x.result.added, modified: x.result.modified, deletedN: x.result.deleted, errors: x.result.errors });
+    const strip = (x: typeof a): unknown => ({ entries: x.entries.map((e) => ({ ...e, set: undefined })), deleted: x.deleted, list: x.list, added: x.result.added, modified: x.result.modified, deletedN: x.result.deleted, errors: x.result.errors, hashed: x.result.hashedFiles });
     assert.deepEqual(strip(a), strip(s));
-    assert.ok(a.entries.length > 20);
+    assert.deepEqual(strip(th), strip(s));
+    assert.ok(a.entries.length > 700);
   };
   await both('full');
   await writeFile(path.join(root, 'x', 'f0'), 'changed, and longer');
@@ -422,4 +428,5 @@ test('lstat ahead on the thread pool (network sources) and synchronous lstat (lo
   // auto picks by filesystem type: the test folder is a local filesystem.
   assert.equal(await statsAhead(root, 'auto'), false);
   assert.equal(await statsAhead(root, 'ahead'), true);
+  assert.equal(await walkStatMode(root, 'auto'), 'thread');
 });
