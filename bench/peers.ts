@@ -34,8 +34,11 @@ export function seeded(seed: string, label: string, n: number): Buffer {
 }
 
 /** measure runs a command with its CPU time from the kernel (getrusage of the waited tree via
- *  /usr/bin/time) and its own peak RSS sampled from /proc. */
+ *  /usr/bin/time) and its own peak RSS sampled from /proc. The writes of whatever ran before reach
+ *  the disk first (sync): a run that makes its files durable (fsync) must not wait for another's
+ *  writeback, e.g. a no-change run right after the full backup that wrote a whole set. */
 export function measure(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; stdoutFile?: string } = {}): Promise<Measured> {
+  spawnSync('sync');
   return new Promise((resolve, reject) => {
     const timeFile = path.join(os.tmpdir(), `strata-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
     const useTime = fs.existsSync('/usr/bin/time');
