@@ -3,7 +3,7 @@
  *
  * The measure is the trend of the heap still in use after a full GC, sampled every 250 files
  * during one scan: its least-squares slope in bytes per file. A snapshot or a peak is not enough:
- * the scan's line writers buffer up to 256 KiB each before flushing, a sawtooth of a few MiB that
+ * the scan's line writers buffer a chunk each before flushing, a sawtooth of a few MiB that
  * has nothing to do with the number of files. A control run retains one Map entry per path (the
  * very design this test guards against) and must be caught by the same measure.
  */
