@@ -4,7 +4,6 @@
  * manifest. Every archived path is lstat'ed again and compared with what the scan recorded in the new
  * stat cache; a path that moved on is taken back out of this set.
  */
-import { lstatSync, type BigIntStats } from 'node:fs';
 import { lstat, rename, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { parseLine, serializeEntry } from '../core/manifest.js';
@@ -12,8 +11,9 @@ import { StrataError, errnoCode, errorMessage } from '../errors.js';
 import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from '../io/manifest-reader.js';
 import type { ScanError } from './scan.js';
-import { statsAhead, type StatMode } from './stat-ahead.js';
-import { readArchivedRecords, readStatRecords, statMatches } from './statcache.js';
+import { lstatOutcome, walkStatMode, type ScanStat, type StatMode, type StatOutcome } from './stat-ahead.js';
+import { StatThread } from './stat-thread.js';
+import { readArchivedRecords, readStatRecords, statMatches, type StatRecord } from './statcache.js';
 
 /** FinalizeOptions names the files of one scan that the check reads and may rewrite. */
 export interface FinalizeOptions {
@@ -38,7 +38,13 @@ export interface FinalizeResult {
   reverted: string[];
 }
 
-function sameStat(st: BigIntStats, size: number, mtimeNs: bigint, ctimeNs: bigint, ino: bigint): boolean {
+/** Paths checked synchronously before the stat thread is started (a worker costs tens of ms to start),
+ *  paths per request to it, and requests in flight. */
+const THREAD_AFTER = 4096;
+const THREAD_BATCH = 256;
+const THREAD_AHEAD = 4;
+
+function sameStat(st: ScanStat, size: number, mtimeNs: bigint, ctimeNs: bigint, ino: bigint): boolean {
   return statMatches({ path: '', type: 'f', size, mtimeNs, ctimeNs, ino }, Number(st.size), st.mtimeNs, st.ctimeNs, st.ino);
 }
 
@@ -54,20 +60,52 @@ export async function finalizeAfterArchive(opts: FinalizeOptions): Promise<Final
   const root = nodePath.resolve(opts.root);
   const reverted: string[] = [];
   const errors: ScanError[] = [];
-  // Synchronous lstat on local filesystems (see scan/stat-ahead): 3× cheaper per file.
-  const ahead = await statsAhead(root, opts.statMode ?? 'auto');
-  for await (const record of readArchivedRecords(opts.newStatCache)) {
-    if (opts.signal?.aborted === true) throw new StrataError('CANCELLED', 'the backup was cancelled');
-    let now: BigIntStats | undefined;
-    try {
-      const abs = `${root}/${record.path}`;
-      now = ahead ? await lstat(abs, { bigint: true }) : lstatSync(abs, { bigint: true });
-    } catch (e) {
-      if (errnoCode(e) !== 'ENOENT') throw new StrataError('BACKEND', `cannot check ${record.path} after archiving: ${errorMessage(e)}`, { cause: e });
-    }
-    if (now !== undefined && sameStat(now, record.size, record.mtimeNs, record.ctimeNs, record.ino)) continue;
+  const judge = (record: StatRecord, got: StatOutcome): void => {
+    let now: ScanStat | undefined;
+    if ('err' in got) {
+      if (errnoCode(got.err) !== 'ENOENT') throw new StrataError('BACKEND', `cannot check ${record.path} after archiving: ${errorMessage(got.err)}`, { cause: got.err });
+    } else now = got.st;
+    if (now !== undefined && sameStat(now, record.size, record.mtimeNs, record.ctimeNs, record.ino)) return;
     reverted.push(record.path);
     errors.push({ path: record.path, message: now === undefined ? 'deleted while the backup was running; it is left out of this set' : 'changed while the backup was running; it is left out of this set and will be backed up next run' });
+  };
+  // lstat as the scan makes it (scan/stat-ahead): ahead on the thread pool on network filesystems;
+  // on local ones synchronously, and past THREAD_AFTER paths on the stat thread, a chunk of paths
+  // at a time, while this thread compares.
+  const mode = await walkStatMode(root, opts.statMode ?? 'auto');
+  let thread: StatThread | undefined;
+  const inFlight: { records: StatRecord[]; got: Promise<StatOutcome[]> }[] = [];
+  let batch: StatRecord[] = [];
+  const send = (t: StatThread): void => {
+    const got = t.stat(root, batch.map((r) => r.path));
+    got.catch(() => undefined); // awaited in turn by drain(); never an unhandled rejection meanwhile
+    inFlight.push({ records: batch, got });
+    batch = [];
+  };
+  const drain = async (): Promise<void> => {
+    const b = inFlight.shift();
+    if (b === undefined) return;
+    const got = await b.got;
+    b.records.forEach((r, i) => judge(r, got[i] ?? { err: new StrataError('INTERNAL', `no lstat of ${r.path} from the stat thread`) }));
+  };
+  try {
+    let n = 0;
+    for await (const record of readArchivedRecords(opts.newStatCache)) {
+      if (opts.signal?.aborted === true) throw new StrataError('CANCELLED', 'the backup was cancelled');
+      const abs = `${root}/${record.path}`;
+      if (mode === 'ahead') judge(record, await lstat(abs, { bigint: true }).then((st) => ({ st }), (err: unknown) => ({ err })));
+      else if (mode === 'sync' || ++n <= THREAD_AFTER) judge(record, lstatOutcome(abs));
+      else {
+        thread ??= new StatThread();
+        batch.push(record);
+        if (batch.length === THREAD_BATCH) send(thread);
+        if (inFlight.length > THREAD_AHEAD) await drain();
+      }
+    }
+    if (thread !== undefined && batch.length > 0) send(thread);
+    while (inFlight.length > 0) await drain();
+  } finally {
+    await thread?.close();
   }
   if (reverted.length === 0) return { errors, reverted };
 

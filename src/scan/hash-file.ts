@@ -91,4 +91,4 @@ function readOutcome(before: ScanStat, after: BigIntStats, bytes: number, h: Has
 
 /** Files up to this size are hashed with synchronous calls: for the many small files of a typical
  * source, the thread-pool hand-offs of open/read/close/lstat cost more than the syscalls. */
-const SYNC_HASH_MAX = 256n * 1024n;
+export const SYNC_HASH_MAX = 256n * 1024n;

@@ -25,7 +25,7 @@ import { ManifestReader } from '../io/manifest-reader.js';
 import { StatCacheReader, StatCacheWriter, statMatches, type CachedStat, type StatRecord } from './statcache.js';
 import { quoteDumpName } from '../core/xattrdump.js';
 import { IdNames, readXattrs, xattrToolAvailable, type XattrReadResult } from './metadata.js';
-import { hashFile } from './hash-file.js';
+import { hashFile, type HashOutcome } from './hash-file.js';
 import { LSTAT_AHEAD, lstatOutcome, walkStatMode, type ScanStat, type StatMode, type StatOutcome } from './stat-ahead.js';
 import { StatThread } from './stat-thread.js';
 
@@ -189,6 +189,8 @@ class Scanner {
     private readonly statAhead: boolean,
     /** The stat thread, when it makes the walk's lstat calls (local filesystems). */
     private readonly statThread: StatThread | undefined,
+    /** The stat thread hashes the small files it stats too: there is no stat cache, so every file is read. */
+    private readonly hashAhead: boolean,
     /** Extended attributes are read (getfattr is installed). */
     private readonly xattrs: boolean,
   ) {
@@ -345,7 +347,10 @@ class Scanner {
       if (!thread.ready) return;
       const names = named.slice(c * THREAD_CHUNK, (c + 1) * THREAD_CHUNK);
       if (names.length === 0) return;
-      const p = thread.stat(abs, names);
+      // Without a stat cache every file is read: the thread reads the small ones (not excluded)
+      // right after their lstat, on the other core.
+      const hash = this.hashAhead ? names.map((n) => !this.excluded(join(rel, n), false)) : undefined;
+      const p = thread.stat(abs, names, hash);
       p.catch(() => undefined); // awaited in turn below; never an unhandled rejection meanwhile
       chunks[c] = p;
     };
@@ -365,10 +370,12 @@ class Scanner {
 
   private async visit(abs: string, rel: string, pre: Promise<StatOutcome> | StatOutcome | undefined): Promise<void> {
     let st: ScanStat;
+    let hashed: HashOutcome | undefined;
     try {
       const got = pre !== undefined ? (pre instanceof Promise ? await pre : pre) : this.statAhead ? await lstat(abs, { bigint: true }).then((v) => ({ st: v }), (err: unknown) => ({ err })) : lstatOutcome(abs);
       if ('err' in got) throw got.err;
       st = got.st;
+      hashed = 'hash' in got ? got.hash : undefined;
     } catch (e) {
       const code = errnoCode(e);
       // Exclusion is decided before anything else about a path, so an excluded path never shows up in errors.
@@ -407,7 +414,7 @@ class Scanner {
       if (cached !== undefined && cached.type === 'f' && cached.sha256 !== undefined && statMatches(cached, size, st.mtimeNs, st.ctimeNs, st.ino) && this.cache.trusted(cached)) {
         sha256 = cached.sha256;
       } else {
-        const h = await hashFile(abs, st, this.buf);
+        const h = hashed ?? (await hashFile(abs, st, this.buf));
         this.result.hashedFiles++;
         if (!h.ok) {
           await this.fail(rel, h.message, prevEntry, false);
@@ -556,7 +563,7 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
       // Asked for by name, the thread makes every call (auto: the walk makes them itself until it is up).
       if (opts.statMode === 'thread') await statThread.started;
     }
-    const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache, statMode === 'ahead', statThread, xattrs);
+    const s = new Scanner(opts, rootAbs, prev, cache, cacheOut, manifestOut, deletedOut, listOut, newStatCache, statMode === 'ahead', statThread, statThread !== undefined && (await cache.empty()), xattrs);
     scanner = s;
     await s.walk(rootAbs, '', rootChildren);
     await s.flush();

@@ -5,6 +5,7 @@
  */
 import { lstatSync, type BigIntStats } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import type { HashOutcome } from './hash-file.js';
 
 /** StatMode: see ScanOptions.statMode. */
 export type StatMode = 'auto' | 'ahead' | 'thread' | 'sync';
@@ -53,4 +54,5 @@ export type ScanStat = Pick<
   'dev' | 'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'size' | 'blocks' | 'mtimeNs' | 'ctimeNs' | 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'
 >;
 
-export type StatOutcome = { st: ScanStat } | { err: unknown };
+/** StatOutcome is a path's lstat, or its error; the stat thread may add the hash of a small file it read right after (HashOutcome of scan/hash-file). */
+export type StatOutcome = { st: ScanStat; hash?: HashOutcome } | { err: unknown };

@@ -9,6 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { StrataError } from '../errors.js';
+import type { HashOutcome } from './hash-file.js';
 import type { ScanStat, StatOutcome } from './stat-ahead.js';
 
 /** STAT_FIELDS is how many numbers one path's stat takes in a reply (stat-worker writes them in ScanStat's order). */
@@ -19,6 +20,8 @@ export interface StatRequest {
   id: number;
   dir: string;
   names: string[];
+  /** Which names to hash too when they are small regular files (undefined: none). */
+  hash?: boolean[];
 }
 
 /** StatReply is the worker's answer: STAT_FIELDS numbers per name, and the errors of those whose lstat failed. */
@@ -26,6 +29,7 @@ export interface StatReply {
   id: number;
   stats: BigInt64Array;
   errors: { index: number; message: string; code?: string; errno?: number }[];
+  hashes: { index: number; outcome: HashOutcome }[];
 }
 
 const S_IFMT = 0o170000n;
@@ -86,7 +90,11 @@ class PackedStat implements ScanStat {
 /** outcomes unpacks a reply into one StatOutcome per name. */
 export function outcomes(reply: StatReply, count: number): StatOutcome[] {
   const out: StatOutcome[] = [];
-  for (let i = 0; i < count; i++) out.push({ st: new PackedStat(reply.stats, i * STAT_FIELDS) });
+  const hashes = new Map(reply.hashes.map((h) => [h.index, h.outcome]));
+  for (let i = 0; i < count; i++) {
+    const hash = hashes.get(i);
+    out.push(hash === undefined ? { st: new PackedStat(reply.stats, i * STAT_FIELDS) } : { st: new PackedStat(reply.stats, i * STAT_FIELDS), hash });
+  }
   for (const e of reply.errors) {
     // The error as lstat threw it: errnoCode() and errorMessage() read it the same way.
     out[e.index] = { err: Object.assign(new Error(e.message), { code: e.code, errno: e.errno, syscall: 'lstat' }) };
@@ -136,11 +144,12 @@ export class StatThread {
     this.worker.on('exit', (code) => fail(new StrataError('INTERNAL', `the scan's stat thread stopped (exit code ${code})`)));
   }
 
-  /** stat asks for the lstat of `names` in the folder `dir` (absolute), one outcome per name, in order. */
-  stat(dir: string, names: string[]): Promise<StatOutcome[]> {
+  /** stat asks for the lstat of `names` in the folder `dir` (absolute), one outcome per name, in
+   *  order; `hash` marks the names whose contents to hash as well if they are small regular files. */
+  stat(dir: string, names: string[], hash?: boolean[]): Promise<StatOutcome[]> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
-    const req: StatRequest = { id, dir, names };
+    const req: StatRequest = hash === undefined ? { id, dir, names } : { id, dir, names, hash };
     return new Promise<StatOutcome[]>((resolve, reject) => {
       this.waiting.set(id, { count: names.length, resolve, reject });
       this.worker.postMessage(req);

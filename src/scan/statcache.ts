@@ -152,6 +152,12 @@ export class StatCacheReader {
     }
   }
 
+  /** empty tells whether the cache has no record at all (none yet, or unreadable from its start). */
+  async empty(): Promise<boolean> {
+    this.head ??= await this.next();
+    return this.head === undefined;
+  }
+
   /** trusted tells whether a matching record may be believed without reading the file: not when the
    * file's mtime or ctime was within RACY_MARGIN_NS of that scan's start (a same-tick write would not
    * show). ctime counts too: a file with an old mtime (cp -p, rsync -t, a restore) rewritten in the

@@ -170,3 +170,37 @@ test('finalizeAfterArchive takes back out what changed while the archiver read i
   assert.equal(next.result.added, 2); // e, e/late
   assert.ok(next.result.hashedFiles >= 2);
 });
+
+test('finalizeAfterArchive past the stat thread\'s threshold: the same paths taken back, in order, whichever way lstat is made', async (t) => {
+  const { root, h } = await setup(t);
+  // 6,000 files: the first 4,096 checked synchronously, the rest on the stat thread (batches of 256).
+  for (let d = 0; d < 6; d++) {
+    await mkdir(path.join(root, `d${d}`));
+    for (let i = 0; i < 1000; i++) await writeFile(path.join(root, `d${d}`, `f${String(i).padStart(4, '0')}`), `${d}/${i}`);
+  }
+  const first = await h.scan('full');
+  await h.scan('full', {}, false, {
+    afterScan: async (r, lines) => {
+      // Meanwhile: one early file changed, late ones changed, deleted and replaced.
+      await appendFile(path.join(root, 'd0', 'f0010'), ' more');
+      await appendFile(path.join(root, 'd4', 'f0500'), ' more');
+      await rm(path.join(root, 'd5', 'f0001'));
+      await rm(path.join(root, 'd5', 'f0999'));
+      await writeFile(path.join(root, 'd5', 'f0999'), 'another inode');
+      const results: Record<string, { errors: string[]; reverted: string[] }> = {};
+      for (const mode of ['sync', 'ahead', 'auto'] as const) {
+        const copyLines = `${lines}.${mode}`;
+        const copyCache = `${r.newStatCache}.${mode}`;
+        await writeFile(copyLines, await readFile(lines));
+        await writeFile(copyCache, await readFile(r.newStatCache));
+        const fin = await finalizeAfterArchive({ root, manifest: copyLines, previousManifest: first.manifestFile, newStatCache: copyCache, statMode: mode });
+        results[mode] = { errors: fin.errors.map((e) => `${e.path}: ${e.message}`), reverted: fin.reverted };
+        assert.ok(!(await readFile(copyCache, 'utf8')).includes('"d4/f0500"'), `${mode}: the changed file's cache record stays`);
+      }
+      assert.deepEqual(results['sync']?.reverted, ['d0/f0010', 'd4/f0500', 'd5/f0001', 'd5/f0999']);
+      assert.match(results['sync']?.errors[2] ?? '', /deleted while the backup was running/);
+      assert.deepEqual(results['ahead'], results['sync']);
+      assert.deepEqual(results['auto'], results['sync']);
+    },
+  });
+});

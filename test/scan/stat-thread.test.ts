@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { lstatSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -69,10 +70,33 @@ test('unpacking: inode and device numbers above 2^63 come back unsigned; times b
   stats[2] = 0o100644n;
   stats[8] = -1_000_000_000n; // mtime one second before 1970
   stats[9] = 5n;
-  const [o] = outcomes({ id: 0, stats, errors: [] }, 1);
+  const [o] = outcomes({ id: 0, stats, errors: [], hashes: [] }, 1);
   assert.ok(o !== undefined && 'st' in o);
   assert.equal(o.st.dev, 2n ** 64n - 2n);
   assert.equal(o.st.ino, 2n ** 64n - 1n);
   assert.equal(o.st.mtimeNs, -1_000_000_000n);
   assert.equal(o.st.isFile(), true);
+});
+
+test('asked to, the stat thread hashes the small regular files it stats (the marked ones only), as the scan would', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(path.join(dir, 'small'), 'small file\n');
+  await writeFile(path.join(dir, 'unmarked'), 'not to be read\n');
+  await writeFile(path.join(dir, 'big'), Buffer.alloc(300 * 1024, 7)); // above SYNC_HASH_MAX: the scan streams it itself
+  await mkdir(path.join(dir, 'folder'));
+  await symlink('small', path.join(dir, 'link'));
+  const thread = new StatThread();
+  try {
+    await thread.started;
+    const names = ['small', 'unmarked', 'big', 'folder', 'link'];
+    const got = await thread.stat(dir, names, [true, false, true, true, true]);
+    const hashOf = (i: number): unknown => {
+      const o = got[i];
+      return o !== undefined && 'st' in o ? o.hash : 'no stat';
+    };
+    assert.deepEqual(hashOf(0), { ok: true, sha256: createHash('sha256').update('small file\n').digest('hex') });
+    for (const i of [1, 2, 3, 4]) assert.equal(hashOf(i), undefined, names[i]);
+  } finally {
+    await thread.close();
+  }
 });
