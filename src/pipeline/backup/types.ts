@@ -29,8 +29,8 @@ export interface BackupRequest {
   password: string;
   /** The destination marker's check of the password, in flight (commands/destination
    *  unlockForBackup): resolves to the marker's KDF parameters or rejects (WRONG_PASSWORD, DAMAGED).
-   *  The run awaits it before it writes or removes anything. Without it the run reads and checks
-   *  the marker itself. */
+   *  The run awaits it before it writes or removes anything. Without it (a caller that checked no
+   *  marker) the run reads the marker and takes its KDF parameters if the password opens it. */
   markerChecked?: Promise<KdfParams>;
   tools: Tools;
   out: Output;
