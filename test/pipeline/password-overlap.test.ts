@@ -72,3 +72,27 @@ test('a password check that fails while the run prepares and scans: WRONG_PASSWO
   assert.ok(isStrataError(e2, 'WRONG_PASSWORD'), `expected WRONG_PASSWORD, got ${String(e2)}`);
   await unchanged();
 });
+
+test('a tampered base whose manifest is not cached here: its manifest is never fetched, and the run makes a FULL set', { timeout: 180_000 }, async (t) => {
+  const f = await makeFixture(t, 256);
+  const first = await backup(f, new LocalBackend(f.dest), configFor(f));
+  const id = first.sources[0]?.setId;
+  assert.ok(id !== null && id !== undefined);
+  // The descriptor edited (its HMAC no longer matches), and this machine's copy of the manifest gone.
+  const descFile = path.join(f.dest, id, `${id}.strata.json`);
+  const d = JSON.parse(await fsp.readFile(descFile, 'utf8')) as { stats: { files: number } };
+  d.stats.files = 12345;
+  await fsp.writeFile(descFile, JSON.stringify(d, null, 2));
+  const manifests = jobPaths(f.jobDir).manifests;
+  await fsp.rm(manifests, { recursive: true, force: true });
+  const warnings: string[] = [];
+  const r = await runBackup({
+    config: configFor(f), tier: 'daily', backend: new LocalBackend(f.dest), jobDir: f.jobDir,
+    machine: await machineIdentity(path.dirname(path.dirname(f.jobDir))), password: PASSWORD,
+    tools: await realTools(), out: silentOutput(warnings), clock: fixedClock(new Date('2026-11-30T10:00:00Z')), signal: new AbortController().signal, version: 'test', pollMs: 10,
+  });
+  assert.equal(r.sources[0]?.type, 'FULL');
+  assert.ok(warnings.some((w) => w.includes(`${id} is not used as a base`)), warnings.join('\n'));
+  const cached = await fsp.readdir(manifests).catch(() => []);
+  assert.ok(!cached.some((n) => n.startsWith(id)), `the tampered set's manifest was fetched into ${manifests}: ${cached.join(', ')}`);
+});

@@ -23,8 +23,8 @@ import { isManifestCached } from '../manifests.js';
 import { checkSetAsync } from '../set-check.js';
 import { prepareStaging, sweepDestination } from './housekeeping.js';
 import { PasswordCheck, checkedMarkerKdf } from './password.js';
-import type { RunContext } from './set.js';
-import { UnusableBase, backupSource } from './source.js';
+import { UnusableBase, type RunContext } from './set.js';
+import { backupSource } from './source.js';
 import type { BackupRequest, BackupResult, JobPaths, SourceResult } from './types.js';
 
 /** jobPaths names the parts of a job's state folder. */

@@ -12,7 +12,7 @@ import { isStrataError } from '../../errors.js';
 import { hashFile } from '../../io/hash.js';
 import { localDestinationPath, scanSource, sourceSkips, type ScanResult } from '../../scan/index.js';
 import { ensureLocalManifest, isManifestCached } from '../manifests.js';
-import type { SetInProgress } from './set.js';
+import { UnusableBase, type SetInProgress } from './set.js';
 
 /** ScanOutput is one scan of a source into a work folder. */
 export interface ScanOutput {
@@ -41,12 +41,18 @@ export function scanSkips(set: SetInProgress): Set<string> {
 
 /**
  * baseManifest brings the base set's manifest into the local state (from the destination when it
- * is not cached) and returns its file; undefined for a set without a base.
+ * is not cached) and returns its file; undefined for a set without a base. A manifest is fetched
+ * only for a base that has passed its check (`baseCheck`): the local manifests are this machine's
+ * record of its own sets.
  */
-export async function baseManifest(set: SetInProgress): Promise<string | undefined> {
+export async function baseManifest(set: SetInProgress, baseCheck: Promise<string | undefined>): Promise<string | undefined> {
   const { run, req, prev } = set;
   if (prev === undefined) return undefined;
-  if (!(await isManifestCached(run.paths.manifests, prev))) await run.checkPassword();
+  if (!(await isManifestCached(run.paths.manifests, prev))) {
+    await run.checkPassword();
+    const unusable = await baseCheck;
+    if (unusable !== undefined) throw new UnusableBase(unusable);
+  }
   return ensureLocalManifest(run.repo, prev, req.tools.sevenZip, req.password, run.paths.manifests, req.tools.parity);
 }
 

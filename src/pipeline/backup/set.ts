@@ -37,6 +37,14 @@ export interface RunContext {
   readonly kdf: KdfParams;
 }
 
+/** UnusableBase is thrown by backupSource when the base it scanned against fails its check: the run
+ *  makes the set again without it (a FULL set). Nothing was written or removed for the first try. */
+export class UnusableBase extends Error {
+  constructor(readonly why: string) {
+    super(`the base set is not usable: ${why}`);
+  }
+}
+
 /** SetInProgress is one set being written, from its name to its descriptor. */
 export class SetInProgress {
   /** The set's name; a new one when the set starts over (startNew). */

@@ -20,7 +20,7 @@ import { completeArchive } from './parity.js';
 import type { ResumeCandidate } from './journal.js';
 import { checkResumable, discard } from './resume.js';
 import { baseManifest, catchUpAudit, nothingChanged, scanInto, scanSkips } from './scan.js';
-import { SetInProgress, stopwatch, type RunContext } from './set.js';
+import { SetInProgress, UnusableBase, stopwatch, type RunContext } from './set.js';
 import type { ArchiveResult, SourceResult } from './types.js';
 
 /** SourcePlan is what the run decided for one source: its base, tier and type, and a set to resume. */
@@ -33,14 +33,6 @@ export interface SourcePlan {
   /** The base's check, in flight while the source is scanned (its scrypt runs on the thread pool):
    *  undefined when `prev` may be the base, else why not. Awaited before the scan is used. */
   baseCheck: Promise<string | undefined>;
-}
-
-/** UnusableBase is thrown by backupSource when the base it scanned against fails its check: the run
- *  makes the set again without it (a FULL set). Nothing was written or removed for the first try. */
-export class UnusableBase extends Error {
-  constructor(readonly why: string) {
-    super(`the base set is not usable: ${why}`);
-  }
 }
 
 /** backupSource makes (or resumes) the set of one source. */
@@ -68,7 +60,7 @@ export async function backupSource(run: RunContext, plan: SourcePlan): Promise<S
   if (!set.resumed) set.startNew();
   const lap = stopwatch(out, source.name);
   try {
-    const previousManifest = await baseManifest(set);
+    const previousManifest = await baseManifest(set, plan.baseCheck);
     const statCache = path.join(run.paths.cache, `${source.name}.statcache`);
     lap('prepare');
     let scanned = await scanInto(set, skip, previousManifest, statCache);
