@@ -4,14 +4,14 @@
  * manifest. Every archived path is lstat'ed again and compared with what the scan recorded in the new
  * stat cache; a path that moved on is taken back out of this set.
  */
-import { lstat, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { parseLine, serializeEntry } from '../core/manifest.js';
 import { StrataError, errnoCode, errorMessage } from '../errors.js';
 import { LineWriter, readLines } from '../io/lines.js';
 import { ManifestReader } from '../io/manifest-reader.js';
 import type { ScanError } from './scan.js';
-import { lstatOutcome, walkStatMode, type ScanStat, type StatMode, type StatOutcome } from './stat-ahead.js';
+import { lstatOutcome, lstatOutcomeAsync, walkStatMode, type ScanStat, type StatMode, type StatOutcome } from './stat-ahead.js';
 import { StatThread } from './stat-thread.js';
 import { readArchivedRecords, readStatRecords, statMatches, type StatRecord } from './statcache.js';
 
@@ -93,7 +93,7 @@ export async function finalizeAfterArchive(opts: FinalizeOptions): Promise<Final
     for await (const record of readArchivedRecords(opts.newStatCache)) {
       if (opts.signal?.aborted === true) throw new StrataError('CANCELLED', 'the backup was cancelled');
       const abs = `${root}/${record.path}`;
-      if (mode === 'ahead') judge(record, await lstat(abs, { bigint: true }).then((st) => ({ st }), (err: unknown) => ({ err })));
+      if (mode === 'ahead') judge(record, await lstatOutcomeAsync(abs));
       else if (mode === 'sync' || ++n <= THREAD_AFTER) judge(record, lstatOutcome(abs));
       else {
         thread ??= new StatThread();

@@ -6,7 +6,7 @@
  * the stat cache are read as streams and merge-joined with the walk: memory depends on the depth and
  * the widest folder, never on the number of files.
  */
-import { lstat, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { readdir, readlink, rm, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import {
@@ -26,7 +26,7 @@ import { StatCacheReader, StatCacheWriter, statMatches, type CachedStat, type St
 import { quoteDumpName } from '../core/xattrdump.js';
 import { IdNames, readXattrs, xattrToolAvailable, type XattrReadResult } from './metadata.js';
 import { hashFile, type HashOutcome } from './hash-file.js';
-import { LSTAT_AHEAD, lstatOutcome, walkStatMode, type ScanStat, type StatMode, type StatOutcome } from './stat-ahead.js';
+import { LSTAT_AHEAD, lstatOutcome, lstatOutcomeAsync, walkStatMode, type ScanStat, type StatMode, type StatOutcome } from './stat-ahead.js';
 import { StatThread } from './stat-thread.js';
 
 /** ScanOptions describes one scan of one source. */
@@ -324,7 +324,7 @@ class Scanner {
     const ahead: (Promise<StatOutcome> | undefined)[] = [];
     const start = (i: number): void => {
       const name = named[i];
-      if (name !== undefined) ahead[i] = lstat(`${abs}/${name}`, { bigint: true }).then((st) => ({ st }), (err: unknown) => ({ err }));
+      if (name !== undefined) ahead[i] = lstatOutcomeAsync(`${abs}/${name}`);
     };
     const window = this.statAhead ? LSTAT_AHEAD : 0;
     for (let i = 0; i < window; i++) start(i);
@@ -372,7 +372,7 @@ class Scanner {
     let st: ScanStat;
     let hashed: HashOutcome | undefined;
     try {
-      const got = pre !== undefined ? (pre instanceof Promise ? await pre : pre) : this.statAhead ? await lstat(abs, { bigint: true }).then((v) => ({ st: v }), (err: unknown) => ({ err })) : lstatOutcome(abs);
+      const got = pre !== undefined ? (pre instanceof Promise ? await pre : pre) : this.statAhead ? await lstatOutcomeAsync(abs) : lstatOutcome(abs);
       if ('err' in got) throw got.err;
       st = got.st;
       hashed = 'hash' in got ? got.hash : undefined;

@@ -4,7 +4,7 @@
  * (scan/stat-thread: a worker, a chunk of names at a time) or synchronously.
  */
 import { lstatSync, type BigIntStats } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { lstat, statfs } from 'node:fs/promises';
 import type { HashOutcome } from './hash-file.js';
 
 /** StatMode: see ScanOptions.statMode. */
@@ -38,6 +38,11 @@ export async function statsAhead(root: string, mode: StatMode): Promise<boolean>
 export async function walkStatMode(root: string, mode: StatMode): Promise<Exclude<StatMode, 'auto'>> {
   if (mode !== 'auto') return mode;
   return (await statsAhead(root, mode)) ? 'ahead' : 'thread';
+}
+
+/** lstatOutcomeAsync is lstatOutcome on the thread pool. */
+export function lstatOutcomeAsync(abs: string): Promise<StatOutcome> {
+  return lstat(abs, { bigint: true }).then((st) => ({ st }), (err: unknown) => ({ err }));
 }
 
 export function lstatOutcome(abs: string): StatOutcome {

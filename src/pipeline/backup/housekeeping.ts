@@ -31,26 +31,20 @@ export async function prepareStaging(staging: string, password: string, out: Out
   });
   if (names.length === 0) return new Map();
   await passwordChecked();
-  return keepResumable(staging, password, out);
+  return keepResumable(staging, names, password, out);
 }
 
 /**
- * keepResumable loads the staging folder's resume journals and removes everything else there
+ * keepResumable loads the staging folder's resume journals and removes everything else there (`names`)
  * (debris of crashed runs, as before resumes existed). A journal that does not load — torn,
  * altered, another password — is removed with its files: only a sealed journal is trusted.
  */
-async function keepResumable(staging: string, password: string, out: Output): Promise<Map<string, Journal>> {
+async function keepResumable(staging: string, names: readonly string[], password: string, out: Output): Promise<Map<string, Journal>> {
   const journals = new Map<string, Journal>();
   for (const file of await Journal.list(staging)) {
     const j = await Journal.load(file, password);
     if (j instanceof Journal) journals.set(j.body.setId, j);
     else out.info(`ignoring the resume journal ${path.basename(file)}: ${j.invalid}`);
-  }
-  let names: string[] = [];
-  try {
-    names = await fsp.readdir(staging);
-  } catch (e) {
-    if (errnoCode(e) !== 'ENOENT') throw e;
   }
   const keep = new Set<string>();
   for (const id of journals.keys()) keep.add(id).add(path.basename(journalFile(staging, id)));
