@@ -49,6 +49,12 @@ test('wrong password: restore, verify and backup exit 12 with a clear message an
   assert.match(r.stderr, /password/i, show(r));
   const written = fs.existsSync(to) ? (await walk(to)).map((e) => e.rel) : [];
   assert.deepEqual(written, [], 'restore with a wrong password wrote into the target');
+  // The password is checked while the manifest is read: a target folder made meanwhile (and those
+  // above it) is removed again.
+  assert.equal(fs.existsSync(to), false, 'restore with a wrong password left the target folder it made');
+  const deep = await rig.restore(path.join(root, 'made', 'above', 'target'), [], WRONG);
+  assert.equal(deep.code, 12, show(deep));
+  assert.equal(fs.existsSync(path.join(root, 'made')), false, 'restore with a wrong password left the folders it made above the target');
   await fsp.mkdir(to);
   const r2 = await rig.restore(to, [], WRONG);
   assert.equal(r2.code, 12, show(r2));

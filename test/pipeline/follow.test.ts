@@ -74,3 +74,26 @@ test('EarlyChecks: stop() arriving while the checks give the event loop a turn s
   const ended = await Promise.race([stopping.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still waiting'), 2000))]);
   assert.equal(ended, 'stopped');
 });
+
+test('FollowSet: an archive whose first file lies more than 512 entries into the holder\'s list is still followed (a routed set\'s second LZMA2 archive was hashed only after extraction)', async (t) => {
+  const out = await tempDir(t, 'strata-follow-');
+  const entries: ManifestEntry[] = [];
+  for (let i = 0; i < 700; i++) {
+    const n = `f${String(i).padStart(4, '0')}`;
+    const body = `contents of ${n}\n`;
+    await fsp.writeFile(path.join(out, n), body, { mode: 0o644 });
+    entries.push({ path: n, type: 'file', size: body.length, mtimeNs: 0n, mode: 0o644, sha256: createHash('sha256').update(body).digest('hex') });
+  }
+  const follow = new FollowSet(() => list(entries), out);
+  // Archive 1 holds the first 600 files and has not started; archive 0 holds the last 100 and runs.
+  for (const e of entries.slice(600)) follow.item(0, e.path);
+  await new Promise((r) => setTimeout(r, 300));
+  // Then archive 1 runs through its files.
+  for (const e of entries.slice(0, 600)) follow.item(1, e.path);
+  await new Promise((r) => setTimeout(r, 500));
+  await follow.stop();
+  // Every file but each archive's last (final only when its 7-Zip exits).
+  assert.equal(follow.hashed, 698);
+  assert.ok(follow.take('f0600', path.join(out, 'f0600')) !== undefined, 'archive 0\'s first file was hashed early');
+  assert.ok(follow.take('f0000', path.join(out, 'f0000')) !== undefined, 'archive 1\'s first file was hashed early');
+});

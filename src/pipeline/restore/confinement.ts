@@ -88,14 +88,29 @@ export function targetFsError(e: unknown, target: string): unknown {
 /**
  * mkdirForUser creates a missing target folder (and those above it) with the mode the user's own
  * umask gives: strata runs under a private umask for its state folder (config/private-state).
+ * Returns the first folder it created (undefined when the target was there).
  */
-export async function mkdirForUser(target: string): Promise<void> {
+export async function mkdirForUser(target: string): Promise<string | undefined> {
   const first = await fsp.mkdir(target, { recursive: true });
-  if (first === undefined) return;
+  if (first === undefined) return undefined;
   const mode = 0o777 & ~callerUmask();
   for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
     await fsp.chmod(dir, mode);
     if (dir === path.resolve(first) || path.dirname(dir) === dir) break;
+  }
+  return first;
+}
+
+/** unmakeFolders removes the folders mkdirForUser made for `target` (`first` is what it returned), as long as they are empty. */
+export async function unmakeFolders(target: string, first: string | undefined): Promise<void> {
+  if (first === undefined) return;
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    try {
+      await fsp.rmdir(dir);
+    } catch {
+      return; // something is in it now: it stays
+    }
+    if (dir === path.resolve(first) || path.dirname(dir) === dir) return;
   }
 }
 

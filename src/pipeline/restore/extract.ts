@@ -233,9 +233,8 @@ function stagedTree(out: string, files: number): { top: string[]; dirs: string[]
   return walk('') && seen === files ? { top, dirs } : undefined;
 }
 
-/** Files up to this size are hashed from one read. */
-const SMALL_FILE = 1 << 20;
-const READ_BUFFER = Buffer.allocUnsafe(SMALL_FILE);
+/** Files are read this much at a time (files up to this size in one read). */
+const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
 
 /**
  * verifyExtracted checks that an extracted file is a regular file with the manifest's hash.
@@ -255,41 +254,49 @@ export async function verifyExtracted(file: string, e: ManifestEntry, identify =
   let size: number;
   let found: Extracted & { id?: Identity };
   try {
-    const st = fs.fstatSync(fd, { bigint: true });
+    let st = fs.fstatSync(fd, { bigint: true });
     if (!st.isFile()) return 'the archive holds something other than a regular file there';
     size = Number(st.size);
     found = { file, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
+    if (identify && e.sparse !== true && found.mode !== e.mode) {
+      // 7-Zip runs under strata's private umask: the recorded mode is given here, beside the
+      // extraction, rather than by a chmod per file when placing; before reading, so that what
+      // changes the file's ctime while it is read is not the chmod.
+      try {
+        fs.fchmodSync(fd, e.mode);
+        st = fs.fstatSync(fd, { bigint: true });
+        found.mode = Number(st.mode & 0o7777n);
+      } catch {
+        // placeFile sets it
+      }
+    }
     if (e.sparse === true) {
       // Recorded with holes: copied while hashed, leaving every all-zero block out (a hole).
       const holes = writeWithHoles(fd, `${file}.${randomBytes(6).toString('hex')}.strata-holes`, hash);
       if (holes !== undefined) found = { file: holes, mode: -1, mtimeNs: -1n };
-    } else if (size <= SMALL_FILE) {
-      // One buffer for every small file: a fresh one per file is garbage to collect.
-      for (let n; (n = fs.readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null)) > 0; ) hash.update(READ_BUFFER.subarray(0, n));
     } else {
-      // The same buffer, read synchronously (a stream costs a Buffer and several promises per MiB);
-      // every 16 MiB the event loop gets a turn, so 7-Zip's item lines are read meanwhile. Each
-      // read is hashed before that turn: the shared buffer is never held across it.
-      for (let n, k = 1; (n = fs.readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null)) > 0; k++) {
+      // One buffer for every file (a fresh one per file is garbage to collect; a stream costs a
+      // Buffer and several promises per MiB), read synchronously. Each read asks for one byte more
+      // than the fstat's size still to come, so a file that ends where fstat said ends with a short
+      // read, not with a second read that returns nothing. Every 16 MiB the event loop gets a turn,
+      // so 7-Zip's item lines are read meanwhile; each read is hashed before that turn: the shared
+      // buffer is never held across it.
+      let total = 0;
+      for (let k = 1; ; k++) {
+        const want = total <= size ? Math.min(READ_BUFFER.length, size - total + 1) : READ_BUFFER.length;
+        const n = fs.readSync(fd, READ_BUFFER, 0, want, null);
         hash.update(READ_BUFFER.subarray(0, n));
+        total += n;
+        if (n < want && total === size) break;
+        if (n === 0) break;
         if (k % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
+      size = total;
     }
     if (identify && found.file === file) {
       // Hashed while 7-Zip runs: unchanged while read, and what identifies it for the check before placing.
-      let after = fs.fstatSync(fd, { bigint: true });
+      const after = fs.fstatSync(fd, { bigint: true });
       if (after.size !== st.size || after.mtimeNs !== st.mtimeNs || after.ctimeNs !== st.ctimeNs) return 'changed while it was read';
-      // 7-Zip runs under strata's private umask: the recorded mode is given here, beside the
-      // extraction, rather than by a chmod per file when placing.
-      if (found.mode !== e.mode) {
-        try {
-          fs.fchmodSync(fd, e.mode);
-          after = fs.fstatSync(fd, { bigint: true });
-          found.mode = Number(after.mode & 0o7777n);
-        } catch {
-          // placeFile sets it
-        }
-      }
       found.id = identityOf(after);
     }
   } finally {

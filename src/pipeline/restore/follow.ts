@@ -4,12 +4,14 @@
  * item before and setting its mode and times: from then on 7-Zip does not touch that file again,
  * so it is hashed at once (the names come in archive order, which is the manifest's). A set of several
  * archives (core/parts) is extracted by one 7-Zip process per archive at once: each archive holds a
- * subsequence of the manifest in its order, so each is followed on its own (FollowSet). Each file
+ * subsequence of the manifest in its order, so each is followed on its own, all of them served by
+ * one pass over the holder's files that keeps what it has read until an archive claims it
+ * (FollowSet, Ahead). Each file
  * hashed early keeps what identifies it (device, inode, size, mtime, ctime); placeExtracted,
  * after 7-Zip has exited, compares them again before moving the file into place and hashes it
  * anew when anything differs, so a file changed in between is caught. A name that does not match
  * (a name 7-Zip printed differently, a folder, a link) only means that file is hashed afterwards.
- * Memory stays bounded: a window of upcoming manifest entries, and at most MAX_EARLY results
+ * Memory stays bounded: at most MAX_AHEAD files read ahead and not claimed, and at most MAX_EARLY results
  * waiting for their placing; beyond that the rest is checked after extraction, as before.
  */
 import * as fs from 'node:fs';
@@ -39,30 +41,71 @@ interface Early {
   id: Identity;
 }
 
-/** WINDOW is how many upcoming manifest entries a name is looked up in. */
-const WINDOW = 512;
+/** MAX_AHEAD bounds the holder's files read ahead and not yet claimed by an archive's item line. */
+const MAX_AHEAD = 65_536;
 /** YIELD_MS is the longest the checks run without letting 7-Zip's output be read. */
 const YIELD_MS = 4;
 /** MAX_EARLY bounds the results (and names) waiting; beyond it, files are checked after extraction. */
 const MAX_EARLY = 200_000;
 
-/** EarlyChecks follows one extraction: item() with each name 7-Zip starts, stop() when it has exited, take() while placing. */
-export class EarlyChecks {
+/**
+ * Ahead reads a holder's files once, in manifest order, for the checks of all of a set's archives.
+ * Each archive holds a subsequence of the manifest, and the archives go at their own pace (a stored
+ * archive of a few large files, two LZMA2 archives of thousands of small ones): an archive's next
+ * name may lie any distance ahead of where another archive is. The files read and not claimed yet
+ * wait here, at most MAX_AHEAD of them; beyond that a name not found is hashed after extraction.
+ * Once at the limit, claims by the archives behind free room to read on.
+ */
+class Ahead {
+  private readonly unclaimed = new Map<string, Selected>();
+  private exhausted = false;
+  /** Claims run one at a time: two reading the list at once would each miss what the other read. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly files: AsyncIterator<Selected>) {}
+
+  /** claim gives the holder's file that 7-Zip names `name`, once; undefined when not found within the bound. */
+  claim(name: string): Promise<Selected | undefined> {
+    const found = this.queue.then(() => this.find(name));
+    this.queue = found.catch(() => undefined);
+    return found;
+  }
+
+  /** close ends the pass over the holder's files. */
+  async close(): Promise<void> {
+    await this.queue;
+    this.unclaimed.clear();
+    await this.files.return?.();
+  }
+
+  private async find(name: string): Promise<Selected | undefined> {
+    const hit = this.unclaimed.get(name);
+    if (hit !== undefined) {
+      this.unclaimed.delete(name);
+      return hit;
+    }
+    while (!this.exhausted && this.unclaimed.size < MAX_AHEAD) {
+      const n = await this.files.next();
+      if (n.done === true) this.exhausted = true;
+      else if (n.value.found.path === name) return n.value;
+      else this.unclaimed.set(n.value.found.path, n.value);
+    }
+    return undefined;
+  }
+}
+
+/** EarlyChecks follows one archive's extraction: item() with each name 7-Zip starts, stop() when it has exited. */
+class EarlyChecks {
   private readonly names: string[] = [];
   private nameHead = 0;
   private pending: string | undefined;
   private wake: (() => void) | undefined;
   private stopped = false;
-  private readonly window: Selected[] = [];
-  private readonly byPath = new Map<string, Selected>();
-  private exhausted = false;
-  /** Files hashed early by path, waiting for placeExtracted. */
-  private readonly results = new Map<string, Early>();
   private readonly checked = new Set<string>();
   private readonly pump: Promise<void>;
 
-  /** `files` are the holder's files to place in manifest order; `out` is its staging folder. */
-  constructor(private readonly files: AsyncIterator<Selected>, private readonly out: string, private readonly waiting: { n: number } = { n: 0 }) {
+  /** `ahead` finds the holder's files; `out` is its staging folder; each file that checks out goes to `results`. */
+  constructor(private readonly ahead: Ahead, private readonly out: string, private readonly results: Map<string, Early>) {
     this.pump = this.run().catch(() => {
       // Early checks are an optimisation: on any failure every file is checked after extraction.
       this.stopped = true;
@@ -84,29 +127,6 @@ export class EarlyChecks {
     this.wake?.();
     await this.pump;
     this.names.length = 0;
-    await this.files.return?.();
-  }
-
-  /** hashed counts the files hashed early and waiting (for tests and reports). */
-  get hashed(): number {
-    return this.results.size;
-  }
-
-  /** has tells whether `path` was hashed early here. */
-  has(path: string): boolean {
-    return this.results.has(path);
-  }
-
-  /**
-   * take gives the early result for the file at `path` if that file is still exactly the one
-   * hashed; called in manifest order by placeExtracted.
-   */
-  take(path: string, src: string): Extracted | undefined {
-    const r = this.results.get(path);
-    if (r === undefined) return undefined;
-    this.results.delete(path);
-    this.waiting.n--;
-    return sameFile(src, r.id) ? r.extracted : undefined;
   }
 
   private async run(): Promise<void> {
@@ -132,56 +152,38 @@ export class EarlyChecks {
         this.names.splice(0, this.nameHead);
         this.nameHead = 0;
       }
-      const hit = await this.lookup(name);
-      if (hit === undefined || hit.e.sparse === true || this.waiting.n >= MAX_EARLY) continue;
+      const hit = await this.ahead.claim(name);
+      if (hit === undefined || hit.e.sparse === true || this.results.size >= MAX_EARLY) continue;
       // Recorded with holes, a file is copied while hashed: that is left to placeExtracted.
       const src = stagedFile(this.out, name, this.checked);
       if (src === undefined) continue;
       const ok = await verifyExtracted(src, hit.e, true);
       if (typeof ok === 'string' || ok.id === undefined || this.stopped) continue;
       this.results.set(name, { path: name, extracted: { file: ok.file, mode: ok.mode, mtimeNs: ok.mtimeNs }, id: ok.id });
-      this.waiting.n++;
-    }
-  }
-
-  /** lookup finds `name` among the next WINDOW files; the files before it are left for afterwards. */
-  private async lookup(name: string): Promise<Selected | undefined> {
-    while (this.window.length < WINDOW && !this.exhausted) {
-      const n = await this.files.next();
-      if (n.done === true) this.exhausted = true;
-      else {
-        this.window.push(n.value);
-        this.byPath.set(n.value.found.path, n.value);
-      }
-    }
-    const hit = this.byPath.get(name);
-    if (hit === undefined) return undefined;
-    for (;;) {
-      const first = this.window.shift();
-      if (first === undefined) return undefined;
-      this.byPath.delete(first.found.path);
-      if (first === hit) return hit;
     }
   }
 }
 
 /**
  * FollowSet follows the extraction of a set's archives, one 7-Zip process each and at once: each
- * archive's item lines go to their own EarlyChecks (its own pass over the holder's files); the
- * results waiting are bounded together.
+ * archive's item lines go to their own EarlyChecks; one pass over the holder's files (Ahead) serves
+ * them all, and the results waiting are bounded together.
  */
 export class FollowSet {
   private readonly archives = new Map<number, EarlyChecks>();
-  private readonly waiting = { n: 0 };
+  /** Files hashed early by path, waiting for placeExtracted. */
+  private readonly results = new Map<string, Early>();
+  private ahead: Ahead | undefined;
 
-  /** `listFiles` lists the holder's files to place in manifest order (once per archive); `out` is its staging folder. */
+  /** `listFiles` lists the holder's files to place in manifest order; `out` is its staging folder. */
   constructor(private readonly listFiles: () => AsyncIterator<Selected>, private readonly out: string) {}
 
   /** item notes that 7-Zip, extracting the set's archive `archive`, started `name`. */
   item(archive: number, name: string): void {
     let one = this.archives.get(archive);
     if (one === undefined) {
-      one = new EarlyChecks(this.listFiles(), this.out, this.waiting);
+      this.ahead ??= new Ahead(this.listFiles());
+      one = new EarlyChecks(this.ahead, this.out, this.results);
       this.archives.set(archive, one);
     }
     one.item(name);
@@ -190,17 +192,23 @@ export class FollowSet {
   /** stop ends every archive's early checks (every 7-Zip has exited). */
   async stop(): Promise<void> {
     await Promise.all([...this.archives.values()].map((a) => a.stop()));
+    await this.ahead?.close();
   }
 
   /** hashed counts the files hashed early and waiting. */
   get hashed(): number {
-    return this.waiting.n;
+    return this.results.size;
   }
 
-  /** take gives the early result for the file at `path` if that file is still exactly the one hashed (EarlyChecks.take). */
+  /**
+   * take gives the early result for the file at `path` if that file is still exactly the one
+   * hashed (called in manifest order by placeExtracted); each result is handed out once.
+   */
   take(path: string, src: string): Extracted | undefined {
-    for (const a of this.archives.values()) if (a.has(path)) return a.take(path, src);
-    return undefined;
+    const r = this.results.get(path);
+    if (r === undefined) return undefined;
+    this.results.delete(path);
+    return sameFile(src, r.id) ? r.extracted : undefined;
   }
 }
 

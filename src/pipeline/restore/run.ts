@@ -24,15 +24,15 @@ import { counted } from '../../core/words.js';
 import { PhaseMeter } from '../../ui/meter.js';
 import { chooseSets, restoreChain } from '../../core/restore-choice.js';
 import { StrataError } from '../../errors.js';
-import { ensureLocalManifest } from '../manifests.js';
+import { ensureLocalManifest, isManifestCached } from '../manifests.js';
 import { fromOthers } from '../fallback.js';
-import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError } from './confinement.js';
+import { checkTarget, ensureRealFolder, mkdirForUser, targetFsError, unmakeFolders } from './confinement.js';
 import { extractSet, extractedBytes, holderFiles, placeExtracted, placeWhole, type StagedFiles } from './extract.js';
 import { FollowSet } from './follow.js';
 import { fetchSet } from './fetch.js';
 import { checkObjects, localSetDir, type MaterializedSet } from '../setfiles.js';
 import { restoreMetadata } from './metadata.js';
-import { checkPassword } from './password.js';
+import { checkPassword, checkPasswordAsync } from './password.js';
 import { createdParents, placeFolders, placeHardLinks, placeSymlinks, setFolderTimes, type Target } from './place.js';
 import { selectEntries, type ExtractionList } from './select.js';
 import { thawForRestore } from './thaw.js';
@@ -61,8 +61,13 @@ async function restoreAll(req: RestoreRequest & { meter: PhaseMeter }): Promise<
   for (const p of catalog.problems) {
     req.out.warn(`set ${p.id} is skipped: its descriptor cannot be read (${p.message}); what is restored may be older than that set — run strata verify --all`);
   }
-  for (const d of chosen) checkPassword(d, req.password, catalog.complete);
+  // The password check (scrypt, about 0.1 s a set) runs while the first set's cached manifest is
+  // read and its entries selected (restoreInto); nothing is fetched, requested, decrypted or
+  // written into the target before it has passed.
+  const checked = Promise.all(chosen.map((d) => checkPasswordAsync(d, req.password, catalog.complete)));
+  checked.catch(() => undefined); // awaited below, in every path: not unhandled meanwhile
   checkTarget(req.to);
+  if (chosen.length > 1 || chosen.some((d) => localSetDir(req.repo, d.id) === undefined)) await checked;
   // Archived volumes (S3 GLACIER, DEEP_ARCHIVE) are requested up front, before anything is fetched.
   const holders = await thawForRestore(req, chosen, catalog.complete, catalog.problems);
   req.meter.end('prepare');
@@ -79,7 +84,7 @@ async function restoreAll(req: RestoreRequest & { meter: PhaseMeter }): Promise<
         await mkdirForUser(req.to);
         if (ensureRealFolder(target, d.source, req.overwrite)) await fsp.chmod(target, 0o777 & ~callerUmask());
       }
-      results.push(await restoreOne(req, catalog.complete, d, target, catalog.problems, fetched.sets));
+      results.push(await restoreOne(req, catalog.complete, d, target, checked, catalog.problems, fetched.sets));
     }
     return results;
   } finally {
@@ -115,18 +120,34 @@ async function prefetch(req: RestoreRequest & { meter: PhaseMeter }, holders: re
   return { dir, sets };
 }
 
-async function restoreOne(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], set: Descriptor, target: string, unreadable: readonly { id: string }[] = [], fetched: ReadonlyMap<string, Fetched> = new Map()): Promise<RestoredSource> {
+async function restoreOne(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], set: Descriptor, target: string, checked: Promise<unknown>, unreadable: readonly { id: string }[] = [], fetched: ReadonlyMap<string, Fetched> = new Map()): Promise<RestoredSource> {
   const chain = restoreChain(set, complete, unreadable);
   try {
-    return await restoreInto(req, complete, chain, set, target, fetched);
+    return await restoreInto(req, complete, chain, set, target, checked, fetched);
   } catch (e) {
     throw targetFsError(e, target);
   }
 }
 
-/** restoreInto restores one set (reading the sets of its chain that hold selected files) into `target`. */
-async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], chain: readonly Descriptor[], set: Descriptor, target: string, fetched: ReadonlyMap<string, Fetched>): Promise<RestoredSource> {
-  await mkdirForUser(target);
+/**
+ * restoreInto restores one set (reading the sets of its chain that hold selected files) into
+ * `target`. `checked` is the password check of the set: awaited before a manifest that is not
+ * cached is fetched and before staging is made; a failed check leaves no target folder it made.
+ */
+async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], chain: readonly Descriptor[], set: Descriptor, target: string, checked: Promise<unknown>, fetched: ReadonlyMap<string, Fetched>): Promise<RestoredSource> {
+  const made = await mkdirForUser(target);
+  try {
+    return await restoreChecked(req, complete, chain, set, target, checked, fetched);
+  } catch (e) {
+    // A wrong password is what is said, whatever else the selection met meanwhile.
+    const failed = await checked.then(() => undefined, (err: unknown) => ({ err }));
+    if (failed === undefined) throw e;
+    await unmakeFolders(target, made);
+    throw failed.err;
+  }
+}
+
+async function restoreChecked(req: RestoreRequest & { meter: PhaseMeter }, complete: readonly Descriptor[], chain: readonly Descriptor[], set: Descriptor, target: string, checked: Promise<unknown>, fetched: ReadonlyMap<string, Fetched>): Promise<RestoredSource> {
   const root = await fsp.realpath(target);
   await sweepStaging(root, STAGING_NAME, `the work folder left in ${root} by an interrupted restore`, req.out);
   await sweepStaging(req.workDir, WORK_NAME, `the download folder left in the state folder by an interrupted restore`, req.out);
@@ -139,12 +160,15 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
   try {
     req.meter.show(`${set.id}: manifest`);
     const manifests = path.join(req.workDir, 'manifests');
+    // A manifest not cached here is fetched and decrypted into this machine's manifests only for a set that passed.
+    if (!(await isManifestCached(manifests, set))) await checked;
     const manifest = await ensureLocalManifest(req.repo, set, req.tools.sevenZip, req.password, manifests).catch((e: unknown) =>
       fromOthers(req.others, set, e, (repo) => ensureLocalManifest(repo, set, req.tools.sevenZip, req.password, manifests), (name) => req.out.warn(`set ${set.id}: its manifest is damaged or missing beyond repair here; took it from destination ${name}`)),
     );
     const filter = makePathFilter(req.paths);
     // Pass 1: select entries, check paths and conflicts, write one extraction list per holding set.
     const sel = await selectEntries({ manifest, set, filter, paths: req.paths, root, work, overwrite: req.overwrite, emptyTarget });
+    await checked;
     req.meter.end('manifest');
     await makeStaging(staging);
     // 7-Zip makes every file it extracts with the staging folder's owner and group (its own, and a
@@ -180,16 +204,18 @@ async function restoreInto(req: RestoreRequest & { meter: PhaseMeter }, complete
     // Hard links, to the member placed with the bytes (counted once).
     const lostPaths = await placeHardLinks(sel.hardLinks, sel.asFirst, into, result);
     // Pass 3: symlinks, then folders (deepest first, so setting a folder's mtime is not undone).
-    await placeSymlinks(manifest, filter, into, result);
+    if (sel.symlinks > 0) await placeSymlinks(manifest, filter, into, result);
     await placeFolders(sel.dirs, into, result);
     const parents = await createdParents(manifest, sel.dirs, into.created);
     // Owners, extended attributes and ACLs, where the target's filesystem and privileges allow;
     // what cannot be set is reported, not fatal. Before the folders' mtimes, which it would not
     // change, but after every path exists.
-    result.notSet = await restoreMetadata({
-      root, manifest, work, filter, skip: lostPaths, owner: req.noOwner !== true && process.getuid?.() === 0, signal: req.signal,
+    const owner = req.noOwner !== true && process.getuid?.() === 0;
+    // A pass over the manifest that would find nothing to set is not made.
+    result.notSet = sel.withXattrs > 0 || (owner && sel.owned > 0) ? await restoreMetadata({
+      root, manifest, work, filter, skip: lostPaths, owner, signal: req.signal,
       filesOwnedBy: { uid: stagingOwner.uid, gid: stagingOwner.gid },
-    });
+    }) : [];
     await setFolderTimes(root, [...sel.dirs, ...parents]);
     req.meter.end('finalize');
     return result;

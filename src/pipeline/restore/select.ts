@@ -35,6 +35,10 @@ export interface Selection {
    * placed at the first selected member's path instead: group's first path → that member.
    */
   asFirst: Map<string, ManifestEntry>;
+  /** How many selected entries are symlinks, carry an owner, carry extended attributes: a later pass that would find none is not made. */
+  symlinks: number;
+  owned: number;
+  withXattrs: number;
 }
 
 /** SelectInput is what pass 1 reads: the set's plaintext manifest, the paths asked for and the target. */
@@ -63,10 +67,16 @@ export async function selectEntries(s: SelectInput): Promise<Selection> {
   const holders = new Set([set.id, ...set.depends]);
   const hardLinks: ManifestEntry[] = [];
   const asFirst = new Map<string, ManifestEntry>();
+  let symlinks = 0;
+  let owned = 0;
+  let withXattrs = 0;
   for await (const e of readEntries(s.manifest)) {
     if (!filter(e.path)) continue;
     if (!isSafeRelativePath(e.path)) throw new StrataError('UNSAFE_PATH', `the manifest of ${set.id} contains an unsafe path ${JSON.stringify(e.path)}`, { hint: 'The set was tampered with; nothing was written.' });
     selected++;
+    if (e.type === 'symlink') symlinks++;
+    if (e.uid !== undefined) owned++;
+    if (e.xattrs !== undefined) withXattrs++;
     if (e.type === 'dir') {
       dirs.push(e);
       // A folder goes where a file or a link is now: a conflict like any other, found before anything is written.
@@ -107,5 +117,5 @@ export async function selectEntries(s: SelectInput): Promise<Selection> {
       hint: 'Restore into an empty folder (--to DIR) or pass --overwrite to replace them.',
     });
   }
-  return { lists, dirs, hardLinks, asFirst };
+  return { lists, dirs, hardLinks, asFirst, symlinks, owned, withXattrs };
 }
