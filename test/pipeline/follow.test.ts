@@ -38,15 +38,21 @@ test('FollowSet: interleaved item lines of two archives (each a subsequence of t
     await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 100));
-  await follow.stop();
   // f1 f3 f5 (archive 0) and f2 f4 (archive 1): both archives' files, not only the first's.
   assert.equal(follow.hashed, 5);
-  // f3 changes after it was hashed (same size): it is not handed out, and hashed again when placed.
+  // f3 changes after it was hashed (same size), before 7-Zip has exited: it is not handed out, and
+  // is hashed again when placed.
   await fsp.writeFile(path.join(out, 'f3'), (await fsp.readFile(path.join(out, 'f3'), 'utf8')).replace('c', 'C'));
-  const taken = names.map((n) => follow.take(n, path.join(out, n)) !== undefined);
-  assert.deepEqual(taken, [true, true, false, true, true, false, false]);
-  assert.equal(follow.hashed, 0, 'every result was taken once');
-  assert.equal(follow.take('f1', path.join(out, 'f1')), undefined, 'a result is handed out once');
+  await follow.stop();
+  try {
+    const taken: boolean[] = [];
+    for (const n of names) taken.push((await follow.take(n, path.join(out, n))) !== undefined);
+    assert.deepEqual(taken, [true, true, false, true, true, false, false]);
+    assert.equal(follow.hashed, 0, 'every result was taken once');
+    assert.equal(await follow.take('f1', path.join(out, 'f1')), undefined, 'a result is handed out once');
+  } finally {
+    await follow.close();
+  }
 });
 
 test('EarlyChecks: stop() arriving while the checks give the event loop a turn still ends them (it once waited forever, and the restore exited 0 halfway)', async (t) => {
@@ -73,6 +79,7 @@ test('EarlyChecks: stop() arriving while the checks give the event loop a turn s
   assert.ok(stopping !== undefined, 'stop() was called');
   const ended = await Promise.race([stopping.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still waiting'), 2000))]);
   assert.equal(ended, 'stopped');
+  await follow.close();
 });
 
 test('FollowSet: an archive whose first file lies more than 512 entries into the holder\'s list is still followed (a routed set\'s second LZMA2 archive was hashed only after extraction)', async (t) => {
@@ -92,8 +99,12 @@ test('FollowSet: an archive whose first file lies more than 512 entries into the
   for (const e of entries.slice(0, 600)) follow.item(1, e.path);
   await new Promise((r) => setTimeout(r, 500));
   await follow.stop();
-  // Every file but each archive's last (final only when its 7-Zip exits).
-  assert.equal(follow.hashed, 698);
-  assert.ok(follow.take('f0600', path.join(out, 'f0600')) !== undefined, 'archive 0\'s first file was hashed early');
-  assert.ok(follow.take('f0000', path.join(out, 'f0000')) !== undefined, 'archive 1\'s first file was hashed early');
+  try {
+    // Every file but each archive's last (final only when its 7-Zip exits).
+    assert.equal(follow.hashed, 698);
+    assert.ok((await follow.take('f0600', path.join(out, 'f0600'))) !== undefined, 'archive 0\'s first file was hashed early');
+    assert.ok((await follow.take('f0000', path.join(out, 'f0000'))) !== undefined, 'archive 1\'s first file was hashed early');
+  } finally {
+    await follow.close();
+  }
 });

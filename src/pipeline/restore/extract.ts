@@ -139,7 +139,7 @@ export async function placeExtracted(x: StagedFiles, into: Target, result: Resto
 async function checkStaged(out: string, found: ManifestEntry, e: ManifestEntry, stagedDirs: Set<string>, early?: FollowSet): Promise<{ src: string | undefined; ok: Extracted | string }> {
   const src = stagedFile(out, found.path, stagedDirs);
   if (src === undefined) return { src, ok: 'the archive holds a link or a file where a folder above it belongs' };
-  return { src, ok: early?.take(found.path, src) ?? (await verifyExtracted(src, e)) };
+  return { src, ok: (await early?.take(found.path, src)) ?? (await verifyExtracted(src, e)) };
 }
 
 /**

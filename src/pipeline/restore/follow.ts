@@ -18,6 +18,8 @@ import * as fs from 'node:fs';
 import type { ManifestEntry } from '../../core/manifest.js';
 import { stagedFile, verifyExtracted } from './extract.js';
 import type { Extracted } from './place.js';
+import type { ScanStat } from '../../scan/stat-ahead.js';
+import { StatThread } from '../../scan/stat-thread.js';
 
 /** Selected is one file of a holder to place: `found` names it in the archive (and staging), `e` is the entry placed. */
 export interface Selected {
@@ -39,7 +41,13 @@ interface Early {
   path: string;
   extracted: Extracted;
   id: Identity;
+  /** Once every 7-Zip has exited: the lstat of the file on the stat thread, and whether it is still `id`. */
+  confirmed?: Promise<void>;
+  same?: boolean;
 }
+
+/** CONFIRM_CHUNK is how many files of one folder one request to the stat thread names. */
+const CONFIRM_CHUNK = 512;
 
 /** MAX_AHEAD bounds the holder's files read ahead and not yet claimed by an archive's item line. */
 const MAX_AHEAD = 65_536;
@@ -174,6 +182,7 @@ export class FollowSet {
   /** Files hashed early by path, waiting for placeExtracted. */
   private readonly results = new Map<string, Early>();
   private ahead: Ahead | undefined;
+  private thread: StatThread | undefined;
 
   /** `listFiles` lists the holder's files to place in manifest order; `out` is its staging folder. */
   constructor(private readonly listFiles: () => AsyncIterator<Selected>, private readonly out: string) {}
@@ -183,16 +192,64 @@ export class FollowSet {
     let one = this.archives.get(archive);
     if (one === undefined) {
       this.ahead ??= new Ahead(this.listFiles());
+      // Started with the extraction, so that it is ready when 7-Zip has exited (confirm).
+      this.thread ??= startThread();
       one = new EarlyChecks(this.ahead, this.out, this.results);
       this.archives.set(archive, one);
     }
     one.item(name);
   }
 
-  /** stop ends every archive's early checks (every 7-Zip has exited). */
+  /**
+   * stop ends every archive's early checks (every 7-Zip has exited) and has the files hashed early
+   * stat'ed again on the stat thread, while placing goes on (take waits for the file's answer).
+   */
   async stop(): Promise<void> {
     await Promise.all([...this.archives.values()].map((a) => a.stop()));
     await this.ahead?.close();
+    this.confirm();
+  }
+
+  /** close ends the stat thread; a result not taken yet is checked by take() itself. */
+  async close(): Promise<void> {
+    const t = this.thread;
+    this.thread = undefined;
+    await t?.close();
+  }
+
+  /**
+   * confirm asks the stat thread for the lstat of every file hashed early, a folder's files at a
+   * time, and notes on each result whether it is still exactly the file hashed. Nothing writes into
+   * staging any more, so what the thread sees is what placing moves. Without the thread (not
+   * started in time, failed), take() makes the lstat itself.
+   */
+  private confirm(): void {
+    const t = this.thread;
+    if (t === undefined || !t.ready) return;
+    const byDir = new Map<string, Early[]>();
+    for (const r of this.results.values()) {
+      const slash = r.path.lastIndexOf('/');
+      const dir = slash < 0 ? '' : r.path.slice(0, slash);
+      let rs = byDir.get(dir);
+      if (rs === undefined) byDir.set(dir, (rs = []));
+      rs.push(r);
+    }
+    for (const [dir, rs] of byDir) {
+      for (let i = 0; i < rs.length; i += CONFIRM_CHUNK) {
+        const chunk = rs.slice(i, i + CONFIRM_CHUNK);
+        const names = chunk.map((r) => r.path.slice(dir === '' ? 0 : dir.length + 1));
+        const asked = t.stat(dir === '' ? this.out : `${this.out}/${dir}`, names).then(
+          (outs) => {
+            outs.forEach((o, k) => {
+              const r = chunk[k];
+              if (r !== undefined) r.same = 'st' in o && sameIdentity(o.st, r.id);
+            });
+          },
+          () => undefined, // take() looks itself
+        );
+        for (const r of chunk) r.confirmed = asked;
+      }
+    }
   }
 
   /** hashed counts the files hashed early and waiting. */
@@ -204,11 +261,24 @@ export class FollowSet {
    * take gives the early result for the file at `path` if that file is still exactly the one
    * hashed (called in manifest order by placeExtracted); each result is handed out once.
    */
-  take(path: string, src: string): Extracted | undefined {
+  async take(path: string, src: string): Promise<Extracted | undefined> {
     const r = this.results.get(path);
     if (r === undefined) return undefined;
     this.results.delete(path);
+    if (r.confirmed !== undefined && src === `${this.out}/${path}`) {
+      await r.confirmed;
+      if (r.same !== undefined) return r.same ? r.extracted : undefined;
+    }
     return sameFile(src, r.id) ? r.extracted : undefined;
+  }
+}
+
+/** startThread starts a stat thread for confirm; undefined where threads cannot start. */
+function startThread(): StatThread | undefined {
+  try {
+    return new StatThread();
+  } catch {
+    return undefined;
   }
 }
 
@@ -220,5 +290,10 @@ export function identityOf(st: fs.BigIntStats): Identity {
 /** sameFile tells whether `file` is still the regular file hashed, unchanged (every write or chmod changes ctime, a replacement the inode). */
 export function sameFile(file: string, id: Identity): boolean {
   const st = fs.lstatSync(file, { bigint: true, throwIfNoEntry: false });
-  return st !== undefined && st.isFile() && st.dev === id.dev && st.ino === id.ino && st.size === id.size && st.mtimeNs === id.mtimeNs && st.ctimeNs === id.ctimeNs;
+  return st !== undefined && sameIdentity(st, id);
+}
+
+/** sameIdentity tells whether an lstat is of the regular file `id` identifies, unchanged. */
+function sameIdentity(st: ScanStat, id: Identity): boolean {
+  return st.isFile() && st.dev === id.dev && st.ino === id.ino && st.size === id.size && st.mtimeNs === id.mtimeNs && st.ctimeNs === id.ctimeNs;
 }

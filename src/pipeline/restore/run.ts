@@ -189,16 +189,20 @@ async function restoreChecked(req: RestoreRequest & { meter: PhaseMeter }, compl
       const out = path.join(staging, holder);
       const staged = { manifest, setId: set.id, holder, filter, asFirst: sel.asFirst, out };
       const { mat, extractError, early } = await fetchAndExtract(req, hd, pre?.mat, work, l, staged, result);
-      if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
-      // The bytes 7-Zip wrote; a failed extraction's are not known (placing counts what checked out).
-      req.meter.end('extract', extractError === undefined ? extractedBytes(hd, l) : undefined);
-      const before = result.bytes;
-      const placing = req.out.progress(`${hd.id}: checking and placing ${counted(l.count, 'file')}`);
-      // Into a target that was empty, from one holding set, whole folders are moved at once.
-      const place = emptyTarget && sel.lists.size === 1 ? placeWhole : placeExtracted;
-      await place({ ...staged, extractError }, into, result, early).finally(() => placing.done());
-      await fsp.rm(out, { recursive: true, force: true });
-      req.meter.end('place', result.bytes - before);
+      try {
+        if (mat.copy) await fsp.rm(mat.dir, { recursive: true, force: true });
+        // The bytes 7-Zip wrote; a failed extraction's are not known (placing counts what checked out).
+        req.meter.end('extract', extractError === undefined ? extractedBytes(hd, l) : undefined);
+        const before = result.bytes;
+        const placing = req.out.progress(`${hd.id}: checking and placing ${counted(l.count, 'file')}`);
+        // Into a target that was empty, from one holding set, whole folders are moved at once.
+        const place = emptyTarget && sel.lists.size === 1 ? placeWhole : placeExtracted;
+        await place({ ...staged, extractError }, into, result, early).finally(() => placing.done());
+        await fsp.rm(out, { recursive: true, force: true });
+        req.meter.end('place', result.bytes - before);
+      } finally {
+        await early.close();
+      }
     }
     req.meter.show(`${set.id}: links, folders, owners and times`);
     // Hard links, to the member placed with the bytes (counted once).
@@ -235,8 +239,13 @@ async function restoreChecked(req: RestoreRequest & { meter: PhaseMeter }, compl
 async function fetchAndExtract(req: RestoreRequest & { meter: PhaseMeter }, hd: Descriptor, pre: MaterializedSet | undefined, work: string, l: ExtractionList, staged: Omit<StagedFiles, 'extractError'>, result: RestoredSource): Promise<{ mat: MaterializedSet; extractError: string | undefined; early: FollowSet }> {
   const extract = async (mat: MaterializedSet, signal: AbortSignal): Promise<{ extractError: string | undefined; early: FollowSet }> => {
     const early = new FollowSet(() => holderFiles(staged), staged.out);
-    const extractError = await extractSet({ ...req, signal }, hd, mat, l, staged.out, early).finally(() => early.stop());
-    return { extractError, early };
+    try {
+      const extractError = await extractSet({ ...req, signal }, hd, mat, l, staged.out, early).finally(() => early.stop());
+      return { extractError, early };
+    } catch (e) {
+      await early.close();
+      throw e;
+    }
   };
   const inPlace = pre === undefined ? localSetDir(req.repo, hd.id) : undefined;
   if (inPlace !== undefined) {
@@ -248,8 +257,10 @@ async function fetchAndExtract(req: RestoreRequest & { meter: PhaseMeter }, hd: 
       (v) => ({ ok: true as const, v }),
       (e: unknown) => ({ ok: false as const, e }),
     );
-    const states = await checkObjects(inPlace, hd.volumes).catch((e: unknown) => {
+    const states = await checkObjects(inPlace, hd.volumes).catch(async (e: unknown) => {
       stop.abort();
+      const r = await extracting;
+      if (r.ok) await r.v.early.close();
       throw e;
     });
     const intact = [...states.values()].every((st) => st === 'ok');
@@ -262,6 +273,7 @@ async function fetchAndExtract(req: RestoreRequest & { meter: PhaseMeter }, hd: 
       return { mat, ...done };
     }
     // A volume does not check out: what 7-Zip wrote from it is dropped; fetch and repair a copy.
+    await done?.early.close();
     await fsp.rm(staged.out, { recursive: true, force: true });
   }
   const mat = pre ?? (await fetchSet(req, hd, work, result));
