@@ -115,6 +115,12 @@ export interface ExtractOptions extends ReadOptions {
   anyLinks?: boolean;
   /** Called with the archive path of each item as 7zz starts it (the previous item is then final); a hint, see ItemLines. */
   onItem?: (name: string) => void;
+  /**
+   * The file-mode creation mask 7zz extracts under, instead of strata's private one (it is started
+   * through `/bin/sh -c 'umask …; exec 7zz …'`): with 0, every file gets the mode the archive
+   * records, and folders 0777. For a staging folder that nobody else can enter only.
+   */
+  umask?: number;
 }
 
 
@@ -262,18 +268,18 @@ export class SevenZip {
       throw fromFsError(e, `creating ${outDir}`);
     }
     const parser = new ProgressParser();
-    const res = await run(
-      this.path,
-      extractArgs({
-        archive,
-        outDir,
-        listFile: o.listFile === undefined ? undefined : path.resolve(o.listFile),
-        extraPaths: o.extraPaths,
-        anyLinks: o.anyLinks,
-        listItems: o.onItem !== undefined,
-      }),
-      { input: `${o.password}\n`, signal: o.signal, onSpawn: o.onSpawn, onStdout: itemSink(parser, o.onProgress, o.onItem) },
-    );
+    const args = extractArgs({
+      archive,
+      outDir,
+      listFile: o.listFile === undefined ? undefined : path.resolve(o.listFile),
+      extraPaths: o.extraPaths,
+      anyLinks: o.anyLinks,
+      listItems: o.onItem !== undefined,
+    });
+    // The shell sets the mask and replaces itself with 7zz (the same process: signals and the
+    // password on stdin reach 7zz); 7zz's path and arguments are passed as arguments, never parsed.
+    const [program, argv] = o.umask === undefined ? [this.path, args] : ['/bin/sh', ['-c', `umask ${(o.umask & 0o777).toString(8).padStart(3, '0')} && exec "$0" "$@"`, this.path, ...args]];
+    const res = await run(program, argv, { input: `${o.password}\n`, signal: o.signal, onSpawn: o.onSpawn, onStdout: itemSink(parser, o.onProgress, o.onItem) });
     flushProgress(parser, o.onProgress);
     if (res.exitCode !== 0) throw await readFailure(res, archive, o.password, 'extracting');
   }

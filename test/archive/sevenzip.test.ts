@@ -433,3 +433,30 @@ test('small solid blocks: a byte damaged beyond repair loses at most one block (
   const lost = files.size - intact;
   assert.ok(lost >= 1 && lost <= 100, `${lost} of ${files.size} files lost to one damaged byte`);
 });
+
+test('extract with umask 0: every file gets the mode the archive records (strata\'s private umask takes group and other bits away); a wrong password is still WRONG_PASSWORD', async (t) => {
+  const seven = await sz();
+  const work = await tempDir(t, 'strata-7z-umask-');
+  const src = path.join(work, 'src');
+  await fsp.mkdir(path.join(src, 'd'), { recursive: true });
+  const modes: [string, number][] = [['d/shared.txt', 0o644], ['d/group.txt', 0o664], ['d/run.sh', 0o755], ['d/private.txt', 0o600]];
+  for (const [name, mode] of modes) {
+    await fsp.writeFile(path.join(src, name), name);
+    await fsp.chmod(path.join(src, name), mode);
+  }
+  const { listFile, extraPaths } = await listFor(work, modes.map(([n]) => n));
+  const { volumes } = await seven.create({ cwd: src, archivePath: path.join(work, 'm.7z'), listFile, extraPaths, password: PASSWORD, level: 1, fileCount: modes.length });
+  const previous = process.umask(0o077);
+  try {
+    await seven.extract({ archive: volumes[0]!, outDir: path.join(work, 'masked'), password: PASSWORD });
+    await seven.extract({ archive: volumes[0]!, outDir: path.join(work, 'exact'), password: PASSWORD, umask: 0 });
+    await assert.rejects(seven.extract({ archive: volumes[0]!, outDir: path.join(work, 'wrong'), password: 'nope', umask: 0 }), (e: unknown) => isStrataError(e, 'WRONG_PASSWORD'));
+  } finally {
+    process.umask(previous);
+  }
+  for (const [name, mode] of modes) {
+    assert.equal(statSync(path.join(work, 'exact', name)).mode & 0o7777, mode, `${name} with umask 0`);
+    assert.equal(statSync(path.join(work, 'masked', name)).mode & 0o7777, mode & 0o700, `${name} under the private umask`);
+    assert.equal(readFileSync(path.join(work, 'exact', name), 'utf8'), name);
+  }
+});

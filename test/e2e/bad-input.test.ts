@@ -251,8 +251,10 @@ test('the work folder a killed restore left in its target is swept by the next r
   await fsp.writeFile(path.join(foreign, 'mine.txt'), 'keep me');
   let pid = 0;
   const killed = rig.restore(to, ['--overwrite'], { onSpawn: (c) => (pid = c.pid ?? 0) });
-  // Killed (with its 7-Zip) as soon as its work folder is there: it is extracting into it.
-  const staging = await waitFor(() => fs.readdirSync(to).find((n) => n.startsWith('.strata-restore-') && n !== path.basename(foreign)), 120_000, 2);
+  // Killed (with its 7-Zip) as soon as its work folder is there and marked as its own (a folder
+  // killed between its mkdir and its marker is not provably strata's, and is kept): it is
+  // extracting into it.
+  const staging = await waitFor(() => fs.readdirSync(to).find((n) => n.startsWith('.strata-restore-') && n !== path.basename(foreign) && fs.existsSync(path.join(to, n, '.strata-restore-owner.json'))), 120_000, 2);
   assert.ok(staging !== undefined, 'the restore made its work folder');
   const children = descendants(pid);
   killQuietly(pid, 'SIGKILL');

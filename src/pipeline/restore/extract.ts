@@ -54,6 +54,10 @@ export async function extractSet(req: Pick<RestoreRequest, 'tools' | 'password' 
         bar.update(Math.round((Math.min(++items, l.count) / Math.max(l.count, 1)) * total), name);
       } }),
       ...(all ? { anyLinks: true } : { listFile: l.file, extraPaths: l.extra }),
+      // Each file comes out with the mode the archive records (no chmod per file afterwards): out
+      // is inside the staging folder (0700), which nobody else can enter, and every folder 7-Zip
+      // makes is closed (0700) before it leaves staging (placeWhole's stagedTree).
+      umask: 0,
     })));
     // Every process has exited before anything is judged; an error that is not damage comes first.
     const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
@@ -208,7 +212,9 @@ function dropStaged(src: string): boolean {
 /**
  * stagedTree lists what is directly under `out` (`top`) and every folder below it (`dirs`, relative
  * paths) when it holds only real folders and exactly `files` regular files; undefined otherwise (a
- * link, a device, a file no entry took).
+ * link, a device, a file no entry took). Every folder it passes is made 0700: 7-Zip made them under
+ * an empty umask (extractSet), and a folder the manifest does not record keeps that mode in the
+ * target (the others get their recorded modes last, deepest first).
  */
 function stagedTree(out: string, files: number): { top: string[]; dirs: string[] } | undefined {
   const top: string[] = [];
@@ -223,6 +229,7 @@ function stagedTree(out: string, files: number): { top: string[]; dirs: string[]
         if (++seen > files) return false;
       } else if (d.isDirectory()) {
         dirs.push(r);
+        fs.chmodSync(path.join(out, r), 0o700);
         if (!walk(r)) return false;
       } else {
         return false;
@@ -260,8 +267,7 @@ export async function verifyExtracted(file: string, e: ManifestEntry, identify =
     found = { file, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
     if (identify && e.sparse !== true && found.mode !== e.mode) {
       // 7-Zip runs under strata's private umask: the recorded mode is given here, beside the
-      // extraction, rather than by a chmod per file when placing; before reading, so that what
-      // changes the file's ctime while it is read is not the chmod.
+      // extraction, rather than by a chmod per file when placing; before the file is identified.
       try {
         fs.fchmodSync(fd, e.mode);
         st = fs.fstatSync(fd, { bigint: true });
@@ -294,10 +300,10 @@ export async function verifyExtracted(file: string, e: ManifestEntry, identify =
       size = total;
     }
     if (identify && found.file === file) {
-      // Hashed while 7-Zip runs: unchanged while read, and what identifies it for the check before placing.
-      const after = fs.fstatSync(fd, { bigint: true });
-      if (after.size !== st.size || after.mtimeNs !== st.mtimeNs || after.ctimeNs !== st.ctimeNs) return 'changed while it was read';
-      found.id = identityOf(after);
+      // Hashed while 7-Zip runs: identified as it was before it was read (after the chmod above).
+      // Whatever changes it from then on, while it is read or until it is placed, changes its
+      // ctime, and placing compares (restore/follow: take): no second fstat here.
+      found.id = identityOf(st);
     }
   } finally {
     fs.closeSync(fd);

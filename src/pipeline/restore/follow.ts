@@ -72,6 +72,13 @@ class Ahead {
 
   constructor(private readonly files: AsyncIterator<Selected>) {}
 
+  /** claimRead gives the holder's file named `name` when it has been read already (and not claimed), at once. */
+  claimRead(name: string): Selected | undefined {
+    const hit = this.unclaimed.get(name);
+    if (hit !== undefined) this.unclaimed.delete(name);
+    return hit;
+  }
+
   /** claim gives the holder's file that 7-Zip names `name`, once; undefined when not found within the bound. */
   claim(name: string): Promise<Selected | undefined> {
     const found = this.queue.then(() => this.find(name));
@@ -160,7 +167,8 @@ class EarlyChecks {
         this.names.splice(0, this.nameHead);
         this.nameHead = 0;
       }
-      const hit = await this.ahead.claim(name);
+      // Mostly read already (by another archive's claims): then without a turn through the queue.
+      const hit = this.ahead.claimRead(name) ?? (await this.ahead.claim(name));
       if (hit === undefined || hit.e.sparse === true || this.results.size >= MAX_EARLY) continue;
       // Recorded with holes, a file is copied while hashed: that is left to placeExtracted.
       const src = stagedFile(this.out, name, this.checked);
