@@ -122,3 +122,14 @@ test('placeWhole: a file that appeared at a restored path meanwhile is not repla
   await assert.rejects(place(s), (e: Error & { code?: string }) => e.code === 'RESTORE_CONFLICT');
   assert.equal(await fsp.readFile(path.join(s.root, 'a', 'one.txt'), 'utf8'), 'mine\n');
 });
+
+test('placeWhole: folders 7-Zip made open (0777, under its empty umask) reach the target closed (0700), one the manifest does not record too; their recorded modes come last', async (t) => {
+  const s = await staged(t, { 'a/b/one.txt': 'one\n', 'c/two.txt': 'two\n' });
+  // An empty folder that only the archive holds (no manifest entry, no file in it).
+  await fsp.mkdir(path.join(s.out, 'ghost'));
+  for (const d of ['a', 'a/b', 'c', 'ghost']) await fsp.chmod(path.join(s.out, d), 0o777);
+  const { into } = await place(s);
+  assert.deepEqual(await tree(s.root), ['a/', 'a/b/', 'a/b/one.txt', 'c/', 'c/two.txt', 'ghost/']);
+  for (const d of ['a', 'a/b', 'c', 'ghost']) assert.equal(fs.statSync(path.join(s.root, d)).mode & 0o777, 0o700, `${d} is closed in the target`);
+  assert.ok(into.created.has('ghost'), 'and is the restore\'s folder');
+});
