@@ -94,23 +94,28 @@ export async function mkdirForUser(target: string): Promise<string | undefined> 
   const first = await fsp.mkdir(target, { recursive: true });
   if (first === undefined) return undefined;
   const mode = 0o777 & ~callerUmask();
-  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
-    await fsp.chmod(dir, mode);
-    if (dir === path.resolve(first) || path.dirname(dir) === dir) break;
-  }
+  for (const dir of madeFolders(target, first)) await fsp.chmod(dir, mode);
   return first;
 }
 
 /** unmakeFolders removes the folders mkdirForUser made for `target` (`first` is what it returned), as long as they are empty. */
 export async function unmakeFolders(target: string, first: string | undefined): Promise<void> {
   if (first === undefined) return;
-  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+  for (const dir of madeFolders(target, first)) {
     try {
       await fsp.rmdir(dir);
     } catch {
       return; // something is in it now: it stays
     }
-    if (dir === path.resolve(first) || path.dirname(dir) === dir) return;
+  }
+}
+
+/** madeFolders lists the folders from `target` up to `first` (the first one mkdir made for it), deepest first. */
+function madeFolders(target: string, first: string): string[] {
+  const dirs: string[] = [];
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    dirs.push(dir);
+    if (dir === path.resolve(first) || path.dirname(dir) === dir) return dirs;
   }
 }
 

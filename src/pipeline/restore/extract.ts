@@ -266,8 +266,9 @@ export async function verifyExtracted(file: string, e: ManifestEntry, identify =
     size = Number(st.size);
     found = { file, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs };
     if (identify && e.sparse !== true && found.mode !== e.mode) {
-      // 7-Zip runs under strata's private umask: the recorded mode is given here, beside the
-      // extraction, rather than by a chmod per file when placing; before the file is identified.
+      // 7-Zip gives each file the mode the archive records (extractSet's empty umask); where that
+      // is not the manifest's (an archive without modes), the recorded mode is given here, beside
+      // the extraction, rather than by a chmod when placing; before the file is identified.
       try {
         fs.fchmodSync(fd, e.mode);
         st = fs.fstatSync(fd, { bigint: true });

@@ -94,11 +94,8 @@ class Ahead {
   }
 
   private async find(name: string): Promise<Selected | undefined> {
-    const hit = this.unclaimed.get(name);
-    if (hit !== undefined) {
-      this.unclaimed.delete(name);
-      return hit;
-    }
+    const hit = this.claimRead(name);
+    if (hit !== undefined) return hit;
     while (!this.exhausted && this.unclaimed.size < MAX_AHEAD) {
       const n = await this.files.next();
       if (n.done === true) this.exhausted = true;
