@@ -18,4 +18,4 @@ if (typeof module.enableCompileCache === 'function' && process.env.NODE_DISABLE_
     // No cache folder (read-only home, no home): start without the cache.
   }
 }
-await import('../dist/src/cli/bin.js');
+await import('../dist/bundle/bin.js');

@@ -1,17 +1,23 @@
 /**
  * Startup (issue 11): a command loads only the modules it needs — the registry imports a command's
  * module when that command runs; a backup to a local folder loads no other command, no S3 SDK and no
- * XML parser. Checked on the real CLI with a resolve hook that records every module loaded.
+ * XML parser. Checked on the real CLI with a resolve hook that records every module loaded. The CLI
+ * runs bundled (scripts/bundle.mjs): each file it loads from dist/bundle is named by the source
+ * modules esbuild put in it (dist/bundle/meta.json), so the checks below still name source modules.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { strata } from '../helpers/cli.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CLI_ENTRY, strata } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
-/** loadedBy runs strata with a hook that appends each resolved module URL to a file, and returns them. */
+/** repoRoot is the checkout this compiled test belongs to (dist/test/cli → three levels up); meta.json's paths are relative to it. */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** loadedBy runs strata with a hook that appends each resolved module URL to a file, and returns them: the
+ * source modules in each bundled file it loaded, and the URL of anything else (an external package). */
 async function loadedBy(dir: string, name: string, args: string[], env: Record<string, string>): Promise<{ code: number; urls: string[] }> {
   const log = path.join(dir, `${name}.loaded`);
   const hooks = path.join(dir, 'hooks.mjs');
@@ -20,7 +26,18 @@ async function loadedBy(dir: string, name: string, args: string[], env: Record<s
   await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
   const r = await strata(args, { env: { ...env, NODE_OPTIONS: `--import=${pathToFileURL(register).href}` } });
   assert.equal(r.stderr.includes('strata: error'), false, r.stderr);
-  return { code: r.code, urls: (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '') };
+  const loaded = (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '');
+  const bundleDir = path.dirname(CLI_ENTRY);
+  const meta = JSON.parse(await readFile(path.join(bundleDir, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const bundled = new Map<string, string[]>();
+  for (const [out, o] of Object.entries(meta.outputs)) bundled.set(pathToFileURL(path.resolve(repoRoot, out)).href, Object.keys(o.inputs).map((i) => pathToFileURL(path.resolve(repoRoot, i)).href));
+  const urls: string[] = [];
+  for (const u of loaded) {
+    const inputs = bundled.get(u);
+    if (u.startsWith(pathToFileURL(bundleDir).href)) assert.ok(inputs !== undefined, `${u} is in dist/bundle but not in its meta.json`);
+    urls.push(...(inputs ?? [u]));
+  }
+  return { code: r.code, urls };
 }
 
 const otherCommands = ['restore', 'verify', 'cloud', 'cloud-template', 'browse', 'prune', 'promote', 'status', 'report', 'plan', 'init', 'list', 'history', 'schedule', 'config', 'check-destination', 'version'];

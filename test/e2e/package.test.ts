@@ -26,11 +26,14 @@ test('npm pack holds the compiled CLI and nothing else; the installed strata bac
   assert.ok(info !== undefined, 'npm pack reported no package');
   const files = info.files.map((f) => f.path).sort();
   assert.ok(files.includes('bin/strata.js'), 'bin/strata.js missing from the package');
-  assert.ok(files.includes('dist/src/cli/bin.js'), 'the compiled CLI is missing from the package');
+  assert.ok(files.includes('dist/bundle/bin.js'), 'the bundled CLI is missing from the package');
   assert.ok(files.includes('package.json') && files.includes('README.md'));
   // The PAR2 creator's WebAssembly kernels are compiled at build time and loaded at run time.
-  assert.ok(files.includes('dist/src/parity/gf16.wasm'), 'the PAR2 kernel is missing from the package');
-  const unwanted = files.filter((f) => !(f === 'package.json' || f === 'README.md' || f === 'bin/strata.js' || (f.startsWith('dist/src/') && (f.endsWith('.js') || f.endsWith('.wasm')))));
+  assert.ok(files.includes('dist/bundle/gf16.wasm') && files.includes('dist/bundle/gf16-relaxed.wasm'), 'the PAR2 kernels are missing from the package');
+  // The worker scripts are loaded by path, beside the chunks that start them.
+  assert.ok(files.includes('dist/bundle/stat-worker.js') && files.includes('dist/bundle/par2-worker.js'), 'a worker script is missing from the package');
+  // The bundle holds the compiled sources: dist/src (tsc's output, what the tests import) is not shipped.
+  const unwanted = files.filter((f) => !(f === 'package.json' || f === 'README.md' || f === 'bin/strata.js' || (/^dist\/bundle\/[^/]+\.(js|wasm)$/.test(f))));
   assert.deepEqual(unwanted, [], 'the package holds files a user does not need');
 
   const prefix = path.join(work, 'prefix');

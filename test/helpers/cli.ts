@@ -1,5 +1,5 @@
 /**
- * Test helpers: run the real strata CLI as a child process (the compiled src/cli/bin.js next to
+ * Test helpers: run the real strata CLI as a child process (the bundled dist/bundle/bin.js next to
  * this compiled test), the way a user does, and collect its exit code and output.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,8 +7,8 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** CLI_ENTRY is the compiled entry point of the build this test belongs to. */
-export const CLI_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/bin.js');
+/** CLI_ENTRY is the entry point bin/strata.js runs, of the build this test belongs to (scripts/bundle.mjs). */
+export const CLI_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bundle/bin.js');
 
 /** CliResult is what one strata run left behind. */
 export interface CliResult {
