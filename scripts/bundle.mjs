@@ -36,6 +36,10 @@ const result = await esbuild.build({
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
+  // CommonJS packages bundled into ES modules (yaml, ignore, picomatch) call require() for Node's
+  // own modules; esbuild's shim needs a real require in scope to do that ("Dynamic require of
+  // "process" is not supported" otherwise), so each output file gets one.
+  banner: { js: "import { createRequire as strataCreateRequire } from 'node:module'; const require = strataCreateRequire(import.meta.url);" },
 });
 for (const kernel of ['gf16.wasm', 'gf16-relaxed.wasm']) copyFileSync(path.join(src, 'parity', kernel), path.join(out, kernel));
 writeFileSync(path.join(out, 'meta.json'), JSON.stringify(result.metafile));

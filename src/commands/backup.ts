@@ -59,8 +59,19 @@ export const backupCommand: Command = {
     }
     const config = await loadJob(ctx, { source: values.source, dest: values.dest, volumeSize: values['volume-size'], level: values.level }, true);
     checkSourcesApart(config.sources, { destination: localDestinationPath(config.destination), state: stateDir(ctx.global.state, ctx.env) });
-    const tools = await findTools(ctx);
-    const backend = await openDestination(ctx, config);
+    // 7zz and par2 are looked for while the destination opens (their version probes are child
+    // processes). A missing tool is still the error reported first, and stops the run before
+    // anything is written.
+    const toolsFound = findTools(ctx);
+    toolsFound.catch(() => undefined); // awaited below on every path; never an unhandled rejection meanwhile
+    const backend = await openDestination(ctx, config).catch(async (e: unknown) => {
+      await toolsFound;
+      throw e;
+    });
+    const tools = await toolsFound.catch(async (e: unknown) => {
+      await backend.close();
+      throw e;
+    });
     try {
       // The destination's marker checks the password (or is written on first use); the run awaits
       // that check before it writes or removes anything.

@@ -556,8 +556,8 @@ export async function scanSource(opts: ScanOptions): Promise<ScanResult> {
     writers.push(deletedOut);
     const listOut = await LineWriter.create(opts.outArchiveList);
     writers.push(listOut);
-    const xattrs = await xattrToolAvailable();
-    const statMode = await walkStatMode(rootAbs, opts.statMode ?? 'auto');
+    // Both are asked at once: getfattr's start (a child process) and the filesystem's type.
+    const [xattrs, statMode] = await Promise.all([xattrToolAvailable(), walkStatMode(rootAbs, opts.statMode ?? 'auto')]);
     if (statMode === 'thread') {
       statThread = new StatThread();
       // Asked for by name, the thread makes every call (auto: the walk makes them itself until it is up).
