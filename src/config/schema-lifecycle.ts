@@ -2,7 +2,7 @@
  * config/schema-lifecycle: the config sections of the lifecycle — retention (core/retention),
  * schedule.at and notify (ops/notify) — used by config/schema.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_RETENTION, parseRetention, policyProblems, type RetentionDuration, type RetentionPolicy } from '../core/retention.js';
 import { expected, parseSeconds } from './schema-values.js';
 

@@ -8,7 +8,7 @@
  * see `sections` below. What the shape alone cannot check (source names, destinations, paths) is
  * config/validate's.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defaultProtectionConfig, validateProtectionConfig, type ProtectionConfig, type SizeClassRule } from '../core/protection/index.js';
 import { parseSize, volumeSizeProblem } from '../core/size.js';
 import { errorMessage, isStrataError } from '../errors.js';

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DESTINATION_BLOCK_KEYS, DESTINATION_KINDS, parseDestination } from '../core/destination.js';
 import { isStrataError } from '../errors.js';
 import { resolveUserPath } from './paths.js';

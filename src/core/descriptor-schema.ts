@@ -7,7 +7,7 @@
  * name when a set is downloaded). Fields this version does not know are left alone: the HMAC
  * covers them, and newer versions may add some.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TIERS } from './naming.js';
 import { partsIssues } from './parts.js';
 

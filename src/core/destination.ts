@@ -12,7 +12,7 @@
  *   `webdav://…` (= http); without a password in the URL, STRATA_WEBDAV_PASSWORD is used
  * - rclone: `rclone:remote:path` (any remote the user's rclone knows, incl. `:backend,opt=…:path`)
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StrataError } from '../errors.js';
 import { TIERS, type Tier } from './naming.js';
 import { parseRetrievalTier, type RetrievalTier } from './cold.js';

@@ -21,7 +21,7 @@ import { StrataError, errnoCode, errorMessage, fromFsError, isStrataError } from
 import { isMachineRef, parseDescriptor, type Descriptor, type MachineRef } from '../core/descriptor.js';
 import { parseSetId } from '../core/naming.js';
 import { currentStamp, isStampAlive } from './process.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { descriptorKey, descriptorName, isDescriptorKey, isSetObjectKey, objectTags, pendingKey, setObjectKey } from '../core/keys.js';
 
 /** PendingInfo is the content of a `.pending` marker (bootId and procStart: see repository/process). */
