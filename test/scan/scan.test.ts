@@ -8,7 +8,7 @@ import { ENTRY_FIELDS, pathCompare, sameEntry, type ManifestEntry } from '../../
 import { tempDir } from '../helpers/tmp.js';
 import { byPath, Harness } from './helpers.js';
 import { statsAhead, walkStatMode } from '../../src/scan/stat-ahead.js';
-import { RACY_MARGIN_NS, STAT_FIELDS, sameStat, type StatRecord } from '../../src/scan/statcache.js';
+import { RACY_MARGIN_NS, STAT_FIELDS, sameStat, serializeStat, unarchivedLine, type CachedStat, type StatRecord } from '../../src/scan/statcache.js';
 
 async function setup(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; state: string; h: Harness }> {
   const dir = await tempDir(t);
@@ -117,6 +117,46 @@ test('the new stat cache keeps the line of every path whose record is the same, 
   const b = line(after, 'd/b') ?? '';
   assert.notEqual(b, line(forged, 'd/b'));
   assert.ok(b.startsWith('{"p":"d/b","t":"f"'), `a changed record is serialized anew: ${b}`);
+});
+
+test('after a set that archived every path, the next scan keeps each cached line with only the archived flag taken out', async (t) => {
+  const { h } = await threeOldFiles(t); // FULL: the three files are flagged archived (the folder d is not)
+  const before = (await readFile(h.statCache, 'utf8')).split('\n').filter((l) => l !== '').slice(1);
+  assert.equal(before.filter((l) => l.includes(',"a":1')).length, 3, before.join('\n'));
+  // The same records in other lines: "d\/a" is JSON for "d/a", which serializing writes as "d/a". A
+  // scan that serialized the records again would put the plain "/" back.
+  const header = (await readFile(h.statCache, 'utf8')).split('\n')[0] ?? '';
+  const forged = before.map((l) => l.replace('"p":"d/', '"p":"d\\/'));
+  assert.equal(forged.filter((l) => l.includes('"p":"d\\/')).length, 3);
+  await writeFile(h.statCache, `${[header, ...forged].join('\n')}\n`);
+  const s = await h.scan();
+  assert.equal(s.result.unchanged, 4);
+  const after = (await readFile(h.statCache, 'utf8')).split('\n').filter((l) => l !== '').slice(1);
+  assert.deepEqual(after, forged.map((l) => l.replace(',"a":1', '')));
+  // Each line is the record serializing would give (the escape aside).
+  for (const l of after.map((x) => x.replace('\\/', '/'))) {
+    const o = JSON.parse(l) as { p: string; t: 'f' | 'd' | 'l'; s: number; m: string; c: string; i: string; h?: string; a?: 1; x?: 1 };
+    assert.equal(o.a, undefined);
+    const r: StatRecord = { path: o.p, type: o.t, size: o.s, mtimeNs: BigInt(o.m), ctimeNs: BigInt(o.c), ino: BigInt(o.i), ...(o.h !== undefined ? { sha256: o.h } : {}), ...(o.x === 1 ? { xattrs: true } : {}) };
+    assert.equal(l, serializeStat(r));
+  }
+});
+
+test('unarchivedLine: only the archived flag may differ, and only a line in serializeStat\'s form is edited', () => {
+  const base: StatRecord = { path: 'd/,"a":1 "q"', type: 'f', size: 9, mtimeNs: 1n, ctimeNs: 2n, ino: 3n, sha256: 'ab'.repeat(32) };
+  const cachedOf = (r: StatRecord, line = serializeStat(r)): CachedStat => Object.assign({ ...r }, { line });
+  for (const now of [base, { ...base, xattrs: true }, { ...base, type: 'd' as const, sha256: undefined }]) {
+    const cached = cachedOf({ ...now, archived: true });
+    assert.equal(unarchivedLine(now, cached), serializeStat(now));
+    assert.equal(unarchivedLine({ ...now, size: 10 }, cached), undefined, 'another field differs');
+    assert.equal(unarchivedLine({ ...now, archived: true }, cached), undefined, 'still archived');
+    assert.equal(unarchivedLine(now, cachedOf(now)), undefined, 'not archived before');
+  }
+  const archived = { ...base, archived: true };
+  const line = serializeStat(archived);
+  assert.equal(unarchivedLine(base, cachedOf(archived, line.replace(',"a":1', ',"a":1,"a":1'))), undefined, 'the flag twice');
+  assert.equal(unarchivedLine(base, cachedOf(archived, line.replace(',"a":1}', ', "a": 1}'))), undefined, 'another spacing');
+  assert.equal(unarchivedLine(base, cachedOf(archived, reorder(line))), undefined, 'another key order');
 });
 
 test('the new manifest keeps the previous line of every unchanged entry, and writes a changed entry anew', async (t) => {
