@@ -57,7 +57,14 @@ export async function ensureLocalManifest(repo: Repository, desc: Descriptor, se
       // Damaged or missing: rebuild it from its PAR2 set (the damaged copy stays: par2 uses its intact blocks).
       for (const o of manifestRecoveryObjects(desc)) await repo.download(setObjectKey(desc.id, o.name), path.join(work, o.name)).catch(() => undefined);
       const repaired = await repairManifest(desc, work, parity ?? (await Par2CmdlineEngine.open()));
-      if (!repaired) throw e;
+      // Without its manifest a set cannot be read: that is damage to the set (exit 13), however
+      // the object went (a missing object alone would be NOT_FOUND, exit 1).
+      if (!repaired) {
+        throw new StrataError('DAMAGED', `the manifest of set ${desc.id} is ${isStrataError(e, 'NOT_FOUND') ? 'missing' : 'damaged'} on the destination and its PAR2 files could not rebuild it (${errorMessage(e)})`, {
+          hint: 'This set cannot be read without it: restore another set (`strata list`, then --set ID), or put the set\'s objects back from a copy of the destination.',
+          cause: e,
+        });
+      }
     }
     const out = path.join(work, 'out');
     try {

@@ -157,9 +157,10 @@ describe('replicate between two local destinations', { concurrency: 1 }, () => {
         await fsp.rm(path.join(nas, id, rel), { recursive: true, force: true });
       }
     }
-    // Without the other destination: the primary alone cannot (its manifest is gone: NOT_FOUND, exit 1).
-    const alone = await cli(['--config', config, '--state', path.join(root, 'fresh-1'), 'restore', '--set', incr, '--dest', nas, '--to', path.join(root, 'out-alone')], { now: day(3), expect: 1, cwd: root });
-    assert.match(alone.stderr, /manifest\.7z on .* does not exist/);
+    // Without the other destination: the primary alone cannot (its manifest is gone, with its PAR2
+    // set: the set is damaged beyond repair, exit 13).
+    const alone = await cli(['--config', config, '--state', path.join(root, 'fresh-1'), 'restore', '--set', incr, '--dest', nas, '--to', path.join(root, 'out-alone')], { now: day(3), expect: 13, cwd: root });
+    assert.match(alone.stderr, /the manifest of set .* is missing on the destination and its PAR2 files could not rebuild it \(.*manifest\.7z on .* does not exist\)/);
     const r = await cli(['--config', config, '--state', path.join(root, 'fresh-2'), 'restore', '--set', incr, '--to', path.join(root, 'out')], { now: day(3), cwd: root });
     assert.match(r.stderr, new RegExp(`set ${incr}: its manifest is damaged or missing beyond repair here; took it from destination usb`));
     assert.match(r.stderr, new RegExp(`set ${full}: ${full}\\.7z\\.001 is missing or damaged beyond PAR2 repair here; took it from destination usb`));

@@ -142,6 +142,28 @@ test('damage without PAR2 help: tampered descriptor, deleted descriptor, lost vo
   const re = await at(empty).restore(path.join(root, 'restored-empty'));
   assert.equal(re.code, 13, show(re));
   for (const f of sourceFiles) assert.ok((re.stdout + re.stderr).includes(f), `restore does not name the lost ${f}\n${show(re)}`);
+
+  // 5. The manifest gone, read by a machine that has no copy of it (a fresh state folder): rebuilt
+  //    from its PAR2 set; gone with its PAR2 files too, the set cannot be read: exit 13 (damage),
+  //    not 1, naming the manifest, with what to do.
+  const elsewhere = (dest: string): Rig => makeRig({ src: rig.src, dest, state: path.join(root, `state-${path.basename(dest)}`), password: PASSWORD });
+  const manifestObjects = objects.filter((n) => n.startsWith(`${id}.manifest.`));
+  const manifestArchive = `${id}.manifest.7z`;
+  assert.ok(manifestObjects.includes(manifestArchive) && manifestObjects.some((n) => n.endsWith('.par2')), manifestObjects.join(' '));
+  const repairable = await copy('manifest-only');
+  await fsp.rm(path.join(repairable, id, manifestArchive));
+  const toRepaired = path.join(root, 'restored-manifest-repaired');
+  const rr = await elsewhere(repairable).restore(toRepaired);
+  assert.equal(rr.code, 0, show(rr));
+  assertSameTree(await snapshot(toRepaired), source, 'restore with the manifest rebuilt from its PAR2 set');
+  const manifestLost = await copy('manifest-lost');
+  for (const n of manifestObjects) await fsp.rm(path.join(manifestLost, id, n));
+  const toLost = path.join(root, 'restored-manifest-lost');
+  const rm = await elsewhere(manifestLost).restore(toLost);
+  assert.equal(rm.code, 13, show(rm));
+  assert.match(rm.stderr, new RegExp(`manifest of set ${id} is missing on the destination and its PAR2 files could not rebuild it`), show(rm));
+  assert.match(rm.stderr, /hint: .*another set/, show(rm));
+  assert.equal(fs.existsSync(toLost) ? (await walk(toLost)).length : 0, 0, 'a restore without a manifest wrote into the target');
 });
 
 test('lock: a second concurrent backup exits 11 naming the holder; a stale lock is taken over', { timeout: 300_000 }, async (t) => {
