@@ -11,7 +11,7 @@
 // worker scripts and the PAR2 kernels — sit beside the chunks: the workers are entry points named
 // as before, the kernels are copied. dist/bundle/meta.json (esbuild's metafile) tells which source
 // module went into which chunk (test/cli/startup reads it to name what a run loaded).
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -41,5 +41,6 @@ const result = await esbuild.build({
   // "process" is not supported" otherwise), so each output file gets one.
   banner: { js: "import { createRequire as strataCreateRequire } from 'node:module'; const require = strataCreateRequire(import.meta.url);" },
 });
-for (const kernel of ['gf16.wasm', 'gf16-relaxed.wasm']) copyFileSync(path.join(src, 'parity', kernel), path.join(out, kernel));
+// Whatever kernels scripts/build-wasm.mjs made (its list of outputs is the one list of them).
+for (const kernel of readdirSync(path.join(src, 'parity')).filter((n) => n.endsWith('.wasm'))) copyFileSync(path.join(src, 'parity', kernel), path.join(out, kernel));
 writeFileSync(path.join(out, 'meta.json'), JSON.stringify(result.metafile));

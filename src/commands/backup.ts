@@ -9,7 +9,7 @@ import { runBackup } from '../pipeline/backup/index.js';
 import { checkSourcesApart, localDestinationPath } from '../scan/index.js';
 import { stateDir } from '../config/paths.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, jobDirFor, loadJob, machineFor, openDestination, privateStateFolder, workDirFor } from './common.js';
+import { jobDirFor, loadJob, machineFor, openWithTools, privateStateFolder, workDirFor } from './common.js';
 import { unlockForBackup } from './destination.js';
 import { strataVersion } from '../version.js';
 import type { Backend } from '../backend/backend.js';
@@ -59,19 +59,7 @@ export const backupCommand: Command = {
     }
     const config = await loadJob(ctx, { source: values.source, dest: values.dest, volumeSize: values['volume-size'], level: values.level }, true);
     checkSourcesApart(config.sources, { destination: localDestinationPath(config.destination), state: stateDir(ctx.global.state, ctx.env) });
-    // 7zz and par2 are looked for while the destination opens (their version probes are child
-    // processes). A missing tool is still the error reported first, and stops the run before
-    // anything is written.
-    const toolsFound = findTools(ctx);
-    toolsFound.catch(() => undefined); // awaited below on every path; never an unhandled rejection meanwhile
-    const backend = await openDestination(ctx, config).catch(async (e: unknown) => {
-      await toolsFound;
-      throw e;
-    });
-    const tools = await toolsFound.catch(async (e: unknown) => {
-      await backend.close();
-      throw e;
-    });
+    const { tools, backend } = await openWithTools(ctx, config);
     try {
       // The destination's marker checks the password (or is written on first use); the run awaits
       // that check before it writes or removes anything.

@@ -16,7 +16,7 @@ import { ExitCode, StrataError } from '../errors.js';
 import { Manifests } from '../pipeline/browse.js';
 import { Repository } from '../repository/repository.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
+import { getPassword, jobOfConfigFile, loadJob, openWithTools, ownMachineId, parseWhen, privateStateFolder, workDirFor } from './common.js';
 import { resolveSourceArgs } from './source-paths.js';
 
 const scopeOptions = {
@@ -29,8 +29,7 @@ const scopeOptions = {
 /** withManifests opens the destination and its catalog with the password, runs `fn`, and closes it. */
 async function withManifests<T>(ctx: CommandContext, dest: string | undefined, fn: (m: Manifests, config: StrataConfig) => Promise<T>): Promise<T> {
   const config = await loadJob(ctx, { dest }, false);
-  const tools = await findTools(ctx);
-  const backend = await openDestination(ctx, config);
+  const { tools, backend } = await openWithTools(ctx, config);
   try {
     const password = await getPassword(ctx, config, false);
     const workDir = workDirFor(ctx, config);

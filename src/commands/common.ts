@@ -157,6 +157,26 @@ export async function findTools(ctx: CommandContext): Promise<Tools> {
   return { sevenZip, parity };
 }
 
+/**
+ * openWithTools finds 7zz and par2 (findTools) while the destination opens (openDestination): the
+ * tools' version probes are child processes, the destination's root and marker reads IO, and
+ * neither needs the other. A missing tool is still the error reported first, as when the two ran
+ * one after the other; a destination opened when a tool turns out missing is closed again.
+ */
+export async function openWithTools(ctx: CommandContext, config: StrataConfig): Promise<{ tools: Tools; backend: Backend }> {
+  const toolsFound = findTools(ctx);
+  toolsFound.catch(() => undefined); // awaited below on every path; never an unhandled rejection meanwhile
+  const backend = await openDestination(ctx, config).catch(async (e: unknown) => {
+    await toolsFound;
+    throw e;
+  });
+  const tools = await toolsFound.catch(async (e: unknown) => {
+    await backend.close();
+    throw e;
+  });
+  return { tools, backend };
+}
+
 /** getPassword resolves the password; `confirm` asks twice on a terminal (first set). */
 export async function getPassword(ctx: CommandContext, config: StrataConfig, confirm: boolean): Promise<string> {
   return resolvePassword({ config, env: ctx.env, confirm, isTTY: process.stdin.isTTY });

@@ -16,7 +16,7 @@ import { Repository } from '../repository/repository.js';
 import type { SourceConfig } from '../config/schema.js';
 import { counted } from '../core/words.js';
 import { mkdir } from 'node:fs/promises';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, privateStateFolder } from './common.js';
+import { getPassword, jobOfConfigFile, loadJob, openWithTools, ownMachineId, privateStateFolder } from './common.js';
 import { resolveSourceArgs } from './source-paths.js';
 
 /** TrailInfo says where the audit trail that was read comes from. */
@@ -54,8 +54,7 @@ async function auditFor(ctx: CommandContext, values: { job?: string | undefined;
     });
   }
   const config = await loadJob(ctx, { dest: values.dest }, false);
-  const tools = await findTools(ctx);
-  const backend = await openDestination(ctx, config);
+  const { tools, backend } = await openWithTools(ctx, config);
   try {
     const password = await getPassword(ctx, config, false);
     const workDir = path.join(jobDir, 'work');

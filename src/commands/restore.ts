@@ -11,7 +11,7 @@ import { describeNotSet, runRestore } from '../pipeline/restore/index.js';
 import { Repository } from '../repository/repository.js';
 import { PhaseMeter } from '../ui/meter.js';
 import { formatBytes } from '../ui/output.js';
-import { findTools, getPassword, jobOfConfigFile, loadJob, openDestination, ownMachineId, parseWhen, privateStateFolder, workDirFor , configFrom, otherDestinations } from './common.js';
+import { getPassword, jobOfConfigFile, loadJob, openWithTools, ownMachineId, parseWhen, privateStateFolder, workDirFor, configFrom, otherDestinations } from './common.js';
 import * as fsp from 'node:fs/promises';
 import { resolveSourceArgs } from './source-paths.js';
 
@@ -48,8 +48,7 @@ export const restoreCommand: Command = {
     const config = configFrom(await loadJob(ctx, { dest: values.dest }, false), values.from);
     // Absolute paths name their source (commands/source-paths): /home/me/docs/a.txt is a.txt of source docs.
     const { source, paths } = await resolveSourceArgs(config.sources, positionals, values.source, 'restore', true);
-    const tools = await findTools(ctx);
-    const backend = await openDestination(ctx, config);
+    const { tools, backend } = await openWithTools(ctx, config);
     const others = otherDestinations(ctx, config, values.from);
     try {
       const password = await getPassword(ctx, config, false);
